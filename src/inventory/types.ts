@@ -1,0 +1,149 @@
+import type { Secret } from '../core/secret.js';
+
+/**
+ * The validated, normalised inventory. Produced by `loadInventory`; every other
+ * module works from this shape, never from raw YAML. Defaults are already applied.
+ */
+export interface Inventory {
+  /** Absolute path of the file it came from (for messages). */
+  file: string;
+  proxmox: ProxmoxSettings;
+  cloudflare: CloudflareSettings;
+  tunnel: TunnelSettings;
+  connector: ConnectorSpec;
+  guests: GuestSpec[];
+  settings: Settings;
+  /** Where each field came from, for errors raised after loading (plan-time problems). */
+  positions: SourcePositions;
+}
+
+export interface SourcePositions {
+  /** `field` is the dotted path (`guests[1].services[0].hostname`). Returns "file:line:col". */
+  locate(field: string): string;
+}
+
+export interface ProxmoxSettings {
+  /** e.g. https://pve.lan:8006 */
+  url: string;
+  host: string;
+  /** Always explicit: proxmox-api has no working default (README-pve §9.1). */
+  port: number;
+  protocol: 'https' | 'http';
+  tokenId: string;
+  tokenSecret: Secret;
+  /** SHA-256 fingerprint of the node certificate, "AB:CD:..." upper-case. */
+  fingerprint?: string;
+  /** Skip TLS verification entirely (escape hatch; warns loudly). */
+  insecure: boolean;
+  /** Default node for guests and the connector. */
+  node: string;
+}
+
+export interface CloudflareSettings {
+  apiToken: Secret;
+  /** 32-hex account id. */
+  accountId: string;
+  /** Zone names, lower-case. A hostname belongs to the longest zone it ends with. */
+  zones: string[];
+  /** Override for the API base URL (simulator, tests). */
+  baseUrl?: string;
+}
+
+export interface TunnelSettings {
+  name: string;
+}
+
+export type NetworkSpec =
+  | { bridge: string; ip: 'dhcp'; vlan?: number }
+  | { bridge: string; ip: string /* CIDR */; gw?: string; vlan?: number };
+
+export type CloudflaredSource =
+  | { type: 'apt'; version?: string }
+  /** A local .deb uploaded over SFTP (offline homelabs); `version` is what the .deb contains. */
+  | { type: 'deb'; path: string; version?: string };
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  /** Absolute path (~ expanded). */
+  privateKey: string;
+  /** Public key injected into the LXC at creation; default `<privateKey>.pub`. */
+  publicKey: string;
+  /** known_hosts-style file for host key pinning; default ~/.config/proxflare/known_hosts. */
+  knownHosts: string;
+  /** Record an unknown host key on first use instead of refusing. */
+  trustOnFirstUse: boolean;
+  /** Connect to this address instead of the discovered LXC IP. */
+  host?: string;
+  /** Reach the LXC through this host (usually the Proxmox node). */
+  jump?: { host: string; port: number; user: string };
+}
+
+export interface ConnectorSpec {
+  hostname: string;
+  node: string;
+  /** Fixed vmid; otherwise /cluster/nextid at creation. */
+  vmid?: number;
+  /** volid, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst */
+  template: string;
+  /** Storage for the root disk, e.g. local-lvm. */
+  storage: string;
+  /** Root disk size in GiB. */
+  disk: number;
+  /** MiB */
+  memory: number;
+  /** MiB */
+  swap: number;
+  cores: number;
+  onboot: boolean;
+  network: NetworkSpec;
+  ssh: SshSettings;
+  cloudflared: CloudflaredSource;
+  /** Ownership tag put on the LXC; the connector is found by tag + hostname. */
+  tag: string;
+}
+
+export type Scheme = 'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'unix' | 'http_status';
+
+export interface ServiceSpec {
+  /** Lower-case FQDN or `*.domain`. */
+  hostname: string;
+  scheme: Scheme;
+  /** For network schemes. */
+  port?: number;
+  /** Request path regex (cloudflared `path`). */
+  path?: string;
+  /** For `unix`: the socket path on the connector. */
+  socket?: string;
+  /** For `http_status`: the status code returned. */
+  status?: number;
+  /** cloudflared originRequest options, passed through (validated keys). */
+  originRequest?: Record<string, unknown>;
+  /** Position in the inventory, for messages: `guests[i].services[j]`. */
+  field: string;
+}
+
+export type GuestType = 'lxc' | 'vm';
+
+export interface GuestSpec {
+  name: string;
+  type: GuestType;
+  vmid: number;
+  node: string;
+  /** Static override; wins over discovery. */
+  ip?: string;
+  /** Interface name to take the address from (LXC interfaces / guest agent). */
+  interface?: string;
+  services: ServiceSpec[];
+  /** `guests[i]` */
+  field: string;
+}
+
+export interface Settings {
+  /** Allow loopback origins (the demo's simulated guests). Never needed for a real homelab. */
+  allowLoopbackOrigins: boolean;
+  /** Largest number of our own DNS records one sync may delete without --allow-mass-delete. */
+  maxDeletes: number;
+  /** Extra text in the DNS ownership comment. */
+  ownerComment?: string;
+}

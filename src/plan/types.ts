@@ -1,0 +1,161 @@
+import type { CloudflaredSource, ConnectorSpec } from '../inventory/types.js';
+import type { DnsRecord, NewDnsRecord } from '../ports/cloudflare.js';
+import type { IpSource, LxcConfigPatch, LxcRef } from '../ports/proxmox.js';
+
+/**
+ * The plan is data: dry-run renders it, apply executes it, and both read the same object,
+ * so a dry-run never lies. Changes are kept in apply order; `noop`s are kept and hidden
+ * by the renderer.
+ */
+export type Action = 'create' | 'update' | 'replace' | 'delete' | 'noop';
+
+/** Value not known until an earlier change is applied (Terraform's "known after apply"). */
+export const UNKNOWN = '(known after apply)';
+/** Placeholder rendered into files where the tunnel id is not known yet. */
+export const TUNNEL_ID_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
+
+interface ChangeBase {
+  /** Stable address shown verbatim in plans, logs, errors and JSON: `dns/media.example.com`. */
+  address: string;
+  action: Action;
+  /** Why: "not in inventory", "memory 512 → 1024", "created by this plan". */
+  reason: string;
+}
+
+export interface LxcView {
+  node: string;
+  vmid: number | typeof UNKNOWN;
+  hostname: string;
+  template: string;
+  storage: string;
+  disk: number;
+  memory: number;
+  swap: number;
+  cores: number;
+  onboot: boolean;
+  net0: string;
+  tags: string[];
+}
+
+export interface LxcChange extends ChangeBase {
+  kind: 'lxc';
+  before: LxcView | undefined;
+  after: LxcView;
+  /** For create. */
+  spec: ConnectorSpec;
+  /** For update: the existing container, the in-place patch and the digest read at plan time. */
+  ref?: LxcRef;
+  patch?: LxcConfigPatch;
+  digest?: string;
+  /** The template must be downloaded first. */
+  downloadTemplate: boolean;
+  /** The connector is stopped and must be started. */
+  start: boolean;
+  /** Changes that take effect only after a restart of the container. */
+  needsRestart: string[];
+}
+
+export interface TunnelChange extends ChangeBase {
+  kind: 'tunnel';
+  before: { id: string; name: string } | undefined;
+  after: { id: string; name: string };
+  accountId: string;
+}
+
+export interface CredentialsChange extends ChangeBase {
+  kind: 'credentials';
+  path: string;
+  /** Where the credentials come from: a newly created tunnel, or the existing tunnel's token. */
+  source: 'new-tunnel' | 'token';
+  accountId: string;
+  /** Never the secret itself. */
+  before: { tunnelId: string } | 'unknown' | undefined;
+  after: { tunnelId: string };
+}
+
+export interface PackageChange extends ChangeBase {
+  kind: 'package';
+  before: { version: string } | 'unknown' | undefined;
+  after: { source: CloudflaredSource['type']; version: string | undefined };
+  source: CloudflaredSource;
+}
+
+export interface FileChange extends ChangeBase {
+  kind: 'file';
+  path: string;
+  mode: number;
+  /** Current content; 'unknown' when the host cannot be read yet (connector not created). */
+  before: { content: string; mode: number } | 'unknown' | undefined;
+  /** Full desired text (a tunnel id not known yet appears as TUNNEL_ID_PLACEHOLDER). */
+  after: { content: string; mode: number };
+  /** Config files are validated with cloudflared before the swap. */
+  validate: boolean;
+}
+
+export interface UnitChange extends ChangeBase {
+  kind: 'unit';
+  unit: string;
+  before: { enabled: boolean; active: boolean } | 'unknown' | undefined;
+  after: { enabled: true; active: true };
+  /** Restart because something it reads changed (never otherwise). */
+  restart: boolean;
+}
+
+export interface DnsChange extends ChangeBase {
+  kind: 'dns';
+  zoneId: string;
+  zoneName: string;
+  before: DnsRecord | undefined;
+  after: NewDnsRecord | undefined;
+}
+
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange;
+export type ResourceKind = Change['kind'];
+
+/** A resource with our name that we do not own: never touched, reported. */
+export interface Conflict {
+  address: string;
+  message: string;
+  /** How to resolve it, e.g. "remove it, or re-run with --adopt". */
+  hint: string;
+}
+
+/** Where each ingress rule sends traffic, and how the address was learned. */
+export interface OriginView {
+  hostname: string;
+  path?: string;
+  service: string;
+  guest?: string;
+  ipSource?: IpSource;
+}
+
+export interface Plan {
+  changes: Change[];
+  conflicts: Conflict[];
+  warnings: string[];
+  origins: OriginView[];
+}
+
+export interface PlanSummary {
+  add: number;
+  change: number;
+  destroy: number;
+}
+
+export function summarize(plan: Plan): PlanSummary {
+  const s: PlanSummary = { add: 0, change: 0, destroy: 0 };
+  for (const c of plan.changes) {
+    if (c.action === 'create') s.add++;
+    else if (c.action === 'update') s.change++;
+    else if (c.action === 'delete') s.destroy++;
+    else if (c.action === 'replace') {
+      s.add++;
+      s.destroy++;
+    }
+  }
+  return s;
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => c.action !== 'noop');
+}

@@ -1,0 +1,80 @@
+import type { Secret } from '../core/secret.js';
+
+/**
+ * The Cloudflare port (tunnel + DNS). Zone name → id is resolved inside the adapter.
+ * Adapter: src/cloudflare/ (over the `cloudflare` SDK). Fake: test/fakes/in-memory-cloudflare.ts.
+ */
+
+export interface TunnelState {
+  id: string;
+  name: string;
+  /** e.g. healthy, degraded, down, inactive */
+  status: string;
+  /** Number of active edge connections. */
+  connections: number;
+  createdAt: string;
+}
+
+/** Credentials file content for a locally-managed tunnel (cloudflared `Credentials`). */
+export interface TunnelCredentials {
+  accountTag: string;
+  tunnelId: string;
+  /** base64 of the 32-byte secret */
+  tunnelSecret: Secret;
+}
+
+export type DnsRecordType = 'A' | 'AAAA' | 'CNAME' | string;
+
+export interface DnsRecord {
+  id: string;
+  zoneId: string;
+  zoneName: string;
+  /** FQDN, lower-case */
+  name: string;
+  type: DnsRecordType;
+  content: string;
+  proxied: boolean;
+  ttl: number;
+  comment: string | null;
+}
+
+export interface ZoneRecords {
+  zoneId: string;
+  zoneName: string;
+  /** Every record of the zone (all pages). A partial listing throws. */
+  records: DnsRecord[];
+}
+
+export interface NewDnsRecord {
+  name: string;
+  type: 'CNAME';
+  content: string;
+  proxied: true;
+  ttl: 1;
+  comment: string;
+}
+
+export interface DnsChangeSet {
+  zoneId: string;
+  zoneName: string;
+  creates: NewDnsRecord[];
+  updates: { id: string; record: NewDnsRecord }[];
+  deletes: { id: string; name: string }[];
+}
+
+export interface CloudflareReader {
+  /** Find by name among non-deleted tunnels. */
+  findTunnel(accountId: string, name: string): Promise<TunnelState | undefined>;
+  listZoneRecords(zoneName: string): Promise<ZoneRecords>;
+}
+
+export interface CloudflareWriter {
+  /** config_src: local, with a locally generated 32-byte secret. */
+  createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }>;
+  /** Recover credentials of an existing tunnel from its token (no duplicate tunnel). */
+  recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials>;
+  /** Batch endpoint where possible (≤200 per batch on Free), falling back to single calls. */
+  applyDnsChanges(changes: DnsChangeSet): Promise<void>;
+}
+
+export interface Cloudflare extends CloudflareReader, CloudflareWriter {}

@@ -1,0 +1,93 @@
+/**
+ * The connector host port: the cloudflared LXC, reached over SSH.
+ * Adapter: src/connector/ (over `ssh2`, one connection per run). Fake: test/fakes/in-memory-connector.ts.
+ */
+
+import type { CloudflaredSource } from '../inventory/types.js';
+
+export interface RemoteFileState {
+  content: string;
+  /** e.g. 0o600 */
+  mode: number;
+  owner: string;
+}
+
+export interface ConnectorState {
+  /** `cloudflared --version` parsed (e.g. "2026.8.2"), or undefined when not installed. */
+  cloudflaredVersion: string | undefined;
+  /** Managed files that exist, by absolute path. */
+  files: Map<string, RemoteFileState>;
+  unit: { enabled: boolean; active: boolean };
+}
+
+export interface ManagedFile {
+  path: string;
+  content: string;
+  mode: number;
+  /** Never printed: credentials. */
+  sensitive?: boolean;
+}
+
+export interface DeployRequest {
+  files: ManagedFile[];
+  unit: string;
+  /** Config to validate with `cloudflared tunnel --config <new> ingress validate` before swapping. */
+  validateConfig?: string;
+  /** Restart (or start) the unit after the swap. */
+  restart: boolean;
+  /** Whether the unit file itself changed (daemon-reload needed). */
+  reloadUnits: boolean;
+}
+
+export interface DeployResult {
+  restarted: boolean;
+}
+
+export interface ProbeTarget {
+  /** e.g. http://10.0.0.5:8096, tcp://10.0.0.5:22 */
+  url: string;
+}
+
+export interface ProbeResult {
+  url: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ConnectorReader {
+  /** One round trip: cloudflared version, the managed files, unit enabled/active. */
+  readState(paths: string[], unit: string): Promise<ConnectorState>;
+  /** Check each origin from the connector (HTTP HEAD/GET or TCP connect). */
+  probe(targets: ProbeTarget[]): Promise<ProbeResult[]>;
+}
+
+export interface ConnectorWriter {
+  /** Install or upgrade cloudflared from apt or an uploaded .deb; returns the installed version. */
+  installCloudflared(source: CloudflaredSource): Promise<string>;
+  /**
+   * Write files atomically (tmp in same dir, fsync, rename, previous kept as .bak),
+   * validate, daemon-reload, enable, restart. On validation or restart failure,
+   * restore the previous files, restart the old config and throw with the host's output.
+   */
+  deploy(request: DeployRequest): Promise<DeployResult>;
+  /** Take an exclusive lock on the host (flock); the returned function releases it. */
+  lock(name: string, waitMs: number): Promise<() => Promise<void>>;
+}
+
+export interface ConnectorHost extends ConnectorReader, ConnectorWriter {
+  /** Commands run and bytes moved, for the benchmark. */
+  readonly roundTrips: number;
+  close(): Promise<void>;
+}
+
+export interface ConnectTarget {
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  knownHosts: string;
+  trustOnFirstUse: boolean;
+  jump?: { host: string; port: number; user: string };
+}
+
+export type ConnectConnector = (target: ConnectTarget) => Promise<ConnectorHost>;

@@ -1,0 +1,94 @@
+import type { ConnectorSpec, GuestSpec } from '../inventory/types.js';
+
+/**
+ * The Proxmox port. Readers never mutate; planning gets only a reader.
+ * Adapter: src/proxmox/ (over `proxmox-api`). Fake: test/fakes/in-memory-proxmox.ts.
+ */
+
+export interface LxcRef {
+  node: string;
+  vmid: number;
+}
+
+/** The parts of an LXC config proxflare compares (README-pve §4.7). */
+export interface LxcConfigState {
+  hostname: string;
+  memory: number;
+  swap: number;
+  cores: number;
+  onboot: boolean;
+  /** Raw net0 string, e.g. `name=eth0,bridge=vmbr0,ip=dhcp,type=veth,hwaddr=..`. */
+  net0: string;
+  /** Raw rootfs string, e.g. `local-lvm:vm-105-disk-0,size=4G`. */
+  rootfs: string;
+  unprivileged: boolean;
+  tags: string[];
+  /** Config digest, sent back on PUT so a concurrent edit is refused. */
+  digest: string;
+}
+
+export interface ConnectorLxcState extends LxcRef {
+  status: 'running' | 'stopped' | string;
+  config: LxcConfigState;
+  /** First non-loopback IPv4 from /interfaces, when running. */
+  ip?: string;
+}
+
+export type IpSource = 'inventory' | 'interfaces' | 'agent' | 'config';
+
+export type GuestIp =
+  | { ok: true; ip: string; source: IpSource }
+  /** A clear error naming the guest and the fix (stopped, no agent, no address). */
+  | { ok: false; error: string };
+
+export interface ProxmoxState {
+  /** The connector, found by ownership tag + hostname (never by hostname alone). */
+  connector: ConnectorLxcState | undefined;
+  /** Same-named LXCs without our tag: conflicts, never adopted silently. */
+  foreignConnectors: LxcRef[];
+  /** Whether the connector's template is present in its storage. */
+  templatePresent: boolean;
+  /** Resolved IP per guest name. */
+  guestIps: Map<string, GuestIp>;
+  /** Addresses of the Proxmox nodes themselves (refused as origins). */
+  nodeAddresses: string[];
+}
+
+export interface ProxmoxReader {
+  /**
+   * Read everything the plan needs in few calls. A failed or partial read
+   * (offline node, timeout) throws ProviderError; it is never "no guests".
+   */
+  readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState>;
+}
+
+export interface LxcCreateSpec {
+  connector: ConnectorSpec;
+  /** Content of the SSH public key injected as ssh-public-keys. */
+  sshPublicKey: string;
+}
+
+/** In-place changes Proxmox can apply to the connector (README-pve §4.7). */
+export interface LxcConfigPatch {
+  memory?: number;
+  swap?: number;
+  cores?: number;
+  onboot?: boolean;
+  net0?: string;
+}
+
+export interface ProxmoxWriter {
+  /** Download the template through aplinfo if missing; waits for the task. */
+  ensureTemplate(connector: ConnectorSpec): Promise<void>;
+  /** POST /nodes/{node}/lxc, waits for the task (surfacing its log on failure). */
+  createLxc(spec: LxcCreateSpec): Promise<LxcRef>;
+  startLxc(ref: LxcRef): Promise<void>;
+  /** Poll /interfaces until an IPv4 appears. */
+  waitForIp(ref: LxcRef, timeoutMs: number): Promise<string>;
+  /** PUT config with the digest read at plan time. */
+  updateLxc(ref: LxcRef, patch: LxcConfigPatch, digest: string): Promise<void>;
+}
+
+export interface Proxmox extends ProxmoxReader, ProxmoxWriter {
+  close(): Promise<void>;
+}
