@@ -1,0 +1,149 @@
+import type { CloudflaredSource } from '../inventory/types.js';
+import type { ConnectorState } from '../ports/connector.js';
+import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange } from './types.js';
+
+/**
+ * Planning of what lives on the connector host: the cloudflared package, the credentials,
+ * the managed files and the unit. Pure. `host` is undefined when the host cannot be read
+ * yet (connector about to be created or started): everything there is then "known after apply".
+ */
+export interface HostPlanInput {
+  host: ConnectorState | undefined;
+  tunnel: TunnelChange;
+  accountId: string;
+  source: CloudflaredSource;
+  credentialsPath: string;
+  files: { path: string; content: string; mode: number; validate: boolean }[];
+  unit: string;
+}
+
+export interface HostPlan {
+  pkg: PackageChange;
+  credentials: CredentialsChange;
+  files: FileChange[];
+  unit: UnitChange;
+}
+
+export function planHost(input: HostPlanInput): HostPlan {
+  const pkg = planPackage(input.host, input.source);
+  const credentials = planCredentials(input);
+  const files = input.files.map((f) => planFile(input.host, f));
+  const unit = planUnit(input, [pkg, credentials, ...files]);
+  return { pkg, credentials, files, unit };
+}
+
+function planPackage(host: ConnectorState | undefined, source: CloudflaredSource): PackageChange {
+  const base = {
+    kind: 'package' as const,
+    address: 'package/cloudflared',
+    after: { source: source.type, version: source.version },
+    source,
+  };
+  if (!host) return { ...base, action: 'create', reason: 'connector not reachable yet', before: 'unknown' };
+  const installed = host.cloudflaredVersion;
+  if (installed === undefined) return { ...base, action: 'create', reason: 'cloudflared is not installed', before: undefined };
+  if (source.version && !versionSatisfies(installed, source.version)) {
+    return {
+      ...base,
+      action: 'update',
+      reason: `installed ${installed}, inventory pins ${source.version}`,
+      before: { version: installed },
+    };
+  }
+  return { ...base, action: 'noop', reason: `cloudflared ${installed} installed`, before: { version: installed } };
+}
+
+/** "2026.8.2-standin" satisfies "2026.8.2": a build suffix does not make a different release. */
+function versionSatisfies(installed: string, wanted: string): boolean {
+  return installed === wanted || installed.startsWith(`${wanted}-`) || installed.startsWith(`${wanted}+`);
+}
+
+/** Parse only the TunnelID out of a credentials file; the secret is never looked at. */
+export function credentialsTunnelId(content: string): string | undefined {
+  try {
+    const parsed = JSON.parse(content) as { TunnelID?: unknown };
+    return typeof parsed.TunnelID === 'string' ? parsed.TunnelID : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function planCredentials(input: HostPlanInput): CredentialsChange {
+  const { tunnel, host, credentialsPath: path, accountId } = input;
+  const tunnelId = tunnel.after.id;
+  const base = { kind: 'credentials' as const, address: `file:${path}`, path, accountId, after: { tunnelId } };
+  if (tunnel.action === 'create') {
+    return {
+      ...base,
+      action: 'create',
+      reason: 'written from the new tunnel',
+      source: 'new-tunnel',
+      before: host ? undefined : 'unknown',
+    };
+  }
+  if (!host) return { ...base, action: 'create', reason: 'recovered from the tunnel token', source: 'token', before: 'unknown' };
+  const existing = host.files.get(path);
+  if (!existing) {
+    return { ...base, action: 'create', reason: 'missing on the connector; recovered from the tunnel token', source: 'token', before: undefined };
+  }
+  const current = credentialsTunnelId(existing.content);
+  if (current !== tunnelId) {
+    return {
+      ...base,
+      action: 'update',
+      reason: current ? `belongs to tunnel ${current}; recovered from the tunnel token` : 'unreadable; recovered from the tunnel token',
+      source: 'token',
+      before: { tunnelId: current ?? 'unreadable' },
+    };
+  }
+  if (existing.mode !== 0o600) {
+    return { ...base, action: 'update', reason: `mode ${octal(existing.mode)} → 0600`, source: 'token', before: { tunnelId: current } };
+  }
+  return { ...base, action: 'noop', reason: 'credentials match the tunnel', source: 'token', before: { tunnelId: current } };
+}
+
+function planFile(
+  host: ConnectorState | undefined,
+  file: { path: string; content: string; mode: number; validate: boolean },
+): FileChange {
+  const base = {
+    kind: 'file' as const,
+    address: `file:${file.path}`,
+    path: file.path,
+    mode: file.mode,
+    after: { content: file.content, mode: file.mode },
+    validate: file.validate,
+  };
+  if (!host) return { ...base, action: 'create', reason: 'connector not reachable yet', before: 'unknown' };
+  const existing = host.files.get(file.path);
+  if (!existing) return { ...base, action: 'create', reason: 'file is missing', before: undefined };
+  const before = { content: existing.content, mode: existing.mode };
+  if (existing.content !== file.content) {
+    return { ...base, action: 'update', reason: 'content differs (edits on the host are reverted)', before };
+  }
+  if (existing.mode !== file.mode) {
+    return { ...base, action: 'update', reason: `mode ${octal(existing.mode)} → ${octal(file.mode)}`, before };
+  }
+  return { ...base, action: 'noop', reason: 'up to date', before };
+}
+
+function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[]): UnitChange {
+  const base = { kind: 'unit' as const, address: `systemd/${input.unit}`, unit: input.unit, after: { enabled: true as const, active: true as const } };
+  const changed = inputsOfService.filter((c) => c.action !== 'noop').map((c) => c.address);
+  if (!input.host) {
+    return { ...base, action: 'create', reason: 'enable and start', before: 'unknown', restart: true };
+  }
+  const state = input.host.unit;
+  if (!state.enabled || !state.active) {
+    const what = [!state.enabled && 'not enabled', !state.active && 'not active'].filter(Boolean).join(', ');
+    return { ...base, action: 'update', reason: `${what}: enable and (re)start`, before: state, restart: true };
+  }
+  if (changed.length > 0) {
+    return { ...base, action: 'update', reason: `restart: ${changed.join(', ')} changed`, before: state, restart: true };
+  }
+  return { ...base, action: 'noop', reason: 'enabled and active', before: state, restart: false };
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8)}`;
+}

@@ -1,0 +1,41 @@
+import type { Plan } from './types.js';
+import { summarize } from './types.js';
+
+export const PLAN_FORMAT_VERSION = 1;
+
+/**
+ * The plan as JSON for other tools: every change with before/after, including the full
+ * desired text of every managed file. Credentials carry only the tunnel id; Secret values
+ * serialise as "(sensitive)", so nothing secret can slip through.
+ */
+export function renderPlanJson(plan: Plan): unknown {
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    summary: summarize(plan),
+    changes: plan.changes.map((c) => {
+      switch (c.kind) {
+        case 'lxc':
+          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart']);
+        case 'credentials':
+          return { ...pick(c, ['address', 'kind', 'action', 'reason', 'path', 'source', 'before', 'after']), sensitive: true };
+        case 'package':
+          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after']);
+        case 'file':
+          return pick(c, ['address', 'kind', 'action', 'reason', 'path', 'mode', 'before', 'after']);
+        case 'dns':
+          return pick(c, ['address', 'kind', 'action', 'reason', 'zoneName', 'before', 'after']);
+        default:
+          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after']);
+      }
+    }),
+    conflicts: plan.conflicts,
+    warnings: plan.warnings,
+    routes: plan.origins,
+  };
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { Reporter } from '../core/reporter.js';
+import type { Inventory } from '../inventory/types.js';
+import type { Renderer } from '../render/templates.js';
+import { ownerComment } from '../plan/plan-dns.js';
+import { planSync } from '../sync/run-sync.js';
+import type { Ports } from '../sync/ports.js';
+
+export type DnsState = 'ok' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
+
+export interface RouteStatus {
+  hostname: string;
+  path?: string;
+  service: string;
+  dns: DnsState;
+  /** Whether the origin answered from the connector (undefined: not checked, e.g. http_status). */
+  reachable: boolean | undefined;
+  detail: string;
+}
+
+export interface Status {
+  tunnel: { name: string; id: string | undefined; status: string; connections: number };
+  connector: { address: string; state: string; ip: string | undefined; service: string };
+  routes: RouteStatus[];
+  pendingChanges: number;
+}
+
+/** Everything `proxflare status` shows, read with readers only (plus probes run on the connector). */
+export async function readStatus(inventory: Inventory, ports: Ports, renderer: Renderer, reporter: Reporter): Promise<Status> {
+  reporter.step('status', 'reading Proxmox, Cloudflare and the connector');
+  const planned = await planSync(inventory, ports, renderer, { adopt: false, allowMassDelete: true }, reporter);
+  const { actual } = planned.read;
+  const host = planned.read.host;
+  try {
+    const tunnelTarget = actual.tunnel ? `${actual.tunnel.id}.cfargotunnel.com` : undefined;
+    const marker = ownerComment(inventory.tunnel.name);
+    const records = new Map(actual.zones.flatMap((z) => z.records).map((r) => [r.name, r] as const));
+
+    const probeable = planned.plan.origins.filter((o) => /^(https?|tcp|ssh|rdp):\/\//.test(o.service));
+    reporter.step('status', `probing ${probeable.length} origin${probeable.length === 1 ? '' : 's'} from the connector`);
+    const probes = host ? await host.probe(probeable.map((o) => ({ url: o.service }))) : [];
+    const probeByUrl = new Map(probes.map((p) => [p.url, p]));
+
+    const routes: RouteStatus[] = planned.plan.origins.map((o) => {
+      const record = records.get(o.hostname);
+      let dns: DnsState = 'missing';
+      if (record) {
+        if (record.comment !== marker) dns = record.content === tunnelTarget ? 'unmarked' : 'foreign';
+        else dns = record.content === tunnelTarget && record.proxied ? 'ok' : 'wrong-target';
+      }
+      const probe = probeByUrl.get(o.service);
+      return {
+        hostname: o.hostname,
+        ...(o.path ? { path: o.path } : {}),
+        service: o.service,
+        dns,
+        reachable: probe ? probe.ok : undefined,
+        detail: probe ? probe.detail : host ? 'not probed' : 'connector not reachable',
+      };
+    });
+
+    const connector = actual.proxmox.connector;
+    reporter.done('status');
+    return {
+      tunnel: {
+        name: inventory.tunnel.name,
+        id: actual.tunnel?.id,
+        status: actual.tunnel?.status ?? 'missing',
+        connections: actual.tunnel?.connections ?? 0,
+      },
+      connector: {
+        address: `lxc/${inventory.connector.hostname}`,
+        state: connector ? connector.status : 'missing',
+        ip: connector?.ip,
+        service: actual.host ? (actual.host.unit.active ? 'active' : 'inactive') : 'unknown',
+      },
+      routes,
+      pendingChanges: planned.plan.changes.filter((c) => c.action !== 'noop').length,
+    };
+  } finally {
+    await host?.close();
+  }
+}

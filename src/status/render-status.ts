@@ -1,0 +1,38 @@
+import type { Status } from './read-status.js';
+
+/** A table for humans. Pure. */
+export function renderStatus(status: Status, options: { color: boolean }): string {
+  const paint = (ok: boolean | undefined, t: string) =>
+    options.color ? `\u001b[${ok === undefined ? 2 : ok ? 32 : 31}m${t}\u001b[0m` : t;
+  const t = status.tunnel;
+  const c = status.connector;
+  const lines = [
+    `tunnel/${t.name}: ${paint(t.status === 'healthy', t.status)}, ${t.connections} connection${t.connections === 1 ? '' : 's'}${t.id ? ` (id ${t.id})` : ''}`,
+    `${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`,
+    '',
+  ];
+  const rows = status.routes.map((r) => [
+    r.hostname + (r.path ? ` ${r.path}` : ''),
+    r.dns,
+    r.service,
+    r.reachable === undefined ? '-' : r.reachable ? 'up' : 'DOWN',
+    r.detail,
+  ]);
+  const header = ['HOSTNAME', 'DNS', 'ORIGIN', 'ORIGIN CHECK', 'DETAIL'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  lines.push(fmt(header));
+  for (const [i, row] of rows.entries()) {
+    const r = status.routes[i]!;
+    const healthy = r.dns === 'ok' && r.reachable !== false;
+    lines.push(paint(healthy, fmt(row)));
+  }
+  lines.push('');
+  const healthy = status.routes.filter((r) => r.dns === 'ok' && r.reachable !== false).length;
+  lines.push(`${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderStatusJson(status: Status): unknown {
+  return status;
+}

@@ -1,0 +1,18 @@
+import type { Reporter } from '../core/reporter.js';
+import type { Inventory } from '../inventory/types.js';
+import { createCloudflare } from '../cloudflare/create-cloudflare.js';
+import { connectConnector } from '../connector/ssh-connector.js';
+import { createProxmox } from '../proxmox/create-proxmox.js';
+import type { Ports } from './ports.js';
+
+/** The real adapters for an inventory. */
+export function createRealPorts(inventory: Inventory, reporter: Reporter): Ports {
+  const proxmox = createProxmox(inventory.proxmox, { reporter });
+  const cloudflare = createCloudflare(inventory.cloudflare, { reporter });
+  return {
+    proxmox,
+    cloudflare,
+    connect: connectConnector,
+    close: () => proxmox.close(),
+  };
+}
