@@ -1,0 +1,88 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Secret } from '../../src/core/secret.js';
+import type {
+  Cloudflare,
+  DnsChangeSet,
+  DnsRecord,
+  TunnelCredentials,
+  TunnelState,
+  ZoneRecords,
+} from '../../src/ports/cloudflare.js';
+
+/** In-process Cloudflare (tunnels + DNS) with an action log and one-shot failures. */
+export class InMemoryCloudflare implements Cloudflare {
+  readonly actions: string[] = [];
+  readonly tunnels: (TunnelState & { secret: string; deleted: boolean })[] = [];
+  readonly zones = new Map<string, { id: string; records: DnsRecord[] }>();
+  readonly failures = new Map<string, Error>();
+  private recordCounter = 0;
+
+  constructor(readonly accountId: string, zoneNames: string[]) {
+    for (const z of zoneNames) this.zones.set(z, { id: randomUUID().replace(/-/g, ''), records: [] });
+  }
+
+  failOnce(method: string, error: Error = new Error(`injected failure in ${method}`)): void {
+    this.failures.set(method, error);
+  }
+
+  private hit(action: string, method: string): void {
+    this.actions.push(action);
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+  }
+
+  addRecord(zoneName: string, r: Omit<DnsRecord, 'id' | 'zoneId' | 'zoneName'>): DnsRecord {
+    const zone = this.zones.get(zoneName)!;
+    const record = { ...r, id: `rec${++this.recordCounter}`, zoneId: zone.id, zoneName };
+    zone.records.push(record);
+    return record;
+  }
+
+  async findTunnel(_accountId: string, name: string): Promise<TunnelState | undefined> {
+    this.hit(`findTunnel ${name}`, 'findTunnel');
+    const t = this.tunnels.find((x) => x.name === name && !x.deleted);
+    return t ? { id: t.id, name: t.name, status: t.status, connections: t.connections, createdAt: t.createdAt } : undefined;
+  }
+
+  async listZoneRecords(zoneName: string): Promise<ZoneRecords> {
+    this.hit(`listZoneRecords ${zoneName}`, 'listZoneRecords');
+    const zone = this.zones.get(zoneName);
+    if (!zone) throw new Error(`zone ${zoneName} not found`);
+    return { zoneId: zone.id, zoneName, records: zone.records.map((r) => ({ ...r })) };
+  }
+
+  async createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }> {
+    this.hit(`createTunnel ${name}`, 'createTunnel');
+    if (this.tunnels.some((t) => t.name === name && !t.deleted)) throw new Error(`tunnel ${name} already exists`);
+    const secret = randomBytes(32).toString('base64');
+    const t = { id: randomUUID(), name, status: 'inactive', connections: 0, createdAt: new Date(0).toISOString(), secret, deleted: false };
+    this.tunnels.push(t);
+    return {
+      tunnel: { id: t.id, name, status: t.status, connections: 0, createdAt: t.createdAt },
+      credentials: { accountTag: accountId, tunnelId: t.id, tunnelSecret: new Secret(secret) },
+    };
+  }
+
+  async recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials> {
+    this.hit(`recoverCredentials ${tunnelId}`, 'recoverCredentials');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (!t) throw new Error(`tunnel ${tunnelId} not found`);
+    return { accountTag: accountId, tunnelId, tunnelSecret: new Secret(t.secret) };
+  }
+
+  async applyDnsChanges(set: DnsChangeSet): Promise<void> {
+    this.hit(`applyDnsChanges ${set.zoneName} +${set.creates.length} ~${set.updates.length} -${set.deletes.length}`, 'applyDnsChanges');
+    const zone = this.zones.get(set.zoneName)!;
+    const ids = new Set(set.deletes.map((d) => d.id));
+    zone.records = zone.records.filter((r) => !ids.has(r.id));
+    for (const u of set.updates) {
+      const r = zone.records.find((x) => x.id === u.id);
+      if (!r) throw new Error(`record ${u.id} does not exist`);
+      Object.assign(r, u.record);
+    }
+    for (const c of set.creates) this.addRecord(set.zoneName, c);
+  }
+}

@@ -1,0 +1,101 @@
+import type { CloudflaredSource } from '../../src/inventory/types.js';
+import type {
+  ConnectConnector,
+  ConnectorHost,
+  ConnectorState,
+  DeployRequest,
+  DeployResult,
+  ProbeResult,
+  ProbeTarget,
+  RemoteFileState,
+} from '../../src/ports/connector.js';
+
+/**
+ * An in-process connector host: files in a Map, a unit with enabled/active and a restart
+ * counter, an action log. `deploy` keeps the old files when validation fails, like the
+ * real adapter must.
+ */
+export class InMemoryConnector implements ConnectorHost {
+  readonly actions: string[] = [];
+  readonly files = new Map<string, RemoteFileState>();
+  version: string | undefined;
+  unit = { enabled: false, active: false };
+  restarts = 0;
+  roundTrips = 0;
+  connects = 0;
+  readonly failures = new Map<string, Error>();
+  /** Config validation used by deploy; defaults to "has the 404 catch-all". */
+  validate: (config: string) => string | undefined = (c) => (c.includes('http_status:404') ? undefined : 'Validation failed');
+  private locked = false;
+
+  failOnce(method: string, error: Error = new Error(`injected failure in ${method}`)): void {
+    this.failures.set(method, error);
+  }
+
+  private hit(action: string, method: string): void {
+    this.actions.push(action);
+    this.roundTrips++;
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+  }
+
+  readonly connect: ConnectConnector = async () => {
+    this.connects++;
+    this.actions.push('connect');
+    return this;
+  };
+
+  async readState(paths: string[]): Promise<ConnectorState> {
+    this.hit('readState', 'readState');
+    const files = new Map<string, RemoteFileState>();
+    for (const p of paths) {
+      const f = this.files.get(p);
+      if (f) files.set(p, { ...f });
+    }
+    return { cloudflaredVersion: this.version, files, unit: { ...this.unit } };
+  }
+
+  async probe(targets: ProbeTarget[]): Promise<ProbeResult[]> {
+    this.hit('probe', 'probe');
+    return targets.map((t) => ({ url: t.url, ok: true, detail: '200' }));
+  }
+
+  async installCloudflared(source: CloudflaredSource): Promise<string> {
+    this.hit(`install ${source.type}`, 'installCloudflared');
+    this.version = source.version ?? '2026.8.2';
+    return this.version;
+  }
+
+  async deploy(request: DeployRequest): Promise<DeployResult> {
+    this.hit(`deploy ${request.files.map((f) => f.path).join(',')}${request.restart ? ' restart' : ''}`, 'deploy');
+    if (request.validateConfig) {
+      const config = request.files.find((f) => f.path === request.validateConfig)?.content ?? this.files.get(request.validateConfig)?.content;
+      const problem = config === undefined ? 'no config' : this.validate(config);
+      if (problem) throw new Error(`validation failed on the connector: ${problem}`);
+    }
+    for (const f of request.files) this.files.set(f.path, { content: f.content, mode: f.mode, owner: 'root' });
+    let restarted = false;
+    if (request.restart) {
+      this.unit = { enabled: true, active: true };
+      this.restarts++;
+      restarted = true;
+    }
+    return { restarted };
+  }
+
+  async lock(): Promise<() => Promise<void>> {
+    this.hit('lock', 'lock');
+    if (this.locked) throw new Error('locked by another sync');
+    this.locked = true;
+    return async () => {
+      this.locked = false;
+    };
+  }
+
+  async close(): Promise<void> {
+    this.actions.push('close');
+  }
+}
