@@ -88,6 +88,12 @@ export interface ConnectTarget {
   knownHosts: string;
   trustOnFirstUse: boolean;
   jump?: { host: string; port: number; user: string };
+  /**
+   * Run against a sandbox directory instead of the real filesystem (tests, demo):
+   * every managed path is prefixed with `root`, and `binDir` (stand-ins for systemctl,
+   * dpkg, cloudflared) is put first on PATH. Production leaves it unset.
+   */
+  sandbox?: { root: string; binDir: string };
 }
 
 export type ConnectConnector = (target: ConnectTarget) => Promise<ConnectorHost>;

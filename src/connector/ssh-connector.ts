@@ -1,0 +1,222 @@
+/**
+ * The connector host adapter: the cloudflared LXC over one ssh2 connection per run.
+ * Each operation is one POSIX sh script (remote-scripts.ts); in sandbox mode the same
+ * scripts run with every managed path under `sandbox.root` and stand-ins first on PATH.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { ProviderError } from '../core/errors.js';
+import type { CloudflaredSource } from '../inventory/types.js';
+import type {
+  ConnectConnector,
+  ConnectTarget,
+  ConnectorHost,
+  ConnectorState,
+  DeployRequest,
+  DeployResult,
+  ProbeResult,
+  ProbeTarget,
+} from '../ports/connector.js';
+import {
+  OutputFormatError,
+  hasTag,
+  hostOutput,
+  parseProbeOutput,
+  parseStateOutput,
+  scriptErrors,
+  taggedLines,
+  versionFromOutput,
+} from './output-parser.js';
+import {
+  DEPLOY_EXIT,
+  RUN_STDIN_SCRIPT,
+  deployScript,
+  installAptScript,
+  installDebScript,
+  lockScript,
+  packageVersionScript,
+  probeScript,
+  readStateScript,
+} from './remote-scripts.js';
+import type { RemoteEnv } from './remote-scripts.js';
+import type { ExecResult } from './ssh-session.js';
+import { SshSession } from './ssh-session.js';
+
+function describeExit(result: ExecResult): string {
+  if (result.code === null) return result.signal ? `killed by signal ${result.signal}` : 'the connection closed before the command finished';
+  return `exit status ${result.code}`;
+}
+
+/** Everything the host said about a failure, secrets excluded (scripts never echo payloads). */
+function failureDetail(result: ExecResult, summary?: string): string {
+  const parts = [summary ?? scriptErrors(result.stdout).join('; ') ?? ''];
+  const out = hostOutput(result.stdout);
+  if (out) parts.push(`host output:\n${indent(out)}`);
+  const err = result.stderr.trim();
+  if (err) parts.push(`stderr:\n${indent(err.split('\n').slice(-30).join('\n'))}`);
+  parts.push(`(${describeExit(result)})`);
+  return parts.filter((p) => p !== '').join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+export class SshConnectorHost implements ConnectorHost {
+  readonly #session: SshSession;
+  readonly #env: RemoteEnv;
+  readonly #where: string;
+
+  constructor(session: SshSession, env: RemoteEnv) {
+    this.#session = session;
+    this.#env = env;
+    this.#where = session.label;
+  }
+
+  get roundTrips(): number {
+    return this.#session.roundTrips;
+  }
+
+  async #run(operation: string, script: string): Promise<ExecResult> {
+    try {
+      return await this.#session.exec(RUN_STDIN_SCRIPT, script);
+    } catch (err) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, 'check the SSH connection to the connector and run again', {
+        cause: err,
+      });
+    }
+  }
+
+  async readState(paths: string[], unit: string): Promise<ConnectorState> {
+    const result = await this.#run('read connector state', readStateScript(this.#env, paths, unit));
+    try {
+      if (result.code !== 0) throw new OutputFormatError(`the state script failed (${describeExit(result)})`);
+      return parseStateOutput(result.stdout, paths);
+    } catch (err) {
+      if (!(err instanceof OutputFormatError)) throw err;
+      throw new ProviderError('ssh', `read connector state on ${this.#where}`, failureDetail(result, err.message), 'the host must have a POSIX sh, coreutils (base64, stat) and systemd', {
+        cause: err,
+      });
+    }
+  }
+
+  async probe(targets: ProbeTarget[]): Promise<ProbeResult[]> {
+    if (targets.length === 0) return [];
+    const result = await this.#run('probe origins', probeScript(this.#env, targets));
+    try {
+      return parseProbeOutput(result.stdout, targets);
+    } catch (err) {
+      throw new ProviderError('ssh', `probe origins from ${this.#where}`, failureDetail(result, (err as Error).message), undefined, { cause: err });
+    }
+  }
+
+  async deploy(request: DeployRequest): Promise<DeployResult> {
+    const operation = `deploy ${request.files.map((f) => f.path).join(', ') || request.unit}`;
+    const result = await this.#run(operation, deployScript(this.#env, request));
+    if (result.code === 0 && hasTag(result.stdout, 'done')) {
+      return { restarted: hasTag(result.stdout, 'restarted') };
+    }
+    const rolledBack = hasTag(result.stdout, 'rolled-back');
+    const oldRunning = hasTag(result.stdout, 'rollback-restarted');
+    const oldDown = hasTag(result.stdout, 'rollback-restart-failed');
+    let hint: string;
+    if (result.code === DEPLOY_EXIT.validation) {
+      hint = 'nothing was changed on the host; fix the ingress rules in the inventory (the host output above says which) and run again';
+    } else if (rolledBack) {
+      hint = oldDown
+        ? `the previous files were restored but ${request.unit} did not come back: check \`systemctl status ${request.unit}\` on the connector`
+        : `the previous files were restored${oldRunning ? ` and ${request.unit} runs the old configuration again` : ''}; fix the cause above and run again`;
+    } else if (result.code === DEPLOY_EXIT.staging) {
+      hint = 'nothing was changed on the host (temporary files removed); check disk space and permissions on the connector';
+    } else {
+      hint = 'the files are either all old or all new (renames are atomic); run sync again to converge';
+    }
+    throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint);
+  }
+
+  async installCloudflared(source: CloudflaredSource): Promise<string> {
+    if (source.type === 'apt') {
+      const result = await this.#run('install cloudflared from apt', installAptScript(this.#env, source.version));
+      return this.#installedVersion(result, `install cloudflared${source.version ? ` ${source.version}` : ''} from apt`);
+    }
+    if (source.version !== undefined) {
+      const current = await this.#run('read the cloudflared package version', packageVersionScript(this.#env));
+      const pkg = taggedLines(current.stdout).find((l) => l.tag === 'pkg-version')?.rest.trim();
+      if (current.code === 0 && pkg === source.version) {
+        return this.#installedVersion(current, 'read the installed cloudflared version');
+      }
+    }
+    const remote = `${this.#env.root}/tmp/proxflare-cloudflared-${randomBytes(6).toString('hex')}.deb`;
+    try {
+      await this.#session.upload(source.path, remote);
+    } catch (err) {
+      throw new ProviderError('ssh', `upload ${source.path} to ${this.#where}:${remote}`, (err as Error).message, 'check that the .deb exists locally and /tmp on the connector has space', {
+        cause: err,
+      });
+    }
+    const result = await this.#run('install the uploaded cloudflared .deb', installDebScript(this.#env, remote));
+    return this.#installedVersion(result, `install ${source.path}`);
+  }
+
+  #installedVersion(result: ExecResult, operation: string): string {
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the host output above says why; fix it on the connector or choose another connector.cloudflared source');
+    }
+    let version: string | undefined;
+    try {
+      version = versionFromOutput(result.stdout);
+    } catch (err) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, undefined, { cause: err });
+    }
+    if (version === undefined) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, 'the package installed, but `cloudflared` is not on PATH afterwards', 'check the package contents (it must ship /usr/bin/cloudflared)');
+    }
+    return version;
+  }
+
+  async lock(name: string, waitMs: number): Promise<() => Promise<void>> {
+    const holder = `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`;
+    const operation = `take the connector lock '${name}'`;
+    let held;
+    try {
+      held = await this.#session.hold(lockScript(this.#env, name, waitMs, holder), (out) => /^@@(locked|busy|error)/m.test(out));
+    } catch (err) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, undefined, { cause: err });
+    }
+    if (!/^@@locked/m.test(held.stdout)) {
+      const result = await held.finish();
+      const holders = taggedLines(result.stdout)
+        .filter((l) => l.tag === 'holder')
+        .map((l) => l.rest)
+        .join(' ');
+      if (hasTag(result.stdout, 'busy')) {
+        throw new ProviderError(
+          'ssh',
+          `${operation} on ${this.#where}`,
+          `another proxflare run holds it: ${holders || 'holder unknown'} (waited ${Math.round(waitMs / 100) / 10}s)`,
+          'wait for that run to finish and try again; the lock is released automatically when its SSH connection ends',
+        );
+      }
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the connector needs flock (util-linux) and a writable /run/lock');
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await held.finish();
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+}
+
+export const connectConnector: ConnectConnector = async (target: ConnectTarget): Promise<ConnectorHost> => {
+  const session = await SshSession.open(target);
+  const env: RemoteEnv = target.sandbox ? { root: target.sandbox.root, binDir: target.sandbox.binDir } : { root: '' };
+  return new SshConnectorHost(session, env);
+};
