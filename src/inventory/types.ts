@@ -15,6 +15,11 @@ export interface Inventory {
   settings: Settings;
   /** Where each field came from, for errors raised after loading (plan-time problems). */
   positions: SourcePositions;
+  /**
+   * Problems that do not stop a sync (e.g. a hostname two levels below its zone, which
+   * Free Universal SSL does not cover). Each is "file:line:col field: message".
+   */
+  warnings: string[];
 }
 
 export interface SourcePositions {

@@ -1,0 +1,133 @@
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { Secret } from '../core/secret.js';
+import { parseHostname, parseZone } from './hostnames.js';
+import type { InventoryInput } from './schema.js';
+import type { SourceMap } from './source-map.js';
+import type { CloudflaredSource, Inventory, NetworkSpec, Scheme } from './types.js';
+
+export interface NormaliseContext {
+  /** Absolute path of the inventory file. */
+  file: string;
+  positions: SourceMap;
+  warnings: string[];
+  home: string;
+}
+
+/** Turns schema-valid, cross-checked input into the Inventory every other module uses. */
+export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext): Inventory {
+  const baseDir = resolve(ctx.file, '..');
+  const localPath = (path: string): string => {
+    const expanded = path === '~' ? ctx.home : path.startsWith('~/') ? resolve(ctx.home, path.slice(2)) : path;
+    // Relative paths are relative to the inventory, not to wherever proxflare was started.
+    return isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
+  };
+  const { proxmox, cloudflare, connector, settings } = input;
+  const url = new URL(proxmox.url);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const port = url.port === '' ? 8006 : Number(url.port);
+  const zones = (cloudflare.zones ?? [cloudflare.zone ?? '']).map((z) => parseZone(z) ?? z.toLowerCase());
+
+  const network: NetworkSpec =
+    connector.network.ip === 'dhcp'
+      ? { bridge: connector.network.bridge, ip: 'dhcp', ...optional('vlan', connector.network.vlan) }
+      : {
+          bridge: connector.network.bridge,
+          ip: connector.network.ip,
+          ...optional('gw', connector.network.gw),
+          ...optional('vlan', connector.network.vlan),
+        };
+  const cloudflared: CloudflaredSource =
+    connector.cloudflared.source === 'deb'
+      ? { type: 'deb', path: localPath(connector.cloudflared.path ?? ''), ...optional('version', connector.cloudflared.version) }
+      : { type: 'apt', ...optional('version', connector.cloudflared.version) };
+  const privateKey = localPath(connector.ssh.privateKey);
+  const jump = connector.ssh.jump;
+
+  return {
+    file: ctx.file,
+    proxmox: {
+      url: `${protocol}://${url.hostname}:${port}`,
+      host: url.hostname,
+      port,
+      protocol,
+      tokenId: proxmox.tokenId,
+      tokenSecret: new Secret(proxmox.tokenSecret),
+      ...optional('fingerprint', proxmox.fingerprint && normaliseFingerprint(proxmox.fingerprint)),
+      insecure: proxmox.insecure,
+      node: proxmox.node,
+    },
+    cloudflare: {
+      apiToken: new Secret(cloudflare.apiToken),
+      accountId: cloudflare.accountId.toLowerCase(),
+      zones,
+      ...optional('baseUrl', cloudflare.baseUrl),
+    },
+    tunnel: { name: input.tunnel.name },
+    connector: {
+      hostname: connector.hostname.toLowerCase(),
+      node: connector.node ?? proxmox.node,
+      ...optional('vmid', connector.vmid),
+      template: connector.template,
+      storage: connector.storage,
+      disk: connector.disk,
+      memory: connector.memory,
+      swap: connector.swap,
+      cores: connector.cores,
+      onboot: connector.onboot,
+      network,
+      ssh: {
+        user: connector.ssh.user,
+        port: connector.ssh.port,
+        privateKey,
+        publicKey: connector.ssh.publicKey ? localPath(connector.ssh.publicKey) : `${privateKey}.pub`,
+        knownHosts: localPath(connector.ssh.knownHosts),
+        trustOnFirstUse: connector.ssh.trustOnFirstUse,
+        ...optional('host', connector.ssh.host),
+        ...(jump ? { jump: { host: jump.host, port: jump.port, user: jump.user } } : {}),
+      },
+      cloudflared,
+      tag: connector.tag,
+    },
+    guests: input.guests.map((guest, i) => ({
+      name: guest.name,
+      type: guest.type,
+      vmid: guest.vmid,
+      node: guest.node ?? proxmox.node,
+      ...optional('ip', guest.ip),
+      ...optional('interface', guest.interface),
+      field: `guests[${i}]`,
+      services: guest.services.map((service, j) => {
+        const parsed = parseHostname(service.hostname);
+        return {
+          hostname: parsed.ok ? parsed.hostname : service.hostname.toLowerCase(),
+          scheme: service.scheme as Scheme,
+          ...optional('port', service.port),
+          ...optional('path', service.path),
+          ...optional('socket', service.socket),
+          ...optional('status', service.status),
+          ...optional('originRequest', service.originRequest as Record<string, unknown> | undefined),
+          field: `guests[${i}].services[${j}]`,
+        };
+      }),
+    })),
+    settings: {
+      allowLoopbackOrigins: settings.allowLoopbackOrigins,
+      maxDeletes: settings.maxDeletes,
+      ...optional('ownerComment', settings.ownerComment),
+    },
+    positions: ctx.positions,
+    warnings: ctx.warnings,
+  };
+}
+
+/** `aabb…` or `aa:bb:…` → `AA:BB:…` (the form Node's fingerprint256 and pvenode print). */
+export function normaliseFingerprint(text: string): string {
+  const hex = text.replace(/:/g, '').toUpperCase();
+  return hex.match(/.{2}/g)!.join(':');
+}
+
+/** Spreads `{ key: value }` only when the value is set, so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined || value === '' ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,157 @@
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode, Scalar } from 'yaml';
+import { interpolate } from './interpolate.js';
+import { SourceMap, childField } from './source-map.js';
+import type { Position } from './source-map.js';
+
+/** A problem found while reading the file, before any schema check. */
+export interface RawIssue {
+  field: string;
+  message: string;
+  hint?: string;
+  position: Position;
+}
+
+export interface YamlSource {
+  /** Plain data with `${VAR}` already expanded; undefined when the file has syntax errors. */
+  data: unknown;
+  positions: SourceMap;
+  issues: RawIssue[];
+  warnings: RawIssue[];
+  /** Fields whose value was (partly) written as `${VAR}`; secrets outside this set were pasted in. */
+  interpolated: Set<string>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses YAML keeping source positions for every key and value, and expands `${VAR}`
+ * in string scalars. A plain (unquoted) scalar that becomes a number or boolean after
+ * expansion is typed as one, so `port: ${APP_PORT}` works like `port: 8080`.
+ */
+export function readYamlSource(text: string, displayFile: string, env: Env): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const positions = new SourceMap(displayFile);
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const source: YamlSource = { data: undefined, positions, issues: [], warnings: [], interpolated: new Set() };
+
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      source.issues.push({
+        field: '',
+        // prettyErrors is off, so the message carries no source excerpt that could quote a secret.
+        message: `YAML syntax error: ${error.message}`,
+        hint: 'fix the YAML syntax at this position (check indentation, quotes and closing brackets)',
+        position: at(error.pos[0]),
+      });
+    }
+    return source;
+  }
+  for (const warning of doc.warnings) {
+    source.warnings.push({ field: '', message: `YAML: ${warning.message}`, position: at(warning.pos[0]) });
+  }
+
+  try {
+    // yaml's own guard against alias bombs; the walker below expands aliases too.
+    doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    source.issues.push({
+      field: '',
+      message: `YAML aliases expand too much: ${(error as Error).message}`,
+      hint: 'use fewer nested aliases (*name)',
+      position: { line: 1, column: 1 },
+    });
+    return source;
+  }
+  const walker = new Walker(doc, env, source, at);
+  source.data = walker.walk(doc.contents as YamlNode | null, '', undefined);
+  return source;
+}
+
+class Walker {
+  constructor(
+    private readonly doc: Document,
+    private readonly env: Env,
+    private readonly source: YamlSource,
+    private readonly at: (offset: number) => Position,
+  ) {}
+
+  walk(node: YamlNode | null | undefined, field: string, fallback: Position | undefined): unknown {
+    const position = node?.range ? this.at(node.range[0]) : fallback;
+    if (position) this.source.positions.setValue(field, position);
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) {
+      // Aliases are resolved where they are used; positions stay those of the alias.
+      return this.walk(node.resolve(this.doc) as YamlNode | undefined, field, position);
+    }
+    if (isScalar(node)) return this.scalar(node, field, position);
+    if (isSeq(node)) return node.items.map((item, i) => this.walk(item as YamlNode, childField(field, i), position));
+    if (isMap(node)) return this.map(node.items, field, position);
+    return null;
+  }
+
+  private map(items: readonly { key: unknown; value: unknown }[], field: string, mapPosition: Position | undefined): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const merges: unknown[] = [];
+    for (const pair of items) {
+      const keyNode = pair.key as YamlNode | null;
+      const keyValue = isScalar(keyNode) ? keyNode.value : undefined;
+      if (keyValue === '<<' || (typeof keyValue === 'symbol' && keyValue.description === '<<')) {
+        merges.push(this.walk(pair.value as YamlNode, field, mapPosition));
+        continue;
+      }
+      const keyPosition = keyNode?.range ? this.at(keyNode.range[0]) : mapPosition;
+      const key = keyValue === null || keyValue === undefined ? '' : String(keyValue);
+      const child = childField(field, key);
+      if (keyPosition) this.source.positions.setKey(child, keyPosition);
+      const valueNode = pair.value as YamlNode | null;
+      // `key:` with nothing after it has an empty scalar at the end of the line; point at the key instead.
+      const isEmpty = !valueNode || (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+      out[key] = this.walk(isEmpty ? null : valueNode, child, keyPosition);
+    }
+    // `<<: *defaults` fills only the keys the map does not set itself (YAML merge semantics).
+    for (const merged of merges.flat()) {
+      if (merged && typeof merged === 'object' && !Array.isArray(merged)) {
+        for (const [key, value] of Object.entries(merged)) if (!(key in out)) out[key] = value;
+      }
+    }
+    return out;
+  }
+
+  private scalar(node: Scalar, field: string, position: Position | undefined): unknown {
+    const value = node.value;
+    if (typeof value !== 'string' || !value.includes('${')) return value;
+    const result = interpolate(value, this.env);
+    const where = position ?? { line: 1, column: 1 };
+    this.source.interpolated.add(field);
+    for (const missing of result.missing) {
+      this.source.issues.push({
+        field,
+        message: `${missing.expression} is not set: export it or put it in .env`,
+        hint: `e.g. \`export ${missing.name}=...\` or a line \`${missing.name}=...\` in the .env file next to the inventory`,
+        position: where,
+      });
+    }
+    for (const bad of result.malformed) {
+      this.source.issues.push({
+        field,
+        message: `malformed variable reference ${bad.length > 40 ? `${bad.slice(0, 40)}...` : bad}`,
+        hint: 'write ${NAME} or ${NAME:-default} (letters, digits and _), or $${ for a literal ${',
+        position: where,
+      });
+    }
+    if (node.type === 'PLAIN') return retype(result.value);
+    return result.value;
+  }
+}
+
+function retype(text: string): unknown {
+  if (/^-?(0|[1-9][0-9]*)$/.test(text)) return Number(text);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return text;
+}
