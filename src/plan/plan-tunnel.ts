@@ -1,0 +1,30 @@
+import type { TunnelState } from '../ports/cloudflare.js';
+import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from './types.js';
+
+/**
+ * The named tunnel: created when no non-deleted tunnel has the name, otherwise left alone.
+ * A tunnel is never renamed or replaced by a plan; its id flows into DNS and config files.
+ */
+export function planTunnel(name: string, accountId: string, found: TunnelState | undefined): TunnelChange {
+  const address = `tunnel/${name}`;
+  if (found === undefined) {
+    return {
+      kind: 'tunnel',
+      address,
+      action: 'create',
+      reason: 'no tunnel with this name in the account',
+      before: undefined,
+      after: { id: TUNNEL_ID_PLACEHOLDER, name },
+      accountId,
+    };
+  }
+  return {
+    kind: 'tunnel',
+    address,
+    action: 'noop',
+    reason: `exists (${found.status}, ${found.connections} connection${found.connections === 1 ? '' : 's'})`,
+    before: { id: found.id, name: found.name },
+    after: { id: found.id, name: found.name },
+    accountId,
+  };
+}

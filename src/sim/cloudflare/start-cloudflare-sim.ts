@@ -1,0 +1,271 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { batchRecords, createRecord, deleteRecord, getRecord, listRecords, updateRecord } from './dns-routes.js';
+import { failureBody, fail, SimApiError, type SimResponse } from './envelope.js';
+import { SimFaults } from './faults.js';
+import { RequestValidator, type MatchedOperation, type ValidationProblem } from './request-validator.js';
+import { ALL_PERMISSIONS, PERMISSIONS, SimState, type SeedRecord, type SimAccount, type SimToken, type ZonePlan } from './sim-state.js';
+import {
+  createTunnel,
+  deleteTunnel,
+  editTunnel,
+  getConfiguration,
+  getTunnel,
+  getToken,
+  listTunnels,
+  putConfiguration,
+} from './tunnel-routes.js';
+import { getZone, listZones } from './zone-routes.js';
+
+export const SIM_BASE_PATH = '/client/v4';
+export const DEFAULT_SIM_ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
+export const DEFAULT_SIM_TOKEN = 'sim-token-all-permissions';
+
+export interface CloudflareSimOptions {
+  accounts?: SimAccount[];
+  zones?: { name: string; plan?: ZonePlan; accountId?: string; recordQuota?: number; records?: SeedRecord[] }[];
+  /** Default: one token (DEFAULT_SIM_TOKEN) with every permission. */
+  tokens?: SimToken[];
+  latencyMs?: number;
+  /** Serve POST /dns_records/batch (default true); false answers like an API without the route. */
+  batch?: boolean;
+}
+
+export interface SimRequest {
+  method: string;
+  /** Below the base path, e.g. `/zones/<id>/dns_records`. */
+  path: string;
+  query: string;
+  operationId: string | undefined;
+  status: number;
+  body: unknown;
+  /** ms since the epoch when the request arrived. */
+  at: number;
+  /** Non-empty when the request did not conform to the API schema. */
+  problems: ValidationProblem[];
+}
+
+export interface CloudflareSim {
+  /** Use as the SDK `baseURL`. */
+  url: string;
+  state: SimState;
+  requests: SimRequest[];
+  /** Requests rejected because they did not conform to the API schema. */
+  validationFailures: SimRequest[];
+  faults: SimFaults;
+  features: { batch: boolean };
+  accountId: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+type Handler = (state: SimState, p: Record<string, string>, query: URLSearchParams, body: Record<string, unknown>) => SimResponse;
+
+/** What each operation needs from the token; any one of `anyOf` is enough. */
+const OPERATIONS: Record<string, { anyOf: string[]; handle: Handler }> = {
+  'zones-get': { anyOf: [PERMISSIONS.zoneRead], handle: (s, _p, q) => listZones(s, q) },
+  'zones-0-get': { anyOf: [PERMISSIONS.zoneRead], handle: (s, p) => getZone(s, p['zone_id']!) },
+  'dns-records-for-a-zone-list-dns-records': {
+    anyOf: [PERMISSIONS.dnsRead, PERMISSIONS.dnsEdit],
+    handle: (s, p, q) => listRecords(s, p['zone_id']!, q),
+  },
+  'dns-records-for-a-zone-dns-record-details': {
+    anyOf: [PERMISSIONS.dnsRead, PERMISSIONS.dnsEdit],
+    handle: (s, p) => getRecord(s, p['zone_id']!, p['dns_record_id']!),
+  },
+  'dns-records-for-a-zone-create-dns-record': { anyOf: [PERMISSIONS.dnsEdit], handle: (s, p, _q, b) => createRecord(s, p['zone_id']!, b) },
+  'dns-records-for-a-zone-update-dns-record': {
+    anyOf: [PERMISSIONS.dnsEdit],
+    handle: (s, p, _q, b) => updateRecord(s, p['zone_id']!, p['dns_record_id']!, b, false),
+  },
+  'dns-records-for-a-zone-patch-dns-record': {
+    anyOf: [PERMISSIONS.dnsEdit],
+    handle: (s, p, _q, b) => updateRecord(s, p['zone_id']!, p['dns_record_id']!, b, true),
+  },
+  'dns-records-for-a-zone-delete-dns-record': {
+    anyOf: [PERMISSIONS.dnsEdit],
+    handle: (s, p) => deleteRecord(s, p['zone_id']!, p['dns_record_id']!),
+  },
+  'x-derived-dns-records-batch': { anyOf: [PERMISSIONS.dnsEdit], handle: (s, p, _q, b) => batchRecords(s, p['zone_id']!, b) },
+  'cloudflare-tunnel-list-cloudflare-tunnels': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p, q) => listTunnels(s, p['account_id']!, q),
+  },
+  'cloudflare-tunnel-create-a-cloudflare-tunnel': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p, _q, b) => createTunnel(s, p['account_id']!, b),
+  },
+  'cloudflare-tunnel-get-a-cloudflare-tunnel': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p) => getTunnel(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-update-a-cloudflare-tunnel': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p, _q, b) => editTunnel(s, p['account_id']!, p['tunnel_id']!, b),
+  },
+  'cloudflare-tunnel-delete-a-cloudflare-tunnel': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p) => deleteTunnel(s, p['account_id']!, p['tunnel_id']!),
+  },
+  // The token grants full control of the tunnel, so reading it needs Edit.
+  'cloudflare-tunnel-get-a-cloudflare-tunnel-token': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p) => getToken(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-configuration-get-configuration': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p) => getConfiguration(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-configuration-put-configuration': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p, _q, b) => putConfiguration(s, p['account_id']!, p['tunnel_id']!, b),
+  },
+};
+
+let sharedValidator: RequestValidator | undefined;
+
+/** A stateful Cloudflare API (v4) for the tunnel, zone and DNS subset, on 127.0.0.1. */
+export async function startCloudflareSim(options: CloudflareSimOptions = {}): Promise<CloudflareSim> {
+  sharedValidator ??= new RequestValidator();
+  const validator = sharedValidator;
+  const state = new SimState();
+  const accounts = options.accounts ?? [{ id: DEFAULT_SIM_ACCOUNT_ID, name: 'Homelab' }];
+  for (const a of accounts) state.addAccount(a);
+  const tokens = options.tokens ?? [{ token: DEFAULT_SIM_TOKEN, permissions: ALL_PERMISSIONS }];
+  for (const t of tokens) state.tokens.set(t.token, t);
+  for (const z of options.zones ?? []) {
+    state.addZone({ name: z.name, accountId: z.accountId ?? accounts[0]!.id, plan: z.plan, recordQuota: z.recordQuota });
+    for (const r of z.records ?? []) state.seedRecord(z.name, r);
+  }
+
+  const faults = new SimFaults();
+  faults.latencyMs = options.latencyMs ?? 0;
+  const features = { batch: options.batch ?? true };
+  const requests: SimRequest[] = [];
+  const validationFailures: SimRequest[] = [];
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // A bug in the simulator must be loud, not a hanging client.
+      if (!res.headersSent) send(res, 500, failureBody([{ code: 10001, message: `simulator error: ${String(err)}` }]));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname.startsWith(SIM_BASE_PATH) ? url.pathname.slice(SIM_BASE_PATH.length) || '/' : url.pathname;
+    const entry: SimRequest = { method, path, query: url.search.replace(/^\?/, ''), operationId: undefined, status: 0, body: undefined, at, problems: [] };
+    requests.push(entry);
+
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    for (const fault of faults.take(method, path)) {
+      if (fault.kind === 'latency') await sleep(fault.ms);
+      else if (fault.kind === 'drop') {
+        entry.status = -1;
+        req.socket.destroy();
+        return;
+      } else if (fault.kind === 'rate-limit') {
+        entry.status = 429;
+        send(res, 429, failureBody([{ code: 971, message: 'Please wait and consider throttling your request speed' }]), {
+          'retry-after': String(fault.retryAfter),
+        });
+        return;
+      } else {
+        entry.status = fault.status;
+        send(res, fault.status, failureBody([{ code: 10001, message: 'Internal Server Error' }]));
+        return;
+      }
+    }
+
+    let response: SimResponse;
+    try {
+      if (!url.pathname.startsWith(SIM_BASE_PATH)) throw fail(404, 7003, 'No route for the URI');
+      const route = validator.match(method, path);
+      if (route.kind === 'no-route' || (route.kind === 'found' && route.operation.operationId === 'x-derived-dns-records-batch' && !features.batch)) {
+        throw fail(404, 7003, 'No route for the URI');
+      }
+      if (route.kind === 'method-not-allowed') throw fail(405, 7001, 'Method not allowed');
+      entry.operationId = route.operation.operationId;
+      const body = parseBody(raw, entry);
+      authorize(req, route.operation);
+      const problems = validator.validate(method, route.operation, url.searchParams, body, raw.length > 0);
+      if (problems.length > 0) {
+        entry.problems = problems;
+        validationFailures.push(entry);
+        throw new SimApiError(
+          400,
+          problems.map((p) => ({ code: p.where === 'body' ? 9207 : 9106, message: `Invalid ${p.where}: ${p.message}` })),
+        );
+      }
+      const op = OPERATIONS[route.operation.operationId];
+      if (!op) throw fail(404, 7003, 'No route for the URI');
+      response = op.handle(state, route.operation.params, url.searchParams, (body ?? {}) as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof SimApiError)) throw err;
+      response = { status: err.status, body: failureBody(err.errors), headers: err.headers };
+    }
+    entry.status = response.status;
+    send(res, response.status, response.body, response.headers);
+  }
+
+  function authorize(req: IncomingMessage, op: MatchedOperation): void {
+    const header = req.headers['authorization'];
+    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const known = token === undefined ? undefined : state.tokens.get(token);
+    if (!known) throw fail(401, 10000, 'Authentication error');
+    const needs = OPERATIONS[op.operationId]?.anyOf ?? [];
+    if (needs.length > 0 && !needs.some((p) => known.permissions.includes(p))) throw fail(403, 10000, 'Authentication error');
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${SIM_BASE_PATH}`,
+    state,
+    requests,
+    validationFailures,
+    faults,
+    features,
+    accountId: accounts[0]!.id,
+    token: tokens[0]!.token,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(raw: Buffer, entry: SimRequest): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    entry.body = JSON.parse(raw.toString('utf8'));
+    return entry.body;
+  } catch {
+    entry.body = raw.toString('utf8').slice(0, 200);
+    throw fail(400, 6007, 'Malformed JSON in request body');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
