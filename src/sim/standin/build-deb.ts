@@ -1,0 +1,70 @@
+/**
+ * Builds the stand-in cloudflared `.deb` (see ./cloudflared) with `dpkg-deb`, so tests can
+ * exercise proxflare's offline install path (a local .deb uploaded over SSH) without the real
+ * cloudflared, which cannot be downloaded on the test machines. Built at test time, never committed.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { UserError } from '../../core/errors.js';
+
+const run = promisify(execFile);
+
+export const STANDIN_VERSION = '2026.8.2-standin';
+
+/** The script ships next to this module in src/; from dist/ we look it up in src/ of the package. */
+export function standinScriptPath(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const fromSrc = here.replace(/([\\/])dist([\\/])sim([\\/])standin([\\/])?$/, '$1src$2sim$3standin$4');
+  return join(fromSrc, 'cloudflared');
+}
+
+function controlFile(version: string): string {
+  return [
+    'Package: cloudflared',
+    `Version: ${version}`,
+    'Architecture: all',
+    'Maintainer: proxflare tests <proxflare@localhost>',
+    'Depends: python3, python3-yaml',
+    'Section: net',
+    'Priority: optional',
+    'Description: proxflare test stand-in for cloudflared (NOT the real cloudflared)',
+    ' Answers --version, tunnel ingress validate and tunnel run like cloudflared',
+    ' so installs, config validation and systemd supervision can be tested',
+    ' without network access. It never connects to Cloudflare.',
+    '',
+  ].join('\n');
+}
+
+/** Returns the path of `cloudflared_<version>_all.deb` written into outDir. */
+export async function buildStandinDeb(outDir: string, version: string = STANDIN_VERSION): Promise<string> {
+  if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) {
+    throw new UserError(`Stand-in cloudflared version "${version}" is not a valid Debian version; use e.g. 2026.8.2-standin`);
+  }
+  await mkdir(outDir, { recursive: true });
+  const staging = await mkdtemp(join(outDir, '.standin-deb-'));
+  // mkdtemp makes 0700; the package's ./ entry must not carry that onto the host's /.
+  await chmod(staging, 0o755);
+  try {
+    await mkdir(join(staging, 'DEBIAN'), { recursive: true });
+    await mkdir(join(staging, 'usr', 'bin'), { recursive: true });
+    await writeFile(join(staging, 'DEBIAN', 'control'), controlFile(version));
+    const binary = join(staging, 'usr', 'bin', 'cloudflared');
+    // A pinned version must be what `--version` prints, or upgrade checks would never settle.
+    const script = await readFile(standinScriptPath(), 'utf8');
+    await writeFile(binary, script.replace(`VERSION = "${STANDIN_VERSION}"`, `VERSION = "${version}"`));
+    await chmod(binary, 0o755);
+    const debPath = join(outDir, `cloudflared_${version}_all.deb`);
+    try {
+      await run('dpkg-deb', ['--root-owner-group', '--build', staging, debPath]);
+    } catch (error) {
+      const detail = (error as { stderr?: string }).stderr?.trim() || String(error);
+      throw new UserError(`dpkg-deb could not build the stand-in cloudflared package: ${detail}. Install dpkg (apt-get install dpkg).`);
+    }
+    return debPath;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
