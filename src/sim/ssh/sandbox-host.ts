@@ -1,0 +1,245 @@
+/**
+ * A throwaway SSH host on 127.0.0.1 whose "filesystem" is a sandbox directory, for the
+ * connector's integration tests and `proxflare demo`. It runs a real OpenSSH sshd when
+ * /usr/sbin/sshd exists, else an in-process ssh2 server (exec + the SFTP subset the
+ * adapter uses). The adapter reaches it with `target().sandbox` set, so its scripts put
+ * every managed path under `root` and find stand-ins (systemctl, dpkg, cloudflared) in `binDir`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect as netConnect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ssh2 from 'ssh2';
+import type { ConnectTarget } from '../../ports/connector.js';
+import { startInProcessSshServer } from './in-process-server.js';
+
+export const SSHD_PATH = '/usr/sbin/sshd';
+
+export interface SandboxHost {
+  /** Which server answers: a real OpenSSH sshd, or the in-process ssh2 fallback. */
+  kind: 'openssh' | 'ssh2-in-process';
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  privateKeyPath: string;
+  /** Pre-filled with the host key unless `pinHostKey: false`. */
+  knownHostsPath: string;
+  /** The host's public key line (`ssh-ed25519 AAAA...`). */
+  hostPublicKey: string;
+  /** Sandbox root: managed paths live under it. */
+  root: string;
+  /** Stand-ins, first on PATH for the adapter's scripts. */
+  binDir: string;
+  /** Everything the sandbox owns. */
+  dir: string;
+  /** A ConnectTarget for this host, in sandbox mode. */
+  target(overrides?: Partial<ConnectTarget>): ConnectTarget;
+  close(): Promise<void>;
+}
+
+export interface SandboxHostOptions {
+  /** Directory to use (created); default a new temp dir, removed on close. */
+  dir?: string;
+  /** 'auto' (default): OpenSSH when installed, else the in-process server. */
+  server?: 'auto' | 'openssh' | 'ssh2';
+  /** Put the stand-in cloudflared in binDir (default true); false models a host without it. */
+  cloudflared?: boolean;
+  /** Write the host key into knownHostsPath (default true). */
+  pinHostKey?: boolean;
+}
+
+/** src/sim/standin, from src/ (tests) or dist/ (built CLI in the repo). */
+export function standinDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', 'standin'), join(here, '..', '..', '..', 'src', 'sim', 'standin')];
+  return candidates.find((c) => existsSync(join(c, 'systemctl'))) ?? candidates[0]!;
+}
+
+const STANDINS = ['systemctl', 'dpkg', 'dpkg-query'];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Resolves once something on the port speaks SSH. */
+async function waitForBanner(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error('sshd exited');
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = netConnect(port, '127.0.0.1');
+      const done = (v: boolean) => {
+        sock.destroy();
+        resolve(v);
+      };
+      sock.setTimeout(1_000, () => done(false));
+      sock.once('data', (d) => done(d.toString('latin1').startsWith('SSH-')));
+      sock.once('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('sshd did not answer in time');
+}
+
+function sshdConfig(opts: { port: number; dir: string; user: string }): string {
+  return [
+    `Port ${opts.port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${join(opts.dir, 'ssh', 'host_ed25519_key')}`,
+    `PidFile ${join(opts.dir, 'ssh', 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(opts.dir, 'ssh', 'authorized_keys')}`,
+    'StrictModes no',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password',
+    'UsePAM no',
+    `AllowUsers ${opts.user}`,
+    'AllowTcpForwarding yes',
+    'Subsystem sftp internal-sftp',
+    'MaxSessions 64',
+    'MaxStartups 64',
+    'LogLevel INFO',
+    '',
+  ].join('\n');
+}
+
+async function startOpenSsh(dir: string, user: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
+  let lastError = '';
+  // Another process may grab the port between our probe and sshd's bind: retry a few times.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const port = await freePort();
+    const config = join(dir, 'ssh', 'sshd_config');
+    await writeFile(config, sshdConfig({ port, dir, user }));
+    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-8_000);
+    });
+    child.on('error', (err) => (stderr += String(err)));
+    try {
+      await waitForBanner(port, child, 10_000);
+      const stop = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      };
+      return { port, stop };
+    } catch {
+      child.kill('SIGKILL');
+      lastError = stderr.trim();
+    }
+  }
+  throw new Error(`could not start ${SSHD_PATH}: ${lastError || 'no output'}`);
+}
+
+/** Kill the services the systemctl stand-in started (they run in their own sessions). */
+async function stopSandboxServices(root: string): Promise<void> {
+  const base = join(root, 'var', 'lib', 'proxflare-standin', 'systemd');
+  const units = await readdir(base).catch(() => [] as string[]);
+  for (const unit of units) {
+    const pid = Number((await readFile(join(base, unit, 'pid'), 'utf8').catch(() => '0')).trim());
+    if (pid > 0) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export async function startSandboxHost(options: SandboxHostOptions = {}): Promise<SandboxHost> {
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'proxflare-sandbox-')));
+  const root = join(dir, 'root');
+  const binDir = join(dir, 'bin');
+  const sshDir = join(dir, 'ssh');
+  await Promise.all([mkdir(root, { recursive: true }), mkdir(binDir, { recursive: true }), mkdir(sshDir, { recursive: true, mode: 0o700 })]);
+  await mkdir(join(root, 'tmp'), { recursive: true });
+  await chmod(join(root, 'tmp'), 0o1777);
+
+  const user = userInfo().username;
+  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const clientKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'proxflare-sandbox' });
+  const privateKeyPath = join(sshDir, 'id_ed25519');
+  const knownHostsPath = join(sshDir, 'known_hosts');
+  await writeFile(join(sshDir, 'host_ed25519_key'), hostKey.private, { mode: 0o600 });
+  await writeFile(join(sshDir, 'host_ed25519_key.pub'), `${hostKey.public}\n`);
+  await writeFile(privateKeyPath, clientKey.private, { mode: 0o600 });
+  await writeFile(`${privateKeyPath}.pub`, `${clientKey.public}\n`);
+  await writeFile(join(sshDir, 'authorized_keys'), `${clientKey.public}\n`, { mode: 0o600 });
+
+  const standins = standinDir();
+  for (const name of [...STANDINS, ...(options.cloudflared === false ? [] : ['cloudflared'])]) {
+    if (!existsSync(join(standins, name))) continue;
+    await copyFile(join(standins, name), join(binDir, name));
+    await chmod(join(binDir, name), 0o755);
+  }
+
+  const wanted = options.server ?? 'auto';
+  const useOpenSsh = wanted === 'openssh' || (wanted === 'auto' && existsSync(SSHD_PATH));
+  let port: number;
+  let stopServer: () => Promise<void>;
+  let kind: SandboxHost['kind'];
+  if (useOpenSsh) {
+    ({ port, stop: stopServer } = await startOpenSsh(dir, user));
+    kind = 'openssh';
+  } else {
+    const server = await startInProcessSshServer({ hostKey: hostKey.private, authorizedKey: clientKey.public, user });
+    port = server.port;
+    stopServer = server.close;
+    kind = 'ssh2-in-process';
+  }
+  if (options.pinHostKey !== false) {
+    const [type, blob] = hostKey.public.split(' ');
+    await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${type} ${blob}\n`, { mode: 0o600 });
+  }
+
+  let closed = false;
+  const host: SandboxHost = {
+    kind,
+    host: '127.0.0.1',
+    port,
+    user,
+    privateKeyPath,
+    knownHostsPath,
+    hostPublicKey: hostKey.public,
+    root,
+    binDir,
+    dir,
+    target: (overrides = {}) => ({
+      host: '127.0.0.1',
+      port,
+      user,
+      privateKey: privateKeyPath,
+      knownHosts: knownHostsPath,
+      trustOnFirstUse: false,
+      sandbox: { root, binDir },
+      ...overrides,
+    }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await stopSandboxServices(root);
+      await stopServer();
+      if (ownDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return host;
+}
