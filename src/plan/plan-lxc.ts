@@ -1,0 +1,149 @@
+import type { ConnectorSpec } from '../inventory/types.js';
+import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
+import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../proxmox/lxc-spec.js';
+import { type Conflict, type LxcChange, type LxcView, UNKNOWN } from './types.js';
+
+export interface LxcPlan {
+  change: LxcChange;
+  conflicts: Conflict[];
+  /** Changes that would need a new container: shown and refused, never done implicitly. */
+  errors: string[];
+}
+
+export function desiredLxcView(spec: ConnectorSpec): LxcView {
+  return {
+    node: spec.node,
+    vmid: spec.vmid ?? UNKNOWN,
+    hostname: spec.hostname,
+    template: spec.template,
+    storage: spec.storage,
+    disk: spec.disk,
+    memory: spec.memory,
+    swap: spec.swap,
+    cores: spec.cores,
+    onboot: spec.onboot,
+    net0: formatNet0(spec.network),
+    tags: normalizeTags([spec.tag]),
+  };
+}
+
+function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
+  const rootfs = parseRootfs(c.config.rootfs);
+  return {
+    node: c.node,
+    vmid: c.vmid,
+    hostname: c.config.hostname,
+    // The config does not record which template a container came from.
+    template: spec.template,
+    storage: rootfs.storage,
+    disk: rootfs.sizeGiB ?? spec.disk,
+    memory: c.config.memory,
+    swap: c.config.swap,
+    cores: c.config.cores,
+    onboot: c.config.onboot,
+    net0: c.config.net0,
+    tags: normalizeTags(c.config.tags),
+  };
+}
+
+/**
+ * Connector spec + what Proxmox has → one LXC change. Pure. In-place changes (memory, swap,
+ * cores, onboot, net0) become an `update` carrying the digest read at plan time; anything
+ * that would need a new container is an error, never an implicit replace.
+ */
+export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
+  const address = `lxc/${spec.hostname}`;
+  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => ({
+    address,
+    message: `an LXC named "${spec.hostname}" (vmid ${ref.vmid} on node ${ref.node}) exists without the ownership tag "${spec.tag}"; proxflare does not adopt it silently`,
+    hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
+  }));
+  const errors: string[] = [];
+  const after = desiredLxcView(spec);
+  const c = state.connector;
+
+  if (!c) {
+    return {
+      change: {
+        kind: 'lxc',
+        address,
+        action: 'create',
+        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${spec.template} will be downloaded first`,
+        before: undefined,
+        after,
+        spec,
+        downloadTemplate: !state.templatePresent,
+        start: true,
+        needsRestart: [],
+      },
+      conflicts,
+      errors,
+    };
+  }
+
+  const before = currentView(spec, c);
+  const ref = { node: c.node, vmid: c.vmid };
+  const ct = `${address} (CT ${c.vmid})`;
+  if (spec.vmid !== undefined && spec.vmid !== c.vmid)
+    errors.push(`${ct}: the inventory pins vmid ${spec.vmid}, but the connector is CT ${c.vmid}; changing the vmid needs a new container and is refused (set connector.vmid: ${c.vmid})`);
+  if (spec.node !== c.node)
+    errors.push(`${ct}: the connector runs on node ${c.node}, the inventory says ${spec.node}; moving it needs a migration and is refused (set connector.node: ${c.node}, or migrate it yourself)`);
+  if (before.storage !== spec.storage)
+    errors.push(`${ct}: root disk is on storage ${before.storage}, the inventory says ${spec.storage}; that would need a new container and is refused (set connector.storage: ${before.storage}, or move the volume yourself: pct move-volume ${c.vmid} rootfs ${spec.storage})`);
+  if (!c.config.unprivileged)
+    errors.push(`${ct}: is a privileged container, proxflare only manages unprivileged ones; that would need a new container and is refused (recreate it, or remove the tag "${spec.tag}")`);
+  const currentDisk = parseRootfs(c.config.rootfs).sizeGiB;
+  if (currentDisk !== undefined && spec.disk < currentDisk)
+    errors.push(`${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; shrinking a disk needs a new container and is refused (set connector.disk: ${currentDisk})`);
+  else if (currentDisk !== undefined && spec.disk > currentDisk)
+    errors.push(`${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; proxflare does not resize disks (run pct resize ${c.vmid} rootfs ${spec.disk}G, then re-run)`);
+
+  const patch: LxcConfigPatch = {};
+  const reasons: string[] = [];
+  const needsRestart: string[] = [];
+  if (c.config.memory !== spec.memory) {
+    patch.memory = spec.memory;
+    reasons.push(`memory ${c.config.memory} → ${spec.memory}`);
+  }
+  if (c.config.swap !== spec.swap) {
+    patch.swap = spec.swap;
+    reasons.push(`swap ${c.config.swap} → ${spec.swap}`);
+  }
+  if (c.config.cores !== spec.cores) {
+    patch.cores = spec.cores;
+    reasons.push(`cores ${c.config.cores} → ${spec.cores}`);
+  }
+  if (c.config.onboot !== spec.onboot) {
+    patch.onboot = spec.onboot;
+    reasons.push(`onboot ${c.config.onboot ? 1 : 0} → ${spec.onboot ? 1 : 0}`);
+  }
+  const netDiffs = net0Differences(spec.network, c.config.net0);
+  if (netDiffs.length > 0) {
+    patch.net0 = mergeNet0(spec.network, c.config.net0);
+    reasons.push(...netDiffs);
+    // The address inside the container changes; cloudflared's SSH session and DHCP lease follow a restart.
+    if (c.status === 'running') needsRestart.push('net0');
+  }
+  const start = c.status !== 'running';
+  if (start) reasons.push(`${c.status} → running`);
+  const changed = Object.keys(patch).length > 0;
+
+  const change: LxcChange = {
+    kind: 'lxc',
+    address,
+    action: changed || start ? 'update' : 'noop',
+    reason: reasons.length > 0 ? reasons.join(', ') : 'matches the inventory',
+    before,
+    after: { ...after, vmid: c.vmid, node: c.node },
+    spec,
+    ref,
+    downloadTemplate: false,
+    start,
+    needsRestart,
+  };
+  if (changed) {
+    change.patch = patch;
+    change.digest = c.config.digest;
+  }
+  return { change, conflicts, errors };
+}

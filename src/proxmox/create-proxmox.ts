@@ -1,0 +1,347 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { PlanError, ProviderError } from '../core/errors.js';
+import { type Reporter, silentReporter } from '../core/reporter.js';
+import type { ConnectorSpec, GuestSpec, ProxmoxSettings } from '../inventory/types.js';
+import type {
+  ConnectorLxcState,
+  GuestIp,
+  LxcConfigPatch,
+  LxcCreateSpec,
+  LxcRef,
+  Proxmox,
+  ProxmoxState,
+} from '../ports/proxmox.js';
+import { PveApiClient } from './api-client.js';
+import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
+import { createLimit } from './limit.js';
+import { lxcCreateParams, parseTemplateVolid } from './lxc-spec.js';
+import { waitForTask } from './task.js';
+
+export interface ProxmoxAdapterOptions {
+  reporter?: Reporter;
+  /** Most API requests in flight at once during readState. Default 6. */
+  concurrency?: number;
+  /** Poll interval for tasks and waitForIp. Default 1000 ms. */
+  taskPollMs?: number;
+  /** Per-request deadline. Default 30 s. */
+  timeoutMs?: number;
+  /** How long a task (create, download, start) may run. Default 10 min. */
+  taskTimeoutMs?: number;
+  /** Attempts for idempotent reads on transient failures. Default 3. */
+  readAttempts?: number;
+  /** First retry delay, doubling. Default 250 ms. */
+  retryDelayMs?: number;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const splitTags = (t: unknown): string[] =>
+  typeof t === 'string'
+    ? t
+        .split(/[;,\s]+/)
+        .filter(Boolean)
+        .map((x) => x.toLowerCase())
+    : [];
+
+/** `proxmox-api` types most config values loosely; these are the ones we read. */
+type RawConfig = Record<string, unknown>;
+
+function toConfigState(raw: RawConfig): ConnectorLxcState['config'] {
+  return {
+    hostname: String(raw.hostname ?? ''),
+    memory: num(raw.memory ?? 512),
+    swap: num(raw.swap ?? 512),
+    // No `cores` key means "all host cores"; 0 makes that visible as drift against any spec.
+    cores: raw.cores === undefined ? 0 : num(raw.cores),
+    onboot: num(raw.onboot ?? 0) === 1,
+    net0: String(raw.net0 ?? ''),
+    rootfs: String(raw.rootfs ?? ''),
+    unprivileged: num(raw.unprivileged ?? 0) === 1,
+    tags: splitTags(raw.tags),
+    digest: String(raw.digest ?? ''),
+  };
+}
+
+class ProxmoxAdapter implements Proxmox {
+  private readonly client: PveApiClient;
+  private readonly reporter: Reporter;
+  private readonly concurrency: number;
+  private readonly taskPollMs: number;
+  private readonly taskTimeoutMs: number;
+
+  constructor(
+    private readonly settings: ProxmoxSettings,
+    options: ProxmoxAdapterOptions,
+  ) {
+    this.reporter = options.reporter ?? silentReporter;
+    this.concurrency = options.concurrency ?? 6;
+    this.taskPollMs = options.taskPollMs ?? 1000;
+    this.taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
+    this.client = new PveApiClient(settings, {
+      reporter: this.reporter,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      readAttempts: options.readAttempts ?? 3,
+      retryDelayMs: options.retryDelayMs ?? 250,
+    });
+  }
+
+  async readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
+    const limit = createLimit(this.concurrency);
+    const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => limit(() => this.client.call(op, 'GET', fn) as Promise<T>);
+
+    const [rawRows, nodes] = await Promise.all([
+      call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' })),
+      call<{ node: string; status: string }[]>('list nodes', (api) => api.nodes.$get()),
+    ]);
+    if (!Array.isArray(rawRows) || !Array.isArray(nodes))
+      throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
+    const rows = rawRows
+      .filter((r) => r.type === 'lxc' || r.type === 'qemu')
+      .map((r) => ({ ...r, vmid: num(r.vmid) }));
+
+    this.assertComplete(rows, nodes, connector, guests);
+
+    const nodeAddressesP = this.nodeAddresses(call);
+    const templateP = this.templatePresent(connector, call);
+    const connectorP = this.findConnector(connector, rows, call);
+    const byVmid = new Map(rows.map((r) => [r.vmid, r]));
+    const guestIpsP = Promise.all(
+      guests.map(async (g): Promise<[string, GuestIp]> => {
+        if (g.ip) return [g.name, { ok: true, ip: g.ip, source: 'inventory' }];
+        return [g.name, await limit(() => resolveGuestIp(this.client, g, byVmid.get(g.vmid)))];
+      }),
+    );
+    const [nodeAddresses, templatePresent, found, guestIps] = await Promise.all([nodeAddressesP, templateP, connectorP, guestIpsP]);
+    return {
+      connector: found.connector,
+      foreignConnectors: found.foreign,
+      templatePresent,
+      guestIps: new Map(guestIps),
+      nodeAddresses,
+    };
+  }
+
+  /** A partial listing (offline node, unknown node) is an error, never "no guests". */
+  private assertComplete(rows: ResourceRow[], nodes: { node: string; status: string }[], connector: ConnectorSpec, guests: GuestSpec[]): void {
+    const status = new Map(nodes.map((n) => [n.node, n.status]));
+    const offline = new Set(nodes.filter((n) => n.status !== 'online').map((n) => n.node));
+    for (const r of rows) if (r.status === 'unknown' && status.get(r.node) !== 'online') offline.add(r.node);
+    const wanted = new Set([connector.node, ...guests.filter((g) => !g.ip).map((g) => g.node)]);
+    const affected = [...offline].filter((n) => wanted.has(n) || rows.some((r) => r.node === n));
+    if (affected.length > 0)
+      throw new ProviderError(
+        'proxmox',
+        'list guests (/cluster/resources)',
+        `node ${affected.join(', ')} is offline or not reporting (guests show status "unknown"); the guest list is incomplete`,
+        'bring the node back online (check `pvecm status`) and re-run; proxflare does not plan from a partial read',
+      );
+    const missing = [...wanted].filter((n) => !status.has(n));
+    if (missing.length > 0)
+      throw new PlanError(missing.map((n) => `node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`));
+  }
+
+  private async findConnector(
+    spec: ConnectorSpec,
+    rows: ResourceRow[],
+    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
+  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[] }> {
+    const tag = spec.tag.toLowerCase();
+    const lxcs = rows.filter((r) => r.type === 'lxc');
+    const tagged = lxcs.filter((r) => splitTags(r.tags).includes(tag));
+    const foreign = lxcs.filter((r) => r.name === spec.hostname && !splitTags(r.tags).includes(tag)).map((r) => ({ node: r.node, vmid: r.vmid }));
+
+    // Right after creation a row has no name yet (RRD lag, README-pve §9.10): the config decides.
+    const candidates: { row: ResourceRow; config: RawConfig }[] = [];
+    await Promise.all(
+      tagged
+        .filter((r) => r.name === spec.hostname || r.name === undefined)
+        .map(async (row) => {
+          const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get());
+          if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
+        }),
+    );
+    if (candidates.length === 0) return { connector: undefined, foreign };
+    if (candidates.length > 1) {
+      const pinned = spec.vmid !== undefined ? candidates.filter((c) => c.row.vmid === spec.vmid) : [];
+      if (pinned.length !== 1)
+        throw new PlanError([
+          `lxc/${spec.hostname}: ${candidates.length} containers carry the tag "${spec.tag}" and the hostname "${spec.hostname}" (CT ${candidates
+            .map((c) => c.row.vmid)
+            .sort((a, b) => a - b)
+            .join(', CT ')}); remove the duplicates or pin one with connector.vmid`,
+        ]);
+      candidates.splice(0, candidates.length, pinned[0]!);
+    }
+    const { row, config } = candidates[0]!;
+    let statusText = row.status;
+    if (statusText === 'unknown') {
+      const current = await call<{ status: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
+      statusText = current.status;
+    }
+    const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: statusText, config: toConfigState(config) };
+    if (statusText === 'running') {
+      const ifaces = await call<unknown>(`read interfaces of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).interfaces.$get());
+      const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
+      if (ip) state.ip = ip;
+    }
+    return { connector: state, foreign };
+  }
+
+  private async templatePresent(spec: ConnectorSpec, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
+    const { storage, file } = parseTemplateVolid(spec.template);
+    const content = await call<{ volid: string }[]>(`list templates on storage ${storage}`, (api) =>
+      api.nodes.$(spec.node).storage.$(storage).content.$get({ content: 'vztmpl' }),
+    );
+    return content.some((c) => c.volid === spec.template || c.volid === `${storage}:vztmpl/${file}`);
+  }
+
+  /** The API host itself plus every node's address (needs Sys.Audit on /; skipped without it). */
+  private async nodeAddresses(call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<string[]> {
+    const out = new Set<string>();
+    const host = this.settings.host.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host)) out.add(host);
+    else {
+      try {
+        for (const a of await lookup(host, { all: true })) out.add(a.address);
+      } catch {
+        this.reporter.debug(`proxmox: could not resolve ${host} to check origins against it`);
+      }
+    }
+    try {
+      const status = await call<{ type: string; ip?: string }[]>('read cluster status', (api) => api.cluster.status.$get());
+      for (const s of status) if (s.type === 'node' && s.ip) out.add(s.ip);
+    } catch (e) {
+      if (!(e instanceof ProviderError) || e.status !== 403) throw e;
+      this.reporter.debug('proxmox: no Sys.Audit on / — node addresses other than the API host are not checked against origins');
+    }
+    return [...out];
+  }
+
+  async ensureTemplate(connector: ConnectorSpec): Promise<void> {
+    const { storage, file } = parseTemplateVolid(connector.template);
+    const node = connector.node;
+    const content = (await this.client.call(`list templates on storage ${storage}`, 'GET', (api) =>
+      api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
+    )) as { volid: string }[];
+    if (content.some((c) => c.volid === connector.template || c.volid === `${storage}:vztmpl/${file}`)) return;
+    const operation = `download template ${file} to ${storage}`;
+    this.reporter.step(`lxc/${connector.hostname}`, `downloading template ${file} to ${node}:${storage}`);
+    let upid: string;
+    try {
+      upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(node).aplinfo.$post({ storage, template: file }), {
+        privilegeHint: `Datastore.AllocateTemplate on /storage/${storage}`,
+      });
+    } catch (e) {
+      if (e instanceof ProviderError && e.status === 400 && /template/.test(e.detail))
+        throw new ProviderError(
+          'proxmox',
+          operation,
+          `the node's template catalogue has no "${file}"`,
+          `run \`pveam update\` on ${node}, then pick a name from \`pveam available --section system\` for connector.template`,
+          { cause: e, status: 400 },
+        );
+      throw e;
+    }
+    await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+    this.reporter.done(`lxc/${connector.hostname}`, `template ${file} downloaded`);
+  }
+
+  async createLxc(spec: LxcCreateSpec): Promise<LxcRef> {
+    const c = spec.connector;
+    const node = c.node;
+    // nextid is no reservation: another client may take the id first; only then is a new id tried.
+    for (let attempt = 1; ; attempt++) {
+      const vmid = c.vmid ?? num(await this.client.call('get the next free vmid', 'GET', (api) => api.cluster.nextid.$get()));
+      const operation = `create CT ${vmid} (lxc/${c.hostname}) on ${node}`;
+      let upid: string;
+      try {
+        upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(node).lxc.$post(lxcCreateParams(c, vmid, spec.sshPublicKey) as never), {
+          privilegeHint: `VM.Allocate on /vms/${vmid}`,
+        });
+      } catch (e) {
+        const taken = e instanceof ProviderError && e.status === 500 && /already exists/.test(e.detail);
+        if (taken && c.vmid === undefined && attempt < 3) continue;
+        if (taken)
+          throw new ProviderError('proxmox', operation, `vmid ${vmid} is already in use`, c.vmid !== undefined ? 'pick a free connector.vmid, or remove it to let Proxmox choose' : 're-run sync', {
+            cause: e,
+            status: 500,
+          });
+        throw e;
+      }
+      this.reporter.step(`lxc/${c.hostname}`, `creating CT ${vmid} on ${node}`);
+      await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+      this.reporter.done(`lxc/${c.hostname}`, `CT ${vmid} created`);
+      return { node, vmid };
+    }
+  }
+
+  async startLxc(ref: LxcRef): Promise<void> {
+    const operation = `start CT ${ref.vmid} on ${ref.node}`;
+    let upid: string;
+    try {
+      upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).status.start.$post(), {
+        privilegeHint: `VM.PowerMgmt on /vms/${ref.vmid}`,
+      });
+    } catch (e) {
+      if (e instanceof ProviderError && e.status === 500 && /already running/.test(e.detail)) return;
+      throw e;
+    }
+    await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+  }
+
+  async waitForIp(ref: LxcRef, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ifaces = await this.client.call(`read interfaces of CT ${ref.vmid}`, 'GET', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).interfaces.$get());
+      const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
+      if (ip) return ip;
+      if (Date.now() > deadline)
+        throw new ProviderError(
+          'proxmox',
+          `wait for an IPv4 address on CT ${ref.vmid}`,
+          `no IPv4 address after ${Math.round(timeoutMs / 1000)} s`,
+          'check DHCP on the connector bridge, or give connector.network a static ip/gw',
+        );
+      await new Promise((r) => setTimeout(r, this.taskPollMs));
+    }
+  }
+
+  async updateLxc(ref: LxcRef, patch: LxcConfigPatch, digest: string): Promise<void> {
+    const operation = `update config of CT ${ref.vmid} on ${ref.node}`;
+    const params: Record<string, string | number> = { digest };
+    if (patch.memory !== undefined) params.memory = patch.memory;
+    if (patch.swap !== undefined) params.swap = patch.swap;
+    if (patch.cores !== undefined) params.cores = patch.cores;
+    if (patch.onboot !== undefined) params.onboot = patch.onboot ? 1 : 0;
+    if (patch.net0 !== undefined) params.net0 = patch.net0;
+    try {
+      await this.client.call(operation, 'PUT', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$put(params as never));
+    } catch (e) {
+      if (e instanceof ProviderError && e.status === 500 && /detected modified configuration/.test(e.detail))
+        throw new ProviderError(
+          'proxmox',
+          operation,
+          `CT ${ref.vmid} was changed concurrently since the plan was made (config digest differs); nothing was overwritten`,
+          're-run sync: it re-reads the container and plans again',
+          { cause: e, status: 500 },
+        );
+      if (e instanceof ProviderError && e.status === 500 && /CT is locked/.test(e.detail))
+        throw new ProviderError('proxmox', operation, `CT ${ref.vmid} is locked (${e.detail})`, 'wait for the running operation (backup, snapshot, ...) to finish and re-run', {
+          cause: e,
+          status: 500,
+        });
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+export function createProxmox(
+  settings: ProxmoxSettings,
+  options: ProxmoxAdapterOptions = {},
+): Proxmox {
+  return new ProxmoxAdapter(settings, options);
+}

@@ -1,0 +1,103 @@
+/**
+ * Fault injection, switchable per test. Each rule matches requests by method and path
+ * (the part after /api2/json) and is consumed `times` times (default once).
+ */
+export interface RequestMatch {
+  method?: string;
+  /** Exact path, or a RegExp tested against it. */
+  path?: string | RegExp;
+}
+
+interface Rule<T> {
+  match: RequestMatch;
+  remaining: number;
+  action: T;
+}
+
+export interface FailAction {
+  status: number;
+  /** Reason / message; omitted for 59x-style answers without a body. */
+  message?: string;
+  /** Answer with this Content-Type instead of the real one (pitfall: exact match). */
+  contentType?: string;
+}
+
+export type DropWhen = 'before' | 'after';
+
+export class SimFaults {
+  /** Extra latency for every request, in ms. */
+  latencyMs = 0;
+  private failRules: Rule<FailAction>[] = [];
+  private dropRules: Rule<DropWhen>[] = [];
+  private latencyRules: Rule<number>[] = [];
+  private taskFailures: { type: string; message: string }[] = [];
+  /** Nodes switched offline by a test (in addition to the seed). */
+  readonly offline = new Set<string>();
+
+  /** Answer matching requests with an error status (5xx, 4xx, or a wrong Content-Type). */
+  failNext(match: RequestMatch, action: FailAction, times = 1): void {
+    this.failRules.push({ match, remaining: times, action });
+  }
+
+  /**
+   * Destroy the connection of matching requests: `before` the handler runs (nothing applied)
+   * or `after` it (applied, but the client never learns the answer).
+   */
+  dropNext(match: RequestMatch, when: DropWhen = 'after', times = 1): void {
+    this.dropRules.push({ match, remaining: times, action: when });
+  }
+
+  delayNext(match: RequestMatch, ms: number, times = 1): void {
+    this.latencyRules.push({ match, remaining: times, action: ms });
+  }
+
+  /** The next task of this type (vzcreate, download, vzstart, ...) ends with this error. */
+  failNextTask(type: string, message: string): void {
+    this.taskFailures.push({ type, message });
+  }
+
+  setNodeOffline(node: string, offline = true): void {
+    if (offline) this.offline.add(node);
+    else this.offline.delete(node);
+  }
+
+  clear(): void {
+    this.latencyMs = 0;
+    this.failRules = [];
+    this.dropRules = [];
+    this.latencyRules = [];
+    this.taskFailures = [];
+    this.offline.clear();
+  }
+
+  takeFail(method: string, path: string): FailAction | undefined {
+    return take(this.failRules, method, path);
+  }
+
+  takeDrop(method: string, path: string): DropWhen | undefined {
+    return take(this.dropRules, method, path);
+  }
+
+  takeLatency(method: string, path: string): number {
+    return this.latencyMs + (take(this.latencyRules, method, path) ?? 0);
+  }
+
+  takeTaskFailure(type: string): string | undefined {
+    const i = this.taskFailures.findIndex((f) => f.type === type);
+    if (i < 0) return undefined;
+    return this.taskFailures.splice(i, 1)[0]!.message;
+  }
+}
+
+function matches(m: RequestMatch, method: string, path: string): boolean {
+  if (m.method && m.method.toUpperCase() !== method) return false;
+  if (m.path === undefined) return true;
+  return typeof m.path === 'string' ? m.path === path : m.path.test(path);
+}
+
+function take<T>(rules: Rule<T>[], method: string, path: string): T | undefined {
+  const rule = rules.find((r) => r.remaining > 0 && matches(r.match, method, path));
+  if (!rule) return undefined;
+  rule.remaining--;
+  return rule.action;
+}

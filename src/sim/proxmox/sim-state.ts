@@ -1,0 +1,209 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { SimGuestSeed, SimInterfaceSeed, SimSeed } from './seed.js';
+
+/** An error the simulated server answers with (status, first line = reason, optional errors map). */
+export class SimError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors?: Record<string, string>,
+    /** 59x proxy errors and 401s carry no JSON body. */
+    readonly noBody = false,
+  ) {
+    super(message);
+  }
+}
+
+export type ConfigValue = string | number;
+
+export interface SimNode {
+  name: string;
+  ip: string;
+  online: boolean;
+  nodeid: number;
+}
+
+export interface SimStorage {
+  id: string;
+  type: string;
+  content: string[];
+  templates: Map<string, { size: number; ctime: number }>;
+}
+
+export interface SimGuest {
+  type: 'lxc' | 'qemu';
+  vmid: number;
+  node: string;
+  status: 'running' | 'stopped';
+  config: Record<string, ConfigValue>;
+  /** What `ip a` (LXC) or qemu-ga (VM) reports while running. */
+  interfaces: SimInterfaceSeed[];
+  /** VM only: whether qemu-ga answers. */
+  agentRunning: boolean;
+  /** Before this time /cluster/resources shows the guest without RRD data (status unknown, no name). */
+  rrdReadyAt: number;
+  startedAt: number;
+}
+
+export interface SimTask {
+  upid: string;
+  node: string;
+  type: string;
+  id: string;
+  user: string;
+  tokenid?: string;
+  /** Full `user@realm!token`, for ownership. */
+  owner: string;
+  pid: number;
+  pstart: number;
+  starttime: number;
+  status: 'running' | 'stopped';
+  exitstatus?: string;
+  log: string[];
+}
+
+export interface SimToken {
+  id: string;
+  secret: string;
+  acl: Record<string, string[]>;
+}
+
+const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+
+export function normalizeTags(raw: string): string {
+  const tags = raw
+    .split(/[;,\s]+/)
+    .filter((t) => t !== '')
+    .map((t) => t.toLowerCase());
+  return [...new Set(tags)].sort().join(';');
+}
+
+/** Property-string printing as `pct config` shows it: `name` first, then keys sorted. */
+export function printNet(parts: Record<string, string>): string {
+  const keys = Object.keys(parts).sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : a.localeCompare(b)));
+  return keys.map((k) => `${k}=${parts[k]}`).join(',');
+}
+
+export function parseNet(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+export class SimState {
+  readonly pveVersion: 8 | 9;
+  readonly nodes = new Map<string, SimNode>();
+  readonly storages = new Map<string, SimStorage>();
+  readonly aplinfo: Record<string, string>[];
+  readonly tokens = new Map<string, SimToken>();
+  readonly guests = new Map<number, SimGuest>();
+  readonly tasks = new Map<string, SimTask>();
+  private pid = 0x19c5a2;
+  private macSeq = 0x10;
+
+  constructor(seed: SimSeed) {
+    this.pveVersion = seed.pveVersion ?? 9;
+    seed.nodes.forEach((n, i) => this.nodes.set(n.name, { name: n.name, ip: n.ip, online: n.online ?? true, nodeid: i + 1 }));
+    for (const s of seed.storages) {
+      const templates = new Map<string, { size: number; ctime: number }>();
+      for (const t of s.templates ?? []) templates.set(t, { size: 126_509_440, ctime: 1_727_000_000 });
+      this.storages.set(s.id, { id: s.id, type: s.type, content: [...s.content], templates });
+    }
+    this.aplinfo = (seed.aplinfo ?? []).map((a) => ({
+      template: a.template,
+      package: a.template.replace(/_.*$/, ''),
+      version: a.version ?? '1.0',
+      os: a.os ?? 'debian',
+      section: a.section ?? 'system',
+      type: 'lxc',
+      headline: a.headline ?? a.template,
+      location: `http://download.proxmox.com/images/system/${a.template}`,
+      source: 'http://download.proxmox.com/images/system',
+      infopage: 'https://pve.proxmox.com/wiki/Linux_Container',
+      maintainer: 'Proxmox Support Team <support@proxmox.com>',
+      architecture: 'amd64',
+      sha512sum: 'f'.repeat(128),
+    }));
+    for (const t of seed.tokens) {
+      const secret = t.secret ?? randomUUID();
+      const acl = Array.isArray(t.privileges) ? { '/': [...t.privileges] } : structuredClone(t.privileges);
+      this.tokens.set(t.id, { id: t.id, secret, acl });
+    }
+    for (const g of seed.guests) this.addGuest(g);
+  }
+
+  addGuest(g: SimGuestSeed): SimGuest {
+    const config: Record<string, ConfigValue> =
+      g.type === 'lxc'
+        ? {
+            arch: 'amd64',
+            cores: g.cores ?? 1,
+            hostname: g.name,
+            memory: g.memory ?? 512,
+            swap: g.swap ?? 512,
+            ostype: g.ostype ?? 'debian',
+            rootfs: g.rootfs ?? `local-lvm:vm-${g.vmid}-disk-0,size=8G`,
+            unprivileged: g.unprivileged === false ? 0 : 1,
+            net0: g.net0 ?? `name=eth0,bridge=vmbr0,hwaddr=${this.nextMac()},ip=dhcp,type=veth`,
+          }
+        : {
+            name: g.name,
+            cores: g.cores ?? 2,
+            memory: g.memory ?? 2048,
+            net0: g.net0 ?? `virtio=${this.nextMac()},bridge=vmbr0`,
+            ostype: 'l26',
+            scsi0: `local-lvm:vm-${g.vmid}-disk-0,size=32G`,
+          };
+    if (g.type === 'lxc') {
+      if (g.onboot !== undefined) config.onboot = g.onboot ? 1 : 0;
+      if (g.features) config.features = g.features;
+    } else {
+      if ((g.agent ?? 'running') !== 'none') config.agent = '1';
+      if (g.ipconfig0) config.ipconfig0 = g.ipconfig0;
+    }
+    if (g.tags?.length) config.tags = normalizeTags(g.tags.join(';'));
+    const guest: SimGuest = {
+      type: g.type,
+      vmid: g.vmid,
+      node: g.node,
+      status: g.status,
+      config,
+      interfaces: g.interfaces ?? [],
+      agentRunning: g.type === 'qemu' ? (g.agent ?? 'running') === 'running' : false,
+      rrdReadyAt: 0,
+      startedAt: Date.now(),
+    };
+    this.guests.set(g.vmid, guest);
+    return guest;
+  }
+
+  nextMac(): string {
+    const n = this.macSeq++;
+    return `BC:24:11:${hex8(n).slice(2, 4)}:${hex8(n).slice(4, 6)}:${hex8(n).slice(6, 8)}`;
+  }
+
+  /** SHA-1 of the config file text, as pve-common's digest. */
+  digest(guest: SimGuest): string {
+    const text = Object.keys(guest.config)
+      .filter((k) => k !== 'digest')
+      .sort()
+      .map((k) => `${k}: ${guest.config[k]}\n`)
+      .join('');
+    return createHash('sha1').update(text).digest('hex');
+  }
+
+  newTask(node: string, type: string, id: string, owner: string): SimTask {
+    const [user, tokenid] = owner.split('!') as [string, string | undefined];
+    const now = Math.floor(Date.now() / 1000);
+    const pid = this.pid++;
+    const pstart = 0x0a3e7b1f + pid;
+    const upid = `UPID:${node}:${hex8(pid)}:${hex8(pstart)}:${hex8(now)}:${type}:${id}:${owner}:`;
+    const task: SimTask = { upid, node, type, id, user, owner, pid, pstart, starttime: now, status: 'running', log: [] };
+    if (tokenid) task.tokenid = tokenid;
+    this.tasks.set(upid, task);
+    return task;
+  }
+}
