@@ -450,17 +450,16 @@ function parseEscape(s: string): { rune: number; rest: string } {
     return { rune: c.charCodeAt(0), rest: t };
   }
   switch (c) {
+    case '0':
     case '1':
     case '2':
     case '3':
     case '4':
     case '5':
     case '6':
-    case '7':
-      // A lone digit would be a backreference, which RE2 does not support.
-      if (!isOctal(t[0])) return fail();
-    // falls through
-    case '0': {
+    case '7': {
+      // A lone non-zero digit would be a backreference, which RE2 does not support.
+      if (c !== '0' && !isOctal(t[0])) return fail();
       let r = Number(c);
       for (let i = 1; i < 3 && isOctal(t[0]); i++) {
         r = r * 8 + Number(t[0]);
