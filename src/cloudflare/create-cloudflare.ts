@@ -1,0 +1,303 @@
+import Cloudflare, { APIError } from 'cloudflare';
+import { ProviderError } from '../core/errors.js';
+import { silentReporter, type Reporter } from '../core/reporter.js';
+import { Secret } from '../core/secret.js';
+import type { CloudflareSettings } from '../inventory/types.js';
+import type {
+  Cloudflare as CloudflarePort,
+  DnsChangeSet,
+  DnsRecord,
+  TunnelCredentials,
+  TunnelState,
+  ZoneRecords,
+} from '../ports/cloudflare.js';
+import { apiErrorCodes, describeApiErrors, toProviderError, type CallContext } from './cloudflare-errors.js';
+import { batchBody, chunk, FREE_PLAN_BATCH_LIMIT, operationName, recordParam, toOperations, type DnsOperation } from './dns-operations.js';
+import { createGuardedFetch, type FetchStats } from './guarded-fetch.js';
+import { credentialsFromToken, generateTunnelSecret } from './tunnel-credentials.js';
+
+/**
+ * Large pages keep a zone listing to a few requests (the schema allows up to 5,000,000;
+ * 5,000 bounds a single response).
+ */
+export const DNS_PAGE_SIZE = 5000;
+
+export interface CloudflareAdapterOptions {
+  reporter?: Reporter;
+  /** SDK retries per request (429, 5xx, connection errors). Tunnel creation is never retried. */
+  maxRetries?: number;
+  /** Total Retry-After this adapter accepts before failing (seconds). */
+  maxRateLimitWaitSeconds?: number;
+  /** Per-request timeout (ms). */
+  timeoutMs?: number;
+  /** Operations per batch request; the Free plan allows 200. */
+  batchSize?: number;
+}
+
+export interface CloudflareAdapter extends CloudflarePort {
+  /** Requests sent so far (retries included) and Retry-After waited. */
+  readonly stats: Readonly<FetchStats>;
+}
+
+interface ZoneRef {
+  id: string;
+  name: string;
+}
+
+type SdkRecord = { id?: string; name?: string; type?: string; content?: string; proxied?: boolean; ttl?: number; comment?: string | null };
+type SdkTunnel = { id?: string; name?: string; status?: string; connections?: unknown[]; created_at?: string; deleted_at?: string | null };
+
+function toTunnelState(t: SdkTunnel): TunnelState {
+  return {
+    id: t.id ?? '',
+    name: t.name ?? '',
+    status: t.status ?? 'unknown',
+    connections: t.connections?.length ?? 0,
+    createdAt: t.created_at ?? '',
+  };
+}
+
+/** The SDK tells "this route does not exist" by 404/405 (7000/7003) — an API without batch. */
+function isMissingRoute(err: unknown): boolean {
+  if (!(err instanceof APIError)) return false;
+  if (err.status === 405) return true;
+  if (err.status !== 404) return false;
+  const codes = apiErrorCodes(err);
+  return codes.length === 0 || codes.some((c) => c === 7000 || c === 7003);
+}
+
+function summarizeNames(ops: DnsOperation[], max = 5): string {
+  const names = ops.map((o) => `${o.kind} ${operationName(o)}`);
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
+class CloudflareSdkAdapter implements CloudflareAdapter {
+  readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
+  readonly #client: Cloudflare;
+  readonly #reporter: Reporter;
+  readonly #settings: CloudflareSettings;
+  readonly #batchSize: number;
+  readonly #zones = new Map<string, Promise<ZoneRef>>();
+  #batchAvailable = true;
+
+  constructor(settings: CloudflareSettings, options: CloudflareAdapterOptions) {
+    this.#settings = settings;
+    this.#reporter = options.reporter ?? silentReporter;
+    this.#batchSize = Math.min(options.batchSize ?? FREE_PLAN_BATCH_LIMIT, FREE_PLAN_BATCH_LIMIT);
+    this.#client = new Cloudflare({
+      apiToken: settings.apiToken.reveal(),
+      // Explicit nulls keep CLOUDFLARE_API_KEY/EMAIL from the environment out of our requests.
+      apiKey: null,
+      apiEmail: null,
+      userServiceKey: null,
+      ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
+      maxRetries: options.maxRetries ?? 4,
+      timeout: options.timeoutMs ?? 60_000,
+      logLevel: 'off',
+      fetch: createGuardedFetch({
+        reporter: this.#reporter,
+        maxRateLimitWaitSeconds: options.maxRateLimitWaitSeconds ?? 120,
+        stats: this.stats,
+      }),
+    });
+  }
+
+  async #call<T>(ctx: CallContext, fn: () => Promise<T>, hint?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toProviderError(err, ctx, hint);
+    }
+  }
+
+  #zone(zoneName: string): Promise<ZoneRef> {
+    const name = zoneName.toLowerCase();
+    let ref = this.#zones.get(name);
+    if (!ref) {
+      ref = this.#lookupZone(name);
+      this.#zones.set(name, ref);
+      // A failed lookup is not cached: the next call may succeed (after a token fix).
+      ref.catch(() => this.#zones.delete(name));
+    }
+    return ref;
+  }
+
+  async #lookupZone(name: string): Promise<ZoneRef> {
+    const accountId = this.#settings.accountId;
+    const ctx: CallContext = { operation: `look up zone ${name}`, permission: 'zone', scope: `zone ${name}` };
+    // An exact name filter matches at most one zone per account: the first page is the answer.
+    const page = await this.#call(ctx, () => this.#client.zones.list({ name, account: { id: accountId }, per_page: 50 }));
+    const zone = page.result.find((z) => z.name.toLowerCase() === name);
+    if (!zone) {
+      throw new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        `zone ${name} was not found in account ${accountId}`,
+        `add ${name} to that Cloudflare account (tunnel CNAMEs only work inside the tunnel's account), fix cloudflare.zones, or give the token "Zone: Zone Read" for ${name}`,
+      );
+    }
+    return { id: zone.id, name };
+  }
+
+  async findTunnel(accountId: string, name: string): Promise<TunnelState | undefined> {
+    const ctx: CallContext = { operation: `look up tunnel ${name}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const page = await this.#call(ctx, () =>
+      this.#client.zeroTrust.tunnels.cloudflared.list({ account_id: accountId, name, is_deleted: false, per_page: 50 }),
+    );
+    const live = (page.result as SdkTunnel[])
+      .filter((t) => t.name === name && !t.deleted_at)
+      .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''));
+    if (live.length > 1) {
+      this.#reporter.warn(`tunnel/${name}: ${live.length} tunnels carry this name; using the oldest (${live[0]!.id})`);
+    }
+    return live[0] ? toTunnelState(live[0]) : undefined;
+  }
+
+  async createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }> {
+    const ctx: CallContext = { operation: `create tunnel ${name}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const secret = generateTunnelSecret();
+    let created: SdkTunnel & { account_tag?: string };
+    try {
+      created = await this.#client.zeroTrust.tunnels.cloudflared.create(
+        { account_id: accountId, name, config_src: 'local', tunnel_secret: secret.reveal() },
+        // A create is not idempotent: a retried POST after a lost answer would hit our own name (409).
+        { maxRetries: 0 },
+      );
+    } catch (err) {
+      if (err instanceof APIError && err.status === 409) {
+        throw new ProviderError(
+          'cloudflare',
+          ctx.operation,
+          `a tunnel named ${name} already exists in account ${accountId} (HTTP 409: ${describeApiErrors(err.errors)})`,
+          'proxflare looks the tunnel up by name before creating it, so it was probably created at the same time by another run; re-run sync to use it, or choose another tunnel.name',
+          { cause: err, status: 409 },
+        );
+      }
+      throw toProviderError(err, ctx);
+    }
+    if (!created.id) throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a tunnel id', 're-run sync; it will find the tunnel by name');
+    return {
+      tunnel: toTunnelState(created),
+      credentials: { accountTag: created.account_tag ?? accountId, tunnelId: created.id, tunnelSecret: secret },
+    };
+  }
+
+  async recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials> {
+    const ctx: CallContext = { operation: `recover credentials of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const token = await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.token.get(tunnelId, { account_id: accountId }));
+    if (typeof token !== 'string') {
+      throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a tunnel token', 'check the tunnel in the Cloudflare dashboard');
+    }
+    return credentialsFromToken(new Secret(token), tunnelId, tunnelId);
+  }
+
+  async listZoneRecords(zoneName: string): Promise<ZoneRecords> {
+    const zone = await this.#zone(zoneName);
+    const records: DnsRecord[] = [];
+    const seen = new Set<string>();
+    let total: number | undefined;
+    let pages = 0;
+    const operation = `list DNS records of zone ${zone.name}`;
+    try {
+      const first = await this.#client.dns.records.list({ zone_id: zone.id, per_page: DNS_PAGE_SIZE });
+      // The SDK asks for the next page until one comes back empty: pages + 1 requests.
+      for await (const page of first.iterPages()) {
+        pages++;
+        // total_count is in the v4 envelope though the SDK's page type does not declare it.
+        total ??= (page.result_info as { total_count?: number } | undefined)?.total_count;
+        for (const r of page.result as SdkRecord[]) {
+          const id = r.id ?? '';
+          if (seen.has(id)) throw new ProviderError('cloudflare', operation, `record ${id} appeared on two pages (the zone changed during the listing)`, 're-run');
+          seen.add(id);
+          records.push({
+            id,
+            zoneId: zone.id,
+            zoneName: zone.name,
+            name: (r.name ?? '').toLowerCase(),
+            type: r.type ?? '',
+            content: r.content ?? '',
+            proxied: r.proxied ?? false,
+            ttl: r.ttl ?? 1,
+            comment: r.comment ?? null,
+          });
+        }
+      }
+    } catch (err) {
+      // A partial listing is never treated as the zone's content: nothing is planned from it.
+      const where = pages > 0 ? ` (stopped after ${records.length} records, at page ${pages + 1})` : '';
+      throw toProviderError(err, { operation: operation + where, permission: 'dns', scope: `zone ${zone.name}` });
+    }
+    if (total !== undefined && records.length !== total) {
+      throw new ProviderError(
+        'cloudflare',
+        operation,
+        `got ${records.length} records but the zone reports ${total}; the listing is incomplete and was discarded`,
+        're-run; if it persists, the zone is changing while proxflare reads it',
+      );
+    }
+    this.#reporter.debug(`cloudflare: zone ${zone.name}: ${records.length} records in ${pages} page requests`);
+    return { zoneId: zone.id, zoneName: zone.name, records };
+  }
+
+  async applyDnsChanges(changes: DnsChangeSet): Promise<void> {
+    const ops = toOperations(changes);
+    if (ops.length === 0) return;
+    const batches = chunk(ops, this.#batchSize);
+    let applied = 0;
+    for (const [i, batch] of batches.entries()) {
+      if (!this.#batchAvailable) {
+        await this.#applySingly(changes, ops.slice(applied), applied, ops.length);
+        return;
+      }
+      try {
+        this.#reporter.debug(`cloudflare: zone ${changes.zoneName}: batch ${i + 1}/${batches.length} (${batch.length} changes)`);
+        await this.#client.dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) });
+        applied += batch.length;
+      } catch (err) {
+        if (isMissingRoute(err)) {
+          this.#reporter.debug('cloudflare: the batch endpoint is not available; applying DNS changes one by one');
+          this.#batchAvailable = false;
+          await this.#applySingly(changes, ops.slice(applied), applied, ops.length);
+          return;
+        }
+        const progress =
+          `batch ${i + 1} of ${batches.length} (${summarizeNames(batch)}) was rolled back as a whole; ` +
+          `${applied} of ${ops.length} changes were applied before it`;
+        const base = toProviderError(err, { operation: `apply DNS changes in zone ${changes.zoneName}`, permission: 'dns', scope: `zone ${changes.zoneName}` });
+        throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${progress}`, base.hint ?? 're-run sync: it plans again from what is there now', {
+          cause: err,
+          status: base.status,
+        });
+      }
+    }
+  }
+
+  async #applySingly(changes: DnsChangeSet, ops: DnsOperation[], alreadyApplied: number, total: number): Promise<void> {
+    const zone_id = changes.zoneId;
+    let applied = alreadyApplied;
+    for (const op of ops) {
+      const ctx: CallContext = {
+        operation: `${op.kind === 'delete' ? 'delete' : op.kind === 'put' ? 'update' : 'create'} DNS record ${operationName(op)} in zone ${changes.zoneName}`,
+        permission: 'dns',
+        scope: `zone ${changes.zoneName}`,
+      };
+      try {
+        if (op.kind === 'delete') await this.#client.dns.records.delete(op.id, { zone_id });
+        else if (op.kind === 'put') await this.#client.dns.records.update(op.id, { zone_id, ...recordParam(op.record) });
+        else await this.#client.dns.records.create({ zone_id, ...recordParam(op.record) });
+      } catch (err) {
+        const base = toProviderError(err, ctx);
+        throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${applied} of ${total} changes were applied before it`, base.hint, {
+          cause: err,
+          status: base.status,
+        });
+      }
+      applied++;
+    }
+  }
+}
+
+/** The Cloudflare port over the official SDK. One instance per run: it caches zone ids. */
+export function createCloudflare(settings: CloudflareSettings, options: CloudflareAdapterOptions = {}): CloudflareAdapter {
+  return new CloudflareSdkAdapter(settings, options);
+}
