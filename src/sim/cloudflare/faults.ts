@@ -4,6 +4,8 @@ export interface FaultTarget {
   /** Substring of the path below /client/v4, or a RegExp tested against it. */
   path?: string | RegExp;
   method?: string;
+  /** Substring of the raw query string, e.g. `page=2`. */
+  query?: string;
 }
 
 export type FaultAction =
@@ -48,11 +50,11 @@ export class SimFaults {
   }
 
   /** Consumes and returns the faults that apply to this request (latency first). */
-  take(method: string, path: string): FaultAction[] {
+  take(method: string, path: string, query = ''): FaultAction[] {
     const out: FaultAction[] = [];
     let failure = false;
     for (const rule of this.#rules) {
-      if (rule.remaining <= 0 || !matches(rule, method, path)) continue;
+      if (rule.remaining <= 0 || !matches(rule, method, path, query)) continue;
       if (rule.action.kind !== 'latency') {
         if (failure) continue;
         failure = true;
@@ -64,8 +66,9 @@ export class SimFaults {
   }
 }
 
-function matches(rule: FaultTarget, method: string, path: string): boolean {
+function matches(rule: FaultTarget, method: string, path: string, query: string): boolean {
   if (rule.method !== undefined && rule.method.toUpperCase() !== method.toUpperCase()) return false;
+  if (rule.query !== undefined && !query.includes(rule.query)) return false;
   if (rule.path === undefined) return true;
   return typeof rule.path === 'string' ? path.includes(rule.path) : rule.path.test(path);
 }

@@ -162,7 +162,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     requests.push(entry);
 
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    for (const fault of faults.take(method, path)) {
+    for (const fault of faults.take(method, path, entry.query)) {
       if (fault.kind === 'latency') await sleep(fault.ms);
       else if (fault.kind === 'drop') {
         entry.status = -1;
