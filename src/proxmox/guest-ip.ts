@@ -151,7 +151,7 @@ export async function resolveGuestIp(client: PveApiClient, guest: GuestSpec, row
   } catch (e) {
     if (!(e instanceof ProviderError)) throw e;
     if (e.status === 500 && AGENT_ERRORS.test(e.detail)) {
-      agentProblem = /not configured/.test(e.detail)
+      agentProblem = /No QEMU guest agent configured/.test(e.detail)
         ? `no QEMU guest agent is configured: install qemu-guest-agent in the VM and enable it (qm set ${vmid} --agent enabled=1, then restart the VM)`
         : /guest agent is not running/.test(e.detail)
           ? `the QEMU guest agent is not running: start it inside the VM (systemctl enable --now qemu-guest-agent)`

@@ -23,6 +23,8 @@ export interface HandlerContext {
   /** Next address for a started container without a static ip and without a backend. */
   allocateIp(): string;
   rrdLagMs: number;
+  /** Seeded online and not switched offline by a fault. */
+  nodeOnline(name: string): boolean;
 }
 
 export type Handler = (ctx: HandlerContext) => Promise<unknown> | unknown;
@@ -42,7 +44,7 @@ function guestOn(ctx: HandlerContext, kind: 'lxc' | 'qemu'): SimGuest {
 }
 
 function resourceRow(ctx: HandlerContext, g: SimGuest): Record<string, unknown> {
-  const nodeOnline = ctx.state.nodes.get(g.node)?.online ?? false;
+  const nodeOnline = ctx.nodeOnline(g.node);
   const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: g.vmid, node: g.node, type: g.type, template: 0 };
   // Name and status come from RRD data pushed by pvestatd: missing for offline nodes and brand-new guests.
   if (!nodeOnline || Date.now() < g.rrdReadyAt) row.status = 'unknown';
@@ -220,7 +222,7 @@ export const handlers: Record<string, Handler> = {
     }
     if (!type || type === 'node') {
       for (const n of ctx.state.nodes.values())
-        rows.push({ id: `node/${n.name}`, type: 'node', node: n.name, status: n.online ? 'online' : 'offline', level: '' });
+        rows.push({ id: `node/${n.name}`, type: 'node', node: n.name, status: ctx.nodeOnline(n.name) ? 'online' : 'offline', level: '' });
     }
     if (!type || type === 'storage') {
       for (const n of ctx.state.nodes.values())
@@ -231,7 +233,7 @@ export const handlers: Record<string, Handler> = {
             type: 'storage',
             node: n.name,
             storage: s.id,
-            status: n.online ? 'available' : 'unknown',
+            status: ctx.nodeOnline(n.name) ? 'available' : 'unknown',
             content: s.content.join(','),
             plugintype: s.type,
             shared: 0,
@@ -260,7 +262,7 @@ export const handlers: Record<string, Handler> = {
         id: `node/${n.name}`,
         name: n.name,
         ip: n.ip,
-        online: n.online ? 1 : 0,
+        online: ctx.nodeOnline(n.name) ? 1 : 0,
         local: i === 0 ? 1 : 0,
         nodeid: n.nodeid,
         level: '',
@@ -271,7 +273,7 @@ export const handlers: Record<string, Handler> = {
   'GET /nodes': (ctx) =>
     [...ctx.state.nodes.values()].map((n) => ({
       node: n.name,
-      status: n.online ? 'online' : 'offline',
+      status: ctx.nodeOnline(n.name) ? 'online' : 'offline',
       id: `node/${n.name}`,
       type: 'node',
       level: '',

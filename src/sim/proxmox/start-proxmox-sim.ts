@@ -119,7 +119,6 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
   const state = new SimState(seed);
   const faults = new SimFaults();
   faults.latencyMs = options.latencyMs ?? 0;
-  for (const n of seed.nodes) if (n.online === false) faults.setNodeOffline(n.name);
   const taskDurationMs = options.taskDurationMs ?? 30;
   const ipPool = Array.isArray(options.connectorIp) ? options.connectorIp : [options.connectorIp ?? '127.0.0.1'];
   let ipIndex = 0;
@@ -298,7 +297,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
       if (node !== undefined) {
         if (!state.nodes.has(node))
           throw new SimError(500, `hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
-        if (faults.offline.has(node)) throw new SimError(595, 'No route to host', undefined, true);
+        if (faults.offline.has(node) || !state.nodes.get(node)!.online) throw new SimError(595, 'No route to host', undefined, true);
       }
 
       const errors = validateParams(endpoint.properties, params, endpoint.additionalProperties === 1);
@@ -312,6 +311,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         runTask,
         allocateIp: () => ipPool[ipIndex++ % ipPool.length]!,
         rrdLagMs: options.rrdLagMs ?? 0,
+        nodeOnline: (name) => (state.nodes.get(name)?.online ?? false) && !faults.offline.has(name),
       });
       entry.status = 200;
       const envelope =
