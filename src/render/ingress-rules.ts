@@ -46,6 +46,9 @@ export function serviceUrl(service: ServiceSpec, ip: string | undefined): string
   }
 }
 
+/** Regexes that match every request path (cloudflared matches unanchored). */
+const MATCH_ALL_PATHS = new Set(['', '.*', '^.*', '.*$', '^.*$']);
+
 type HostClass = 0 | 1 | 2;
 
 /** 0: exact hostname, 1: `*.domain` wildcard, 2: any host (`*` or '' with a path). */
@@ -69,6 +72,12 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** 0: a specific path, 1: a path that matches everything, 2: no path. */
+function pathKind(path: string | undefined): number {
+  if (path === undefined) return 2;
+  return MATCH_ALL_PATHS.has(path) ? 1 : 0;
+}
+
 function compareRules(a: IngressRule, b: IngressRule): number {
   const ca = hostClass(a.hostname);
   const cb = hostClass(b.hostname);
@@ -80,7 +89,8 @@ function compareRules(a: IngressRule, b: IngressRule): number {
   }
   const byHost = compareStrings(a.hostname, b.hostname);
   if (byHost !== 0) return byHost;
-  if ((a.path === undefined) !== (b.path === undefined)) return a.path === undefined ? 1 : -1;
+  const byPathKind = pathKind(a.path) - pathKind(b.path);
+  if (byPathKind !== 0) return byPathKind;
   if (a.path !== undefined && b.path !== undefined) {
     if (a.path.length !== b.path.length) return b.path.length - a.path.length;
     const byPath = compareStrings(a.path, b.path);
@@ -98,9 +108,6 @@ function hostCovers(outer: string, inner: string): boolean {
   return outer.startsWith('*.') && inner.endsWith(outer.slice(1));
 }
 
-/** Regexes that match every request path (cloudflared matches unanchored). */
-const MATCH_ALL_PATHS = new Set(['', '.*', '^.*', '.*$', '^.*$']);
-
 function pathCovers(outer: string | undefined, inner: string | undefined): boolean {
   if (outer === undefined || MATCH_ALL_PATHS.has(outer)) return true;
   return outer === inner;
@@ -113,8 +120,9 @@ function describe(rule: IngressRule): string {
 
 /**
  * Orders rules so exact hostnames come before wildcards (deeper wildcards first),
- * and for the same hostname longer paths come before shorter ones and path rules
- * before the path-less rule; remaining ties are broken alphabetically. The result
+ * and for the same hostname longer paths come before shorter ones, paths that
+ * match everything (`.*`) after specific ones, and path rules before the path-less
+ * rule; remaining ties are broken alphabetically. The result
  * does not depend on the input order.
  */
 export function orderIngressRules(rules: readonly IngressRule[]): OrderedIngress {
