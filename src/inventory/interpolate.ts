@@ -3,6 +3,8 @@ export interface MissingVariable {
   name: string;
   /** The whole `${...}` expression as written. */
   expression: string;
+  /** Set but empty (e.g. a line `NAME=` copied from .env.example). */
+  empty: boolean;
 }
 
 export interface InterpolationResult {
@@ -18,6 +20,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Expands `${VAR}` and `${VAR:-default}` (default when unset or empty, as in POSIX sh);
+ * an empty variable without a default counts as missing;
  * `$${` is a literal `${`. A lone `$` is left alone so prices and regexes survive.
  */
 export function interpolate(text: string, env: Readonly<Record<string, string | undefined>>): InterpolationResult {
@@ -55,13 +58,14 @@ export function interpolate(text: string, env: Readonly<Record<string, string | 
       out += expression;
     } else {
       const value = env[name];
-      if (value !== undefined && (value !== '' || fallback === undefined)) {
+      if (value !== undefined && value !== '') {
         out += value;
         result.substituted = true;
       } else if (fallback !== undefined) {
         out += fallback;
       } else {
-        result.missing.push({ name, expression });
+        // Every inventory field needs a value, so an empty variable is as good as a missing one.
+        result.missing.push({ name, expression, empty: value === '' });
       }
     }
     i = close + 1;

@@ -31,10 +31,34 @@ function generate(): JsonSchemaNode {
   };
 }
 
+const INTERPOLATED = { type: 'string', pattern: '\\$\\{', description: 'A ${VAR} reference, expanded when proxflare loads the file.' };
+
+/**
+ * Editors validate the file before `${VAR}` expansion, so wherever a reference is
+ * plausible (patterned strings, numbers, booleans) the published schema also accepts
+ * a string containing `${`; proxflare itself checks the expanded value.
+ */
+function acceptReferences(node: JsonSchemaNode): JsonSchemaNode {
+  const out: JsonSchemaNode = { ...node };
+  if (node.properties) out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, acceptReferences(v)]));
+  if (node.items) out.items = acceptReferences(node.items);
+  if (typeof node.pattern === 'string') out.pattern = `(?:${node.pattern})|\\$\\{`;
+  if (node.type === 'integer' || node.type === 'number' || node.type === 'boolean') {
+    const { description, default: fallback, examples, ...rest } = out;
+    return {
+      ...(description !== undefined ? { description } : {}),
+      ...(fallback !== undefined ? { default: fallback } : {}),
+      ...(examples !== undefined ? { examples } : {}),
+      anyOf: [rest, INTERPOLATED],
+    };
+  }
+  return out;
+}
+
 /** The JSON Schema of inventory.yaml, generated from the zod schema (editors, `inventory.schema.json`). */
 export function inventoryJsonSchema(): object {
   cached ??= generate();
-  return structuredClone(cached);
+  return acceptReferences(cached);
 }
 
 /** The schema node for a field path, or undefined when the path leaves the schema. */

@@ -132,7 +132,9 @@ class Walker {
       this.source.issues.push({
         field,
         message: `${missing.expression} is not set: export it or put it in .env`,
-        hint: `e.g. \`export ${missing.name}=...\` or a line \`${missing.name}=...\` in the .env file next to the inventory`,
+        hint: missing.empty
+          ? `${missing.name} is empty; give it a value in the environment or in the .env file next to the inventory`
+          : `e.g. \`export ${missing.name}=...\` or a line \`${missing.name}=...\` in the .env file next to the inventory`,
         position: where,
       });
     }

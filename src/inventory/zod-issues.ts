@@ -85,7 +85,8 @@ export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unkno
           const parent = fieldOf(path.slice(0, -1));
           sink.error(field, 'is required', `add ${example(key, node)} ${parent ? `under ${parent}` : 'at the top level'}${describe(node)}`);
         } else {
-          const expected = EXPECTED[issue.expected] ?? issue.expected;
+          const wanted = issue.expected === 'number' && node?.type === 'integer' ? 'int' : issue.expected;
+          const expected = EXPECTED[wanted] ?? wanted;
           const quoted = typeof value === 'string' && /^-?[0-9]+$/.test(value) && (issue.expected === 'number' || issue.expected === 'int');
           sink.error(
             field,
