@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -60,6 +60,19 @@ export function standinDir(): string {
 }
 
 const STANDINS = ['systemctl', 'dpkg', 'dpkg-query'];
+
+/**
+ * The system python3, not a version-manager shim (pyenv's shim costs seconds per call, and
+ * the stand-ins run several times per operation).
+ */
+const SYSTEM_PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => existsSync(p));
+
+async function installStandin(source: string, dest: string): Promise<void> {
+  let text = await readFile(source, 'utf8');
+  if (SYSTEM_PYTHON) text = text.replace(/^#!\/usr\/bin\/env python3\b/, `#!${SYSTEM_PYTHON}`);
+  await writeFile(dest, text, { mode: 0o755 });
+  await chmod(dest, 0o755);
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -188,8 +201,7 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
   const standins = standinDir();
   for (const name of [...STANDINS, ...(options.cloudflared === false ? [] : ['cloudflared'])]) {
     if (!existsSync(join(standins, name))) continue;
-    await copyFile(join(standins, name), join(binDir, name));
-    await chmod(join(binDir, name), 0o755);
+    await installStandin(join(standins, name), join(binDir, name));
   }
 
   const wanted = options.server ?? 'auto';

@@ -1,0 +1,171 @@
+/**
+ * The connector adapter against a real OpenSSH sshd on 127.0.0.1, with managed paths in a
+ * sandbox directory: state reads, atomic deploys, validation and restart rollbacks.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../../src/core/errors.js';
+import { connectConnector } from '../../../src/connector/ssh-connector.js';
+import type { ConnectorHost } from '../../../src/ports/connector.js';
+import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
+import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
+import { PATHS, UNIT, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord } from '../../support/sshd.js';
+
+// Generous timeouts: every exec starts the user's login shell, which can be slow on busy dev machines.
+describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { timeout: 180_000 }, () => {
+  let sandbox: SandboxHost;
+  const open: ConnectorHost[] = [];
+  const connect = async (overrides = {}) => {
+    const host = await connectConnector(sandbox.target(overrides));
+    open.push(host);
+    return host;
+  };
+  const inSandbox = (path: string) => join(sandbox.root, path);
+
+  beforeAll(async () => {
+    sandbox = await startSandboxHost({ server: 'openssh' });
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  it('runs a real OpenSSH sshd', () => {
+    expect(sandbox.kind).toBe('openssh');
+  });
+
+  it('reads an empty host in exactly one round trip', async () => {
+    const host = await connect();
+    const t = tunnelFixture();
+    const state = await host.readState([PATHS.config, PATHS.credentials(t.id), PATHS.unit], UNIT);
+    expect(host.roundTrips).toBe(1);
+    expect(state.files.size).toBe(0);
+    expect(state.unit).toEqual({ enabled: false, active: false });
+    expect(state.cloudflaredVersion).toBe('2026.8.2-standin');
+  });
+
+  it('deploys files with the right bytes and modes, starts the unit, keeps .bak, and skips restarts when asked', async () => {
+    const t = tunnelFixture();
+    const host = await connect();
+    const first = await host.deploy(deployRequest(t, t.config()));
+    expect(first).toEqual({ restarted: true });
+
+    expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(t.config());
+    expect(await readFile(inSandbox(PATHS.credentials(t.id)), 'utf8')).toBe(t.credentials);
+    expect((await stat(inSandbox(PATHS.credentials(t.id)))).mode & 0o777).toBe(0o600);
+    expect((await stat(inSandbox(PATHS.config))).mode & 0o777).toBe(0o644);
+    expect((await stat(inSandbox(PATHS.credentials(t.id)))).uid).toBe(process.getuid!() === 0 ? 0 : process.getuid!());
+
+    const before = host.roundTrips;
+    const state = await host.readState([PATHS.config, PATHS.credentials(t.id), PATHS.unit], UNIT);
+    expect(host.roundTrips - before).toBe(1);
+    expect(state.unit).toEqual({ enabled: true, active: true });
+    expect(state.files.get(PATHS.credentials(t.id))).toEqual({ content: t.credentials, mode: 0o600, owner: 'root' });
+    expect(state.files.get(PATHS.config)?.content).toBe(t.config());
+    const started = await unitRecord(sandbox.root);
+    expect(started.starts).toBeGreaterThanOrEqual(1);
+
+    // Nothing changed: the plan asks for no restart, and the running service is left alone.
+    const again = await host.deploy(deployRequest(t, t.config(), { restart: false, reloadUnits: false }));
+    expect(again).toEqual({ restarted: false });
+    expect(await unitRecord(sandbox.root)).toEqual(started);
+
+    // A config change restarts it and keeps the previous version as .bak.
+    const changed = t.config([['media.example.com', 'http://192.168.1.11:8096']]);
+    expect(await host.deploy(deployRequest(t, changed, { reloadUnits: false }))).toEqual({ restarted: true });
+    expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(changed);
+    expect(await readFile(inSandbox(`${PATHS.config}.proxflare.bak`), 'utf8')).toBe(t.config());
+    const restarted = await unitRecord(sandbox.root);
+    expect(restarted.starts).toBe(started.starts + 1);
+    expect(restarted.activeEnter).not.toBe(started.activeEnter);
+    // No temporary files are left next to the targets.
+    expect((await readdir(inSandbox('/etc/cloudflared'))).filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
+  });
+
+  it('refuses a config cloudflared rejects: old files stay, the service keeps running, the error has the host output', async () => {
+    const t = tunnelFixture();
+    const host = await connect();
+    await host.deploy(deployRequest(t, t.config()));
+    const startsBefore = (await unitRecord(sandbox.root)).starts;
+    // A rule after the catch-all is what cloudflared refuses.
+    const broken = `${t.config()}  - hostname: late.example.com\n    service: http://192.168.1.12:80\n`;
+    const error = await host.deploy(deployRequest(t, broken)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    const message = (error as ProviderError).message;
+    expect(message).toMatch(/Validation failed/);
+    expect(message).toMatch(/rejected the new configuration/);
+    expect(message).not.toContain(JSON.parse(t.credentials).TunnelSecret);
+    expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(t.config());
+    const state = await host.readState([PATHS.config], UNIT);
+    expect(state.unit.active).toBe(true);
+    expect((await unitRecord(sandbox.root)).starts).toBe(startsBefore);
+    expect((await readdir(inSandbox('/etc/cloudflared'))).filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
+  });
+
+  it('rolls back when the service will not start with the new files, and restarts the old config', async () => {
+    const t = tunnelFixture();
+    const host = await connect();
+    await host.deploy(deployRequest(t, t.config()));
+    const startsBefore = (await unitRecord(sandbox.root)).starts;
+    // Valid ingress, but the credentials belong to another tunnel: `tunnel run` exits at once.
+    const other = tunnelFixture();
+    const wrongTunnel = t.config().replace(`tunnel: ${t.id}`, `tunnel: ${other.id}`);
+    const error = await host.deploy(deployRequest(t, wrongTunnel)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    const message = (error as ProviderError).message;
+    expect(message).toMatch(/did not start with the new configuration/);
+    expect(message).toMatch(/belongs to tunnel/);
+    expect(message).toMatch(/runs the old configuration again/);
+    expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(t.config());
+    const state = await host.readState([PATHS.config], UNIT);
+    expect(state.unit.active).toBe(true);
+    // One failed start with the new files, one successful start of the old ones.
+    expect((await unitRecord(sandbox.root)).starts).toBe(startsBefore + 1);
+  });
+
+  it('leaves the old file whole when the connection dies mid-upload', async () => {
+    const t = tunnelFixture();
+    const direct = await connect();
+    await direct.deploy(deployRequest(t, t.config(), { restart: false, reloadUnits: false }));
+    const bigPath = '/etc/cloudflared/big.bin';
+    const old = randomBytes(64 * 1024).toString('base64');
+    await mkdir(dirname(inSandbox(bigPath)), { recursive: true });
+    await writeFile(inSandbox(bigPath), old);
+
+    const relay = await startCuttingRelay(sandbox.port);
+    try {
+      const known = join(sandbox.dir, 'known_hosts_relay');
+      await writeFile(known, `[127.0.0.1]:${relay.port} ${sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
+      const host = await connect({ port: relay.port, knownHosts: known });
+      await host.readState([bigPath], UNIT);
+      const cut = relay.cutAfter(2 * 1024 * 1024);
+      const huge = randomBytes(6 * 1024 * 1024).toString('base64');
+      const attempt = host
+        .deploy({ files: [{ path: bigPath, content: huge, mode: 0o644 }], unit: UNIT, restart: false, reloadUnits: false })
+        .catch((e: unknown) => e);
+      await cut;
+      const error = await attempt;
+      expect(error).toBeInstanceOf(ProviderError);
+    } finally {
+      await relay.close();
+    }
+    // Let sshd notice and the remote shell finish whatever it was doing.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await readFile(inSandbox(bigPath), 'utf8')).toBe(old);
+    const names = await readdir(inSandbox('/etc/cloudflared'));
+    expect(names.filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
+    const state = await (await connect()).readState([bigPath], UNIT);
+    expect(state.files.get(bigPath)?.content).toBe(old);
+  });
+
+  it('reads through a jump host (forwardOut) as well', async () => {
+    const host = await connect({ jump: { host: '127.0.0.1', port: sandbox.port, user: sandbox.user } });
+    const state = await host.readState([PATHS.config], UNIT);
+    expect(state.cloudflaredVersion).toBe('2026.8.2-standin');
+    expect(host.roundTrips).toBe(1);
+  });
+});

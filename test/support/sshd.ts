@@ -1,0 +1,145 @@
+/**
+ * Helpers for the connector integration tier: whether a real sshd is available, the
+ * tunnel files a deploy writes, and a TCP relay on 127.0.0.1 that can cut a connection
+ * after N bytes (to kill an upload half-way).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, connect as netConnect } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import type { DeployRequest, ManagedFile } from '../../src/ports/connector.js';
+import { SSHD_PATH } from '../../src/sim/ssh/sandbox-host.js';
+
+export const hasSshd = existsSync(SSHD_PATH);
+
+if (!hasSshd) {
+  console.warn(
+    `\n*** SKIPPING the real-sshd connector tests: ${SSHD_PATH} is missing (apt-get install openssh-server). CI installs it. ***\n`,
+  );
+}
+
+export const UNIT = 'cloudflared.service';
+export const PATHS = {
+  config: '/etc/cloudflared/config.yml',
+  unit: '/etc/systemd/system/cloudflared.service',
+  credentials: (id: string) => `/etc/cloudflared/${id}.json`,
+};
+
+export const UNIT_TEXT = `[Unit]
+Description=Cloudflare Tunnel client
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+TimeoutStartSec=15
+Type=notify
+ExecStart=/usr/bin/cloudflared --no-autoupdate --config /etc/cloudflared/config.yml tunnel run
+Restart=on-failure
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+export interface TunnelFixture {
+  id: string;
+  config: (routes?: Array<[string, string]>) => string;
+  credentials: string;
+}
+
+export function tunnelFixture(): TunnelFixture {
+  const id = randomUUID();
+  const credentials = JSON.stringify({
+    AccountTag: randomBytes(16).toString('hex'),
+    TunnelSecret: randomBytes(32).toString('base64'),
+    TunnelID: id,
+  });
+  return {
+    id,
+    credentials,
+    config: (routes = [['media.example.com', 'http://192.168.1.10:8096']]) =>
+      [
+        `tunnel: ${id}`,
+        `credentials-file: ${PATHS.credentials(id)}`,
+        'ingress:',
+        ...routes.flatMap(([hostname, service]) => [`  - hostname: ${hostname}`, `    service: ${service}`]),
+        '  - service: http_status:404',
+        '',
+      ].join('\n'),
+  };
+}
+
+export function deployRequest(t: TunnelFixture, config: string, overrides: Partial<DeployRequest> = {}): DeployRequest {
+  const files: ManagedFile[] = [
+    { path: PATHS.config, content: config, mode: 0o644 },
+    { path: PATHS.credentials(t.id), content: t.credentials, mode: 0o600, sensitive: true },
+    { path: PATHS.unit, content: UNIT_TEXT, mode: 0o644 },
+  ];
+  return { files, unit: UNIT, validateConfig: PATHS.config, restart: true, reloadUnits: true, ...overrides };
+}
+
+/** What the systemctl stand-in recorded for the unit (how many starts, when it last became active). */
+export async function unitRecord(root: string, unit = UNIT): Promise<{ starts: number; activeEnter: string }> {
+  const dir = join(root, 'var', 'lib', 'proxflare-standin', 'systemd', unit);
+  const starts = Number((await readFile(join(dir, 'starts'), 'utf8').catch(() => '0')).trim());
+  const activeEnter = (await readFile(join(dir, 'active-enter'), 'utf8').catch(() => '')).trim();
+  return { starts, activeEnter };
+}
+
+/** A relay 127.0.0.1:port → 127.0.0.1:targetPort that can sever the link once enough bytes went upstream. */
+export async function startCuttingRelay(targetPort: number): Promise<{
+  port: number;
+  /** Cut every relayed connection once `bytes` more client→server bytes have passed; resolves when it cut. */
+  cutAfter(bytes: number): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const pairs = new Set<[Socket, Socket]>();
+  let budget = Number.POSITIVE_INFINITY;
+  let onCut: (() => void) | undefined;
+  const server = createServer((client) => {
+    const upstream = netConnect(targetPort, '127.0.0.1');
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('data', (d: Buffer) => {
+      budget -= d.length;
+      if (budget <= 0) {
+        for (const [a, b] of pairs) {
+          a.destroy();
+          b.destroy();
+        }
+        onCut?.();
+        return;
+      }
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => client.write(d));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      pairs.delete(pair);
+    };
+    client.on('close', end);
+    upstream.on('close', end);
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cutAfter: (bytes) =>
+      new Promise((resolve) => {
+        budget = bytes;
+        onCut = resolve;
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const [a, b] of pairs) {
+          a.destroy();
+          b.destroy();
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
