@@ -197,7 +197,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
       continue;
     }
 
-    const unmarkedToUs = foreign.every((r) => r.type === 'CNAME' && r.content === target);
+    const unmarkedToUs = foreign.every((r) => r.type === 'CNAME' && r.content === target && markerTunnel(r.comment) === undefined);
     if (unmarkedToUs) {
       result.warnings.push(
         `dns/${host}: ${describe(foreign[0]!)} points at tunnel ${tunnelName} but has no proxflare ownership comment; left alone (re-run with --adopt to manage it)`,

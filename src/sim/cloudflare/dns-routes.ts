@@ -1,5 +1,5 @@
 import { dnsValidation, fail, ok, paginate, type SimResponse } from './envelope.js';
-import { newId, nowIso, PROXIABLE_TYPES, type SimRecord, type SimState, type SimZone } from './sim-state.js';
+import { newId, normalizeName, nowIso, PROXIABLE_TYPES, type SimRecord, type SimState, type SimZone } from './sim-state.js';
 
 type Body = Record<string, unknown>;
 
@@ -13,14 +13,6 @@ export function zoneOrFail(state: SimState, zoneId: string): SimZone {
   // Real API: an unknown zone id does not route.
   if (!zone) throw fail(404, 7003, `Could not route to /zones/${zoneId}/dns_records, perhaps your object identifier is invalid?`);
   return zone;
-}
-
-/** Cloudflare stores FQDNs, lower-case, without the trailing dot; `@` and relative names join the zone. */
-export function normalizeName(raw: string, zone: string): string {
-  let name = raw.trim().toLowerCase().replace(/\.$/, '');
-  if (name === '@' || name === '') return zone;
-  if (name !== zone && !name.endsWith(`.${zone}`)) name = `${name}.${zone}`;
-  return name;
 }
 
 function text(match: string, value: string, op: string): boolean {

@@ -98,6 +98,14 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
+/** Cloudflare stores FQDNs, lower-case, without the trailing dot; `@` and relative names join the zone. */
+export function normalizeName(raw: string, zone: string): string {
+  let name = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (name === '@' || name === '') return zone;
+  if (name !== zone && !name.endsWith(`.${zone}`)) name = `${name}.${zone}`;
+  return name;
+}
+
 export const PROXIABLE_TYPES = new Set(['A', 'AAAA', 'CNAME']);
 
 /** Everything the simulator knows; tests read and seed it directly. */
@@ -145,7 +153,7 @@ export class SimState {
       id: seed.id ?? newId(),
       zone_id: zone.id,
       zone_name: zone.name,
-      name: seed.name.toLowerCase(),
+      name: normalizeName(seed.name, zone.name),
       type,
       content: seed.content,
       proxied,
