@@ -12,7 +12,7 @@ const seeds: SimGuestSeed[] = Array.from({ length: N }, (_, i) =>
 let h: Harness;
 beforeAll(async () => {
   // Latency makes requests overlap, so the in-flight count shows the real limit.
-  h = await startHarness(baseSeed(seeds), { latencyMs: 25 }, { concurrency: 4 });
+  h = await startHarness(baseSeed(seeds), { latencyMs: 150 }, { concurrency: 4 });
 });
 afterAll(async () => h.close());
 
