@@ -1,4 +1,5 @@
 import { isIP, isIPv4 } from 'node:net';
+import { compileGoRegexp } from '../ingress/go-regexp.js';
 import { depthBelowZone, isDnsLabel, parseHostname, parseZone, zoneOf } from './hostnames.js';
 import type { IssueSink } from './issue-sink.js';
 import { ipv4InSubnet, parseIpv4Cidr } from './network.js';
@@ -253,6 +254,16 @@ function checkService(service: Record<string, unknown>, field: string, zones: st
           );
         }
       }
+    }
+  }
+  if (typeof service.path === 'string' && service.path !== '') {
+    const compiled = compileGoRegexp(service.path);
+    if (!compiled.ok) {
+      sink.error(
+        `${field}.path`,
+        `is not a valid regular expression for cloudflared: ${compiled.error}`,
+        'cloudflared uses Go (RE2) syntax: no lookarounds or backreferences; e.g. ^/api/',
+      );
     }
   }
   const scheme = service.scheme ?? 'http';

@@ -25,7 +25,6 @@ function generate(): JsonSchemaNode {
   const schema = z.toJSONSchema(inventorySchema, { io: 'input', target: 'draft-07' }) as JsonSchemaNode;
   return {
     ...schema,
-    $id: 'https://github.com/proxflare/proxflare/inventory.schema.json',
     // Top-level x-* keys are ignored, so users can park YAML anchors there (as in docker compose).
     patternProperties: { '^x-': {} },
   };

@@ -62,7 +62,8 @@ const duration = (what: string) =>
   z
     .string()
     .regex(
-      /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/,
+      // Go's time.ParseDuration grammar (cloudflared reads these with it), without signs: timeouts are never negative.
+      /^(?:0|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$/,
       withHint('is not a Go duration', 'write it like 30s, 1m30s or 500ms (quotes optional)'),
     )
     .meta(d(what, ['30s']));
@@ -165,7 +166,7 @@ export const cloudflareSchema = z.strictObject({
   apiToken: z.string().min(1).meta(d('API token with Account.Cloudflare Tunnel:Edit and Zone.DNS:Edit. Keep it in .env.', ['${CLOUDFLARE_API_TOKEN}'])),
   accountId: z
     .string()
-    .regex(/^[0-9a-fA-F]{32}$/, withHint('must be 32 hex characters', 'copy the Account ID from the Cloudflare dashboard (Overview, right column)'))
+    .regex(/^[0-9a-fA-F]{32}$/, withHint('must be 32 hex characters', 'copy the Account ID from the Overview page of the Cloudflare dashboard'))
     .meta(d('Cloudflare account id (32 hex characters).')),
   zone: z.string().meta(d('The DNS zone the hostnames live in.', ['example.com'])).optional(),
   zones: z.array(z.string()).min(1).meta(d('Several zones instead of `zone`.')).optional(),
@@ -184,7 +185,7 @@ export const networkSchema = z.strictObject({
     .meta(d('Proxmox bridge for the connector\'s eth0.')),
   ip: z.string().default('dhcp').meta(d('dhcp, or a static IPv4 address with prefix length.', ['dhcp', '192.168.1.50/24'])),
   gw: z.string().meta(d('IPv4 gateway for a static ip.', ['192.168.1.1'])).optional(),
-  vlan: int(1, 4094).meta(d('VLAN tag (1-4094).')).optional(),
+  vlan: int(1, 4094).meta(d('VLAN tag (1-4094).', [20])).optional(),
 });
 
 export const sshSchema = z.strictObject({
@@ -214,7 +215,7 @@ export const cloudflaredSchema = z.strictObject({
 export const connectorSchema = z.strictObject({
   hostname: z.string().default('cloudflared').meta(d('Hostname of the connector LXC (a single DNS label).')),
   node: nodeName().meta(d('Proxmox node for the connector (default: proxmox.node).')).optional(),
-  vmid: vmid().meta(d('Fixed vmid; otherwise the next free id at creation.')).optional(),
+  vmid: vmid().meta(d('Fixed vmid; otherwise the next free id at creation.', [150])).optional(),
   template: z
     .string()
     .regex(
@@ -244,7 +245,7 @@ export const connectorSchema = z.strictObject({
 export const settingsSchema = z.strictObject({
   allowLoopbackOrigins: z.boolean().default(false).meta(d('Allow origins on 127.0.0.0/8 (only the demo needs this).')),
   maxDeletes: int(0, 100_000).default(5).meta(d('Most of our DNS records one sync may delete without --allow-mass-delete.')),
-  ownerComment: z.string().max(40).meta(d('Extra text in the DNS ownership comment (Free plan comments are limited to 100 characters).')).optional(),
+  ownerComment: z.string().max(40).meta(d('Extra text in the DNS ownership comment (Free plan comments are limited to 100 characters).', ['homelab-a'])).optional(),
 });
 
 export const inventorySchema = z

@@ -96,12 +96,12 @@ class Walker {
 
   private map(items: readonly { key: unknown; value: unknown }[], field: string, mapPosition: Position | undefined): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const merges: unknown[] = [];
+    const merges: YamlNode[] = [];
     for (const pair of items) {
       const keyNode = pair.key as YamlNode | null;
       const keyValue = isScalar(keyNode) ? keyNode.value : undefined;
       if (keyValue === '<<' || (typeof keyValue === 'symbol' && keyValue.description === '<<')) {
-        merges.push(this.walk(pair.value as YamlNode, field, mapPosition));
+        merges.push(pair.value as YamlNode);
         continue;
       }
       const keyPosition = keyNode?.range ? this.at(keyNode.range[0]) : mapPosition;
@@ -114,7 +114,8 @@ class Walker {
       out[key] = this.walk(isEmpty ? null : valueNode, child, keyPosition);
     }
     // `<<: *defaults` fills only the keys the map does not set itself (YAML merge semantics).
-    for (const merged of merges.flat()) {
+    // Walked last so explicit keys keep their own positions.
+    for (const merged of merges.map((node) => this.walk(node, field, mapPosition)).flat()) {
       if (merged && typeof merged === 'object' && !Array.isArray(merged)) {
         for (const [key, value] of Object.entries(merged)) if (!(key in out)) out[key] = value;
       }

@@ -119,9 +119,10 @@ describe('loadInventory normalisation', () => {
   });
 
   it('supports YAML anchors, merge keys and ignores top-level x- keys', async () => {
-    const inv = await load(
-      `x-tls: &tls { noTLSVerify: true, tlsTimeout: 5s }\n${MINIMAL}guests:\n  - name: a\n    type: lxc\n    vmid: 101\n    services:\n      - hostname: a.example.com\n        port: 443\n        scheme: https\n        originRequest:\n          <<: *tls\n          tlsTimeout: 9s\n`,
-    );
+    const yaml = `x-tls: &tls { noTLSVerify: true, tlsTimeout: 5s }\n${MINIMAL}guests:\n  - name: a\n    type: lxc\n    vmid: 101\n    services:\n      - hostname: a.example.com\n        port: 443\n        scheme: https\n        originRequest:\n          <<: *tls\n          tlsTimeout: 9s\n`;
+    const inv = await load(yaml);
     expect(inv.guests[0]!.services[0]!.originRequest).toEqual({ noTLSVerify: true, tlsTimeout: '9s' });
+    const own = positionOf(yaml, 'tlsTimeout: 9s', 12);
+    expect(inv.positions.locate('guests[0].services[0].originRequest.tlsTimeout')).toBe(`${inv.file}:${own.line}:${own.column}`);
   });
 });

@@ -124,6 +124,25 @@ describe('services', () => {
     expect(error.issues).toHaveLength(8);
   });
 
+  it('checks path regexes with Go (RE2) syntax, as cloudflared does', async () => {
+    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        path: "^/(?!admin)"\n      - hostname: a.example.com\n        port: 1\n        path: "(?i)^/API/"\n');
+    const error = await loadError(yaml);
+    expect(error.issues.map((i) => i.field)).toEqual(['guests[0].services[0].path']);
+    expect(issueFor(error, 'guests[0].services[0].path')).toMatchObject({
+      ...positionOf(yaml, '"^/(?!admin)"'),
+      message: 'is not a valid regular expression for cloudflared: error parsing regexp: invalid or unsupported Perl syntax: `(?!`',
+    });
+  });
+
+  it.each(['30s', '1m30s', '1.5h', '.5s', '0', '250ms'])('accepts the Go duration %s', async (duration) => {
+    await expect(load(withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { connectTimeout: "${duration}" }\n`))).resolves.toBeTruthy();
+  });
+
+  it.each(['30', '1 m', '-5s', '5sec', 's'])('rejects the duration %s', async (duration) => {
+    const error = await loadError(withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { tlsTimeout: "${duration}" }\n`));
+    expect(issueFor(error, 'guests[0].services[0].originRequest.tlsTimeout').message).toBe('is not a Go duration');
+  });
+
   it('checks http_status codes', async () => {
     const error = await loadError(withServices('      - hostname: a.example.com\n        scheme: http_status\n        status: 99\n'));
     expect(issueFor(error, 'guests[0].services[0].status').message).toBe('must be between 100 and 999');
