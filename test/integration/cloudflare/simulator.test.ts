@@ -1,5 +1,6 @@
 import Cloudflare, { APIError } from 'cloudflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import facts from '../../fixtures/cloudflare/facts.json' with { type: 'json' };
 import { startCloudflareSim, type CloudflareSim } from '../../../src/sim/cloudflare/start-cloudflare-sim.js';
 
 /**
@@ -56,16 +57,16 @@ describe('envelope, auth and routing', () => {
 
   it('401 code 10000 without a known bearer token, 403 when the token lacks the permission', async () => {
     const none = await raw('GET', '/zones', undefined, null);
-    expect([none.status, none.json.errors[0].code, none.json.success, none.json.result]).toEqual([401, 10000, false, null]);
+    expect([none.status, none.json.errors[0].code, none.json.success, none.json.result]).toEqual([401, facts.errors.authentication, false, null]);
     expect((await raw('GET', '/zones', undefined, 'nope')).status).toBe(401);
     sim.state.tokens.set('dns-only', { token: 'dns-only', permissions: ['Zone: DNS Read'] });
     const forbidden = await raw('POST', `/zones/${zoneId}/dns_records`, { type: 'A', name: 'x', content: '192.0.2.1' }, 'dns-only');
-    expect([forbidden.status, forbidden.json.errors[0].code]).toEqual([403, 10000]);
+    expect([forbidden.status, forbidden.json.errors[0].code]).toEqual([403, facts.errors.authentication]);
     expect((await raw('GET', `/zones/${zoneId}/dns_records`, undefined, 'dns-only')).status).toBe(200);
   });
 
   it('404 7003 for routes outside the subset, 405 for a wrong method', async () => {
-    expect((await raw('GET', '/user/tokens/verify')).json.errors[0].code).toBe(7003);
+    expect((await raw('GET', '/user/tokens/verify')).json.errors[0].code).toBe(facts.errors.noRoute);
     expect((await raw('DELETE', '/zones')).status).toBe(405);
   });
 });
@@ -79,9 +80,9 @@ describe('request validation against the OpenAPI subset', () => {
     expect(bad.json.errors.map((e: { message: string }) => e.message).join(' ')).toContain('ttl must be >= 30');
     const perPage = await raw('GET', '/zones?per_page=500');
     expect(perPage.status).toBe(400);
-    expect(perPage.json.errors[0].message).toContain('per_page must be <= 50');
+    expect(perPage.json.errors[0].message).toContain(`per_page must be <= ${facts.limits.zonesPerPageMax}`);
     const json = await raw('POST', `/zones/${zoneId}/dns_records`, '{not json');
-    expect([json.status, json.json.errors[0].code]).toEqual([400, 6007]);
+    expect([json.status, json.json.errors[0].code]).toEqual([400, facts.errors.malformedJson]);
     expect(sim.validationFailures.length - before).toBe(2);
     sim.validationFailures.length = before;
   });
@@ -144,17 +145,17 @@ describe('DNS semantics', () => {
 
   it('enforces CNAME exclusivity (81053/81054) and identical records (81057)', async () => {
     await cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'excl.example.com', content: '192.0.2.1', ttl: 1 });
-    expect(await apiError(cf.dns.records.create(cname('excl.example.com')))).toMatchObject({ status: 400, codes: [81053] });
+    expect(await apiError(cf.dns.records.create(cname('excl.example.com')))).toMatchObject({ status: 400, codes: [facts.errors.cnameConflictWithExisting] });
     await cf.dns.records.create(cname('c.example.com'));
-    expect((await apiError(cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'c.example.com', content: '192.0.2.1', ttl: 1 }))).codes).toEqual([81054]);
-    expect((await apiError(cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'excl.example.com', content: '192.0.2.1', ttl: 1 }))).codes).toEqual([81057]);
+    expect((await apiError(cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'c.example.com', content: '192.0.2.1', ttl: 1 }))).codes).toEqual([facts.errors.cnameAlreadyExistsForAddress]);
+    expect((await apiError(cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'excl.example.com', content: '192.0.2.1', ttl: 1 }))).codes).toEqual([facts.errors.recordAlreadyExists]);
   });
 
   it('limits comments to 100 characters and tags to 0 on Free (1004 with error_chain)', async () => {
-    const long = cf.dns.records.create({ ...cname('long.example.com'), comment: 'x'.repeat(101) });
-    expect(await apiError(long)).toMatchObject({ status: 400, codes: [1004], chain: [9313] });
+    const long = cf.dns.records.create({ ...cname('long.example.com'), comment: 'x'.repeat(facts.limits.commentCharsFree + 1) });
+    expect(await apiError(long)).toMatchObject({ status: 400, codes: [facts.errors.dnsValidation], chain: [facts.errors.commentTooLong] });
     const tagged = cf.dns.records.create({ ...cname('tagged.example.com'), tags: ['owner:proxflare'] });
-    expect(await apiError(tagged)).toMatchObject({ codes: [1004], chain: [9300] });
+    expect(await apiError(tagged)).toMatchObject({ codes: [facts.errors.dnsValidation], chain: [facts.errors.tagsQuota] });
     const pro = await cf.dns.records.create({ zone_id: proZoneId, type: 'CNAME', name: 'tagged', content: 'x.example.net', ttl: 1, comment: 'x'.repeat(300), tags: ['owner:proxflare'] });
     expect(pro.tags).toEqual(['owner:proxflare']);
   });
@@ -162,7 +163,7 @@ describe('DNS semantics', () => {
   it('refuses creates beyond the zone record quota (81045)', async () => {
     const tiny = sim.state.zoneByName('tiny.example')!.id;
     await cf.dns.records.create({ zone_id: tiny, type: 'TXT', name: 'one', content: 'x', ttl: 1 });
-    expect((await apiError(cf.dns.records.create({ zone_id: tiny, type: 'TXT', name: 'two', content: 'x', ttl: 1 }))).codes).toEqual([81045]);
+    expect((await apiError(cf.dns.records.create({ zone_id: tiny, type: 'TXT', name: 'two', content: 'x', ttl: 1 }))).codes).toEqual([facts.errors.recordQuotaExceeded]);
   });
 
   it('runs a batch as deletes, patches, puts, posts in one all-or-nothing transaction', async () => {
@@ -180,16 +181,16 @@ describe('DNS semantics', () => {
         { type: 'CNAME', name: 'swap.example.com', content: 'y.cfargotunnel.com', ttl: 1 },
       ],
     });
-    expect((await apiError(failing)).codes).toEqual([81053]);
+    expect((await apiError(failing)).codes).toEqual([facts.errors.cnameConflictWithExisting]);
     expect(sim.state.records('example.com')).toHaveLength(count);
 
-    const tooMany = Array.from({ length: 201 }, (_, i) => ({ type: 'TXT' as const, name: `bulk${i}`, content: 'x', ttl: 1 as const }));
+    const tooMany = Array.from({ length: facts.limits.batchOperationsFree + 1 }, (_, i) => ({ type: 'TXT' as const, name: `bulk${i}`, content: 'x', ttl: 1 as const }));
     expect((await apiError(cf.dns.records.batch({ zone_id: zoneId, posts: tooMany }))).status).toBe(400);
     expect(sim.state.records('example.com')).toHaveLength(count);
   });
 
   it('404 81044 for an unknown record id', async () => {
-    expect(await apiError(cf.dns.records.delete('0'.repeat(32), { zone_id: zoneId }))).toMatchObject({ status: 404, codes: [81044] });
+    expect(await apiError(cf.dns.records.delete('0'.repeat(32), { zone_id: zoneId }))).toMatchObject({ status: 404, codes: [facts.errors.recordDoesNotExist] });
   });
 });
 
@@ -202,10 +203,10 @@ describe('tunnels', () => {
     expect(JSON.parse(Buffer.from(token, 'base64').toString())).toEqual({ a: sim.accountId, s: secret, t: t.id });
 
     const dup = cf.zeroTrust.tunnels.cloudflared.create({ account_id: sim.accountId, name: 'lab', config_src: 'local', tunnel_secret: secret });
-    expect(await apiError(dup)).toMatchObject({ status: 409, codes: [1013] });
+    expect(await apiError(dup)).toMatchObject({ status: 409, codes: [facts.errors.tunnelNameConflict] });
 
     sim.state.setTunnelConnections(t.id!, 2);
-    expect((await apiError(cf.zeroTrust.tunnels.cloudflared.delete(t.id!, { account_id: sim.accountId }))).codes).toEqual([1022]);
+    expect((await apiError(cf.zeroTrust.tunnels.cloudflared.delete(t.id!, { account_id: sim.accountId }))).codes).toEqual([facts.errors.tunnelHasConnections]);
     sim.state.setTunnelConnections(t.id!, 0);
     const deleted = await cf.zeroTrust.tunnels.cloudflared.delete(t.id!, { account_id: sim.accountId });
     expect(deleted.deleted_at).toBeTruthy();
