@@ -199,7 +199,7 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
 
 /** Installed cloudflared package version, as dpkg sees it (empty when absent). */
 function dpkgVersionLine(): string {
-  return `P=$(dpkg-query -W -f='\${Version}' cloudflared 2>/dev/null </dev/null || true); echo "@@pkg-version \${P:-}"`;
+  return `P=$(dpkg-query -W --showformat='\${Version}' cloudflared 2>/dev/null </dev/null || true); echo "@@pkg-version \${P:-}"`;
 }
 
 export function packageVersionScript(env: RemoteEnv): string {

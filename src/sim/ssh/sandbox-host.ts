@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -203,6 +203,8 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
     if (!existsSync(join(standins, name))) continue;
     await installStandin(join(standins, name), join(binDir, name));
   }
+  // Packages unpacked into the sandbox (`#!/usr/bin/env python3`) get the system python3 too.
+  if (SYSTEM_PYTHON) await symlink(SYSTEM_PYTHON, join(binDir, 'python3'));
 
   const wanted = options.server ?? 'auto';
   const useOpenSsh = wanted === 'openssh' || (wanted === 'auto' && existsSync(SSHD_PATH));
