@@ -697,17 +697,50 @@ function caseVariants(cp: number): number[] {
   return [...seen];
 }
 
+let casedCodePoints: number[] | undefined;
+
+/** Every code point with a case variant, ascending (computed once, on first use of `(?i)`). */
+function casedPoints(): number[] {
+  if (!casedCodePoints) {
+    casedCodePoints = [];
+    // All cased characters live below U+20000.
+    for (let cp = 0; cp < 0x20000; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      if (ch.toLowerCase() !== ch || ch.toUpperCase() !== ch || cp === 0x17f || cp === 0x212a || cp === 0x212b) {
+        casedCodePoints.push(cp);
+      }
+    }
+  }
+  return casedCodePoints;
+}
+
 /** Adds case variants of every code point, as Go does for classes under `(?i)`. */
 function foldRanges(ranges: Range[]): Range[] {
   const out: Range[] = [...ranges];
+  const addVariants = (cp: number) => {
+    for (const v of caseVariants(cp)) if (v !== cp) out.push([v, v]);
+  };
   for (const [lo, hi] of normalizeRanges(ranges)) {
-    // Only cased scripts need folding; beyond this the cost outweighs the benefit.
-    const top = Math.min(hi, 0x1ffff);
-    for (let cp = lo; cp <= top; cp++) {
-      for (const v of caseVariants(cp)) if (v !== cp) out.push([v, v]);
+    if (hi - lo < 256) {
+      for (let cp = lo; cp <= hi; cp++) addVariants(cp);
+      continue;
     }
+    const cased = casedPoints();
+    for (let i = lowerBound(cased, lo); i < cased.length && cased[i]! <= hi; i++) addVariants(cased[i]!);
   }
   return normalizeRanges(out);
+}
+
+function lowerBound(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function foldClass(cls: ClassBuilder): ClassBuilder {
