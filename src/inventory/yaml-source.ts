@@ -40,11 +40,12 @@ export function readYamlSource(text: string, displayFile: string, env: Env): Yam
   const source: YamlSource = { data: undefined, positions, issues: [], warnings: [], interpolated: new Set() };
 
   if (doc.errors.length > 0) {
+    const scrub = secretScrubber(text);
     for (const error of doc.errors) {
       source.issues.push({
         field: '',
-        // prettyErrors is off, so the message carries no source excerpt that could quote a secret.
-        message: `YAML syntax error: ${error.message}`,
+        // prettyErrors is off, so there is no source excerpt; but some messages quote the offending token.
+        message: `YAML syntax error: ${scrub(error.message)}`,
         hint: 'fix the YAML syntax at this position (check indentation, quotes and closing brackets)',
         position: at(error.pos[0]),
       });
@@ -150,6 +151,22 @@ class Walker {
     if (node.type === 'PLAIN') return retype(result.value);
     return result.value;
   }
+}
+
+/**
+ * Hides the words written after `tokenSecret:` / `apiToken:` in a file that did not
+ * parse: yaml quotes offending tokens in some messages, and such a token may be a secret.
+ */
+export function secretScrubber(text: string): (message: string) => string {
+  const words = new Set<string>();
+  for (const match of text.matchAll(/^[ \t-]*["']?(?:tokenSecret|apiToken)["']?[ \t]*:(.*)$/gm)) {
+    for (const word of match[1]!.split(/[\s"'{}[\],]+/)) if (word.length >= 6) words.add(word);
+  }
+  return (message) => {
+    let out = message;
+    for (const word of words) out = out.split(word).join('(sensitive)');
+    return out;
+  };
 }
 
 function retype(text: string): unknown {

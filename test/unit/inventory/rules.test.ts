@@ -271,6 +271,13 @@ describe('proxmox and cloudflare settings', () => {
     expect(syntax.message).not.toContain(CF_TOKEN);
   });
 
+  it('hides a pasted secret that yaml quotes in a syntax error', async () => {
+    const yaml = MINIMAL.replace('apiToken: ${CLOUDFLARE_API_TOKEN}', `apiToken: |x ${CF_TOKEN}`);
+    const error = await loadError(yaml);
+    expect(error.issues.map((i) => i.message)).toContain('YAML syntax error: Not a YAML token: (sensitive)');
+    expect(error.message).not.toContain(CF_TOKEN);
+  });
+
   it('warns when secrets are written in the file instead of the environment', async () => {
     const inv = await load(MINIMAL.replace('${CLOUDFLARE_API_TOKEN}', CF_TOKEN));
     expect(inv.warnings).toHaveLength(1);
