@@ -59,7 +59,8 @@ export function standinDir(): string {
   return candidates.find((c) => existsSync(join(c, 'systemctl'))) ?? candidates[0]!;
 }
 
-const STANDINS = ['systemctl', 'dpkg', 'dpkg-query'];
+// apt-get, curl and wget stand-ins also keep sandbox scripts off the network and off the test machine's packages.
+const STANDINS = ['systemctl', 'dpkg', 'dpkg-query', 'apt-get', 'curl', 'wget'];
 
 /**
  * The system python3, not a version-manager shim (pyenv's shim costs seconds per call, and

@@ -131,3 +131,53 @@ describe('in-process ssh2 fallback server (no openssh-server needed)', { timeout
     }
   });
 });
+
+describe.skipIf(!hasSshd)('connector over a real sshd: install from the apt repository', { timeout: 180_000 }, () => {
+  let sandbox: SandboxHost;
+  beforeAll(async () => {
+    sandbox = await startSandboxHost({ server: 'openssh', cloudflared: false });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  it('configures the deb822 source + keyring, installs the pinned version, upgrades on a newer pin', async () => {
+    const host = await connectConnector(sandbox.target());
+    try {
+      // No keyring yet: proxflare downloads it, which the sandbox's network guard refuses.
+      const offline = await host.installCloudflared({ type: 'apt' }).catch((e: unknown) => e);
+      expect(offline).toBeInstanceOf(ProviderError);
+      expect((offline as Error).message).toMatch(/cannot download the Cloudflare apt key/);
+      expect((offline as Error).message).toContain('refusing to connect to https://pkg.cloudflare.com/cloudflare-main.gpg');
+
+      // Stand in for the downloaded key and the repository's contents.
+      const fs = await import('node:fs/promises');
+      await fs.mkdir(join(sandbox.root, 'etc/apt/keyrings'), { recursive: true });
+      await fs.writeFile(join(sandbox.root, 'etc/apt/keyrings/cloudflared.gpg'), Buffer.from([0x99, 0x01, 0x0d]));
+      const repo = join(sandbox.root, 'var/cache/proxflare-standin/apt-repo');
+      await buildStandinDeb(repo, '2026.8.1-standin');
+      await buildStandinDeb(repo, '2026.8.2-standin');
+
+      expect(await host.installCloudflared({ type: 'apt', version: '2026.8.1-standin' })).toBe('2026.8.1-standin');
+      expect(await readFile(join(sandbox.root, 'etc/apt/sources.list.d/cloudflared.sources'), 'utf8')).toBe(
+        [
+          'Types: deb',
+          'URIs: https://pkg.cloudflare.com/cloudflared/',
+          'Suites: any',
+          'Components: main',
+          'Signed-By: /etc/apt/keyrings/cloudflared.gpg',
+          '',
+        ].join('\n'),
+      );
+      // Unpinned and already installed: left alone.
+      expect(await host.installCloudflared({ type: 'apt' })).toBe('2026.8.1-standin');
+      // A newer pin upgrades.
+      expect(await host.installCloudflared({ type: 'apt', version: '2026.8.2-standin' })).toBe('2026.8.2-standin');
+      // A version the repository does not have is reported with apt's own words.
+      const missing = await host.installCloudflared({ type: 'apt', version: '2030.1.0' }).catch((e: unknown) => e);
+      expect((missing as Error).message).toContain("Version '2030.1.0' for 'cloudflared' was not found");
+    } finally {
+      await host.close();
+    }
+  });
+});
