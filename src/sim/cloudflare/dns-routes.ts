@@ -85,8 +85,41 @@ export function getRecord(state: SimState, zoneId: string, id: string): SimRespo
   return ok(present(record));
 }
 
+/** The zone's records with a name index, so a 1,000-operation batch stays linear. */
+class RecordSet {
+  readonly #byName = new Map<string, Set<string>>();
+  constructor(readonly byId: Map<string, SimRecord>) {
+    for (const r of byId.values()) this.#index(r);
+  }
+  get size(): number {
+    return this.byId.size;
+  }
+  get(id: string): SimRecord | undefined {
+    return this.byId.get(id);
+  }
+  set(r: SimRecord): void {
+    const old = this.byId.get(r.id);
+    if (old) this.#byName.get(old.name)?.delete(old.id);
+    this.byId.set(r.id, r);
+    this.#index(r);
+  }
+  delete(id: string): void {
+    const old = this.byId.get(id);
+    if (old) this.#byName.get(old.name)?.delete(id);
+    this.byId.delete(id);
+  }
+  named(name: string): SimRecord[] {
+    return [...(this.#byName.get(name) ?? [])].map((id) => this.byId.get(id)!);
+  }
+  #index(r: SimRecord): void {
+    let ids = this.#byName.get(r.name);
+    if (!ids) this.#byName.set(r.name, (ids = new Set()));
+    ids.add(r.id);
+  }
+}
+
 /** Builds the record a write would store, enforcing the rules the real API enforces. */
-function buildRecord(zone: SimZone, records: Map<string, SimRecord>, body: Body, existing: SimRecord | undefined): SimRecord {
+function buildRecord(zone: SimZone, records: RecordSet, body: Body, existing: SimRecord | undefined): SimRecord {
   const merged: Body = existing ? { ...existing, ...body } : body;
   const type = String(merged['type'] ?? '').toUpperCase();
   const name = normalizeName(String(merged['name'] ?? ''), zone.name);
@@ -106,8 +139,8 @@ function buildRecord(zone: SimZone, records: Map<string, SimRecord>, body: Body,
   if (comment !== null && Array.from(comment).length > limit) {
     throw dnsValidation(9313, `DNS record comment exceeds the maximum length of ${limit} characters.`);
   }
-  for (const other of records.values()) {
-    if (other.id === existing?.id || other.name !== name) continue;
+  for (const other of records.named(name)) {
+    if (other.id === existing?.id) continue;
     if (other.type === type && other.content.toLowerCase() === content.toLowerCase()) {
       throw fail(400, 81057, 'Record already exists.');
     }
@@ -139,23 +172,23 @@ function buildRecord(zone: SimZone, records: Map<string, SimRecord>, body: Body,
   };
 }
 
-function create(zone: SimZone, records: Map<string, SimRecord>, body: Body): SimRecord {
+function create(zone: SimZone, records: RecordSet, body: Body): SimRecord {
   if (records.size >= zone.recordQuota) throw fail(400, 81045, 'Record quota exceeded.');
   const record = buildRecord(zone, records, body, undefined);
-  records.set(record.id, record);
+  records.set(record);
   return record;
 }
 
-function replace(zone: SimZone, records: Map<string, SimRecord>, id: string, body: Body, patch: boolean): SimRecord {
+function replace(zone: SimZone, records: RecordSet, id: string, body: Body, patch: boolean): SimRecord {
   const existing = records.get(id);
   if (!existing) throw fail(404, 81044, 'Record does not exist.');
   const input = patch ? body : { ...body, tags: body['tags'] ?? [], comment: body['comment'] ?? null };
   const record = buildRecord(zone, records, input, existing);
-  records.set(id, record);
+  records.set(record);
   return record;
 }
 
-function remove(records: Map<string, SimRecord>, id: string): SimRecord {
+function remove(records: RecordSet, id: string): SimRecord {
   const existing = records.get(id);
   if (!existing) throw fail(404, 81044, 'Record does not exist.');
   records.delete(id);
@@ -164,17 +197,17 @@ function remove(records: Map<string, SimRecord>, id: string): SimRecord {
 
 export function createRecord(state: SimState, zoneId: string, body: Body): SimResponse {
   const zone = zoneOrFail(state, zoneId);
-  return ok(present(create(zone, zone.records, body)));
+  return ok(present(create(zone, new RecordSet(zone.records), body)));
 }
 
 export function updateRecord(state: SimState, zoneId: string, id: string, body: Body, patch: boolean): SimResponse {
   const zone = zoneOrFail(state, zoneId);
-  return ok(present(replace(zone, zone.records, id, body, patch)));
+  return ok(present(replace(zone, new RecordSet(zone.records), id, body, patch)));
 }
 
 export function deleteRecord(state: SimState, zoneId: string, id: string): SimResponse {
   const zone = zoneOrFail(state, zoneId);
-  remove(zone.records, id);
+  remove(new RecordSet(zone.records), id);
   return ok({ id });
 }
 
@@ -195,7 +228,7 @@ export function batchRecords(state: SimState, zoneId: string, body: Body): SimRe
     // Code not in the reference; the limit itself is documented per plan.
     throw fail(400, 81062, `Batch contains ${total} operations, exceeding the maximum of ${limit} for this zone's plan.`);
   }
-  const draft = new Map(zone.records);
+  const draft = new RecordSet(new Map(zone.records));
   const result = {
     deletes: deletes.map((d) => present(remove(draft, String(d['id'])))),
     patches: patches.map((p) => present(replace(zone, draft, String(p['id']), withoutId(p), true))),
@@ -203,7 +236,7 @@ export function batchRecords(state: SimState, zoneId: string, body: Body): SimRe
     posts: posts.map((p) => present(create(zone, draft, p))),
   };
   zone.records.clear();
-  for (const [id, r] of draft) zone.records.set(id, r);
+  for (const [id, r] of draft.byId) zone.records.set(id, r);
   return ok(result);
 }
 
