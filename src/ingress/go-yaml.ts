@@ -5,7 +5,7 @@
  * by cloudflared's second, strict decode, so they are returned separately.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode, Scalar } from 'yaml';
+import type { Document, Pair, Node as YamlNode, Scalar } from 'yaml';
 import { goQuote } from './go-net.js';
 
 export type GoType =
@@ -86,7 +86,7 @@ export type DecodeResult =
 /** yaml.v3 error wording for a document that cannot be decoded. */
 export function decodeGoYaml(text: string, type: GoType = CONFIG_FILE_TYPE): DecodeResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: false });
   const syntax = doc.errors[0];
   if (syntax) {
     const line = lineCounter.linePos(syntax.pos[0]).line;
@@ -206,8 +206,9 @@ class Decoder {
 
   private decodeStruct(node: YamlNode, type: Extract<GoType, { kind: 'struct' }>): unknown {
     if (!isMap(node)) return this.terror(node, type);
-    const pairs = node.items.filter((p) => isScalar(p.key) || p.key === null);
-    if (this.duplicateKeys(node.items.map((p) => p.key as YamlNode | null))) return undefined;
+    const own = node.items.filter((p) => !this.isMergeKey(p.key));
+    if (this.duplicateKeys(own.map((p) => p.key as YamlNode | null))) return undefined;
+    const pairs = [...this.mergedPairs(node.items, own), ...own].filter((p) => isScalar(p.key) || p.key === null);
     const out: Record<string, unknown> = {};
     for (const pair of pairs) {
       const keyNode = pair.key as Scalar | null;
@@ -223,6 +224,36 @@ class Decoder {
       }
     }
     return out;
+  }
+
+  private isMergeKey(key: unknown): boolean {
+    return isScalar(key) && key.value === '<<' && key.type === 'PLAIN';
+  }
+
+  /** `<<: *anchor` / `<<: [*a, *b]` entries (yaml.v3 honours merge keys); explicit keys win. */
+  private mergedPairs(items: Pair[], own: Pair[]): Pair[] {
+    const ownKeys = new Set(own.map((p) => (isScalar(p.key) ? this.scalarText(p.key) : '')));
+    const out: Pair[] = [];
+    const seen = new Set<string>();
+    for (const pair of items) {
+      if (!this.isMergeKey(pair.key)) continue;
+      const value = this.resolve(pair.value as YamlNode | null);
+      const sources = isSeq(value) ? value.items.map((i) => this.resolve(i as YamlNode)) : [value];
+      for (const source of sources) {
+        if (!isMap(source)) continue;
+        for (const p of source.items) {
+          const key = isScalar(p.key) ? this.scalarText(p.key) : '';
+          if (ownKeys.has(key) || seen.has(key)) continue;
+          seen.add(key);
+          out.push(p);
+        }
+      }
+    }
+    return out;
+  }
+
+  private resolve(node: YamlNode | null): YamlNode | null {
+    return node && isAlias(node) ? ((node.resolve(this.doc) as YamlNode | undefined) ?? null) : node;
   }
 
   private duplicateKeys(keys: (YamlNode | null)[]): boolean {

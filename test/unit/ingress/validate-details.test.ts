@@ -149,3 +149,28 @@ describe('matchIngressRule details', () => {
     ).toMatchObject({ ok: true, index: 0 });
   });
 });
+
+describe('YAML features cloudflared honours', () => {
+  it('applies merge keys, with explicit keys winning', () => {
+    const yaml = [
+      'defaults: &tls',
+      '  noTLSVerify: true',
+      '  connectTimeout: 5s',
+      'ingress:',
+      '  - hostname: a.example.com',
+      '    service: https://10.0.0.1:443',
+      '    originRequest:',
+      '      <<: *tls',
+      '      connectTimeout: 10s',
+      '  - service: http_status:404',
+      '',
+    ].join('\n');
+    expect(validateIngressConfig(yaml)).toEqual({ ok: true, output: 'OK', warnings: [] });
+    // A bad merged value is an error where it is written; an overridden one is never decoded.
+    const broken = yaml.replace('noTLSVerify: true', 'noTLSVerify: maybe').replace('connectTimeout: 5s', 'connectTimeout: 5');
+    expect(validateIngressConfig(broken)).toEqual({
+      ok: false,
+      output: 'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `maybe` into bool',
+    });
+  });
+});
