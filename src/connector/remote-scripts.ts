@@ -185,6 +185,7 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
       'fi',
       `if ! ROUT=$(systemctl restart ${unit} 2>&1 </dev/null) || ! systemctl is-active --quiet ${unit} </dev/null; then`,
       '  printf "%s\\n" "$ROUT" | out',
+      `  echo "@@result $(systemctl show -p Result --value ${unit} </dev/null 2>/dev/null)"`,
       `  systemctl status --no-pager -n 20 ${unit} </dev/null 2>&1 | out`,
       `  if command -v journalctl >/dev/null 2>&1; then journalctl -u ${unit} -n 20 --no-pager </dev/null 2>&1 | out; fi`,
       '  rollback',

@@ -24,6 +24,7 @@ import {
   parseProbeOutput,
   parseStateOutput,
   scriptErrors,
+  tagValue,
   taggedLines,
   versionFromOutput,
 } from './output-parser.js';
@@ -125,6 +126,11 @@ export class SshConnectorHost implements ConnectorHost {
     let hint: string;
     if (result.code === DEPLOY_EXIT.validation) {
       hint = 'nothing was changed on the host; fix the ingress rules in the inventory (the host output above says which) and run again';
+    } else if (rolledBack && tagValue(result.stdout, 'result')?.trim() === 'timeout') {
+      // Type=notify: the start only completes once cloudflared reached Cloudflare's edge.
+      hint =
+        `${request.unit} did not report ready within its TimeoutStartSec, which usually means the connector cannot reach ` +
+        'Cloudflare (no Internet, DNS, or outbound port 7844/443 blocked); the previous files were restored';
     } else if (rolledBack) {
       hint = oldDown
         ? `the previous files were restored but ${request.unit} did not come back: check \`systemctl status ${request.unit}\` on the connector`

@@ -11,7 +11,7 @@ import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { ConnectorHost } from '../../../src/ports/connector.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import { PATHS, UNIT, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord } from '../../support/sshd.js';
+import { PATHS, UNIT, UNIT_TEXT, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord } from '../../support/sshd.js';
 
 // Generous timeouts: every exec starts the user's login shell, which can be slow on busy dev machines.
 describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { timeout: 180_000 }, () => {
@@ -125,6 +125,21 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     expect(state.unit.active).toBe(true);
     // One failed start with the new files, one successful start of the old ones.
     expect((await unitRecord(sandbox.root)).starts).toBe(startsBefore + 1);
+  });
+
+  it('treats a Type=notify start timeout as not connected, restores the old unit and says why', async () => {
+    const t = tunnelFixture();
+    const host = await connect();
+    await host.deploy(deployRequest(t, t.config()));
+    const silent = UNIT_TEXT.replace('TimeoutStartSec=15', 'TimeoutStartSec=1').replace(/^ExecStart=.*$/m, 'ExecStart=/bin/sleep 30');
+    const request = deployRequest(t, t.config());
+    request.files = request.files.map((f) => (f.path === PATHS.unit ? { ...f, content: silent } : f));
+    const error = await host.deploy(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as Error).message).toMatch(/did not report ready within its TimeoutStartSec/);
+    expect((error as Error).message).toMatch(/a timeout was exceeded/);
+    expect(await readFile(inSandbox(PATHS.unit), 'utf8')).toBe(UNIT_TEXT);
+    expect((await host.readState([PATHS.unit], UNIT)).unit.active).toBe(true);
   });
 
   it('leaves the old file whole when the connection dies mid-upload', async () => {
