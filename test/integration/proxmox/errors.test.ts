@@ -39,6 +39,17 @@ describe('API failures map to errors that say what to fix', () => {
     expect(h.sim.requests).toHaveLength(0);
   });
 
+  it('the port is always passed explicitly (pitfall: the package applies no 8006 default)', async () => {
+    h = await startHarness(baseSeed());
+    const { createProxmox } = await import('../../../src/proxmox/create-proxmox.js');
+    const { settingsFor } = await import('./helpers.js');
+    expect(() => createProxmox(settingsFor(h!.sim, { port: undefined as unknown as number }))).toThrow(/explicit port/);
+    // The simulator listens on a random port, never 443: every successful call proves the port was used.
+    await h.adapter.readState(connectorSpec(), []);
+    expect(h.sim.port).not.toBe(443);
+    expect(h.sim.requests.length).toBeGreaterThan(0);
+  });
+
   it('403: names the missing privilege and the path', async () => {
     const privs = ['VM.Allocate', 'VM.Audit', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Disk', 'VM.Config.Network', 'VM.Config.Options', 'Datastore.AllocateSpace', 'Datastore.Audit'];
     h = await startHarness(baseSeed([], { tokens: [{ id: TOKEN_ID, secret: TOKEN_SECRET, privileges: privs }] }));
