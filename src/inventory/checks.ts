@@ -266,6 +266,11 @@ function checkService(service: Record<string, unknown>, field: string, zones: st
       );
     }
   }
+  const access = record(record(service.originRequest)?.access);
+  if (access && access.required === true && Array.isArray(access.audTag) && access.audTag.length > 0 && !access.teamName) {
+    // cloudflared refuses this config: "access.TeamName cannot be blank when access.audTags are present".
+    sink.error(`${field}.originRequest.access.teamName`, 'is required when audTag is set', 'add `teamName:` with your Zero Trust team name');
+  }
   const scheme = service.scheme ?? 'http';
   if (typeof scheme !== 'string') return;
   const has = (key: string) => service[key] !== undefined;

@@ -88,11 +88,14 @@ export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unkno
           const wanted = issue.expected === 'number' && node?.type === 'integer' ? 'int' : issue.expected;
           const expected = EXPECTED[wanted] ?? wanted;
           const quoted = typeof value === 'string' && /^-?[0-9]+$/.test(value) && (issue.expected === 'number' || issue.expected === 'int');
-          sink.error(
-            field,
-            `must be ${expected}, not ${kindOf(value)}`,
-            quoted ? 'remove the quotes around the number' : `e.g. ${example(key, node)}${describe(node)}`,
-          );
+          const hint = quoted
+            ? 'remove the quotes around the number'
+            : wanted === 'object'
+              ? `write it as indented \`key: value\` lines${describe(node)}`
+              : wanted === 'array'
+                ? `write it as a list, one \`- item\` per line${describe(node)}`
+                : `e.g. ${example(key, node)}${describe(node)}`;
+          sink.error(field, `must be ${expected}, not ${kindOf(value)}`, hint);
         }
         break;
       }

@@ -143,6 +143,19 @@ describe('services', () => {
     expect(issueFor(error, 'guests[0].services[0].originRequest.tlsTimeout').message).toBe('is not a Go duration');
   });
 
+  it('needs access.teamName when audTag is required (cloudflared refuses it otherwise)', async () => {
+    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        originRequest:\n          access: { required: true, audTag: [abc] }\n');
+    const issue = issueFor(await loadError(yaml), 'guests[0].services[0].originRequest.access.teamName');
+    expect(issue).toMatchObject({ message: 'is required when audTag is set', ...positionOf(yaml, '{ required') });
+  });
+
+  it('explains how to write a service that is not a map', async () => {
+    const yaml = withServices('      - a.example.com\n');
+    const issue = issueFor(await loadError(yaml), 'guests[0].services[0]');
+    expect(issue).toMatchObject({ message: 'must be a map (indented key: value lines), not a string', ...positionOf(yaml, 'a.example.com') });
+    expect(issue.hint).toContain('write it as indented `key: value` lines');
+  });
+
   it('checks http_status codes', async () => {
     const error = await loadError(withServices('      - hostname: a.example.com\n        scheme: http_status\n        status: 99\n'));
     expect(issueFor(error, 'guests[0].services[0].status').message).toBe('must be between 100 and 999');
