@@ -6,7 +6,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { DnsChangeSet, NewDnsRecord, TunnelCredentials } from '../ports/cloudflare.js';
 import type { ConnectorHost, ManagedFile } from '../ports/connector.js';
 import type { LxcRef } from '../ports/proxmox.js';
-import type { Change, CredentialsChange, DnsChange, FileChange, LxcChange, Plan, UnitChange } from '../plan/types.js';
+import type { Change, CredentialsChange, DnsChange, FileChange, LxcChange, Plan } from '../plan/types.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { Ports } from '../sync/ports.js';
@@ -56,7 +56,14 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const resolve = (text: string) => text.split(TUNNEL_ID_PLACEHOLDER).join(tunnelId);
 
   const steps: Step[] = [];
-  for (const lxc of byKind('lxc')) steps.push({ changes: [lxc], run: async () => (host = await applyLxc(lxc, ctx, host)) });
+  for (const lxc of byKind('lxc')) {
+    steps.push({
+      changes: [lxc],
+      run: async () => {
+        host = await applyLxc(lxc, ctx, host);
+      },
+    });
+  }
 
   for (const tunnel of byKind('tunnel')) {
     steps.push({
@@ -231,4 +238,3 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export type { UnitChange };

@@ -119,7 +119,7 @@ function planFile(
   if (!existing) return { ...base, action: 'create', reason: 'file is missing', before: undefined };
   const before = { content: existing.content, mode: existing.mode };
   if (existing.content !== file.content) {
-    return { ...base, action: 'update', reason: 'content differs (edits on the host are reverted)', before };
+    return { ...base, action: 'update', reason: 'content differs from the inventory', before };
   }
   if (existing.mode !== file.mode) {
     return { ...base, action: 'update', reason: `mode ${octal(existing.mode)} → ${octal(file.mode)}`, before };

@@ -1,5 +1,5 @@
 import type { Plan } from './types.js';
-import { summarize } from './types.js';
+import { TUNNEL_ID_PLACEHOLDER, summarize } from './types.js';
 
 export const PLAN_FORMAT_VERSION = 1;
 
@@ -12,6 +12,8 @@ export function renderPlanJson(plan: Plan): unknown {
   return {
     format_version: PLAN_FORMAT_VERSION,
     summary: summarize(plan),
+    /** Stands in file contents and DNS targets for the id of a tunnel this plan creates. */
+    tunnel_id_placeholder: TUNNEL_ID_PLACEHOLDER,
     changes: plan.changes.map((c) => {
       switch (c.kind) {
         case 'lxc':

@@ -74,12 +74,14 @@ function renderBody(change: Change, paint: Paint): string[] {
       ];
     case 'file':
       return renderFile(change, paint);
-    case 'unit':
-      return [
-        `enabled: ${beforeOf(change.before, (b) => String(b.enabled))} → true`,
-        `active:  ${beforeOf(change.before, (b) => String(b.active))} → true`,
-        ...(change.restart ? ['restart: yes'] : []),
-      ];
+    case 'unit': {
+      const lines: string[] = [];
+      const b = change.before;
+      if (b === 'unknown' || b === undefined || !b.enabled) lines.push(`enabled: ${beforeOf(b, (x) => String(x.enabled))} → true`);
+      if (b === 'unknown' || b === undefined || !b.active) lines.push(`active:  ${beforeOf(b, (x) => String(x.active))} → true`);
+      if (change.restart) lines.push(b !== 'unknown' && b?.active ? 'restart: yes' : 'start: yes');
+      return lines;
+    }
     case 'dns':
       return renderDns(change);
   }
@@ -130,8 +132,9 @@ function renderDns(change: DnsChange): string[] {
   return lines;
 }
 
+/** The tunnel id of a tunnel not created yet is shown as such, never as the placeholder value. */
 function showTarget(content: string): string {
-  return content.replace(TUNNEL_ID_PLACEHOLDER, '(tunnel id known after apply)');
+  return content.split(TUNNEL_ID_PLACEHOLDER).join('(tunnel id known after apply)');
 }
 
 function renderFile(change: Extract<Change, { kind: 'file' }>, paint: Paint): string[] {
@@ -145,7 +148,9 @@ function renderFile(change: Extract<Change, { kind: 'file' }>, paint: Paint): st
   } else if (!change.before) {
     lines.push(`mode: ${octal(change.after.mode)}`);
   }
-  if (beforeContent !== change.after.content) lines.push(...unifiedDiff(change.path, beforeContent, change.after.content, paint));
+  if (beforeContent !== change.after.content) {
+    lines.push(...unifiedDiff(change.path, beforeContent, showTarget(change.after.content), paint));
+  }
   return lines;
 }
 
@@ -164,7 +169,7 @@ export function unifiedDiff(path: string, before: string, after: string, paint: 
 }
 
 function indentAll(text: string): string[] {
-  return text.replace(/\n$/, '').split('\n').map((l) => `  ${l}`);
+  return showTarget(text).replace(/\n$/, '').split('\n').map((l) => `  ${l}`);
 }
 
 function octal(mode: number): string {

@@ -1,0 +1,255 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Reporter } from '../core/reporter.js';
+import type { Inventory } from '../inventory/types.js';
+import { createCloudflare } from '../cloudflare/create-cloudflare.js';
+import { connectConnector } from '../connector/ssh-connector.js';
+import { createProxmox } from '../proxmox/create-proxmox.js';
+import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
+import { startCloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
+import type { ProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
+import { startProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
+import type { SimGuestSeed, SimSeed } from '../sim/proxmox/seed.js';
+import { DEMO_TEMPLATE, demoSeed } from '../sim/proxmox/seed.js';
+import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
+import { startSandboxHost } from '../sim/ssh/sandbox-host.js';
+import { buildStandinDeb } from '../sim/standin/build-deb.js';
+import type { ConnectorHost } from '../ports/connector.js';
+import type { Ports } from '../sync/ports.js';
+import type { OriginServers } from './origin-servers.js';
+import { startOriginServers } from './origin-servers.js';
+
+export const DEMO_ZONE = 'example.com';
+
+export interface DemoService {
+  guest: string;
+  hostname: string;
+  port: number;
+  scheme?: 'http' | 'https';
+}
+
+/** The demo's four guests, as the Proxmox simulator's demo seed knows them. */
+export const DEMO_SERVICES: DemoService[] = [
+  { guest: 'jellyfin', hostname: 'media.example.com', port: 8096 },
+  { guest: 'vaultwarden', hostname: 'vault.example.com', port: 8080 },
+  { guest: 'nextcloud', hostname: 'cloud.example.com', port: 8080 },
+  { guest: 'homeassistant', hostname: 'home.example.com', port: 8123 },
+];
+
+export interface SimulatedHomelabOptions {
+  /** Generated guests (one service each) instead of the demo's four. */
+  guests?: number;
+  /** Latency added to every simulated API request. */
+  latencyMs?: number;
+  /** Unrelated DNS records seeded into the zone. */
+  unrelatedRecords?: number;
+  /** Serve the guests' origins on loopback (the demo's `status` checks them). */
+  serveOrigins?: boolean;
+  /** Origins to serve besides the inventory's services (services about to be added). */
+  extraOrigins?: DemoService[];
+  /** Proxmox task duration (LXC create/start). */
+  taskDurationMs?: number;
+}
+
+/**
+ * A whole homelab on loopback: the Proxmox and Cloudflare API simulators, an SSH host
+ * playing the connector LXC (a sandbox directory) and, optionally, HTTP servers playing
+ * the guests. Used by `proxflare demo`, the end-to-end tests and the benchmark.
+ */
+export interface SimulatedHomelab {
+  dir: string;
+  inventoryFile: string;
+  env: NodeJS.ProcessEnv;
+  proxmox: ProxmoxSim;
+  cloudflare: CloudflareSim;
+  host: SandboxHost;
+  origins: OriginServers | undefined;
+  services: DemoService[];
+  /** Inventory YAML for these services. */
+  inventoryYaml(services?: DemoService[]): string;
+  /** Real adapters against the simulators; SSH goes to the sandbox host. */
+  createPorts(inventory: Inventory, reporter: Reporter): Ports;
+  /** SSH round trips made by connections opened through createPorts. */
+  sshRoundTrips(): number;
+  close(): Promise<void>;
+}
+
+export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {}): Promise<SimulatedHomelab> {
+  const dir = await mkdtemp(join(tmpdir(), 'proxflare-homelab-'));
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    const proxmox = await startProxmoxSim({
+      seed,
+      latencyMs: options.latencyMs ?? 0,
+      taskDurationMs: options.taskDurationMs ?? 200,
+      connectorIp: '127.0.0.1',
+    });
+    cleanups.push(() => proxmox.close());
+    const cloudflare = await startCloudflareSim({
+      zones: [{ name: DEMO_ZONE, records: unrelatedRecords(options.unrelatedRecords ?? 2), recordQuota: 1_000_000 }],
+      ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
+    });
+    cleanups.push(() => cloudflare.close());
+    const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
+    cleanups.push(() => host.close());
+    const deb = await buildStandinDeb(join(dir, 'packages'));
+
+    let origins: OriginServers | undefined;
+    if (options.serveOrigins) {
+      origins = await startOriginServers(
+        [...services, ...(options.extraOrigins ?? [])].map((s) => ({ ip: guestIp(seed, s.guest), port: s.port, name: s.guest })),
+      );
+      cleanups.push(() => origins!.close());
+    }
+
+    const token = proxmox.tokens[0]!;
+    const env: NodeJS.ProcessEnv = {
+      PVE_TOKEN_ID: token.id,
+      PVE_TOKEN_SECRET: token.secret,
+      CLOUDFLARE_API_TOKEN: cloudflare.token,
+      PROXFLARE_LOCK_DIR: dir,
+    };
+    const inventoryYaml = (list: DemoService[] = services) => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list });
+    const inventoryFile = join(dir, 'inventory.yaml');
+    await writeFile(inventoryFile, inventoryYaml());
+
+    const connections: ConnectorHost[] = [];
+    return {
+      dir,
+      inventoryFile,
+      env,
+      proxmox,
+      cloudflare,
+      host,
+      origins,
+      services,
+      inventoryYaml,
+      createPorts(inventory, reporter) {
+        const pve = createProxmox(inventory.proxmox, { reporter, taskPollMs: 50 });
+        return {
+          proxmox: pve,
+          cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
+          connect: async (target) => {
+            const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
+            connections.push(c);
+            return c;
+          },
+          close: () => pve.close(),
+        };
+      },
+      sshRoundTrips: () => connections.reduce((n, c) => n + c.roundTrips, 0),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function renderInventory(p: {
+  proxmox: ProxmoxSim;
+  cloudflare: CloudflareSim;
+  host: SandboxHost;
+  deb: string;
+  seed: SimSeed;
+  services: DemoService[];
+}): string {
+  const byGuest = new Map<string, DemoService[]>();
+  for (const s of p.services) byGuest.set(s.guest, [...(byGuest.get(s.guest) ?? []), s]);
+  const guests = [...byGuest.entries()]
+    .map(([name, list]) => {
+      const meta = guestMeta(p.seed, name);
+      const services = list
+        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}`)
+        .join('\n');
+      return `  - name: ${name}\n    type: ${meta.type}\n    vmid: ${meta.vmid}\n    services:\n${services}`;
+    })
+    .join('\n');
+  return `# yaml-language-server: $schema=./inventory.schema.json
+# The simulated homelab of \`proxflare demo\`: every address below is on 127.0.0.0/8.
+proxmox:
+  url: ${p.proxmox.url}
+  tokenId: \${PVE_TOKEN_ID}
+  tokenSecret: \${PVE_TOKEN_SECRET}
+  fingerprint: "${p.proxmox.fingerprint}"
+  node: pve
+cloudflare:
+  apiToken: \${CLOUDFLARE_API_TOKEN}
+  accountId: ${p.cloudflare.accountId}
+  zone: ${DEMO_ZONE}
+  baseUrl: ${p.cloudflare.url}
+tunnel:
+  name: homelab
+connector:
+  hostname: cloudflared
+  template: local:vztmpl/${DEMO_TEMPLATE}
+  storage: local-lvm
+  network: { bridge: vmbr0, ip: dhcp }
+  ssh:
+    user: ${p.host.user}
+    host: ${p.host.host}
+    port: ${p.host.port}
+    privateKey: ${p.host.privateKeyPath}
+    knownHosts: ${p.host.knownHostsPath}
+  cloudflared:
+    source: deb
+    path: ${p.deb}
+settings:
+  # The simulated guests live on loopback aliases; a real homelab never needs this.
+  allowLoopbackOrigins: true
+guests:
+${guests}
+`;
+}
+
+function guestMeta(seed: SimSeed, name: string): { type: 'lxc' | 'vm'; vmid: number } {
+  const g = seed.guests.find((x) => x.name === name);
+  if (!g) throw new Error(`no simulated guest named ${name}`);
+  return { type: g.type === 'lxc' ? 'lxc' : 'vm', vmid: g.vmid };
+}
+
+function guestIp(seed: SimSeed, name: string): string {
+  const g = seed.guests.find((x) => x.name === name)!;
+  const fromInterfaces = 'interfaces' in g ? g.interfaces?.[0]?.ipv4 : undefined;
+  const fromConfig = 'ipconfig0' in g ? /ip=([0-9.]+)/.exec(g.ipconfig0 ?? '')?.[1] : undefined;
+  const ip = (fromInterfaces ?? fromConfig ?? '').split('/')[0]!;
+  if (!ip) throw new Error(`simulated guest ${name} has no address`);
+  return ip;
+}
+
+/** N LXC guests on 127.0.(10+i/250).x, one service each. */
+function generatedHomelab(count: number): { seed: SimSeed; services: DemoService[] } {
+  const seed = demoSeed();
+  const guests: SimGuestSeed[] = [];
+  const services: DemoService[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `svc${i}`;
+    const ip = `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+    guests.push({
+      type: 'lxc',
+      vmid: 1000 + i,
+      node: 'pve',
+      name,
+      status: 'running',
+      net0: `name=eth0,bridge=vmbr0,ip=dhcp,type=veth`,
+      interfaces: [{ name: 'eth0', ipv4: `${ip}/24`, hwaddr: 'bc:24:11:00:00:00' }],
+    } as SimGuestSeed);
+    services.push({ guest: name, hostname: `svc${i}.${DEMO_ZONE}`, port: 8000 + (i % 1000) });
+  }
+  return { seed: { ...seed, guests }, services };
+}
+
+function unrelatedRecords(n: number): { name: string; type: string; content: string; proxied?: boolean; ttl?: number; comment?: string }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: i === 0 ? `www.${DEMO_ZONE}` : `host${i}.${DEMO_ZONE}`,
+    type: 'A',
+    content: `198.51.100.${(i % 250) + 1}`,
+    proxied: false,
+    ttl: 300,
+  }));
+}
