@@ -108,7 +108,7 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
     const delim = `PROXFLARE_EOF_${f.n}`;
     body.push(
       `F${f.n}=${rooted(f.path)}; D${f.n}=$(dirname "$F${f.n}"); S${f.n}=0; H${f.n}=0`,
-      `mkdir -p "$D${f.n}" || fail ${DEPLOY_EXIT.staging} "cannot create directory ${f.path.replace(/[^/]*$/, '')}"`,
+      `(umask 022; mkdir -p "$D${f.n}") || fail ${DEPLOY_EXIT.staging} "cannot create directory ${f.path.replace(/[^/]*$/, '')}"`,
       `T${f.n}="$D${f.n}/.$(basename "$F${f.n}").proxflare-tmp.$$"`,
       `base64 -d > "$T${f.n}" <<'${delim}' || fail ${DEPLOY_EXIT.staging} "cannot write a temporary file next to ${f.path}"`,
       base64Lines(f.content),

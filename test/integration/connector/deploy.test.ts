@@ -58,6 +58,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     expect(await readFile(inSandbox(PATHS.credentials(t.id)), 'utf8')).toBe(t.credentials);
     expect((await stat(inSandbox(PATHS.credentials(t.id)))).mode & 0o777).toBe(0o600);
     expect((await stat(inSandbox(PATHS.config))).mode & 0o777).toBe(0o644);
+    expect((await stat(inSandbox('/etc/cloudflared'))).mode & 0o777).toBe(0o755);
     expect((await stat(inSandbox(PATHS.credentials(t.id)))).uid).toBe(process.getuid!() === 0 ? 0 : process.getuid!());
 
     const before = host.roundTrips;
