@@ -49,6 +49,18 @@ function describe(node: JsonSchemaNode | undefined): string {
   return node?.description ? ` — ${node.description.replace(/\.$/, '')}` : '';
 }
 
+function typeHint(wanted: string, value: unknown, key: string | number | undefined, node: JsonSchemaNode | undefined): string {
+  if ((wanted === 'number' || wanted === 'int') && typeof value === 'string' && /^-?[0-9]+$/.test(value)) {
+    return 'remove the quotes around the number';
+  }
+  if (wanted === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value)) {
+    return 'write true or false (yes/no/on/off are plain text in YAML 1.2)';
+  }
+  if (wanted === 'object') return `write it as indented \`key: value\` lines${describe(node)}`;
+  if (wanted === 'array') return `write it as a list, one \`- item\` per line${describe(node)}`;
+  return `e.g. ${example(key, node)}${describe(node)}`;
+}
+
 /** Turns zod's issues into located, human issues with a hint each. */
 export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unknown, sink: IssueSink, skip: (field: string) => boolean): void {
   for (const issue of issues) {
@@ -87,14 +99,7 @@ export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unkno
         } else {
           const wanted = issue.expected === 'number' && node?.type === 'integer' ? 'int' : issue.expected;
           const expected = EXPECTED[wanted] ?? wanted;
-          const quoted = typeof value === 'string' && /^-?[0-9]+$/.test(value) && (issue.expected === 'number' || issue.expected === 'int');
-          const hint = quoted
-            ? 'remove the quotes around the number'
-            : wanted === 'object'
-              ? `write it as indented \`key: value\` lines${describe(node)}`
-              : wanted === 'array'
-                ? `write it as a list, one \`- item\` per line${describe(node)}`
-                : `e.g. ${example(key, node)}${describe(node)}`;
+          const hint = typeHint(wanted, value, key, node);
           sink.error(field, `must be ${expected}, not ${kindOf(value)}`, hint);
         }
         break;

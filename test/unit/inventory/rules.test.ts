@@ -24,7 +24,10 @@ describe('required fields and types', () => {
     const yaml = `${MINIMAL}  disk: big\n  onboot: yes\n`;
     const error = await loadError(yaml);
     expect(issueFor(error, 'connector.disk')).toMatchObject({ ...positionOf(yaml, 'big'), message: 'must be a whole number, not a string' });
-    expect(issueFor(error, 'connector.onboot').message).toBe('must be true or false, not a string');
+    expect(issueFor(error, 'connector.onboot')).toMatchObject({
+      message: 'must be true or false, not a string',
+      hint: 'write true or false (yes/no/on/off are plain text in YAML 1.2)',
+    });
   });
 
   it('rejects a file that is empty, not a map, missing, or broken YAML (with its position)', async () => {
