@@ -35,13 +35,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * status, reason and `errors` map instead of regex-parsing the package's message strings.
  */
 export class PveApiClient {
-  readonly api: Proxmox.Api;
+  readonly #api: Proxmox.Api;
   private readonly dispatcher: Agent;
   private readonly wire = new AsyncLocalStorage<WireOutcome[]>();
   readonly endpoint: string;
 
   constructor(
-    readonly settings: ProxmoxSettings,
+    private readonly settings: ProxmoxSettings,
     private readonly options: ApiClientOptions,
   ) {
     const secret = settings.tokenSecret.reveal();
@@ -62,7 +62,7 @@ export class PveApiClient {
       insecure: settings.insecure,
       connectTimeoutMs: Math.min(options.timeoutMs, 10_000),
     });
-    this.api = proxmoxApi({
+    this.#api = proxmoxApi({
       host: settings.host.includes(':') && !settings.host.startsWith('[') ? `[${settings.host}]` : settings.host,
       // The package documents a default of 8006 but applies none (README-pve §9.1).
       port: settings.port,
@@ -111,7 +111,7 @@ export class PveApiClient {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const outcomes: WireOutcome[] = [];
       try {
-        return await this.wire.run(outcomes, () => fn(this.api));
+        return await this.wire.run(outcomes, () => fn(this.#api));
       } catch (e) {
         const outcome = outcomes[outcomes.length - 1];
         if (!outcome) throw new ProviderError('proxmox', operation, (e as Error).message, undefined, { cause: e });

@@ -63,7 +63,8 @@ function toConfigState(raw: RawConfig): ConnectorLxcState['config'] {
 }
 
 class ProxmoxAdapter implements Proxmox {
-  private readonly client: PveApiClient;
+  // A JS-private field: util.inspect(adapter) must never reach the engine holding the token.
+  readonly #client: PveApiClient;
   private readonly reporter: Reporter;
   private readonly concurrency: number;
   private readonly taskPollMs: number;
@@ -77,7 +78,7 @@ class ProxmoxAdapter implements Proxmox {
     this.concurrency = options.concurrency ?? 6;
     this.taskPollMs = options.taskPollMs ?? 1000;
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
-    this.client = new PveApiClient(settings, {
+    this.#client = new PveApiClient(settings, {
       reporter: this.reporter,
       timeoutMs: options.timeoutMs ?? 30_000,
       readAttempts: options.readAttempts ?? 3,
@@ -87,7 +88,7 @@ class ProxmoxAdapter implements Proxmox {
 
   async readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
     const limit = createLimit(this.concurrency);
-    const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => limit(() => this.client.call(op, 'GET', fn) as Promise<T>);
+    const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => limit(() => this.#client.call(op, 'GET', fn) as Promise<T>);
 
     const [rawRows, nodes] = await Promise.all([
       call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' })),
@@ -108,7 +109,7 @@ class ProxmoxAdapter implements Proxmox {
     const guestIpsP = Promise.all(
       guests.map(async (g): Promise<[string, GuestIp]> => {
         if (g.ip) return [g.name, { ok: true, ip: g.ip, source: 'inventory' }];
-        return [g.name, await limit(() => resolveGuestIp(this.client, g, byVmid.get(g.vmid)))];
+        return [g.name, await limit(() => resolveGuestIp(this.#client, g, byVmid.get(g.vmid)))];
       }),
     );
     const [nodeAddresses, templatePresent, found, guestIps] = await Promise.all([nodeAddressesP, templateP, connectorP, guestIpsP]);
@@ -220,7 +221,7 @@ class ProxmoxAdapter implements Proxmox {
   async ensureTemplate(connector: ConnectorSpec): Promise<void> {
     const { storage, file } = parseTemplateVolid(connector.template);
     const node = connector.node;
-    const content = (await this.client.call(`list templates on storage ${storage}`, 'GET', (api) =>
+    const content = (await this.#client.call(`list templates on storage ${storage}`, 'GET', (api) =>
       api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
     )) as { volid: string }[];
     if (content.some((c) => c.volid === connector.template || c.volid === `${storage}:vztmpl/${file}`)) return;
@@ -228,7 +229,7 @@ class ProxmoxAdapter implements Proxmox {
     this.reporter.step(`lxc/${connector.hostname}`, `downloading template ${file} to ${node}:${storage}`);
     let upid: string;
     try {
-      upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(node).aplinfo.$post({ storage, template: file }), {
+      upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(node).aplinfo.$post({ storage, template: file }), {
         privilegeHint: `Datastore.AllocateTemplate on /storage/${storage}`,
       });
     } catch (e) {
@@ -242,7 +243,7 @@ class ProxmoxAdapter implements Proxmox {
         );
       throw e;
     }
-    await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
     this.reporter.done(`lxc/${connector.hostname}`, `template ${file} downloaded`);
   }
 
@@ -251,11 +252,11 @@ class ProxmoxAdapter implements Proxmox {
     const node = c.node;
     // nextid is no reservation: another client may take the id first; only then is a new id tried.
     for (let attempt = 1; ; attempt++) {
-      const vmid = c.vmid ?? num(await this.client.call('get the next free vmid', 'GET', (api) => api.cluster.nextid.$get()));
+      const vmid = c.vmid ?? num(await this.#client.call('get the next free vmid', 'GET', (api) => api.cluster.nextid.$get()));
       const operation = `create CT ${vmid} (lxc/${c.hostname}) on ${node}`;
       let upid: string;
       try {
-        upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(node).lxc.$post(lxcCreateParams(c, vmid, spec.sshPublicKey) as never), {
+        upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(node).lxc.$post(lxcCreateParams(c, vmid, spec.sshPublicKey) as never), {
           privilegeHint: `VM.Allocate on /vms/${vmid}`,
         });
       } catch (e) {
@@ -269,7 +270,7 @@ class ProxmoxAdapter implements Proxmox {
         throw e;
       }
       this.reporter.step(`lxc/${c.hostname}`, `creating CT ${vmid} on ${node}`);
-      await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+      await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
       this.reporter.done(`lxc/${c.hostname}`, `CT ${vmid} created`);
       return { node, vmid };
     }
@@ -279,20 +280,20 @@ class ProxmoxAdapter implements Proxmox {
     const operation = `start CT ${ref.vmid} on ${ref.node}`;
     let upid: string;
     try {
-      upid = await this.client.call(operation, 'POST', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).status.start.$post(), {
+      upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).status.start.$post(), {
         privilegeHint: `VM.PowerMgmt on /vms/${ref.vmid}`,
       });
     } catch (e) {
       if (e instanceof ProviderError && e.status === 500 && /already running/.test(e.detail)) return;
       throw e;
     }
-    await waitForTask(this.client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
   }
 
   async waitForIp(ref: LxcRef, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ifaces = await this.client.call(`read interfaces of CT ${ref.vmid}`, 'GET', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).interfaces.$get());
+      const ifaces = await this.#client.call(`read interfaces of CT ${ref.vmid}`, 'GET', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).interfaces.$get());
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) return ip;
       if (Date.now() > deadline)
@@ -315,7 +316,7 @@ class ProxmoxAdapter implements Proxmox {
     if (patch.onboot !== undefined) params.onboot = patch.onboot ? 1 : 0;
     if (patch.net0 !== undefined) params.net0 = patch.net0;
     try {
-      await this.client.call(operation, 'PUT', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$put(params as never));
+      await this.#client.call(operation, 'PUT', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$put(params as never));
     } catch (e) {
       if (e instanceof ProviderError && e.status === 500 && /detected modified configuration/.test(e.detail))
         throw new ProviderError(
@@ -335,7 +336,7 @@ class ProxmoxAdapter implements Proxmox {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await this.#client.close();
   }
 }
 

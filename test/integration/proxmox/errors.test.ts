@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/core/errors.js';
 import { Secret } from '../../../src/core/secret.js';
@@ -28,6 +29,8 @@ describe('API failures map to errors that say what to fix', () => {
     expect(e.message).toMatch(/authentication failed for token proxflare@pve!cli \(Authentication failed!\)[\s\S]*tokenSecret/);
     expect(e.message).not.toContain('11111111-2222');
     expect(JSON.stringify(e)).not.toContain('11111111-2222');
+    expect(inspect(e, { depth: 10 })).not.toContain('11111111-2222');
+    expect(inspect(h.adapter, { depth: 10, showHidden: true })).not.toContain('11111111-2222');
   });
 
   it('malformed token id / secret are refused before any request', async () => {

@@ -72,7 +72,8 @@ beforeAll(async () => {
         ],
       },
     ),
-    taskDurationMs: 20,
+    // Long enough that "running" and `lock: create` are observable even on a loaded machine.
+    taskDurationMs: 400,
   });
   dispatcher = createDispatcher({ fingerprint: sim.fingerprint, connectTimeoutMs: 5000 });
   const start = await req('POST', '/nodes/pve/lxc/101/status/start');
