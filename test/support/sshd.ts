@@ -4,7 +4,7 @@
  * after N bytes (to kill an upload half-way).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -27,21 +27,8 @@ export const PATHS = {
   credentials: (id: string) => `/etc/cloudflared/${id}.json`,
 };
 
-export const UNIT_TEXT = `[Unit]
-Description=Cloudflare Tunnel client
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-TimeoutStartSec=15
-Type=notify
-ExecStart=/usr/bin/cloudflared --no-autoupdate --config /etc/cloudflared/config.yml tunnel run
-Restart=on-failure
-RestartSec=5s
-
-[Install]
-WantedBy=multi-user.target
-`;
+/** The unit `cloudflared service install` writes in config mode (see test/fixtures/connector/SOURCE.md). */
+export const UNIT_TEXT = readFileSync(new URL('../fixtures/connector/cloudflared.service', import.meta.url), 'utf8');
 
 export interface TunnelFixture {
   id: string;
