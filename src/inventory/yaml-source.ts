@@ -60,11 +60,14 @@ export function readYamlSource(text: string, displayFile: string, env: Env): Yam
     // yaml's own guard against alias bombs; the walker below expands aliases too.
     doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
+    const message = (error as Error).message;
+    const unresolved = /^Unresolved alias.*: (\S+)$/.exec(message);
+    const offset = unresolved ? text.indexOf(`*${unresolved[1]}`) : -1;
     source.issues.push({
       field: '',
-      message: `YAML aliases expand too much: ${(error as Error).message}`,
-      hint: 'use fewer nested aliases (*name)',
-      position: { line: 1, column: 1 },
+      message: unresolved ? `YAML alias *${unresolved[1]} has no anchor` : `YAML aliases expand too much: ${message}`,
+      hint: unresolved ? `define \`&${unresolved[1]}\` on a value before this alias` : 'use fewer nested aliases (*name)',
+      position: offset >= 0 ? at(offset) : { line: 1, column: 1 },
     });
     return source;
   }

@@ -42,6 +42,16 @@ describe('required fields and types', () => {
     expect(error.issues[0]!.line).toBeGreaterThanOrEqual(16);
   });
 
+  it('refuses alias bombs and unknown aliases', async () => {
+    const levels = ['x-a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`x-${i}: &l${i} [${Array(9).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+    const bomb = await loadError(`${levels.join('\n')}\n${MINIMAL}`);
+    expect(bomb.issues[0]!.message).toMatch(/^YAML aliases expand too much/);
+    const yaml = `${MINIMAL}guests: *nope\n`;
+    const unknown = await loadError(yaml);
+    expect(unknown.issues[0]).toMatchObject({ ...positionOf(yaml, '*nope'), message: 'YAML alias *nope has no anchor' });
+  });
+
   it('reports duplicate keys as YAML errors', async () => {
     const yaml = MINIMAL.replace('  node: pve\n', '  node: pve\n  node: pve2\n');
     const error = await loadError(yaml);
