@@ -126,6 +126,9 @@ function sshdConfig(opts: { port: number; dir: string; user: string }): string {
     'MaxSessions 64',
     'MaxStartups 64',
     'LogLevel INFO',
+    // bash sources ~/.bashrc for ssh commands only at shell level 1; the sandbox keeps the
+    // operator's interactive setup (version managers, prompts) out of the scripts' way.
+    'SetEnv SHLVL=1',
     '',
   ].join('\n');
 }
