@@ -23,6 +23,8 @@ export interface HandlerContext {
   /** Next address for a started container without a static ip and without a backend. */
   allocateIp(): string;
   rrdLagMs: number;
+  /** Emit vmids in /cluster/resources as strings (seen in the wild, README-pve §9.6). */
+  vmidAsString: boolean;
   /** Seeded online and not switched offline by a fault. */
   nodeOnline(name: string): boolean;
 }
@@ -45,7 +47,7 @@ function guestOn(ctx: HandlerContext, kind: 'lxc' | 'qemu'): SimGuest {
 
 function resourceRow(ctx: HandlerContext, g: SimGuest): Record<string, unknown> {
   const nodeOnline = ctx.nodeOnline(g.node);
-  const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: g.vmid, node: g.node, type: g.type, template: 0 };
+  const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: ctx.vmidAsString ? String(g.vmid) : g.vmid, node: g.node, type: g.type, template: 0 };
   // Name and status come from RRD data pushed by pvestatd: missing for offline nodes and brand-new guests.
   if (!nodeOnline || Date.now() < g.rrdReadyAt) row.status = 'unknown';
   else {

@@ -30,6 +30,8 @@ export interface ProxmoxSimOptions {
   /** Delay of 401 answers (a real node waits ~3 s). Default 0. */
   authFailDelayMs?: number;
   port?: number;
+  /** Emit vmids in /cluster/resources as strings, as some PVE versions do (clients must coerce). */
+  vmidAsString?: boolean;
 }
 
 export interface SimRequestLogEntry {
@@ -311,6 +313,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         runTask,
         allocateIp: () => ipPool[ipIndex++ % ipPool.length]!,
         rrdLagMs: options.rrdLagMs ?? 0,
+        vmidAsString: options.vmidAsString ?? false,
         nodeOnline: (name) => (state.nodes.get(name)?.online ?? false) && !faults.offline.has(name),
       });
       entry.status = 200;

@@ -62,6 +62,19 @@ describe('connector LXC lifecycle against the simulator', () => {
     expect(state.connector?.status).toBe('stopped');
   });
 
+  it('coerces vmids that arrive as strings (pitfall: numbers vs strings)', async () => {
+    h = await startHarness(
+      baseSeed([
+        { type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'], interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }] },
+        { type: 'lxc', vmid: 101, node: 'pve', name: 'jellyfin', status: 'running', interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }] },
+      ]),
+      { vmidAsString: true },
+    );
+    const state = await h.adapter.readState(connectorSpec(), [{ name: 'jellyfin', type: 'lxc', vmid: 101, node: 'pve', services: [], field: 'guests[0]' }]);
+    expect(state.connector).toMatchObject({ vmid: 150, ip: '127.0.10.50' });
+    expect(state.guestIps.get('jellyfin')).toEqual({ ok: true, ip: '192.168.1.101', source: 'interfaces' });
+  });
+
   it('downloads a missing template through aplinfo and waits for the task', async () => {
     h = await startHarness(baseSeed([], { storages: [{ id: 'local', type: 'dir', content: ['vztmpl'] }, { id: 'local-lvm', type: 'lvmthin', content: ['rootdir'] }] }));
     const spec = connectorSpec();
