@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { Secret } from '../core/secret.js';
 import { parseHostname, parseZone } from './hostnames.js';
@@ -127,7 +126,7 @@ export function normaliseFingerprint(text: string): string {
   return hex.match(/.{2}/g)!.join(':');
 }
 
-/** Spreads `{ key: value }` only when the value is set, so optional fields stay absent (exactOptionalPropertyTypes-friendly). */
+/** Spreads `{ key: value }` only when the value is set, so optional fields stay absent instead of `undefined` (clean equality and JSON). */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined || value === '' ? {} : { [key]: value }) as { [P in K]?: V };
 }
