@@ -80,7 +80,14 @@ export const CONFIG_FILE_TYPE: GoType = {
 };
 
 export type DecodeResult =
-  | { ok: true; value: Record<string, unknown>; unknownFields: string[]; empty: boolean }
+  | {
+      ok: true;
+      value: Record<string, unknown>;
+      unknownFields: string[];
+      empty: boolean;
+      /** The document as plain JavaScript (YAML 1.2 core schema), for callers that inspect it. */
+      toJS: () => unknown;
+    }
   | { ok: false; error: string };
 
 /** yaml.v3 error wording for a document that cannot be decoded. */
@@ -93,13 +100,14 @@ export function decodeGoYaml(text: string, type: GoType = CONFIG_FILE_TYPE): Dec
     const message = syntax.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     return { ok: false, error: `yaml: line ${line}: ${message}` };
   }
-  if (doc.contents === null) return { ok: true, value: {}, unknownFields: [], empty: true };
+  const toJS = () => doc.toJS({ maxAliasCount: -1 }) as unknown;
+  if (doc.contents === null) return { ok: true, value: {}, unknownFields: [], empty: true, toJS };
   const decoder = new Decoder(doc, lineCounter);
   const value = decoder.decode(doc.contents as YamlNode, type);
   if (decoder.typeErrors.length > 0) {
     return { ok: false, error: `yaml: unmarshal errors:\n  ${decoder.typeErrors.join('\n  ')}` };
   }
-  return { ok: true, value: (value ?? {}) as Record<string, unknown>, unknownFields: decoder.unknownFields, empty: false };
+  return { ok: true, value: (value ?? {}) as Record<string, unknown>, unknownFields: decoder.unknownFields, empty: false, toJS };
 }
 
 const INT_SOURCE = /^[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/;

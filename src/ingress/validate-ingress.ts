@@ -40,7 +40,13 @@ export interface CompiledIngress {
 }
 
 export type ParsedIngress =
-  | { ok: true; ingress: CompiledIngress; warnings: string[] }
+  | {
+      ok: true;
+      ingress: CompiledIngress;
+      warnings: string[];
+      /** The whole file as plain JavaScript, parsed once (saves callers a second YAML parse). */
+      document: () => unknown;
+    }
   | { ok: false; output: string };
 
 /** Unvalidated rule input, as in the YAML (also the shape `render/ingress-rules` produces). */
@@ -79,7 +85,7 @@ export function parseIngressConfig(yamlText: string, options: ValidateOptions = 
   const rules = (config.ingress ?? []).map((r) => r ?? {});
   const compiled = compileIngress(rules, config.originRequest ?? {});
   if (!compiled.ok) return compiled;
-  return { ok: true, ingress: compiled.ingress, warnings: decoded.unknownFields };
+  return { ok: true, ingress: compiled.ingress, warnings: decoded.unknownFields, document: decoded.toJS };
 }
 
 /** cloudflared's ParseIngress/validateIngress over already-decoded rules. */

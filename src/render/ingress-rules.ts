@@ -46,6 +46,13 @@ export function serviceUrl(service: ServiceSpec, ip: string | undefined): string
   }
 }
 
+/** Every hostname pattern that could match all of `hostname`'s requests (itself, parent wildcards, any-host). */
+function coveringHostnames(hostname: string): string[] {
+  const labels = hostname.split('.');
+  const parents = labels.slice(1).map((_, k) => `*.${labels.slice(k + 1).join('.')}`);
+  return [hostname, ...parents, '*', ''];
+}
+
 /** Regexes that match every request path (cloudflared matches unanchored). */
 const MATCH_ALL_PATHS = new Set(['', '.*', '^.*', '.*$', '^.*$']);
 
@@ -128,8 +135,15 @@ function describe(rule: IngressRule): string {
 export function orderIngressRules(rules: readonly IngressRule[]): OrderedIngress {
   const ordered = [...rules].sort(compareRules);
   const shadowed: string[] = [];
-  for (const [j, later] of ordered.entries()) {
-    const earlier = ordered.slice(0, j).find((r) => hostCovers(r.hostname, later.hostname) && pathCovers(r.path, later.path));
+  // Earlier rules by hostname, so each rule is checked only against hostnames that could cover it.
+  const seen = new Map<string, IngressRule[]>();
+  for (const later of ordered) {
+    const earlier = coveringHostnames(later.hostname)
+      .flatMap((h) => seen.get(h) ?? [])
+      .find((r) => hostCovers(r.hostname, later.hostname) && pathCovers(r.path, later.path));
+    const list = seen.get(later.hostname);
+    if (list) list.push(later);
+    else seen.set(later.hostname, [later]);
     if (earlier) {
       shadowed.push(
         `ingress rule "${describe(later)}" can never match: the earlier rule "${describe(earlier)}" already matches every request it would`,

@@ -8,9 +8,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { parse as parseYaml, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { InternalError, UserError } from '../core/errors.js';
-import { validateIngressConfig } from '../ingress/validate-ingress.js';
+import { parseIngressConfig } from '../ingress/validate-ingress.js';
 import { orderIngressRules } from './ingress-rules.js';
 import type { IngressRule } from './ingress-rules.js';
 
@@ -167,8 +167,15 @@ function finish(text: string): string {
   return `${body.startsWith(MANAGED_HEADER) ? body : `${MANAGED_HEADER}\n${body}`}\n`;
 }
 
+const PLAIN_SAFE = /^[A-Za-z_/][A-Za-z0-9_./:@%+=~-]*(?<!:)$/;
+/** Words YAML 1.1 or 1.2 would read as booleans or null. */
+const RESERVED_WORDS = /^(?:true|false|null|yes|no|on|off|y|n)$/i;
+
 /** A YAML scalar (or flow collection) that is safe on the right of `key: `. */
 export function yamlInline(value: unknown): string {
+  // Fast path for the common case (hostnames, URLs, socket paths): plain scalars that
+  // YAML can only read back as the same string. Everything else goes through `yaml`.
+  if (typeof value === 'string' && PLAIN_SAFE.test(value) && !RESERVED_WORDS.test(value)) return value;
   if (typeof value === 'string' && /[\n\r\t\u0000-\u001f\u2028\u2029]/.test(value)) {
     // A JSON string is a valid YAML double-quoted scalar and keeps the value on one line.
     return JSON.stringify(value);
@@ -202,15 +209,11 @@ function checkConfig(text: string, input: ConfigInput, rules: IngressRule[], tem
     if (template.builtIn) throw new InternalError(message);
     throw new UserError(`${message} (fix the template override)`);
   };
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { uniqueKeys: true });
-  } catch (err) {
-    return complain(`is not valid YAML: ${(err as Error).message}`);
-  }
-  const verdict = validateIngressConfig(text);
-  if (!verdict.ok) return complain(`is rejected by the ingress validator: ${verdict.output}`);
-  if (verdict.warnings.length > 0) return complain(`has keys cloudflared would ignore: ${verdict.warnings.join('; ')}`);
+  // One parse serves both checks: cloudflared's reading (types, unknown keys) and the structure below.
+  const parsed = parseIngressConfig(text);
+  if (!parsed.ok) return complain(`is rejected by the ingress validator: ${parsed.output}`);
+  if (parsed.warnings.length > 0) return complain(`has keys cloudflared would ignore: ${parsed.warnings.join('; ')}`);
+  const doc = parsed.document();
 
   const config = doc as { tunnel?: unknown; 'credentials-file'?: unknown; ingress?: Record<string, unknown>[] };
   if (config.tunnel !== input.tunnelId) return complain(`has tunnel ${JSON.stringify(config.tunnel)}, expected ${input.tunnelId}`);
