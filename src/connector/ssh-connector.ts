@@ -50,7 +50,7 @@ function describeExit(result: ExecResult): string {
 
 /** Everything the host said about a failure, secrets excluded (scripts never echo payloads). */
 function failureDetail(result: ExecResult, summary?: string): string {
-  const parts = [summary ?? scriptErrors(result.stdout).join('; ') ?? ''];
+  const parts = [summary ?? scriptErrors(result.stdout).join('; ')];
   const out = hostOutput(result.stdout);
   if (out) parts.push(`host output:\n${indent(out)}`);
   const err = result.stderr.trim();

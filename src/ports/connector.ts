@@ -84,7 +84,9 @@ export interface ConnectTarget {
   host: string;
   port: number;
   user: string;
+  /** Path of the private key file, or the key text itself (starts with -----BEGIN). */
   privateKey: string;
+  /** Path of the known_hosts-style file used for host key pinning (also for the jump host). */
   knownHosts: string;
   trustOnFirstUse: boolean;
   jump?: { host: string; port: number; user: string };
