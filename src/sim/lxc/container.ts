@@ -1,10 +1,10 @@
 /**
- * One real Debian container booted with systemd: rootfs unpacked from the cached tarball,
- * fresh SSH host keys, the caller's authorized keys, a veth on the test bridge, and
+ * One real Debian container booted with systemd: an overlayfs root over the cached base rootfs
+ * (the container's own changes land in its `delta` directory), fresh SSH host keys, the caller's authorized keys, a veth on the test bridge, and
  * lxc-start with /sbin/init. "Ready" means systemd finished booting and sshd answers.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { TestBridge } from './network.js';
@@ -24,7 +24,8 @@ export interface ContainerSpec {
   vethName: string;
   /** OpenSSH public keys for root, one per line. */
   authorizedKeys: string;
-  tarball: string;
+  /** The unpacked base rootfs (ensureBaseRootfs), used read-only as the overlay's lower layer. */
+  baseRootfs: string;
   lxcPath?: string;
 }
 
@@ -33,6 +34,7 @@ export interface Container {
   hostname: string;
   ipv4: string;
   lxcPath: string;
+  /** The overlay's upper layer: everything this container wrote, on top of the base rootfs. */
   rootfs: string;
   /** Host public keys as `type base64` lines. */
   hostKeys: string[];
@@ -53,13 +55,14 @@ function checkName(name: string): void {
   }
 }
 
-function lxcConfig(spec: ContainerSpec, rootfs: string, logFile: string): string {
+function lxcConfig(spec: ContainerSpec, delta: string, logFile: string): string {
   return [
     '# Written by proxflare e2e support (src/sim/lxc). Safe to delete with the whole directory.',
     'lxc.include = /usr/share/lxc/config/common.conf',
     'lxc.arch = linux64',
     `lxc.uts.name = ${spec.hostname}`,
-    `lxc.rootfs.path = dir:${rootfs}`,
+    // LXC puts the overlay workdir next to the upper layer (<dir>/work).
+    `lxc.rootfs.path = overlay:${spec.baseRootfs}:${delta}`,
     // No AppArmor in these kernels; "generated" would refuse to start.
     'lxc.apparmor.profile = unconfined',
     'lxc.autodev = 1',
@@ -81,41 +84,64 @@ function lxcConfig(spec: ContainerSpec, rootfs: string, logFile: string): string
   ].join('\n');
 }
 
-/** Unpacks the rootfs and writes the LXC config; does not start anything. */
+/**
+ * Creates `relative` (a directory path) inside the upper layer with the owner and mode it has in
+ * the base: an overlay shows the upper directory's attributes, so a 0755 /root would leak through.
+ */
+async function mkdirLikeBase(base: string, upper: string, relative: string): Promise<void> {
+  let path = '';
+  for (const part of relative.split('/').filter(Boolean)) {
+    path = join(path, part);
+    const target = join(upper, path);
+    if (existsSync(target)) continue;
+    const original = await stat(join(base, path));
+    await mkdir(target);
+    await chown(target, original.uid, original.gid);
+    await chmod(target, original.mode & 0o7777);
+  }
+}
+
+/** Prepares the container's upper layer and writes the LXC config; does not start anything. */
 export async function createContainer(spec: ContainerSpec): Promise<Container> {
   checkName(spec.name);
   checkInterfaceName(spec.vethName);
   if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(spec.hostname)) {
     throw new SimLxcError(`container hostname "${spec.hostname}" is not a valid hostname`);
   }
+  if (!existsSync(join(spec.baseRootfs, 'sbin', 'init'))) {
+    throw new SimLxcError(`${spec.baseRootfs} is not a prepared rootfs (no /sbin/init); use ensureBaseRootfs()`);
+  }
   const lxcPath = spec.lxcPath ?? DEFAULT_LXC_PATH;
   const dir = join(lxcPath, spec.name);
   if (existsSync(dir)) {
     throw new SimLxcError(`container ${spec.name} already exists in ${lxcPath}; destroy it first`);
   }
-  const rootfs = join(dir, 'rootfs');
-  await mkdir(rootfs, { recursive: true, mode: 0o755 });
+  const delta = join(dir, 'delta');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
   try {
-    await run('tar', ['--numeric-owner', '-xzf', spec.tarball, '-C', rootfs], { timeoutMs: 5 * 60_000 });
-    await writeFile(join(rootfs, 'etc', 'hostname'), `${spec.hostname}\n`);
+    await mkdir(delta, { mode: 0o755 });
+    await mkdirLikeBase(spec.baseRootfs, delta, 'etc/ssh');
+    await mkdirLikeBase(spec.baseRootfs, delta, 'root');
+    await writeFile(join(delta, 'etc', 'hostname'), `${spec.hostname}\n`, { mode: 0o644 });
     await writeFile(
-      join(rootfs, 'etc', 'hosts'),
+      join(delta, 'etc', 'hosts'),
       `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+      { mode: 0o644 },
     );
-    const sshDir = join(rootfs, 'root', '.ssh');
-    await mkdir(sshDir, { recursive: true });
-    await chmod(sshDir, 0o700);
+    const sshDir = join(delta, 'root', '.ssh');
+    await mkdir(sshDir, { mode: 0o700 });
     const keys = spec.authorizedKeys.trim();
     await writeFile(join(sshDir, 'authorized_keys'), keys === '' ? '' : `${keys}\n`, { mode: 0o600 });
-    await run('ssh-keygen', ['-A', '-f', rootfs]);
-    const hostKeys = await readHostKeys(rootfs);
-    await writeFile(join(dir, 'config'), lxcConfig(spec, rootfs, join(dir, 'lxc.log')));
+    // Fresh host keys per container, written into the upper layer (the base has none).
+    await run('ssh-keygen', ['-A', '-f', delta]);
+    const hostKeys = await readHostKeys(delta);
+    await writeFile(join(dir, 'config'), lxcConfig(spec, delta, join(dir, 'lxc.log')));
     return {
       name: spec.name,
       hostname: spec.hostname,
       ipv4: spec.ipv4,
       lxcPath,
-      rootfs,
+      rootfs: delta,
       hostKeys,
       knownHosts: hostKeys.map((key) => `${spec.ipv4} ${key}`).join('\n') + '\n',
     };

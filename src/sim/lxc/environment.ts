@@ -20,7 +20,7 @@ import {
   type ExecOptions,
 } from './container.js';
 import { createBridge, type TestBridge } from './network.js';
-import { ensureRootfs } from './rootfs.js';
+import { ensureBaseRootfs } from './rootfs.js';
 import { hasCommand, run, SimLxcError, type RunResult } from './run.js';
 
 export const REQUIRED_COMMANDS = ['lxc-start', 'lxc-attach', 'lxc-stop', 'lxc-info', 'debootstrap', 'ip', 'ssh-keygen', 'tar', 'dpkg-deb'];
@@ -70,7 +70,8 @@ export interface E2eEnvironment {
   tag: string;
   prefix: string;
   lxcPath: string;
-  tarball: string;
+  /** The unpacked, read-only base rootfs every container overlays. */
+  baseRootfs: string;
   bridge: TestBridge;
   /** Unpacks a container (not started yet), with an address on the bridge. */
   createContainer(request: NewContainer): Promise<Container>;
@@ -128,7 +129,7 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
   const reporter = options.reporter ?? silentReporter;
   const stale = await cleanupStale({ tag, lxcPath });
   if (stale.length > 0) reporter.warn(`removed leftovers of an earlier e2e run: ${stale.join(', ')}`);
-  const tarball = await ensureRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, reporter });
+  const baseRootfs = await ensureBaseRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, reporter });
   await mkdir(lxcPath, { recursive: true });
   const bridge = await createBridge({ name: names.bridge, subnet: options.subnet });
 
@@ -159,7 +160,7 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
       bridge,
       vethName,
       authorizedKeys: request.authorizedKeys,
-      tarball,
+      baseRootfs,
       lxcPath,
     };
   };
@@ -168,7 +169,7 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
     tag,
     prefix: names.prefix,
     lxcPath,
-    tarball,
+    baseRootfs,
     bridge,
     async createContainer(request) {
       const container = await createLxc(specFor(request));

@@ -3,8 +3,10 @@
  * (the only download the e2e tier makes, from the machine's own Debian mirror) and cached as
  * a tarball, so later runs only unpack it.
  *
- * Cache: /var/cache/proxflare-e2e/ (override with PROXFLARE_E2E_CACHE). Clear it with
- * `rm -rf /var/cache/proxflare-e2e` to force a fresh debootstrap.
+ * Cache: /var/cache/proxflare-e2e/ (override with PROXFLARE_E2E_CACHE) holds the tarball and,
+ * next to it, the tarball unpacked once: the read-only lower layer every container's overlayfs
+ * root starts from. Clear it with `rm -rf /var/cache/proxflare-e2e` to force a fresh debootstrap
+ * (only while no e2e container is running).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -123,6 +125,36 @@ export async function ensureRootfs(options: RootfsOptions = {}): Promise<string>
     }
     reporter.done('rootfs', `cached at ${tarball}`);
     return tarball;
+  } finally {
+    await release();
+  }
+}
+
+const COMPLETE_MARKER = '.proxflare-complete';
+
+/**
+ * The cached rootfs unpacked into a directory (built from the tarball on first use). Containers
+ * mount it read-only as their overlayfs lower layer, so creating one copies nothing.
+ */
+export async function ensureBaseRootfs(options: RootfsOptions = {}): Promise<string> {
+  const tarball = await ensureRootfs(options);
+  const base = tarball.replace(/\.tar\.gz$/, '');
+  if (existsSync(join(base, COMPLETE_MARKER))) return base;
+  const release = await acquireLock(join(cacheDirectory(options), '.unpack.lock'));
+  try {
+    if (existsSync(join(base, COMPLETE_MARKER))) return base;
+    const partial = `${base}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await rm(base, { recursive: true, force: true });
+    await mkdir(partial, { mode: 0o755 });
+    try {
+      await run('tar', ['--numeric-owner', '-xzf', tarball, '-C', partial], { timeoutMs: 10 * 60_000 });
+      await writeFile(join(partial, COMPLETE_MARKER), `${tarball}\n`);
+      await rename(partial, base);
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
+    return base;
   } finally {
     await release();
   }
