@@ -72,6 +72,7 @@ interface EndpointDef {
   path: string;
   check?: PermCheck;
   'check-pve8'?: PermCheck;
+  'params-added-pve9'?: string[];
   additionalProperties: number;
   properties: Record<string, PropSchema>;
 }
@@ -252,11 +253,9 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
 
       let endpoint: EndpointDef | undefined;
       let pathParams: Record<string, string> = {};
-      let pathKnown = false;
       for (const ep of ENDPOINTS) {
         const m = matchTemplate(ep.path, path);
         if (!m) continue;
-        pathKnown = true;
         if (ep.method === method) {
           endpoint = ep;
           pathParams = m;
@@ -264,10 +263,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         }
       }
       const handler: Handler | undefined = endpoint && handlers[`${method} ${endpoint.path}`];
-      if (!endpoint || !handler) {
-        void pathKnown;
-        throw new SimError(501, `Method '${method} ${path}' not implemented`);
-      }
+      if (!endpoint || !handler) throw new SimError(501, `Method '${method} ${path}' not implemented`);
 
       const params: Record<string, ParamValue> = {};
       if (body.length > 0) {
@@ -302,7 +298,12 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         if (faults.offline.has(node) || !state.nodes.get(node)!.online) throw new SimError(595, 'No route to host', undefined, true);
       }
 
-      const errors = validateParams(endpoint.properties, params, endpoint.additionalProperties === 1);
+      // PVE 8.4 did not know the parameters added in 9 (entrypoint, env, ha-managed): unknown there.
+      const properties =
+        state.pveVersion === 8 && endpoint['params-added-pve9']
+          ? Object.fromEntries(Object.entries(endpoint.properties).filter(([k]) => !endpoint['params-added-pve9']!.includes(k)))
+          : endpoint.properties;
+      const errors = validateParams(properties, params, endpoint.additionalProperties === 1);
       if (errors) throw new SimError(400, 'Parameter verification failed.', errors);
 
       const result = await handler({

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fetch } from 'undici';
 import { createProxmox } from '../../../src/proxmox/create-proxmox.js';
+import { createDispatcher } from '../../../src/proxmox/tls-dispatcher.js';
 import type { SimLxcBackend, SimLxcCreate } from '../../../src/sim/proxmox/lxc-backend.js';
 import { startProxmoxSim, type ProxmoxSim } from '../../../src/sim/proxmox/start-proxmox-sim.js';
 import { baseSeed, connectorSpec, guest, settingsFor, SSH_KEY } from './helpers.js';
@@ -21,6 +23,19 @@ describe('simulator seeding and the LXC backend seam', () => {
       expect(state.guestIps.get('nextcloud')).toEqual({ ok: true, ip: '192.168.1.200', source: 'agent' });
       // No Sys.Audit: node addresses fall back to the API host only.
       expect(state.nodeAddresses).toEqual(['127.0.0.1']);
+      // PVE 8 does not know the parameters PVE 9 added.
+      const dispatcher = createDispatcher({ fingerprint: sim.fingerprint, connectTimeoutMs: 5000 });
+      const res = await fetch(`${sim.url}/api2/json/nodes/pve/lxc`, {
+        method: 'POST',
+        dispatcher,
+        headers: { Authorization: `PVEAPIToken=${sim.tokens[0]!.id}=${sim.tokens[0]!.secret}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'vmid=300&ostemplate=local:vztmpl/x.tar.zst&ha-managed=1',
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { errors: Record<string, string> }).errors).toEqual({
+        'ha-managed': 'property is not defined in schema and the schema does not allow additional properties',
+      });
+      await dispatcher.close();
     } finally {
       await px.close();
     }
