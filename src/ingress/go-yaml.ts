@@ -4,7 +4,7 @@
  * time.Duration") are fatal; unknown keys inside typed structs are only reported
  * by cloudflared's second, strict decode, so they are returned separately.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { Document, Pair, Node as YamlNode, Scalar } from 'yaml';
 import { goQuote } from './go-net.js';
 
@@ -93,7 +93,13 @@ export type DecodeResult =
 /** yaml.v3 error wording for a document that cannot be decoded. */
 export function decodeGoYaml(text: string, type: GoType = CONFIG_FILE_TYPE): DecodeResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: false });
+  const options = { lineCounter, uniqueKeys: false, prettyErrors: false, merge: false } as const;
+  let doc: Document = parseDocument(text, options);
+  if (doc.errors.some((e) => e.code === 'MULTIPLE_DOCS')) {
+    // Go's yaml.Decoder reads the first document and ignores the rest.
+    const first = parseAllDocuments(text, options);
+    doc = Array.isArray(first) && first[0] ? first[0] : doc;
+  }
   const syntax = doc.errors[0];
   if (syntax) {
     const line = lineCounter.linePos(syntax.pos[0]).line;

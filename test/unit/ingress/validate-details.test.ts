@@ -174,3 +174,22 @@ describe('YAML features cloudflared honours', () => {
     });
   });
 });
+
+describe('document shapes', () => {
+  it('reads only the first YAML document, like yaml.Decoder', () => {
+    expect(validateIngressConfig('ingress:\n  - service: http_status:404\n---\ningress: 5\n')).toEqual({ ok: true, output: 'OK', warnings: [] });
+  });
+
+  it('refuses a top level that is not a mapping', () => {
+    expect(validateIngressConfig('- service: http_status:404\n')).toEqual({
+      ok: false,
+      output: 'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into config.configFileSettings',
+    });
+  });
+
+  it('reports YAML syntax errors with the file name and line', () => {
+    const result = validateIngressConfig('ingress:\n  - hostname: a: b\n');
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/^error parsing YAML in config file at config\.yml: yaml: line 2: /);
+  });
+});
