@@ -9,6 +9,7 @@ import {
   SimError,
   type SimGuest,
   type SimState,
+  type SimStorage,
   type SimTask,
   type SimToken,
 } from './sim-state.js';
@@ -131,7 +132,7 @@ function agentInterfaces(g: SimGuest): unknown {
   return { result };
 }
 
-function storageOf(ctx: HandlerContext, id: string): ReturnType<SimState['storages']['get']> & object {
+function storageOf(ctx: HandlerContext, id: string): SimStorage {
   const s = ctx.state.storages.get(id);
   if (!s) throw new SimError(500, `storage '${id}' does not exist`);
   return s;
@@ -307,7 +308,8 @@ export const handlers: Record<string, Handler> = {
     if (content && content !== 'vztmpl') return [];
     return [...s.templates.entries()].map(([file, meta]) => ({
       volid: `${s.id}:vztmpl/${file}`,
-      format: `t${/\.tar\.(\w+)$/.exec(file)?.[1] ?? 'ar'}`.replace(/^tar$/, 'tar'),
+      // pve-storage: `.tar` → tar, `.tar.zst` → tzst, `.tar.gz` → tgz, ...
+      format: /\.tar\.(\w+)$/.test(file) ? `t${/\.tar\.(\w+)$/.exec(file)![1]}` : 'tar',
       size: meta.size,
       ctime: meta.ctime,
       content: 'vztmpl',
