@@ -56,6 +56,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     adopt: options.adopt,
     maxDeletes: inventory.settings.maxDeletes,
     allowMassDelete: options.allowMassDelete,
+    ...(inventory.settings.ownerComment ? { commentExtra: inventory.settings.ownerComment } : {}),
   });
   errors.push(...dns.errors);
   warnings.push(...dns.warnings);

@@ -1,7 +1,7 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Renderer } from '../render/templates.js';
-import { ownerComment } from '../plan/plan-dns.js';
+import { isOwnedBy } from '../plan/plan-dns.js';
 import { planSync } from '../sync/run-sync.js';
 import type { Ports } from '../sync/ports.js';
 
@@ -32,7 +32,6 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
   const host = planned.read.host;
   try {
     const tunnelTarget = actual.tunnel ? `${actual.tunnel.id}.cfargotunnel.com` : undefined;
-    const marker = ownerComment(inventory.tunnel.name);
     const records = new Map(actual.zones.flatMap((z) => z.records).map((r) => [r.name, r] as const));
 
     const probeable = planned.plan.origins.filter((o) => /^(https?|tcp|ssh|rdp):\/\//.test(o.service));
@@ -44,7 +43,7 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
       const record = records.get(o.hostname);
       let dns: DnsState = 'missing';
       if (record) {
-        if (record.comment !== marker) dns = record.content === tunnelTarget ? 'unmarked' : 'foreign';
+        if (!isOwnedBy(record.comment, inventory.tunnel.name)) dns = record.content === tunnelTarget ? 'unmarked' : 'foreign';
         else dns = record.content === tunnelTarget && record.proxied ? 'ok' : 'wrong-target';
       }
       const probe = probeByUrl.get(o.service);
