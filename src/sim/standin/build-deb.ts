@@ -4,6 +4,7 @@
  * cloudflared, which cannot be downloaded on the test machines. Built at test time, never committed.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,23 @@ const run = promisify(execFile);
 
 export const STANDIN_VERSION = '2026.8.2-standin';
 
-/** The script ships next to this module in src/; from dist/ we look it up in src/ of the package. */
+/**
+ * The stand-in script lives in src/sim/standin/ (tsc does not copy it): found next to this module
+ * when run from src/, or in the package's src/ when run from dist/.
+ */
 export function standinScriptPath(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  const fromSrc = here.replace(/([\\/])dist([\\/])sim([\\/])standin([\\/])?$/, '$1src$2sim$3standin$4');
-  return join(fromSrc, 'cloudflared');
+  const candidates = [
+    join(here, 'cloudflared'),
+    join(here.replace(/([\\/])dist([\\/])sim([\\/])standin([\\/])?$/, '$1src$2sim$3standin$4'), 'cloudflared'),
+  ];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (found === undefined) {
+    throw new UserError(
+      `the stand-in cloudflared script is missing (looked in ${candidates.join(', ')}); it ships with the proxflare source checkout, not the npm package`,
+    );
+  }
+  return found;
 }
 
 function controlFile(version: string): string {
