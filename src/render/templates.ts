@@ -97,7 +97,10 @@ export function createRenderer(options: RendererOptions = {}): Renderer {
     },
     renderUnit(input) {
       for (const [name, value] of Object.entries(input)) {
-        if (!value.startsWith('/')) throw new InternalError(`renderUnit: ${name} must be an absolute path, got ${JSON.stringify(value)}`);
+        // A newline would end the ExecStart= line and let the rest become unit directives.
+        if (!value.startsWith('/') || /[\u0000-\u001f\u007f]/.test(value)) {
+          throw new InternalError(`renderUnit: ${name} must be an absolute path without control characters, got ${JSON.stringify(value)}`);
+        }
       }
       return finish(runTemplate(unit, { header: MANAGED_HEADER, binary: input.binary, configPath: input.configPath }));
     },

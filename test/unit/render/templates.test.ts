@@ -215,8 +215,11 @@ describe('renderUnit', () => {
     expect(systemdArg('/a"b\\c')).toBe('"/a\\"b\\\\c"');
   });
 
-  it('requires absolute paths', () => {
+  it('requires absolute paths without control characters', () => {
     expect(() => renderer.renderUnit({ binary: 'cloudflared', configPath: '/etc/cloudflared/config.yml' })).toThrow(InternalError);
+    expect(() => renderer.renderUnit({ binary: '/usr/bin/cloudflared', configPath: '/etc/x.yml\nExecStartPre=/bin/sh' })).toThrow(
+      /without control characters/,
+    );
   });
 });
 
