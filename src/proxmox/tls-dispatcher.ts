@@ -31,8 +31,12 @@ export interface DispatcherOptions {
  * (README-pve §1.7), hence the custom `connect`.
  */
 export function createDispatcher(options: DispatcherOptions): Agent {
+  // Idle sockets are dropped well before a server would close them, so a POST (never retried)
+  // is not written onto a connection the other side already hung up.
+  const keepAliveTimeout = 2000;
   if (!options.fingerprint) {
     return new Agent({
+      keepAliveTimeout,
       connect: { rejectUnauthorized: !options.insecure, timeout: options.connectTimeoutMs },
     });
   }
@@ -73,5 +77,5 @@ export function createDispatcher(options: DispatcherOptions): Agent {
     });
     s.once('error', (e) => done(e, null));
   };
-  return new Agent({ connect });
+  return new Agent({ connect, keepAliveTimeout });
 }
