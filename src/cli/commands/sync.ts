@@ -48,7 +48,7 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
   const renderer = createRenderer(flags.templates ? { templatesDir: flags.templates } : {});
   const planOptions = { adopt: flags.adopt, allowMassDelete: flags.allowMassDelete };
   const ports = await io.createPorts(inventory, reporter);
-  const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(`tunnel-${inventory.tunnel.name}`, 5_000, io.env.PROXFLARE_LOCK_DIR);
+  const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
   try {
     reporter.step('plan', 'reading Proxmox, Cloudflare and the connector');
     const planned = await planSync(inventory, ports, renderer, planOptions, reporter);
