@@ -47,9 +47,9 @@ describe('Debian mirror discovery', () => {
   });
 
   it('refuses tags that would make interface names too long or unsafe', () => {
-    expect(namesFor('a1')).toEqual({ prefix: 'pf-a1', bridge: 'pfbr-a1', veth: 'pfva1' });
-    expect(() => namesFor('toolongtag')).toThrow(/1-8 lowercase/);
-    expect(() => namesFor('a;b')).toThrow(/1-8 lowercase/);
+    expect(namesFor('a1')).toEqual({ prefix: 'pf-a1', bridge: 'pfbr-a1', veth: 'pfa1_' });
+    expect(() => namesFor('toolong')).toThrow(/1-6 lowercase/);
+    expect(() => namesFor('a;b')).toThrow(/1-6 lowercase/);
   });
 });
 

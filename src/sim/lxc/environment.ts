@@ -1,7 +1,7 @@
 /**
  * Everything one e2e run (a test file, or `proxflare demo --real-lxc`) owns: a test bridge, the
  * containers on it, and the knowledge to remove all of them again. Names carry the run's tag
- * (`pf-<tag>-*` containers, `pfbr-<tag>` bridge, `pfv<tag>*` veths), which is how
+ * (`pf-<tag>-*` containers, `pfbr-<tag>` bridge, `pf<tag>_*` veths), which is how
  * `cleanupStale` finds what an earlier, crashed run with the same tag left behind.
  * Two runs at the same time need different tags and subnets.
  */
@@ -48,7 +48,7 @@ export async function e2ePrerequisites(): Promise<Prerequisites> {
 }
 
 export interface E2eEnvironmentOptions {
-  /** Short lowercase tag naming everything this run creates (1-8 of a-z0-9). Default "e2e". */
+  /** Short lowercase tag naming everything this run creates (1-6 of a-z0-9). Default "e2e". */
   tag?: string;
   /** /24 of the test bridge, first three octets. Default 10.231.0. */
   subnet?: string;
@@ -84,14 +84,18 @@ export interface E2eEnvironment {
 }
 
 function checkTag(tag: string): void {
-  if (!/^[a-z0-9]{1,8}$/.test(tag)) {
-    throw new SimLxcError(`e2e tag "${tag}" must be 1-8 lowercase letters or digits`);
+  if (!/^[a-z0-9]{1,6}$/.test(tag)) {
+    throw new SimLxcError(`e2e tag "${tag}" must be 1-6 lowercase letters or digits`);
   }
 }
 
+/**
+ * Names are built so that one tag's names never start with another's (the `-`/`_` after the tag
+ * cannot occur in a tag), and a veth `pf<tag>_<id>` fits the 15-character limit.
+ */
 export function namesFor(tag: string): { prefix: string; bridge: string; veth: string } {
   checkTag(tag);
-  return { prefix: `pf-${tag}`, bridge: `pfbr-${tag}`, veth: `pfv${tag}` };
+  return { prefix: `pf-${tag}`, bridge: `pfbr-${tag}`, veth: `pf${tag}_` };
 }
 
 /** Removes containers, veths and the bridge an earlier run with this tag left behind. */
