@@ -98,9 +98,9 @@ export async function ensureRootfs(options: RootfsOptions = {}): Promise<string>
   try {
     // Another test file may have built it while we waited for the lock.
     if (existsSync(tarball)) return tarball;
+    await removeLeftovers(cacheDir);
     const mirror = options.mirror ?? (await debianMirror());
     const buildDir = join(cacheDir, `build-${process.pid}`);
-    await rm(buildDir, { recursive: true, force: true });
     reporter.step('rootfs', `debootstrap ${ROOTFS_SUITE} from ${mirror} (first run only, about 2 minutes)`);
     try {
       await run(
@@ -132,6 +132,16 @@ export async function ensureRootfs(options: RootfsOptions = {}): Promise<string>
 
 const COMPLETE_MARKER = '.proxflare-complete';
 
+/** Half-built trees (`build-<pid>`, `*.partial-<pid>`) of runs that were killed. */
+async function removeLeftovers(cacheDir: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    const pid = /^build-(\d+)$/.exec(name)?.[1] ?? /\.partial-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) {
+      await rm(join(cacheDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
 /**
  * The cached rootfs unpacked into a directory (built from the tarball on first use). Containers
  * mount it read-only as their overlayfs lower layer, so creating one copies nothing.
@@ -143,8 +153,8 @@ export async function ensureBaseRootfs(options: RootfsOptions = {}): Promise<str
   const release = await acquireLock(join(cacheDirectory(options), '.unpack.lock'));
   try {
     if (existsSync(join(base, COMPLETE_MARKER))) return base;
+    await removeLeftovers(cacheDirectory(options));
     const partial = `${base}.partial-${process.pid}`;
-    await rm(partial, { recursive: true, force: true });
     await rm(base, { recursive: true, force: true });
     await mkdir(partial, { mode: 0o755 });
     try {
