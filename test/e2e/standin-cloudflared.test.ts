@@ -129,6 +129,39 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
       expect(log).toContain('Initiating graceful shutdown due to signal SIGTERM');
     });
 
+    it('notifies an abstract NOTIFY_SOCKET (@name): READY=1 when up, STOPPING=1 on SIGTERM', async () => {
+      writeCredentials();
+      writeFileSync(join(work, 'run.yml'), config());
+      const name = `pf-notify-${process.pid}`;
+      // Node has no AF_UNIX datagram sockets; a tiny Python listener plays systemd.
+      const listener = spawn('python3', [
+        '-c',
+        [
+          'import socket, sys',
+          's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+          `s.bind("\\0${name}")`,
+          'print("bound", flush=True)',
+          's.settimeout(20)',
+          'for _ in range(2): print(repr(s.recv(4096).decode()), flush=True)',
+        ].join('\n'),
+      ]);
+      let heard = '';
+      listener.stdout.on('data', (chunk: Buffer) => {
+        heard += chunk.toString();
+      });
+      await expect.poll(() => heard, { timeout: 15_000 }).toContain('bound');
+      const child = spawn(script, ['--config', join(work, 'run.yml'), 'tunnel', 'run'], {
+        env: { PATH: process.env.PATH ?? '', NOTIFY_SOCKET: `@${name}` },
+      });
+      await expect.poll(() => heard, { timeout: 15_000 }).toContain('READY=1');
+      expect(heard).toContain(`STATUS=stand-in serving tunnel ${tunnelId} (2 ingress rules)`);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await expect.poll(() => heard, { timeout: 15_000 }).toContain('STOPPING=1');
+      listener.kill();
+    });
+
     it.each([
       ['no tunnel id', () => writeFileSync(join(work, 'bad.yml'), config().replace(/^tunnel: .*\n/, '')), /requires the ID or name of the tunnel to run/, 255],
       ['credentials of another tunnel', () => {
