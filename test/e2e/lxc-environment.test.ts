@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRunning } from '../../src/sim/lxc/container.js';
 import { cleanupStale, createE2eEnvironment, namesFor, type E2eEnvironment } from '../../src/sim/lxc/environment.js';
+import { createRealLxcBackend } from '../../src/sim/lxc/lxc-backend.js';
 import { createBridge, linkExists } from '../../src/sim/lxc/network.js';
 import { findDebianMirror, rootfsTarballName } from '../../src/sim/lxc/rootfs.js';
 import { containerGate } from './support/prerequisites.js';
@@ -93,4 +94,27 @@ describe.skipIf(gate.skip)('leftovers of a crashed run', () => {
     }
     expect(await linkExists('pfbr-stale')).toBe(false);
   });
+});
+
+describe.skipIf(gate.skip)('real LXC backend under the simulator\'s task timing', () => {
+  let environment: E2eEnvironment | undefined;
+
+  afterAll(async () => {
+    await environment?.cleanup();
+  }, 120_000);
+
+  it('a destroy that arrives while create is still unpacking waits for it and removes the container', async () => {
+    environment = await createE2eEnvironment({ tag: 'race', subnet: '10.231.8' });
+    const backend = createRealLxcBackend({ environment });
+    const request = { node: 'pve', vmid: 777, hostname: 'racer', sshPublicKeys: generateKeyPair().publicKey, net0: 'name=eth0,bridge=vmbr0,ip=dhcp', memory: 512, cores: 1 };
+    const created = backend.create(request);
+    const destroyed = backend.destroy(777);
+    await Promise.all([created, destroyed]);
+    expect(backend.container(777)).toBeUndefined();
+    expect(existsSync(join(environment.lxcPath, 'pf-race-777'))).toBe(false);
+    // The vmid is free again: a new create works.
+    await backend.create(request);
+    expect(backend.container(777)?.name).toBe('pf-race-777');
+    await expect(backend.create(request)).rejects.toThrow(/CT 777 already has a real container \(pf-race-777\)/);
+  }, 20 * 60_000);
 });

@@ -23,6 +23,15 @@ export interface RealLxcBackend extends SimLxcBackend {
 export function createRealLxcBackend(options: RealLxcBackendOptions): RealLxcBackend {
   const { environment } = options;
   const byVmid = new Map<number, Container>();
+  // Operations on one CT run one after another: a destroy that arrives while the create task is
+  // still unpacking must wait for it, or it would find nothing to remove and leak the container.
+  const queues = new Map<number, Promise<unknown>>();
+  const serial = <T>(vmid: number, operation: () => Promise<T>): Promise<T> => {
+    const previous = queues.get(vmid) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+    queues.set(vmid, next.catch(() => undefined));
+    return next;
+  };
 
   const existing = (vmid: number, action: string): Container => {
     const container = byVmid.get(vmid);
@@ -33,33 +42,40 @@ export function createRealLxcBackend(options: RealLxcBackendOptions): RealLxcBac
   return {
     container: (vmid) => byVmid.get(vmid),
 
-    async create(request: SimLxcCreate) {
-      if (byVmid.has(request.vmid)) {
-        throw new SimLxcError(`CT ${request.vmid} already has a real container (${byVmid.get(request.vmid)?.name})`);
-      }
-      const container = await environment.createContainer({
-        hostname: request.hostname,
-        authorizedKeys: request.sshPublicKeys,
-        id: String(request.vmid),
-      });
-      byVmid.set(request.vmid, container);
-    },
+    create: (request: SimLxcCreate) =>
+      serial(request.vmid, async () => {
+        if (byVmid.has(request.vmid)) {
+          throw new SimLxcError(`CT ${request.vmid} already has a real container (${byVmid.get(request.vmid)?.name})`);
+        }
+        const container = await environment.createContainer({
+          hostname: request.hostname,
+          authorizedKeys: request.sshPublicKeys,
+          id: String(request.vmid),
+        });
+        byVmid.set(request.vmid, container);
+      }),
 
-    async start(vmid) {
-      const container = existing(vmid, 'start');
-      await bootContainer(container, options.bootTimeoutMs);
-      return { ipv4: container.ipv4 };
-    },
+    start: (vmid) =>
+      serial(vmid, async () => {
+        const container = existing(vmid, 'start');
+        try {
+          await bootContainer(container, options.bootTimeoutMs);
+        } catch (error) {
+          // A failed start leaves the CT stopped, as on Proxmox, not half-booted.
+          await stopContainer(container, 5).catch(() => undefined);
+          throw error;
+        }
+        return { ipv4: container.ipv4 };
+      }),
 
-    async stop(vmid) {
-      await stopContainer(existing(vmid, 'stop'));
-    },
+    stop: (vmid) => serial(vmid, () => stopContainer(existing(vmid, 'stop'))),
 
-    async destroy(vmid) {
-      const container = byVmid.get(vmid);
-      if (!container) return;
-      await environment.destroyContainer(container);
-      byVmid.delete(vmid);
-    },
+    destroy: (vmid) =>
+      serial(vmid, async () => {
+        const container = byVmid.get(vmid);
+        if (!container) return;
+        await environment.destroyContainer(container);
+        byVmid.delete(vmid);
+      }),
   };
 }
