@@ -118,3 +118,27 @@ describe.skipIf(gate.skip)('real LXC backend under the simulator\'s task timing'
     await expect(backend.create(request)).rejects.toThrow(/CT 777 already has a real container \(pf-race-777\)/);
   }, 20 * 60_000);
 });
+
+describe.skipIf(gate.skip)('two runs with the same tag', () => {
+  it('the second waits for the first to clean up instead of removing its containers', async () => {
+    const first = await createE2eEnvironment({ tag: 'lock', subnet: '10.231.9' });
+    let second: E2eEnvironment | undefined;
+    try {
+      const pending = createE2eEnvironment({ tag: 'lock', subnet: '10.231.9' }).then((env) => (second = env));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(second).toBeUndefined();
+      expect(await linkExists(first.bridge.name)).toBe(true);
+      await first.cleanup();
+      await pending;
+      expect(second?.bridge.name).toBe('pfbr-lock');
+      expect(await linkExists('pfbr-lock')).toBe(true);
+      // Cleaning up the first run again is a no-op: it must not take the second run's bridge.
+      await first.cleanup();
+      expect(await linkExists('pfbr-lock')).toBe(true);
+    } finally {
+      await first.cleanup();
+      await second?.cleanup();
+    }
+    expect(await linkExists('pfbr-lock')).toBe(false);
+  }, 20 * 60_000);
+});

@@ -3,12 +3,13 @@
  * containers on it, and the knowledge to remove all of them again. Names carry the run's tag
  * (`pf-<tag>-*` containers, `pfbr-<tag>` bridge, `pf<tag>_*` veths), which is how
  * `cleanupStale` finds what an earlier, crashed run with the same tag left behind.
- * Two runs at the same time need different tags and subnets.
+ * A run holds a machine-wide lock on its tag, so a second run with the same tag waits instead of
+ * removing the first one's containers; runs with different tags need different subnets.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { silentReporter, type Reporter } from '../../core/reporter.js';
 import {
   DEFAULT_LXC_PATH,
@@ -20,6 +21,7 @@ import {
   type ExecOptions,
 } from './container.js';
 import { createBridge, type TestBridge } from './network.js';
+import { acquireLock } from './lock.js';
 import { ensureBaseRootfs } from './rootfs.js';
 import { hasCommand, run, SimLxcError, type RunResult } from './run.js';
 
@@ -131,11 +133,22 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
   const names = namesFor(tag);
   const lxcPath = options.lxcPath ?? DEFAULT_LXC_PATH;
   const reporter = options.reporter ?? silentReporter;
-  const stale = await cleanupStale({ tag, lxcPath });
-  if (stale.length > 0) reporter.warn(`removed leftovers of an earlier e2e run: ${stale.join(', ')}`);
-  const baseRootfs = await ensureBaseRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, reporter });
-  await mkdir(lxcPath, { recursive: true });
-  const bridge = await createBridge({ name: names.bridge, subnet: options.subnet });
+  const lockDir = join(dirname(lxcPath), 'locks');
+  await mkdir(lockDir, { recursive: true });
+  const lockPath = join(lockDir, tag);
+  const releaseTag = await acquireLock(lockPath);
+  let bridge: TestBridge;
+  let baseRootfs: string;
+  try {
+    const stale = await cleanupStale({ tag, lxcPath });
+    if (stale.length > 0) reporter.warn(`removed leftovers of an earlier e2e run: ${stale.join(', ')}`);
+    baseRootfs = await ensureBaseRootfs({ cacheDir: options.cacheDir, mirror: options.mirror, reporter });
+    await mkdir(lxcPath, { recursive: true });
+    bridge = await createBridge({ name: names.bridge, subnet: options.subnet });
+  } catch (error) {
+    await releaseTag();
+    throw error;
+  }
 
   const containers = new Map<string, Container>();
   let counter = 0;
@@ -149,6 +162,9 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
       spawnSync('rm', ['-rf', '--one-file-system', join(lxcPath, container.name)], { stdio: 'ignore' });
     }
     spawnSync('ip', ['link', 'del', bridge.name], { stdio: 'ignore' });
+    // Only our own lock: another run may already hold this tag's lock after a takeover.
+    const holder = spawnSync('cat', [join(lockPath, 'pid')], { encoding: 'utf8' }).stdout ?? '';
+    if (holder.startsWith(`${process.pid} `)) spawnSync('rm', ['-rf', lockPath], { stdio: 'ignore' });
   };
   process.once('exit', emergencyCleanup);
 
@@ -196,6 +212,8 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
       containers.delete(container.name);
     },
     async cleanup() {
+      // A second call must not touch the bridge of a run that took over this tag meanwhile.
+      if (cleaned) return;
       const failures: string[] = [];
       for (const container of [...containers.values()]) {
         try {
@@ -207,7 +225,10 @@ export async function createE2eEnvironment(options: E2eEnvironmentOptions = {}):
       }
       await bridge.remove();
       cleaned = failures.length === 0;
-      process.removeListener('exit', emergencyCleanup);
+      if (cleaned) {
+        process.removeListener('exit', emergencyCleanup);
+        await releaseTag();
+      }
       if (failures.length > 0) {
         throw new SimLxcError(`e2e cleanup could not remove every container:\n${failures.join('\n')}`);
       }

@@ -10,10 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentReporter, type Reporter } from '../../core/reporter.js';
-import { run, SimLxcError, sleep } from './run.js';
+import { acquireLock, processAlive } from './lock.js';
+import { run, SimLxcError } from './run.js';
 
 export const DEFAULT_CACHE_DIR = '/var/cache/proxflare-e2e';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
@@ -190,39 +191,4 @@ async function prepareRootfs(dir: string): Promise<void> {
     if (name.endsWith('.deb')) await unlink(join(archives, name));
   }
   await writeFile(join(dir, 'etc', 'hostname'), 'localhost\n');
-}
-
-/**
- * A directory lock shared by concurrent test processes; a lock left by a dead process is taken over.
- */
-async function acquireLock(path: string, waitMs = 20 * 60_000): Promise<() => Promise<void>> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      await mkdir(path);
-      await writeFile(join(path, 'pid'), String(process.pid));
-      return () => rm(path, { recursive: true, force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number.parseInt(await readFile(join(path, 'pid'), 'utf8').catch(() => ''), 10);
-    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if ((Number.isFinite(owner) && !processAlive(owner)) || (!Number.isFinite(owner) && age > 10_000)) {
-      await rm(path, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new SimLxcError(`timed out waiting for ${path} (held by pid ${owner}); remove it if no build is running`);
-    }
-    await sleep(500);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
