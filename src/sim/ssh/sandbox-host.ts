@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import type { ConnectTarget } from '../../ports/connector.js';
+import { generateEd25519Key } from './generate-key.js';
 import { startInProcessSshServer } from './in-process-server.js';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
@@ -192,8 +193,8 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
   await chmod(join(root, 'tmp'), 0o1777);
 
   const user = userInfo().username;
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const clientKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'proxflare-sandbox' });
+  const hostKey = generateEd25519Key();
+  const clientKey = generateEd25519Key('proxflare-sandbox');
   const privateKeyPath = join(sshDir, 'id_ed25519');
   const knownHostsPath = join(sshDir, 'known_hosts');
   await writeFile(join(sshDir, 'host_ed25519_key'), hostKey.private, { mode: 0o600 });

@@ -2,6 +2,7 @@
  * A small ssh2 client for e2e assertions: root login with a throwaway key, the container's host
  * key pinned (never trust-on-first-use in tests), commands with exit codes, SFTP uploads.
  */
+import { generateEd25519Key } from '../../../src/sim/ssh/generate-key.js';
 import { readFile } from 'node:fs/promises';
 import { Client, utils, type ConnectConfig } from 'ssh2';
 
@@ -13,8 +14,8 @@ export interface KeyPair {
 }
 
 export function generateKeyPair(comment = 'proxflare-e2e'): KeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  const pair = generateEd25519Key(comment);
+  return { privateKey: pair.private, publicKey: pair.public };
 }
 
 export interface CommandResult {

@@ -1,6 +1,7 @@
 /**
  * Host key pinning and the connector lock, against a real OpenSSH sshd on 127.0.0.1.
  */
+import { generateEd25519Key } from '../../../src/sim/ssh/generate-key.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: host keys and lock', { ti
 
   it('stops with HOST KEY CHANGED when the pinned key differs, even with TOFU on', async () => {
     const knownHosts = join(sandbox.dir, 'kh-changed');
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519Key();
     await writeFile(knownHosts, `# pinned earlier\n[127.0.0.1]:${sandbox.port} ${other.public.split(' ').slice(0, 2).join(' ')}\n`);
     const error = await connect({ knownHosts, trustOnFirstUse: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);

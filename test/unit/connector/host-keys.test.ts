@@ -1,3 +1,4 @@
+import { generateEd25519Key } from '../../../src/sim/ssh/generate-key.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +18,8 @@ const blobOf = (pub: string) => Buffer.from(pub.split(' ')[1]!, 'base64');
 
 describe('host key pinning', () => {
   let dir: string;
-  const a = blobOf(ssh2.utils.generateKeyPairSync('ed25519').public);
-  const b = blobOf(ssh2.utils.generateKeyPairSync('ed25519').public);
+  const a = blobOf(generateEd25519Key().public);
+  const b = blobOf(generateEd25519Key().public);
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'proxflare-kh-'));
   });
