@@ -22,6 +22,8 @@ export interface ApplyContext {
   ipTimeoutMs?: number;
   /** How long to wait for another sync's lock on the connector. */
   lockWaitMs?: number;
+  /** How long to wait for the restarted connector to show up as tunnel connections. */
+  tunnelConnectTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -132,6 +134,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         });
         restarted = result.restarted;
         reporter.done('systemd/cloudflared.service', result.restarted ? 'restarted' : 'files in place');
+        if (result.restarted) await waitForTunnelConnections(ctx, tunnelId);
       },
     });
   }
@@ -187,6 +190,33 @@ async function applyLxc(change: LxcChange, ctx: ApplyContext, host: ConnectorHos
   }
   reporter.done(change.address);
   return host;
+}
+
+/**
+ * A tunnel whose DNS routes exist but that has no connector answers 1016, so after a (re)start
+ * we wait for Cloudflare to report edge connections. Not connecting in time is a warning, not a
+ * failure: the service is installed and systemd keeps it retrying (e.g. no Internet yet).
+ */
+async function waitForTunnelConnections(ctx: ApplyContext, tunnelId: string): Promise<void> {
+  const { ports, reporter, inventory } = ctx;
+  const address = `tunnel/${inventory.tunnel.name}`;
+  const deadline = Date.now() + (ctx.tunnelConnectTimeoutMs ?? 20_000);
+  reporter.step(address, 'waiting for the connector to connect to Cloudflare');
+  for (;;) {
+    const tunnel = await ports.cloudflare.findTunnel(inventory.cloudflare.accountId, inventory.tunnel.name);
+    if (tunnel && tunnel.id === tunnelId && tunnel.connections > 0) {
+      reporter.done(address, `${tunnel.status}, ${tunnel.connections} connection${tunnel.connections === 1 ? '' : 's'}`);
+      return;
+    }
+    if (Date.now() >= deadline) {
+      reporter.warn(
+        `${address} has no active connection yet (status ${tunnel?.status ?? 'unknown'}); cloudflared keeps retrying. ` +
+          'Check that the connector can reach Cloudflare (outbound 7844/udp+tcp), then `proxflare status`.',
+      );
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 async function connectToConnector(ctx: ApplyContext): Promise<ConnectorHost> {

@@ -44,9 +44,6 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
 
     await run('what would change on a fresh homelab', ['sync', '--dry-run']);
     await run('apply it', ['sync', '--yes']);
-    // The Cloudflare edge would now see the connector's connections; the simulator is told so.
-    const tunnel = lab.cloudflare.state.activeTunnelByName(lab.cloudflare.accountId, 'homelab');
-    if (tunnel) lab.cloudflare.state.setTunnelConnections(tunnel.id, 4);
     await run('a second run changes nothing', ['sync', '--dry-run', '--detailed-exitcode']);
 
     await writeFile(lab.inventoryFile, lab.inventoryYaml([...DEMO_SERVICES, ADDED]));

@@ -137,6 +137,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
           connect: async (target) => {
             const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
             connections.push(c);
+            simulateEdge(c, cloudflare);
             return c;
           },
           close: () => pve.close(),
@@ -149,6 +150,24 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     await close();
     throw err;
   }
+}
+
+/**
+ * The stand-in cloudflared cannot reach Cloudflare's edge, so the simulated edge takes its
+ * word: once the service has (re)started with a tunnel's credentials, the Cloudflare simulator
+ * reports that tunnel's connections, as the real API would seconds after a real start.
+ */
+export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): void {
+  const deploy = host.deploy.bind(host);
+  host.deploy = async (request) => {
+    const result = await deploy(request);
+    const credentials = request.files.find((f) => f.path.endsWith('credentials.json'));
+    const tunnelIds = credentials
+      ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
+      : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
+    if (result.restarted) for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4);
+    return result;
+  };
 }
 
 function renderInventory(p: {

@@ -23,6 +23,7 @@ import { startCloudflareSim, type CloudflareSim } from '../../src/sim/cloudflare
 import { startProxmoxSim, type ProxmoxSim } from '../../src/sim/proxmox/start-proxmox-sim.js';
 import { DEMO_TEMPLATE, demoSeed } from '../../src/sim/proxmox/seed.js';
 import { buildStandinDeb } from '../../src/sim/standin/build-deb.js';
+import { simulateEdge } from '../../src/demo/simulated-homelab.js';
 import { containerGate } from './support/prerequisites.js';
 import { generateKeyPair } from './support/ssh.js';
 
@@ -84,7 +85,12 @@ ${extra}`;
       confirm: async () => false,
       createPorts: (inv, reporter) => {
         const proxmox = createProxmox(inv.proxmox, { reporter, taskPollMs: 200 });
-        return { proxmox, cloudflare: createCloudflare(inv.cloudflare, { reporter }), connect: connectConnector, close: () => proxmox.close() };
+        const connect = async (target: Parameters<typeof connectConnector>[0]) => {
+          const host = await connectConnector(target);
+          simulateEdge(host, cf!);
+          return host;
+        };
+        return { proxmox, cloudflare: createCloudflare(inv.cloudflare, { reporter }), connect, close: () => proxmox.close() };
       },
     };
     const code = await main(['node', 'proxflare', '-i', inventoryFile, '--no-color', ...args], io);
@@ -133,6 +139,7 @@ ${extra}`;
     const first = await cli('sync', '--yes');
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('Re-read after apply: no changes left.');
+    expect(first.out).toContain('✓ tunnel/e2e: healthy, 4 connections');
 
     expect(await inContainer('systemctl is-active cloudflared')).toBe('active');
     expect(await inContainer('systemctl is-enabled cloudflared')).toBe('enabled');

@@ -58,7 +58,8 @@ export class InMemoryCloudflare implements Cloudflare {
     this.hit(`createTunnel ${name}`, 'createTunnel');
     if (this.tunnels.some((t) => t.name === name && !t.deleted)) throw new Error(`tunnel ${name} already exists`);
     const secret = randomBytes(32).toString('base64');
-    const t = { id: randomUUID(), name, status: 'inactive', connections: 0, createdAt: new Date(0).toISOString(), secret, deleted: false };
+    // The fake edge accepts the connector at once: a created tunnel reports healthy connections.
+    const t = { id: randomUUID(), name, status: 'healthy', connections: 4, createdAt: new Date(0).toISOString(), secret, deleted: false };
     this.tunnels.push(t);
     return {
       tunnel: { id: t.id, name, status: t.status, connections: 0, createdAt: t.createdAt },
