@@ -14,19 +14,10 @@ import {
   preferredHostKeyAlgorithms,
   readKnownHosts,
 } from './host-keys.js';
+import type { ConnectTarget } from '../ports/connector.js';
 
-export interface SessionTarget {
-  host: string;
-  port: number;
-  user: string;
-  /** Key text (PEM/OpenSSH) or a path to it. */
-  privateKey: string;
-  /** Path of the known_hosts-style file. */
-  knownHosts: string;
-  trustOnFirstUse: boolean;
-  jump?: { host: string; port: number; user: string };
-  readyTimeoutMs?: number;
-}
+/** Where to connect: the port's target (the sandbox is the scripts' business, not the session's). */
+export type SessionTarget = Omit<ConnectTarget, 'sandbox'> & { readyTimeoutMs?: number };
 
 export interface ExecResult {
   stdout: string;
