@@ -152,6 +152,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
       } catch (err) {
         const failed = step.changes[0] ?? { address: 'connector', action: 'connect' };
         const pending = [...step.changes.slice(1), ...steps.slice(i + 1).flatMap((s) => s.changes)].map(entry);
+        // A connection opened during apply is ours to close; the caller closes the one it gave us.
+        if (host && host !== ctx.host) await host.close().catch(() => undefined);
         throw new ApplyError(applied, { ...entry(failed as Change), error: describe(err) }, pending);
       }
       applied.push(...step.changes.map(entry));
