@@ -66,6 +66,8 @@ export interface FakeHomelab {
   write(yaml: string): Promise<void>;
   /** Run the CLI in-process against the fakes. */
   cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The same, as if on a terminal whose user answers `answer` to the confirmation. */
+  tty(answer: boolean, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; asked: string[] }>;
 }
 
 export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
@@ -90,23 +92,33 @@ export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
     load: () => loadInventory(file, { env }),
     write: (y) => writeFile(file, y.replace('KEYDIR', dir)),
     async cli(...args) {
-      let stdout = '';
-      let stderr = '';
-      const io: CliIo = {
-        stdout: (t) => (stdout += t),
-        stderr: (t) => (stderr += t),
-        env,
-        cwd: dir,
-        isTTY: false,
-        confirm: async () => false,
-        createPorts: () => ports,
-      };
-      const code = await main(['node', 'proxflare', '-i', file, ...args], io);
-      return { code, stdout, stderr };
+      const { asked: _asked, ...rest } = await runFakeCli(file, dir, env, ports, false, false, args);
+      return rest;
     },
+    tty: (answer, ...args) => runFakeCli(file, dir, env, ports, true, answer, args),
   };
   await lab.write(yaml);
   return lab;
+}
+
+async function runFakeCli(file: string, dir: string, env: NodeJS.ProcessEnv, ports: Ports, isTTY: boolean, answer: boolean, args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const asked: string[] = [];
+  const io: CliIo = {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env,
+    cwd: dir,
+    isTTY,
+    confirm: async (q) => {
+      asked.push(q);
+      return answer;
+    },
+    createPorts: () => ports,
+  };
+  const code = await main(['node', 'proxflare', '-i', file, ...args], io);
+  return { code, stdout, stderr, asked };
 }
 
 export { RecordingReporter };

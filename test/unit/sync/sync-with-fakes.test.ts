@@ -157,6 +157,20 @@ describe('sync over the in-memory fakes', () => {
     expect(lab.cloudflare.tunnels).toHaveLength(0);
   });
 
+  it('on a terminal, asks before applying: "no" changes nothing, "yes" applies', async () => {
+    const lab = await fakeHomelab();
+    const declined = await lab.tty(false, 'sync', '--no-color');
+    expect(declined.asked).toEqual(['Apply this plan?']);
+    expect(declined.code).toBe(0);
+    expect(declined.stderr).toContain('Apply cancelled; nothing was changed.');
+    expect(lab.proxmox.connector).toBeUndefined();
+    const accepted = await lab.tty(true, 'sync', '--no-color');
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(lab.proxmox.connector?.status).toBe('running');
+    // The spinner draws on stderr only; stdout keeps the plan and the result.
+    expect(accepted.stdout).not.toContain('\r');
+  });
+
   it('reports a foreign record on a wanted hostname as a conflict and does not apply', async () => {
     const lab = await fakeHomelab();
     lab.cloudflare.addRecord('example.com', { name: 'media.example.com', type: 'A', content: '198.51.100.9', proxied: false, ttl: 300, comment: 'mine' });
