@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectorSpec } from '../../../src/inventory/types.js';
 import { planLxc } from '../../../src/plan/plan-lxc.js';
+import { connectorSpec } from '../../integration/proxmox/helpers.js';
 import { UNKNOWN } from '../../../src/plan/types.js';
 import type { ConnectorLxcState, ProxmoxState } from '../../../src/ports/proxmox.js';
 
-const spec: ConnectorSpec = {
-  hostname: 'cloudflared',
-  node: 'pve',
-  template: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
-  storage: 'local-lvm',
-  disk: 4,
-  memory: 512,
-  swap: 512,
-  cores: 1,
-  onboot: true,
-  network: { bridge: 'vmbr0', ip: 'dhcp' },
-  ssh: { user: 'root', port: 22, privateKey: '/k', publicKey: '/k.pub', knownHosts: '/kh', trustOnFirstUse: false },
-  cloudflared: { type: 'apt' },
-  tag: 'proxflare',
-};
+const spec: ConnectorSpec = connectorSpec();
 
 function existing(config: Partial<ConnectorLxcState['config']> = {}, status = 'running'): ConnectorLxcState {
   return {
