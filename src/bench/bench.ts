@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { main } from '../cli/main.js';
 import type { CliIo } from '../cli/io.js';
-import { startSimulatedHomelab } from '../demo/simulated-homelab.js';
+import { generatedGuestIp, startSimulatedHomelab } from '../demo/simulated-homelab.js';
 import type { SimulatedHomelab } from '../demo/simulated-homelab.js';
 import { loadInventory } from '../inventory/load.js';
 import { computePlan } from '../plan/compute-plan.js';
@@ -81,7 +81,7 @@ async function pureScenario(): Promise<Row> {
   try {
     const t0 = performance.now();
     const inventory = await loadInventory(lab.inventoryFile, { env: { ...process.env, ...lab.env } });
-    const guestIps = new Map<string, GuestIp>(inventory.guests.map((g, i) => [g.name, { ok: true, ip: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`, source: 'interfaces' }]));
+    const guestIps = new Map<string, GuestIp>(inventory.guests.map((g, i) => [g.name, { ok: true, ip: generatedGuestIp(i), source: 'interfaces' }]));
     const actual: ActualState = {
       proxmox: { connector: undefined, foreignConnectors: [], templatePresent: true, guestIps, nodeAddresses: ['127.0.9.1'] },
       tunnel: undefined,

@@ -241,6 +241,11 @@ function guestIp(seed: SimSeed, name: string): string {
   return ip;
 }
 
+/** The loopback address of generated guest number `i`: 250 per /24, starting at 127.0.10.1. */
+export function generatedGuestIp(i: number): string {
+  return `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
 /** N LXC guests on 127.0.(10+i/250).x, one service each. */
 function generatedHomelab(count: number): { seed: SimSeed; services: DemoService[] } {
   const seed = demoSeed();
@@ -248,7 +253,7 @@ function generatedHomelab(count: number): { seed: SimSeed; services: DemoService
   const services: DemoService[] = [];
   for (let i = 0; i < count; i++) {
     const name = `svc${i}`;
-    const ip = `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+    const ip = generatedGuestIp(i);
     guests.push({
       type: 'lxc',
       vmid: 1000 + i,
