@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CliContext } from '../cli/main.js';
 import { globalOptions, main } from '../cli/main.js';
 import type { CliIo } from '../cli/io.js';
@@ -60,5 +59,5 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
 }
 
 function demoIo(io: CliIo, lab: Awaited<ReturnType<typeof startSimulatedHomelab>>): CliIo {
-  return { ...io, env: { ...io.env, ...lab.env }, cwd: join(lab.dir), createPorts: (inv, reporter) => lab.createPorts(inv, reporter) };
+  return { ...io, env: { ...io.env, ...lab.env }, cwd: lab.dir, createPorts: (inv, reporter) => lab.createPorts(inv, reporter) };
 }

@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +98,7 @@ ${extra}`;
   }
 
   async function inContainer(command: string): Promise<string> {
-    const container = backend.container(pve!.state.guests.size > 0 ? connectorVmid() : 0)!;
+    const container = backend.container(connectorVmid())!;
     const result = await environment!.exec(container, command);
     return result.stdout.trim();
   }
@@ -119,7 +119,7 @@ ${extra}`;
     await writeFile(join(dir, 'id_ed25519'), key.privateKey, { mode: 0o600 });
     await writeFile(join(dir, 'id_ed25519.pub'), `${key.publicKey}\n`);
     const deb = await buildStandinDeb(join(dir, 'deb'));
-    await writeFile(join(dir, 'cloudflared.deb'), await import('node:fs/promises').then((fs) => fs.readFile(deb)));
+    await copyFile(deb, join(dir, 'cloudflared.deb'));
     origin = createServer((_req, res) => res.end('web origin\n'));
     await new Promise<void>((r) => origin!.listen(18080, environment!.bridge.hostAddress, () => r()));
     env = { PVE_TOKEN_ID: pve.tokens[0]!.id, PVE_TOKEN_SECRET: pve.tokens[0]!.secret, CLOUDFLARE_API_TOKEN: cf.token, PROXFLARE_LOCK_DIR: dir };
@@ -173,7 +173,7 @@ ${extra}`;
 
     // A template override rendering a rule cloudflared rejects is refused before it reaches the host.
     const templates = join(dir, 'templates');
-    await import('node:fs/promises').then((fs) => fs.mkdir(templates, { recursive: true }));
+    await mkdir(templates, { recursive: true });
     const goodConfig = await inContainer('cat /etc/cloudflared/config.yml');
     await writeFile(join(templates, 'config.yml.hbs'), '{{header}}\ntunnel: {{tunnelId}}\ncredentials-file: {{credentialsFile}}\ningress:\n  - hostname: bad.example.com:8080\n    service: http://10.0.0.1:1\n  - service: http_status:404\n');
     const broken = await cli('sync', '--yes', '--templates', templates);
