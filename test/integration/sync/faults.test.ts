@@ -18,8 +18,10 @@ import { startTcpProxy } from '../../support/tcp-proxy.js';
 
 interface Case {
   name: string;
-  /** Arms the fault; returns a `wrapPorts` when the fault sits at the SSH layer. */
-  arm(lab: SimulatedHomelab, proxy: TcpProxy): void;
+  /** Arms the fault in a simulator. */
+  arm?(lab: SimulatedHomelab): void;
+  /** A fault at the SSH layer: wraps the ports so the proxy can cut the connection at the right moment. */
+  wrap?(proxy: TcpProxy): (ports: Ports) => Ports;
   /** The faulted run may survive the fault (429 storm, one retried 5xx). */
   survives?: boolean;
 }
@@ -36,8 +38,24 @@ const cases: Case[] = [
   { name: 'Cloudflare 429 storm on DNS', arm: (lab) => lab.cloudflare.faults.rateLimit(3, { path: 'dns_records', method: 'POST', retryAfter: 1 }), survives: true },
   { name: 'Cloudflare 5xx storm on DNS', arm: (lab) => lab.cloudflare.faults.serverError(10, { path: 'dns_records', method: 'POST' }) },
   { name: 'Cloudflare drops DNS connections', arm: (lab) => lab.cloudflare.faults.dropConnection(10, { path: 'dns_records', method: 'POST' }) },
-  { name: 'SSH connection dropped mid-upload of the config', arm: () => undefined },
+  { name: 'SSH connection dropped mid-upload of the config', wrap: cutDuringDeploy },
 ];
+
+/** Cuts the SSH connection a few hundred bytes into the deploy's upload. */
+function cutDuringDeploy(proxy: TcpProxy): (ports: Ports) => Ports {
+  return (ports) => ({
+    ...ports,
+    connect: async (target) => {
+      const host = await ports.connect(target);
+      const deploy = host.deploy.bind(host);
+      host.deploy = async (req) => {
+        proxy.armDrop(600);
+        return deploy(req);
+      };
+      return host;
+    },
+  });
+}
 
 let lab: SimulatedHomelab | undefined;
 let proxy: TcpProxy | undefined;
@@ -71,23 +89,8 @@ describe('a fault at each step of a full apply', () => {
       await appendFile(lab.host.knownHostsPath, `[127.0.0.1]:${proxy.port} ${lab.host.hostPublicKey}\n`);
       const foreignBefore = lab.cloudflare.state.records('example.com').map((r) => ({ ...r }));
 
-      c.arm(lab, proxy);
-      let wrap: ((p: Ports) => Ports) | undefined;
-      if (c.name.startsWith('SSH')) {
-        const p = proxy;
-        wrap = (ports) => ({
-          ...ports,
-          connect: async (target) => {
-            const host = await ports.connect(target);
-            const deploy = host.deploy.bind(host);
-            host.deploy = async (req) => {
-              p.armDrop(600); // a few hundred bytes into the upload
-              return deploy(req);
-            };
-            return host;
-          },
-        });
-      }
+      c.arm?.(lab);
+      const wrap = c.wrap?.(proxy);
       const faulted = await runCli(lab, ['sync', '--yes'], wrap);
       if (c.survives) {
         expect(faulted.code, faulted.stderr).toBe(0);
@@ -95,7 +98,7 @@ describe('a fault at each step of a full apply', () => {
         expect(faulted.code, faulted.stdout + faulted.stderr).toBe(1);
         expect(faulted.stderr).toMatch(/✗ failed|Error:/);
       }
-      if (c.name.startsWith('SSH')) {
+      if (c.wrap) {
         expect(proxy.drops).toBeGreaterThan(0);
         // The connector never holds a half-written config.
         const config = await readFile(join(lab.host.root, CONFIG), 'utf8').catch(() => undefined);
