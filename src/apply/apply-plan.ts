@@ -11,6 +11,7 @@ import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
+import { followLiveNetworkChange } from './lxc-live-network.js';
 
 export interface ApplyContext {
   inventory: Inventory;
@@ -178,6 +179,7 @@ async function applyLxc(change: LxcChange, ctx: ApplyContext, host: ConnectorHos
   } else if (change.patch && ref && change.digest) {
     reporter.step(change.address, 'updating container config');
     await ports.proxmox.updateLxc(ref, change.patch, change.digest);
+    host = await followLiveNetworkChange(change, ctx, host);
   }
   if (!ref) return host;
   if (change.action === 'create' || change.start) {

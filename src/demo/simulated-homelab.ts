@@ -8,7 +8,7 @@ import { connectConnector } from '../connector/ssh-connector.js';
 import { createProxmox } from '../proxmox/create-proxmox.js';
 import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
 import { startCloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
-import type { ProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
+import type { ProxmoxSim, ProxmoxSimOptions } from '../sim/proxmox/start-proxmox-sim.js';
 import { startProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
 import type { SimGuestSeed, SimSeed } from '../sim/proxmox/seed.js';
 import { DEMO_TEMPLATE, demoSeed } from '../sim/proxmox/seed.js';
@@ -50,6 +50,8 @@ export interface SimulatedHomelabOptions {
   extraOrigins?: DemoService[];
   /** Proxmox task duration (LXC create/start). */
   taskDurationMs?: number;
+  /** More Proxmox simulator options (status refresh, per-type task durations, agent timeout, ...). */
+  proxmox?: Partial<Omit<ProxmoxSimOptions, 'seed'>>;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       latencyMs: options.latencyMs ?? 0,
       taskDurationMs: options.taskDurationMs ?? 200,
       connectorIp: '127.0.0.1',
+      ...options.proxmox,
     });
     cleanups.push(() => proxmox.close());
     const cloudflare = await startCloudflareSim({
@@ -206,7 +209,7 @@ tunnel:
   name: homelab
 connector:
   hostname: cloudflared
-  template: local:vztmpl/${DEMO_TEMPLATE}
+  template: debian-12
   storage: local-lvm
   network: { bridge: vmbr0, ip: dhcp }
   ssh:

@@ -219,10 +219,30 @@ export const connectorSchema = z.strictObject({
   template: z
     .string()
     .regex(
-      /^[a-zA-Z][a-zA-Z0-9_.-]*:.+$/,
-      withHint('must be a volume id like local:vztmpl/<file>', 'list templates with `pveam list local`'),
+      /^(?:[a-z][a-z0-9]*-\d+(?:\.\d+)*|[a-zA-Z][a-zA-Z0-9_.-]*:.+)$/,
+      withHint(
+        'must be an OS and release like debian-12, or a template volume id like local:vztmpl/<file>',
+        'write debian-12, debian-13 or ubuntu-24.04 to use the newest matching template of the node, or list downloaded ones with `pveam list local`',
+      ),
     )
-    .meta(d('LXC template volume id.', ['local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'])),
+    .superRefine((value, ctx) => {
+      // PVE refuses `local:<file>` at create time (content type needs to be 'vztmpl'); say so now.
+      const m = /^([a-zA-Z][a-zA-Z0-9_.-]*):(?!vztmpl\/)(.+)$/.exec(value);
+      if (m)
+        ctx.addIssue({
+          code: 'custom',
+          message: withHint('is a volume id without the content type vztmpl/ (Proxmox refuses it)', `write ${m[1]}:vztmpl/${m[2]}, or just debian-12 to use the newest template of the node`),
+        });
+    })
+    .default('debian-12')
+    .meta(
+      d('Container template: an OS and release (resolved on the node to the newest `<os>-standard_*` template of its appliance index), or a volume id to pin one.', [
+        'debian-12',
+        'debian-13',
+        'ubuntu-24.04',
+        'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
+      ]),
+    ),
   storage: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/, withHint('is not a valid storage id', 'use a storage that holds container disks, e.g. local-lvm'))

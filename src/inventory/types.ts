@@ -89,7 +89,7 @@ export interface ConnectorSpec {
   node: string;
   /** Fixed vmid; otherwise /cluster/nextid at creation. */
   vmid?: number;
-  /** volid, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst */
+  /** `debian-12` (resolved on the node through aplinfo) or a volid pin, e.g. local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst */
   template: string;
   /** Storage for the root disk, e.g. local-lvm. */
   storage: string;

@@ -63,8 +63,11 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   if (errors.length > 0) throw new PlanError(errors);
 
-  const dnsDeletes = dns.changes.filter((c) => c.action === 'delete');
-  const dnsUpserts = dns.changes.filter((c) => c.action !== 'delete');
+  // Records of a guest that could not be read are neither created nor deleted (unresolved-routes.ts).
+  const frozen = new Set(desired.unresolved.flatMap((u) => u.hostnames.filter((h) => !u.kept.includes(h))));
+  const dnsChanges = dns.changes.filter((c) => !frozen.has(c.after?.name ?? c.before?.name ?? ''));
+  const dnsDeletes = dnsChanges.filter((c) => c.action === 'delete');
+  const dnsUpserts = dnsChanges.filter((c) => c.action !== 'delete');
   const changes: Change[] = [
     lxc.change,
     tunnel,
@@ -75,5 +78,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     hostPlan.unit,
     ...dnsUpserts,
   ];
-  return { changes, conflicts: [...lxc.conflicts, ...dns.conflicts], warnings, origins: desired.origins };
+  const plan: Plan = { changes, conflicts: [...lxc.conflicts, ...dns.conflicts], warnings, origins: desired.origins };
+  if (desired.unresolved.length > 0) plan.unresolved = desired.unresolved.map((u) => ({ guest: u.guest, error: u.error, hostnames: u.hostnames }));
+  return plan;
 }

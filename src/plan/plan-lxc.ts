@@ -1,6 +1,7 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../proxmox/lxc-spec.js';
+import { formatNet0, managedNet0View, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../proxmox/lxc-spec.js';
+import { describeBusy } from '../proxmox/busy.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN } from './types.js';
 
 export interface LxcPlan {
@@ -10,12 +11,18 @@ export interface LxcPlan {
   errors: string[];
 }
 
-export function desiredLxcView(spec: ConnectorSpec): LxcView {
+/** `debian-12 → local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst`, or the pinned volid. */
+function templateText(spec: ConnectorSpec, state: ProxmoxState | undefined): string {
+  const t = state?.template;
+  return t && t.requested !== t.volid ? `${t.requested} → ${t.volid}` : (t?.volid ?? spec.template);
+}
+
+export function desiredLxcView(spec: ConnectorSpec, state?: ProxmoxState): LxcView {
   return {
     node: spec.node,
     vmid: spec.vmid ?? UNKNOWN,
     hostname: spec.hostname,
-    template: spec.template,
+    template: templateText(spec, state),
     storage: spec.storage,
     disk: spec.disk,
     memory: spec.memory,
@@ -27,21 +34,22 @@ export function desiredLxcView(spec: ConnectorSpec): LxcView {
   };
 }
 
-function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
+function currentView(spec: ConnectorSpec, c: ConnectorLxcState, state: ProxmoxState): LxcView {
   const rootfs = parseRootfs(c.config.rootfs);
   return {
     node: c.node,
     vmid: c.vmid,
     hostname: c.config.hostname,
     // The config does not record which template a container came from.
-    template: spec.template,
+    template: templateText(spec, state),
     storage: rootfs.storage,
     disk: rootfs.sizeGiB ?? spec.disk,
     memory: c.config.memory,
     swap: c.config.swap,
     cores: c.config.cores,
     onboot: c.config.onboot,
-    net0: c.config.net0,
+    // The managed keys only, as the planner compares them: PVE adds hwaddr= and type=veth on write.
+    net0: managedNet0View(c.config.net0),
     tags: normalizeTags(c.config.tags),
   };
 }
@@ -59,8 +67,10 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
     hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
   }));
   const errors: string[] = [];
-  const after = desiredLxcView(spec);
+  const after = desiredLxcView(spec, state);
   const c = state.connector;
+  // The create uses the template as resolved on the node (a symbolic `debian-12` is no volid).
+  const createSpec = state.template ? { ...spec, template: state.template.volid } : spec;
 
   if (!c) {
     return {
@@ -68,10 +78,10 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
         kind: 'lxc',
         address,
         action: 'create',
-        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${spec.template} will be downloaded first`,
+        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${createSpec.template} will be downloaded first`,
         before: undefined,
         after,
-        spec,
+        spec: createSpec,
         downloadTemplate: !state.templatePresent,
         start: true,
         needsRestart: [],
@@ -81,9 +91,19 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
     };
   }
 
-  const before = currentView(spec, c);
+  const before = currentView(spec, c, state);
   const ref = { node: c.node, vmid: c.vmid };
   const ct = `${address} (CT ${c.vmid})`;
+  if (c.lock !== undefined || c.busyTask !== undefined) {
+    // The reader waited for it already; still busy, nothing may be planned on it (README-pve §4.14).
+    const busy = describeBusy(c.lock, c.busyTask);
+    const hint = c.busyTask ? `re-run when task ${c.busyTask} ends` : `re-run when the operation holding the lock ends (a leftover lock is cleared on node ${c.node} with \`pct unlock ${c.vmid}\`)`;
+    return {
+      change: { kind: 'lxc', address, action: 'noop', reason: busy, before, after: { ...after, vmid: c.vmid, node: c.node }, spec, ref, downloadTemplate: false, start: false, needsRestart: [] },
+      conflicts,
+      errors: [`${ct}: ${busy}, still after waiting; ${hint}`],
+    };
+  }
   if (spec.vmid !== undefined && spec.vmid !== c.vmid)
     errors.push(`${ct}: the inventory pins vmid ${spec.vmid}, but the connector is CT ${c.vmid}; changing the vmid needs a new container and is refused (set connector.vmid: ${c.vmid})`);
   if (spec.node !== c.node)
@@ -101,6 +121,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   const patch: LxcConfigPatch = {};
   const reasons: string[] = [];
   const needsRestart: string[] = [];
+  const appliedLive: string[] = [];
   if (c.config.memory !== spec.memory) {
     patch.memory = spec.memory;
     reasons.push(`memory ${c.config.memory} → ${spec.memory}`);
@@ -121,8 +142,9 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   if (netDiffs.length > 0) {
     patch.net0 = mergeNet0(spec.network, c.config.net0);
     reasons.push(...netDiffs);
-    // The address inside the container changes; cloudflared's SSH session and DHCP lease follow a restart.
-    if (c.status === 'running') needsRestart.push('net0');
+    // PVE hot-applies network changes to a running CT (pve-container src/PVE/LXC.pm update_net): the
+    // address changes at once, so apply re-reads it and reconnects SSH.
+    if (c.status === 'running') appliedLive.push('net0');
   }
   const start = c.status !== 'running';
   if (start) reasons.push(`${c.status} → running`);
@@ -141,6 +163,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
     start,
     needsRestart,
   };
+  if (appliedLive.length > 0) change.appliedLive = appliedLive;
   if (changed) {
     change.patch = patch;
     change.digest = c.config.digest;

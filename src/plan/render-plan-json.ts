@@ -17,7 +17,7 @@ export function renderPlanJson(plan: Plan): unknown {
     changes: plan.changes.map((c) => {
       switch (c.kind) {
         case 'lxc':
-          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart']);
+          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart', 'appliedLive']);
         case 'credentials':
           return { ...pick(c, ['address', 'kind', 'action', 'reason', 'path', 'source', 'before', 'after']), sensitive: true };
         case 'package':
@@ -33,6 +33,7 @@ export function renderPlanJson(plan: Plan): unknown {
     conflicts: plan.conflicts,
     warnings: plan.warnings,
     routes: plan.origins,
+    ...(plan.unresolved ? { unresolved: plan.unresolved } : {}),
   };
 }
 

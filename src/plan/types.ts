@@ -53,6 +53,8 @@ export interface LxcChange extends ChangeBase {
   start: boolean;
   /** Changes that take effect only after a restart of the container. */
   needsRestart: string[];
+  /** Changes PVE applies to the running container at once (net0: the address may change). */
+  appliedLive?: string[];
 }
 
 export interface TunnelChange extends ChangeBase {
@@ -134,6 +136,11 @@ export interface Plan {
   conflicts: Conflict[];
   warnings: string[];
   origins: OriginView[];
+  /**
+   * Guests whose address could not be read: their routes are not planned (their current rule and
+   * DNS record stay as they are). A partly resolved plan applies the rest, then sync exits 1.
+   */
+  unresolved?: { guest: string; error: string; hostnames: string[] }[];
 }
 
 export interface PlanSummary {

@@ -47,6 +47,14 @@ export function net0Differences(desired: NetworkSpec, actualNet0: string): strin
   return diffs;
 }
 
+/** The managed keys of a stored net0 in print order: what planning compares and the plan shows. */
+export function managedNet0View(actualNet0: string): string {
+  const have = parsePropertyString(actualNet0);
+  const managed: Record<string, string> = {};
+  for (const k of MANAGED_NET_KEYS) if (have[k] !== undefined) managed[k] = have[k];
+  return printPropertyString(managed);
+}
+
 /** The new net0: desired managed keys over what exists, so the MAC (and a DHCP lease) survives. */
 export function mergeNet0(desired: NetworkSpec, actualNet0: string): string {
   const have = parsePropertyString(actualNet0);
@@ -69,7 +77,7 @@ export function parseRootfs(rootfs: string): { storage: string; sizeGiB: number 
   return { storage, sizeGiB };
 }
 
-/** `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst` → storage + file name. */
+/** `local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst` → storage + file name. */
 export function parseTemplateVolid(volid: string): { storage: string; file: string } {
   const m = /^([^:]+):(?:vztmpl\/)?(.+)$/.exec(volid);
   return m ? { storage: m[1]!, file: m[2]! } : { storage: '', file: volid };

@@ -7,6 +7,7 @@ import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { checkOrigin } from '../plan/check-origin.js';
 import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
+import { currentRulesFor, type UnresolvedGuest } from './unresolved-routes.js';
 
 /** What the connector should look like, computed from the inventory and the facts read. Pure. */
 export interface DesiredState {
@@ -16,8 +17,10 @@ export interface DesiredState {
   hostnames: string[];
   origins: OriginView[];
   warnings: string[];
-  /** Problems that make the plan unsafe (unresolvable or refused origins); each names the field. */
+  /** Problems that make the plan unsafe (refused origins); each names the field. */
   errors: string[];
+  /** Guests whose address could not be read: their routes stay as they are (see unresolved-routes.ts). */
+  unresolved: UnresolvedGuest[];
 }
 
 const NETWORK_SCHEMES = new Set(['http', 'https', 'tcp', 'ssh', 'rdp']);
@@ -28,6 +31,17 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const rules: IngressRule[] = [];
   const origins: OriginView[] = [];
   const ruleGuest = new Map<string, { guest: string; source: OriginView['ipSource'] }>();
+  const unresolved: UnresolvedGuest[] = [];
+  const currentConfig = actual.host?.files.get(MANAGED_PATHS.config)?.content;
+  const keepCurrent = (guest: Inventory['guests'][number], error: string) => {
+    const hostnames = [...new Set(guest.services.map((s) => s.hostname))];
+    const kept = currentRulesFor(currentConfig, new Set(hostnames));
+    for (const rule of kept) {
+      rules.push(rule);
+      ruleGuest.set(ruleKey(rule), { guest: guest.name, source: undefined });
+    }
+    unresolved.push({ guest: guest.name, error, hostnames, kept: [...new Set(kept.map((r) => r.hostname))] });
+  };
 
   for (const guest of inventory.guests) {
     const needsIp = guest.services.some((s) => NETWORK_SCHEMES.has(s.scheme));
@@ -36,11 +50,11 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
     if (needsIp) {
       const resolved = actual.proxmox.guestIps.get(guest.name);
       if (!resolved) {
-        errors.push(`${inventory.positions.locate(guest.field)} guest "${guest.name}": no address was read for it`);
+        keepCurrent(guest, `${inventory.positions.locate(guest.field)} guest "${guest.name}": no address was read for it`);
         continue;
       }
       if (!resolved.ok) {
-        errors.push(`${inventory.positions.locate(guest.field)} ${resolved.error}`);
+        keepCurrent(guest, `${inventory.positions.locate(guest.field)} ${resolved.error}`);
         continue;
       }
       const refused = checkOrigin(resolved.ip, {
@@ -81,7 +95,11 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
       : renderer.renderConfig({ tunnelId, credentialsFile: MANAGED_PATHS.credentials, rules: ordered.rules });
   const unitFile = renderer.renderUnit({ binary: MANAGED_PATHS.binary, configPath: MANAGED_PATHS.config });
   const hostnames = [...new Set(rules.map((r) => r.hostname))].sort();
-  return { tunnelId, configYml, unitFile, hostnames, origins, warnings, errors };
+  for (const u of unresolved)
+    warnings.push(
+      `${u.error} — not planned: ${u.hostnames.join(', ')}${u.kept.length > 0 ? ` (the connector keeps serving ${u.kept.join(', ')} as now)` : ''}; its DNS records are left as they are`,
+    );
+  return { tunnelId, configYml, unitFile, hostnames, origins, warnings, errors, unresolved };
 }
 
 function toRule(service: ServiceSpec, ip: string | undefined): IngressRule {

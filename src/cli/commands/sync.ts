@@ -2,7 +2,7 @@ import { ExitError, UserError } from '../../core/errors.js';
 import type { Inventory } from '../../inventory/types.js';
 import { renderPlan } from '../../plan/render-plan.js';
 import { renderPlanJson } from '../../plan/render-plan-json.js';
-import { hasChanges } from '../../plan/types.js';
+import { hasChanges, type Plan } from '../../plan/types.js';
 import { createRenderer } from '../../render/templates.js';
 import { takeLocalLock } from '../../sync/local-lock.js';
 import { applySync, planSync } from '../../sync/run-sync.js';
@@ -69,6 +69,7 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
     if (flags.dryRun || !changes) {
       await planned.read.host?.close();
       if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderPlanJson(plan), apply: null }, null, 2)}\n`);
+      throwIfUnresolved(plan);
       if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
       return;
     }
@@ -106,10 +107,21 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
           (converged ? 'Re-read after apply: no changes left.\n' : 'Warning: re-read after apply still shows changes (see above).\n'),
       );
     }
+    throwIfUnresolved(plan);
     if (!converged) throw new ExitError(1);
   } finally {
     reporter.stop();
     await releaseLocal?.();
     await ports.close();
   }
+}
+
+/** A partly resolved plan was shown (and the rest applied): exit 1 naming what was left out. */
+function throwIfUnresolved(plan: Plan): void {
+  const u = plan.unresolved ?? [];
+  if (u.length === 0) return;
+  throw new UserError(
+    `${u.length} guest${u.length === 1 ? '' : 's'} could not be read, so ${u.length === 1 ? 'its' : 'their'} routes were left as they are (not changed, not deleted):\n` +
+      u.map((x) => `  - ${x.hostnames.join(', ')}: ${x.error}`).join('\n'),
+  );
 }
