@@ -11,6 +11,7 @@ import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
+import { watchConnectorRestart } from './connector-wait.js';
 
 export interface ApplyContext {
   inventory: Inventory;
@@ -124,6 +125,14 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         }
         for (const f of files) managed.push({ path: f.path, content: resolve(f.after.content), mode: f.after.mode });
         const restart = unitChange?.restart ?? false;
+        const watch = await watchConnectorRestart({
+          cloudflare: ports.cloudflare,
+          reporter,
+          accountId: inventory.cloudflare.accountId,
+          tunnelId,
+          address: `tunnel/${inventory.tunnel.name}`,
+          ...(ctx.tunnelConnectTimeoutMs !== undefined ? { timeoutMs: ctx.tunnelConnectTimeoutMs } : {}),
+        });
         reporter.step('systemd/cloudflared.service', restart ? 'deploying and restarting cloudflared' : 'deploying files');
         const result = await requireHost(host).deploy({
           files: managed,
@@ -134,7 +143,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         });
         restarted = result.restarted;
         reporter.done('systemd/cloudflared.service', result.restarted ? 'restarted' : 'files in place');
-        if (result.restarted) await waitForTunnelConnections(ctx, tunnelId);
+        if (result.restarted) await watch.waitForRestarted();
       },
     });
   }
@@ -192,33 +201,6 @@ async function applyLxc(change: LxcChange, ctx: ApplyContext, host: ConnectorHos
   }
   reporter.done(change.address);
   return host;
-}
-
-/**
- * A tunnel whose DNS routes exist but that has no connector answers 1016, so after a (re)start
- * we wait for Cloudflare to report edge connections. Not connecting in time is a warning, not a
- * failure: the service is installed and systemd keeps it retrying (e.g. no Internet yet).
- */
-async function waitForTunnelConnections(ctx: ApplyContext, tunnelId: string): Promise<void> {
-  const { ports, reporter, inventory } = ctx;
-  const address = `tunnel/${inventory.tunnel.name}`;
-  const deadline = Date.now() + (ctx.tunnelConnectTimeoutMs ?? 20_000);
-  reporter.step(address, 'waiting for the connector to connect to Cloudflare');
-  for (;;) {
-    const tunnel = await ports.cloudflare.findTunnel(inventory.cloudflare.accountId, inventory.tunnel.name);
-    if (tunnel && tunnel.id === tunnelId && tunnel.connections > 0) {
-      reporter.done(address, `${tunnel.status}, ${tunnel.connections} connection${tunnel.connections === 1 ? '' : 's'}`);
-      return;
-    }
-    if (Date.now() >= deadline) {
-      reporter.warn(
-        `${address} has no active connection yet (status ${tunnel?.status ?? 'unknown'}); cloudflared keeps retrying. ` +
-          'Check that the connector can reach Cloudflare (outbound 7844/udp+tcp), then `proxflare status`.',
-      );
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 async function connectToConnector(ctx: ApplyContext): Promise<ConnectorHost> {
