@@ -1,8 +1,8 @@
 import type { Reporter } from '../core/reporter.js';
-import type { CloudflareReader, TunnelConnector } from '../ports/cloudflare.js';
+import type { TunnelConnector, TunnelsPort } from '../ports/cloudflare.js';
 
 export interface ConnectorWaitOptions {
-  cloudflare: Pick<CloudflareReader, 'listConnectors'>;
+  cloudflare: Pick<TunnelsPort, 'listConnectors'>;
   reporter: Reporter;
   accountId: string;
   tunnelId: string;
