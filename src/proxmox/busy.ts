@@ -1,6 +1,7 @@
 import { ProviderError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { LxcRef } from '../ports/proxmox.js';
+import { describeBusy } from '../core/pve-config.js';
 import type { PveApiClient } from './api-client.js';
 
 /**
@@ -34,13 +35,6 @@ export async function runningTasks(client: PveApiClient, ref: LxcRef): Promise<T
     api.nodes.$(ref.node).tasks.$get({ vmid: ref.vmid, source: 'active' }),
   )) as TaskRow[] | null;
   return (rows ?? []).filter((r) => r.status === 'RUNNING');
-}
-
-/** Words for a busy container: `being created by task UPID…` or `busy (lock: backup, task UPID…)`. */
-export function describeBusy(lock: string | undefined, upid: string | undefined): string {
-  if (lock === 'create' && upid) return `being created by task ${upid}`;
-  const parts = [lock ? `lock: ${lock}` : undefined, upid ? `task ${upid}` : undefined].filter(Boolean);
-  return `busy (${parts.join(', ')})`;
 }
 
 export interface WaitOptions {

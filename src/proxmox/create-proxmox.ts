@@ -16,7 +16,8 @@ import { PveApiClient } from './api-client.js';
 import { BUSY_ERROR, configLock, isOwnTask, lockOf, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
 import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
 import { createLimit } from './limit.js';
-import { lxcCreateParams, parseTemplateVolid } from './lxc-spec.js';
+import { parseTemplateVolid } from '../core/pve-config.js';
+import { lxcCreateParams } from './lxc-spec.js';
 import { waitForTask } from './task.js';
 import { resolveTemplate } from './template.js';
 

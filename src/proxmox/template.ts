@@ -2,7 +2,7 @@ import { ProviderError } from '../core/errors.js';
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ResolvedTemplate } from '../ports/proxmox.js';
 import type { PveApiClient } from './api-client.js';
-import { parseTemplateVolid } from './lxc-spec.js';
+import { parseTemplateVolid } from '../core/pve-config.js';
 
 /**
  * `connector.template` is either an OS + release (`debian-12`, `debian-13`, `ubuntu-24.04`),
