@@ -55,8 +55,11 @@ async function raw(method: string, path: string, params: Record<string, string |
   return { status: res.status, reason: res.statusText, data: json.data };
 }
 
+/** Resolves once the task stopped (at once when it already had by the time its UPID came back). */
 const taskEnd = (upid: string) =>
   new Promise<SimTask>((resolve) => {
+    const done = h!.sim.state.tasks.get(upid);
+    if (done?.status === 'stopped') return resolve(done);
     const on = (t: SimTask) => {
       if (t.upid !== upid) return;
       h!.sim.events.off('task-end', on);
