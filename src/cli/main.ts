@@ -9,6 +9,7 @@ import { registerSync } from './commands/sync.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
+import { registerGraph } from './commands/graph.js';
 import { createRealPorts } from '../sync/create-ports.js';
 
 /** Shared state of one CLI run. */
@@ -61,7 +62,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     .exitOverride()
     .configureOutput({ writeOut: safeIo.stdout, writeErr: safeIo.stderr });
   const ctx: CliContext = { io: safeIo, redactor, program };
-  for (const register of [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema]) {
+  for (const register of [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph]) {
     register(ctx);
   }
   try {
