@@ -4,9 +4,9 @@
  * model of the inventory), so the picture cannot disagree with what sync would render. Pure.
  */
 import type { Inventory } from '../inventory/types.js';
-import type { ActualState } from '../sync/actual-state.js';
-import type { DesiredState, Route, RouteOrigin } from '../sync/desired-state.js';
-import { DISCOVERED_AT_SYNC } from '../sync/desired-state.js';
+import type { ActualState } from '../plan/actual-state.js';
+import type { DesiredState, Route, RouteOrigin } from '../plan/desired-state.js';
+import { DISCOVERED_AT_SYNC } from '../plan/desired-state.js';
 
 export type Exposure = 'PUBLIC' | 'PROTECTED';
 

@@ -8,7 +8,7 @@ import { mermaidText, renderMermaid } from '../../../src/graph/render-mermaid.js
 import { renderGraphText } from '../../../src/graph/render-graph-text.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { createRenderer } from '../../../src/render/templates.js';
-import { computeDesired } from '../../../src/sync/desired-state.js';
+import { computeDesired } from '../../../src/plan/desired-state.js';
 import { BASE_INVENTORY, fakeHomelab } from '../../support/fake-homelab.js';
 import { MINIMAL, load } from '../inventory/helpers.js';
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { matchIngressRule, parseIngressConfig, validateIngressConfig } from '../../../src/ingress/validate-ingress.js';
 import { createRenderer } from '../../../src/render/templates.js';
 import { effectiveOriginRequest } from '../../../src/render/tunnel-settings.js';
-import type { ActualState } from '../../../src/sync/actual-state.js';
-import { computeDesired } from '../../../src/sync/desired-state.js';
+import type { ActualState } from '../../../src/plan/actual-state.js';
+import { computeDesired } from '../../../src/plan/desired-state.js';
 import { MINIMAL, load } from '../inventory/helpers.js';
 
 /**
