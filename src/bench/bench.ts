@@ -14,8 +14,8 @@ import type { SimulatedHomelab } from '../demo/simulated-homelab.js';
 import { loadInventory } from '../inventory/load.js';
 import { computePlan } from '../plan/compute-plan.js';
 import { createRenderer } from '../render/templates.js';
-import { computeDesired } from '../sync/desired-state.js';
-import type { ActualState } from '../sync/actual-state.js';
+import { computeDesired } from '../plan/desired-state.js';
+import type { ActualState } from '../plan/actual-state.js';
 import type { GuestIp } from '../ports/proxmox.js';
 
 const SIZES = [10, 100, 1000];

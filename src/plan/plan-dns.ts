@@ -1,4 +1,5 @@
 import type { DnsRecord, NewDnsRecord, ZoneRecords } from '../ports/cloudflare.js';
+import { dnsAddress } from './addresses.js';
 import type { Conflict, DnsChange } from './types.js';
 
 /** Free zones allow 100 characters per record comment (error 9313 beyond). */
@@ -112,7 +113,7 @@ function change(
   before: DnsRecord | undefined,
   after: NewDnsRecord | undefined,
 ): DnsChange {
-  return { kind: 'dns', address: `dns/${name}`, action, reason, zoneId: zone.zoneId, zoneName: zone.zoneName, before, after };
+  return { kind: 'dns', address: dnsAddress(name), action, reason, zoneId: zone.zoneId, zoneName: zone.zoneName, before, after };
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectorHost, ConnectTarget } from '../ports/connector.js';
-import type { ActualState } from './actual-state.js';
-import { MANAGED_PATHS } from './actual-state.js';
+import type { ActualState } from '../plan/actual-state.js';
+import { MANAGED_PATHS } from '../plan/actual-state.js';
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
