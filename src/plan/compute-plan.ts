@@ -9,10 +9,11 @@ import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan } from './types.js';
+import type { AdoptKinds } from './ownership.js';
 
 export interface PlanOptions {
-  /** Take over foreign DNS records on wanted hostnames (--adopt). */
-  adopt: boolean;
+  /** The kinds whose foreign resources on wanted names are taken over (`--adopt[=dns,...]`). */
+  adopt: AdoptKinds;
   /** Allow deleting more of our records than settings.maxDeletes (--allow-mass-delete). */
   allowMassDelete: boolean;
 }

@@ -2,6 +2,7 @@ import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
 import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
+import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN } from './types.js';
 
 export interface LxcPlan {
@@ -24,7 +25,7 @@ export function desiredLxcView(spec: ConnectorSpec): LxcView {
     cores: spec.cores,
     onboot: spec.onboot,
     net0: formatNet0(spec.network),
-    tags: normalizeTags([spec.tag]),
+    tags: normalizeTags(lxcOwnershipTags(spec)),
   };
 }
 
@@ -54,11 +55,7 @@ function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
  */
 export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   const address = lxcAddress(spec.hostname);
-  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => ({
-    address,
-    message: `an LXC named "${spec.hostname}" (vmid ${ref.vmid} on node ${ref.node}) exists without the ownership tag "${spec.tag}"; proxflare does not adopt it silently`,
-    hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
-  }));
+  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => lxcConflict(spec, ref));
   const errors: string[] = [];
   const after = desiredLxcView(spec);
   const c = state.connector;

@@ -11,6 +11,7 @@ import type { CliContext } from '../context.js';
 import { globalOptions } from '../context.js';
 import { loadForCli } from '../load-for-cli.js';
 import type { SyncFlags } from '../commands/sync.js';
+import { parseAdoptKinds } from '../../plan/ownership.js';
 
 export async function runSync(ctx: CliContext, flags: SyncFlags): Promise<void> {
   const inventory = await loadForCli(ctx);
@@ -23,7 +24,9 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
   const reporter = createCliReporter({ write: io.stderr, tty: io.isTTY, color: g.color, verbose: g.verbose });
   for (const w of inventory.warnings) reporter.warn(w);
   const renderer = createRenderer(flags.templates ? { templatesDir: flags.templates } : {});
-  const planOptions = { adopt: flags.adopt, allowMassDelete: flags.allowMassDelete };
+  const adopt = parseAdoptKinds(flags.adopt);
+  if (typeof adopt === 'string') throw new UserError(`--adopt: ${adopt}`);
+  const planOptions = { adopt, allowMassDelete: flags.allowMassDelete };
   const ports = await io.createPorts(inventory, reporter);
   const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
   try {

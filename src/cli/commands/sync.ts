@@ -1,11 +1,13 @@
 import type { CliContext } from '../context.js';
+import { ADOPTABLE_KINDS } from '../../plan/ownership.js';
 
 export interface SyncFlags {
   dryRun: boolean;
   yes: boolean;
   json: boolean;
   detailedExitcode: boolean;
-  adopt: boolean;
+  /** `--adopt` (true: every adoptable kind) or `--adopt=dns,...`. */
+  adopt: boolean | string;
   allowMassDelete: boolean;
   templates?: string;
   showUnchanged: boolean;
@@ -19,7 +21,7 @@ export function registerSync(ctx: CliContext): void {
     .option('-y, --yes', 'apply without asking', false)
     .option('--json', 'print the plan (and the apply result) as JSON on stdout', false)
     .option('--detailed-exitcode', 'with --dry-run: exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--adopt', 'take over foreign DNS records on hostnames the inventory wants', false)
+    .option('--adopt [kinds]', `take over foreign resources on names the inventory wants (all kinds, or a comma-separated list of: ${ADOPTABLE_KINDS.join(', ')})`, false)
     .option('--allow-mass-delete', 'allow deleting more of our DNS records than settings.maxDeletes', false)
     .option('--templates <dir>', 'directory with config.yml.hbs / cloudflared.service.hbs overriding the built-in templates')
     .option('--show-unchanged', 'also list resources that need no change', false)
@@ -28,4 +30,3 @@ export function registerSync(ctx: CliContext): void {
       await runSync(ctx, flags);
     });
 }
-

@@ -182,7 +182,11 @@ describe('sync over the in-memory fakes', () => {
     expect(out.code).toBe(1);
     expect(out.stdout + out.stderr).toContain('--adopt');
     expect(lab.proxmox.connector).toBeUndefined();
-    const adopted = await lab.cli('sync', '--yes', '--adopt');
+    const refused = await lab.cli('sync', '--yes', '--adopt=lxc');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--adopt: an LXC is not adopted by a flag');
+    expect(lab.proxmox.connector).toBeUndefined();
+    const adopted = await lab.cli('sync', '--adopt', '--yes');
     expect(adopted.code, adopted.stderr).toBe(0);
     const record = lab.cloudflare.zones.get('example.com')!.records.find((r) => r.name === 'media.example.com')!;
     expect(record.content).toBe(`${lab.cloudflare.tunnels[0]!.id}.cfargotunnel.com`);
