@@ -79,7 +79,7 @@ ingress:
 function actual(): ActualState {
   return {
     proxmox: { connector: undefined, foreignConnectors: [], templatePresent: true, guestIps: new Map(), nodeAddresses: ['192.168.1.2'] },
-    tunnel: { id: '6f1c2a4e-8b7d-4e2f-9a1b-3c5d7e9f0a2b', name: 'homelab', status: 'healthy', connections: 4, createdAt: '2026-01-01T00:00:00Z' },
+    tunnel: { id: '6f1c2a4e-8b7d-4e2f-9a1b-3c5d7e9f0a2b', name: 'homelab', status: 'healthy', createdAt: '2026-01-01T00:00:00Z' },
     zones: [],
     host: undefined,
   };
