@@ -23,7 +23,7 @@ import { resolveTemplate } from './template.js';
 
 export interface ProxmoxAdapterOptions {
   reporter?: Reporter;
-  /** Most API requests in flight at once during readState. Default 6. */
+  /** Most API requests in flight at once during readState. Default: `proxmox.concurrency` of the inventory. */
   concurrency?: number;
   /** Poll interval for tasks and waitForIp. Default 1000 ms. */
   taskPollMs?: number;
@@ -38,6 +38,12 @@ export interface ProxmoxAdapterOptions {
   /** How long to wait for a busy connector (create or backup in progress) before reporting it. Default taskTimeoutMs. */
   busyWaitMs?: number;
 }
+
+/**
+ * The inventory schema's default for `proxmox.concurrency`: a PVE node serves the API with a
+ * few pveproxy/pvedaemon workers, so more requests in flight only queue on the node.
+ */
+const DEFAULT_CONCURRENCY = 8;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const splitTags = (t: unknown): string[] =>
@@ -81,7 +87,7 @@ class ProxmoxAdapter implements Proxmox {
     options: ProxmoxAdapterOptions,
   ) {
     this.reporter = options.reporter ?? silentReporter;
-    this.concurrency = options.concurrency ?? 6;
+    this.concurrency = options.concurrency ?? settings.concurrency ?? DEFAULT_CONCURRENCY;
     this.taskPollMs = options.taskPollMs ?? 1000;
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
     this.busyWaitMs = options.busyWaitMs ?? this.taskTimeoutMs;
