@@ -30,10 +30,8 @@ export function isOwnTask(row: TaskRow, tokenId: string): boolean {
  * Running tasks of one guest. The token sees its own tasks, and everyone's with Sys.Audit on
  * /nodes/<node>; a finished task leaves the active list once the API daemon archived it.
  */
-export async function runningTasks(client: PveApiClient, ref: LxcRef): Promise<TaskRow[]> {
-  const rows = (await client.call(`list running tasks of CT ${ref.vmid}`, 'GET', (api) =>
-    api.nodes.$(ref.node).tasks.$get({ vmid: ref.vmid, source: 'active' }),
-  )) as TaskRow[] | null;
+export async function runningTasks(read: ReadCall, ref: LxcRef): Promise<TaskRow[]> {
+  const rows = await read<TaskRow[] | null>(`list running tasks of CT ${ref.vmid}`, (api) => api.nodes.$(ref.node).tasks.$get({ vmid: ref.vmid, source: 'active' }));
   return (rows ?? []).filter((r) => r.status === 'RUNNING');
 }
 
@@ -46,18 +44,28 @@ export interface WaitOptions {
   deadline: number;
 }
 
+/** A GET through the adapter's request limit (proxmox.concurrency). */
+export type ReadCall = <T>(operation: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>;
+
+/** Plain GETs on the client, for writes' follow-ups outside readState. */
+export const readVia =
+  (client: PveApiClient): ReadCall =>
+  <T>(operation: string, fn: Parameters<PveApiClient['call']>[2]) =>
+    client.call(operation, 'GET', fn) as Promise<T>;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Waits until the guest has no running task we can see and no config lock, reporting progress.
  * Returns false when the deadline passed first (the caller reports "busy, re-run when … ends").
  */
-export async function waitUntilIdle(client: PveApiClient, ref: LxcRef, busy: { lock?: string; upid?: string }, options: WaitOptions): Promise<boolean> {
+export async function waitUntilIdle(read: ReadCall, ref: LxcRef, busy: { lock?: string; upid?: string }, options: WaitOptions): Promise<boolean> {
   const { reporter, address } = options;
   reporter.step(address, `${describeBusy(busy.lock, busy.upid)}, waiting`);
   let lastSeen = busy.upid;
   for (;;) {
-    const [tasks, lock] = await Promise.all([runningTasks(client, ref), configLock(client, ref)]);
+    const tasks = await runningTasks(read, ref);
+    const lock = await configLock(read, ref);
     const task = tasks[0]?.upid;
     if (!task && lock === undefined) {
       reporter.done(address, lastSeen ? `task ${lastSeen} ended` : 'lock released');
@@ -72,9 +80,9 @@ export async function waitUntilIdle(client: PveApiClient, ref: LxcRef, busy: { l
   }
 }
 
-export async function configLock(client: PveApiClient, ref: LxcRef): Promise<string | undefined> {
+export async function configLock(read: ReadCall, ref: LxcRef): Promise<string | undefined> {
   try {
-    const config = (await client.call(`read config of CT ${ref.vmid}`, 'GET', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$get())) as Record<string, unknown>;
+    const config = await read<Record<string, unknown>>(`read config of CT ${ref.vmid}`, (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$get());
     return typeof config.lock === 'string' ? config.lock : undefined;
   } catch (e) {
     // A create that failed removes the config: nothing is locked any more.

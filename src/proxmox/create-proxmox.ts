@@ -13,7 +13,7 @@ import type {
   ProxmoxState,
 } from '../ports/proxmox.js';
 import { PveApiClient } from './api-client.js';
-import { BUSY_ERROR, configLock, isOwnTask, lockOf, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
+import { BUSY_ERROR, configLock, isOwnTask, lockOf, readVia, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
 import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
 import { createLimit } from './limit.js';
 import { parseTemplateVolid } from '../core/pve-config.js';
@@ -111,7 +111,7 @@ class ProxmoxAdapter implements Proxmox {
       const c = state.connector;
       if (!c || (c.lock === undefined && c.busyTask === undefined)) return state;
       const busy = { ...(c.lock ? { lock: c.lock } : {}), ...(c.busyTask ? { upid: c.busyTask } : {}) };
-      const idle = await waitUntilIdle(this.#client, c, busy, { reporter: this.reporter, address: `lxc/${connector.hostname}`, pollMs: this.taskPollMs, deadline });
+      const idle = await waitUntilIdle(readVia(this.#client), c, busy, { reporter: this.reporter, address: `lxc/${connector.hostname}`, pollMs: this.taskPollMs, deadline });
       if (!idle) return state;
     }
   }
@@ -133,7 +133,7 @@ class ProxmoxAdapter implements Proxmox {
     this.assertComplete(rows, nodes, connector, guests);
 
     const nodeAddressesP = this.nodeAddresses(call);
-    const templateP = resolveTemplate(this.#client, connector).then(async (template) => ({ template, present: await this.templatePresent(template.volid, connector.node, call) }));
+    const templateP = resolveTemplate(call, connector).then(async (template) => ({ template, present: await this.templatePresent(template.volid, connector.node, call) }));
     const connectorP = this.findConnector(connector, rows, call);
     const byVmid = new Map(rows.map((r) => [r.vmid, r]));
     const guestIpsP = Promise.all(
@@ -197,9 +197,18 @@ class ProxmoxAdapter implements Proxmox {
     const lockedUntagged = lxcs.filter((r) => r.lock !== undefined && !splitTags(r.tags).includes(tag));
     await Promise.all(
       lockedUntagged.map(async (row) => {
-        const tasks = await runningTasks(this.#client, { node: row.node, vmid: row.vmid });
+        const tasks = await runningTasks(call, { node: row.node, vmid: row.vmid });
         const task = tasks.find((t) => t.type === 'vzcreate' && isOwnTask(t, this.settings.tokenId));
-        if (task) candidates.push({ row, config: { lock: row.lock }, task });
+        if (task) {
+          candidates.push({ row, config: { lock: row.lock }, task });
+          return;
+        }
+        // The task may have ended between the listing and now: the config tells what it left.
+        const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get()).catch((e: unknown) => {
+          if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return undefined; // a failed create removed it
+          throw e;
+        });
+        if (config && String(config.hostname ?? '') === spec.hostname && splitTags(config.tags).includes(tag)) candidates.push({ row, config });
       }),
     );
     if (candidates.length === 0) return { connector: undefined, foreign };
@@ -223,7 +232,7 @@ class ProxmoxAdapter implements Proxmox {
     if (task) state.busyTask = task.upid;
     else if (lock !== undefined || current.status !== 'running') {
       // A create that has written its full config still holds the flock until the task ends.
-      const running = await runningTasks(this.#client, row);
+      const running = await runningTasks(call, row);
       if (running[0]) state.busyTask = running[0].upid;
     }
     if (current.status === 'running') {
@@ -351,9 +360,9 @@ class ProxmoxAdapter implements Proxmox {
       return await write();
     } catch (e) {
       if (!(e instanceof ProviderError) || !BUSY_ERROR.test(e.detail)) throw e;
-      const lock = lockOf(e.detail) ?? (await configLock(this.#client, ref));
-      const upid = (await runningTasks(this.#client, ref))[0]?.upid;
-      const idle = await waitUntilIdle(this.#client, ref, { ...(lock ? { lock } : {}), ...(upid ? { upid } : {}) }, {
+      const lock = lockOf(e.detail) ?? (await configLock(readVia(this.#client), ref));
+      const upid = (await runningTasks(readVia(this.#client), ref))[0]?.upid;
+      const idle = await waitUntilIdle(readVia(this.#client), ref, { ...(lock ? { lock } : {}), ...(upid ? { upid } : {}) }, {
         reporter: this.reporter,
         address: `CT ${ref.vmid}`,
         pollMs: this.taskPollMs,
@@ -366,7 +375,7 @@ class ProxmoxAdapter implements Proxmox {
           if (!(again instanceof ProviderError) || !BUSY_ERROR.test(again.detail)) throw again;
         }
       }
-      const still = (await runningTasks(this.#client, ref).catch(() => []))[0]?.upid ?? upid;
+      const still = (await runningTasks(readVia(this.#client), ref).catch(() => []))[0]?.upid ?? upid;
       throw new ProviderError(
         'proxmox',
         operation,

@@ -1,7 +1,7 @@
 import { ProviderError } from '../core/errors.js';
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ResolvedTemplate } from '../ports/proxmox.js';
-import type { PveApiClient } from './api-client.js';
+import type { ReadCall } from './busy.js';
 import { parseTemplateVolid } from '../core/pve-config.js';
 
 /**
@@ -62,12 +62,12 @@ interface StorageRow {
  * GET /nodes/{node}/aplinfo (README-pve §4.5; the node's cached index, no network), falling back to
  * the newest matching template already in the template storage when the index has none.
  */
-export async function resolveTemplate(client: PveApiClient, spec: ConnectorSpec): Promise<ResolvedTemplate> {
+export async function resolveTemplate(read: ReadCall, spec: ConnectorSpec): Promise<ResolvedTemplate> {
   if (!isSymbolicTemplate(spec.template)) return { requested: spec.template, volid: spec.template };
   const node = spec.node;
   const [index, storages] = await Promise.all([
-    client.call('read the appliance index (aplinfo)', 'GET', (api) => api.nodes.$(node).aplinfo.$get()) as Promise<AplinfoRow[]>,
-    client.call('list template storages', 'GET', (api) => api.nodes.$(node).storage.$get({ content: 'vztmpl' })) as Promise<StorageRow[]>,
+    read<AplinfoRow[]>('read the appliance index (aplinfo)', (api) => api.nodes.$(node).aplinfo.$get()),
+    read<StorageRow[]>('list template storages', (api) => api.nodes.$(node).storage.$get({ content: 'vztmpl' })),
   ]);
   const storage = storages.find((s) => s.storage === 'local')?.storage ?? storages[0]?.storage;
   if (!storage)
@@ -79,9 +79,7 @@ export async function resolveTemplate(client: PveApiClient, spec: ConnectorSpec)
     );
   const fromIndex = newestStandardTemplate(spec.template, (index ?? []).filter((r) => r.type === undefined || r.type === 'lxc').map((r) => r.template ?? ''));
   if (fromIndex) return { requested: spec.template, volid: `${storage}:vztmpl/${fromIndex}` };
-  const content = (await client.call(`list templates on storage ${storage}`, 'GET', (api) =>
-    api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
-  )) as { volid: string }[];
+  const content = await read<{ volid: string }[]>(`list templates on storage ${storage}`, (api) => api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }));
   const local = newestStandardTemplate(spec.template, content.map((c) => parseTemplateVolid(c.volid).file.replace(/^vztmpl\//, '')));
   if (local) return { requested: spec.template, volid: `${storage}:vztmpl/${local}` };
   throw new ProviderError(
