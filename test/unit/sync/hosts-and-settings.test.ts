@@ -71,6 +71,13 @@ describe('hosts in sync --dry-run', () => {
 });
 
 describe('tunnel settings', () => {
+  it('refuses a catch-all that points at the Proxmox node', async () => {
+    const lab = await fakeHomelab(BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n  catchAll: https://${NODE}:8006\n`));
+    const r = await lab.cli('sync', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/inventory\.yaml:\d+:\d+ tunnel\.catchAll: 192\.0\.2\.1 is the address of a Proxmox node/);
+  });
+
   it('a changed setting is a config.yml diff and a restart; the next plan is empty', async () => {
     const lab = await fakeHomelab();
     const first = await lab.cli('sync', '--yes');
