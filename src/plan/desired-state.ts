@@ -62,7 +62,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   }
 
   const ordered = orderIngressRules(rules);
-  warnings.push(...ordered.shadowed);
+  warnings.push(...ordered.shadowed, ...ordered.undecided);
   for (const rule of ordered.rules) {
     const from = ruleGuest.get(ruleKey(rule));
     origins.push({
