@@ -90,6 +90,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
         origin: { kind: 'guest', name: guest.name, type: guest.type, vmid: guest.vmid, node: guest.node },
         protected: isProtected(service, inventory),
         field: service.field,
+        originRequest: effectiveOriginRequest(inventory.tunnel.originRequest, service.originRequest),
       });
     }
     unresolved.push({ guest: guest.name, error, hostnames, kept: [...new Set(kept.map((r) => r.hostname))] });
