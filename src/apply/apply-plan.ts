@@ -7,7 +7,7 @@ import type { DnsChangeSet, NewDnsRecord, TunnelCredentials } from '../ports/clo
 import type { ConnectorHost, ManagedFile } from '../ports/connector.js';
 import type { LxcRef } from '../ports/proxmox.js';
 import type { Change, CredentialsChange, DnsChange, FileChange, LxcChange, Plan } from '../plan/types.js';
-import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
+import { TUNNEL_ID_PLACEHOLDER, type Upsert } from '../plan/types.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
@@ -51,7 +51,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     plan.changes.filter((c): c is Extract<Change, { kind: K }> => c.kind === kind && c.action !== 'noop');
 
   let host = ctx.host;
-  let tunnelId = plan.changes.find((c) => c.kind === 'tunnel')?.after.id ?? TUNNEL_ID_PLACEHOLDER;
+  let tunnelId = plan.changes.find((c) => c.kind === 'tunnel')?.after?.id ?? TUNNEL_ID_PLACEHOLDER;
   let credentials: TunnelCredentials | undefined;
   let releaseLock: (() => Promise<void>) | undefined;
   let restarted = false;
@@ -68,11 +68,13 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   }
 
   for (const tunnel of byKind('tunnel')) {
+    const name = tunnel.after?.name;
+    if (tunnel.action !== 'create' || name === undefined) continue;
     steps.push({
       changes: [tunnel],
       run: async () => {
         reporter.step(tunnel.address, 'creating tunnel');
-        const created = await ports.cloudflare.createTunnel(tunnel.accountId, tunnel.after.name);
+        const created = await ports.cloudflare.createTunnel(tunnel.accountId, name);
         tunnelId = created.tunnel.id;
         credentials = created.credentials;
         reporter.done(tunnel.address, `id ${tunnelId}`);
@@ -109,7 +111,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     steps.push({ changes: dnsDeletes, run: () => applyDns(dnsDeletes, ctx, resolve) });
   }
 
-  const files = byKind('file');
+  const files = byKind('file').filter((f): f is Upsert<FileChange> => f.after !== undefined);
   const credentialsChange = byKind('credentials')[0];
   const unitChange = byKind('unit')[0];
   if (files.length > 0 || credentialsChange || unitChange) {
@@ -169,7 +171,7 @@ async function applyLxc(change: LxcChange, ctx: ApplyContext, host: ConnectorHos
   let ref: LxcRef | undefined = change.ref;
   if (change.action === 'create') {
     if (change.downloadTemplate) {
-      reporter.step(change.address, `downloading template ${change.after.template}`);
+      reporter.step(change.address, `downloading template ${change.spec.template}`);
       await ports.proxmox.ensureTemplate(change.spec);
     }
     reporter.step(change.address, 'creating container');

@@ -9,6 +9,7 @@ import { registerSync } from './commands/sync.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
+import { registerDestroy } from './commands/destroy.js';
 import { createRealPorts } from '../sync/create-ports.js';
 
 /** Shared state of one CLI run. */
@@ -40,6 +41,14 @@ export function defaultIo(): CliIo {
         rl.close();
       }
     },
+    prompt: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(`${question} `);
+      } finally {
+        rl.close();
+      }
+    },
     createPorts: createRealPorts,
   };
 }
@@ -61,7 +70,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     .exitOverride()
     .configureOutput({ writeOut: safeIo.stdout, writeErr: safeIo.stderr });
   const ctx: CliContext = { io: safeIo, redactor, program };
-  for (const register of [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema]) {
+  for (const register of [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerDestroy]) {
     register(ctx);
   }
   try {
@@ -97,7 +106,7 @@ function reportError(err: unknown, io: CliIo): number {
     for (const a of err.applied) lines.push(`  ✓ applied  ${a.address} (${a.action})`);
     lines.push(`  ✗ failed   ${err.failed.address} (${err.failed.action}): ${err.failed.error}`);
     for (const p of err.pending) lines.push(`  · pending  ${p.address} (${p.action})`);
-    lines.push('', 'Nothing was rolled back that was already applied; re-run `proxflare sync` to finish the job once the cause is fixed.');
+    lines.push('', `Nothing was rolled back that was already applied; re-run \`proxflare ${err.command}\` to finish the job once the cause is fixed.`);
     io.stderr(`${lines.join('\n')}\n`);
     return 1;
   }

@@ -1,6 +1,6 @@
 import type { CloudflaredSource } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
-import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange } from './types.js';
+import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange, Upsert } from './types.js';
 
 /**
  * Planning of what lives on the connector host: the cloudflared package, the credentials,
@@ -9,7 +9,7 @@ import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitCh
  */
 export interface HostPlanInput {
   host: ConnectorState | undefined;
-  tunnel: TunnelChange;
+  tunnel: Upsert<TunnelChange>;
   accountId: string;
   source: CloudflaredSource;
   credentialsPath: string;

@@ -13,6 +13,24 @@ export interface TunnelState {
   /** Number of active edge connections. */
   connections: number;
   createdAt: string;
+  /** `local`: config.yml on the connector; `cloudflare`: remotely managed (dashboard/API ingress). */
+  configSrc?: 'local' | 'cloudflare';
+}
+
+/** One ingress rule as the `configurations` endpoint of a remotely-managed tunnel returns it. */
+export interface RemoteIngressRule {
+  hostname?: string;
+  path?: string;
+  service: string;
+  originRequest?: Record<string, unknown>;
+}
+
+/** `GET …/cfd_tunnel/{id}/configurations` (SDK `configurations.get`). */
+export interface RemoteTunnelConfig {
+  source: 'local' | 'cloudflare';
+  version: number;
+  ingress: RemoteIngressRule[];
+  originRequest?: Record<string, unknown>;
 }
 
 /** Credentials file content for a locally-managed tunnel (cloudflared `Credentials`). */
@@ -66,6 +84,8 @@ export interface CloudflareReader {
   /** Find by name among non-deleted tunnels. */
   findTunnel(accountId: string, name: string): Promise<TunnelState | undefined>;
   listZoneRecords(zoneName: string): Promise<ZoneRecords>;
+  /** The ingress Cloudflare holds for the tunnel (remotely managed); undefined when it has none. */
+  getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined>;
 }
 
 export interface CloudflareWriter {
@@ -75,6 +95,13 @@ export interface CloudflareWriter {
   recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials>;
   /** Batch endpoint where possible (≤200 per batch on Free), falling back to single calls. */
   applyDnsChanges(changes: DnsChangeSet): Promise<void>;
+  /**
+   * Remove every connection record of the tunnel (= `cloudflared tunnel cleanup`). A connector
+   * that still runs reconnects at once, so its cloudflared must be stopped first.
+   */
+  deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void>;
+  /** Delete the tunnel; an already deleted tunnel is not an error. Fails with 1022 while it has connections. */
+  deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'>;
 }
 
 export interface Cloudflare extends CloudflareReader, CloudflareWriter {}

@@ -194,10 +194,9 @@ export class SimState {
   }
 
   /** Pretend `count` cloudflared edge connections are up (0 = connector down). */
-  setTunnelConnections(tunnelId: string, count: number): void {
+  setTunnelConnections(tunnelId: string, count: number, clientId: string = randomUUID()): void {
     const tunnel = this.tunnels.get(tunnelId);
     if (!tunnel) throw new Error(`simulator: no tunnel ${tunnelId}`);
-    const clientId = randomUUID();
     const colos = ['fra01', 'ams01', 'fra08', 'ams08'];
     tunnel.connections = Array.from({ length: count }, (_, i) => ({
       id: randomUUID(),
@@ -209,6 +208,45 @@ export class SimState {
       origin_ip: '127.0.0.1',
     }));
     if (count > 0) tunnel.everConnected = true;
+  }
+
+  /**
+   * Connector processes (client ids) that were stopped. Their connections stay listed until
+   * someone cleans them up: the edge can take "several minutes" to mark them inactive on its
+   * own (access-ha-health.md §4.1), and until then a tunnel delete answers 1022.
+   */
+  readonly #stoppedClients = new Set<string>();
+
+  /** A second cloudflared (another host) joins the tunnel; returns its client id. */
+  connectReplica(tunnelId: string, count: number): string {
+    const tunnel = this.tunnels.get(tunnelId);
+    if (!tunnel) throw new Error(`simulator: no tunnel ${tunnelId}`);
+    const own = tunnel.connections;
+    const clientId = randomUUID();
+    this.setTunnelConnections(tunnelId, count, clientId);
+    tunnel.connections = [...own, ...tunnel.connections];
+    return clientId;
+  }
+
+  /** A connector running `tunnelId` (one client, or all) was stopped: its connections go stale. */
+  connectorStopped(tunnelId: string, clientId?: string): void {
+    for (const c of this.tunnels.get(tunnelId)?.connections ?? []) {
+      if (clientId === undefined || c.client_id === clientId) this.#stoppedClients.add(c.client_id);
+    }
+  }
+
+  /**
+   * `DELETE …/connections`: stale connections are removed; a connector that still runs
+   * reconnects at once, so its connections come back under new ids.
+   */
+  cleanupConnections(tunnelId: string, clientId?: string): void {
+    const tunnel = this.tunnels.get(tunnelId);
+    if (!tunnel) return;
+    tunnel.connections = tunnel.connections.flatMap((c) => {
+      if (clientId !== undefined && c.client_id !== clientId) return [c];
+      if (this.#stoppedClients.has(c.client_id)) return [];
+      return [{ ...c, id: randomUUID(), opened_at: nowIso() }];
+    });
   }
 
   activeTunnelByName(accountId: string, name: string): SimTunnel | undefined {

@@ -8,11 +8,13 @@ import { RequestValidator, type MatchedOperation, type ValidationProblem } from 
 import { ALL_PERMISSIONS, PERMISSIONS, SimState, type SeedRecord, type SimAccount, type SimToken, type ZonePlan } from './sim-state.js';
 import {
   createTunnel,
+  deleteConnections,
   deleteTunnel,
   editTunnel,
   getConfiguration,
   getTunnel,
   getToken,
+  listConnections,
   listTunnels,
   putConfiguration,
 } from './tunnel-routes.js';
@@ -116,6 +118,14 @@ const OPERATIONS: Record<string, { anyOf: string[]; handle: Handler }> = {
   'cloudflare-tunnel-configuration-get-configuration': {
     anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
     handle: (s, p) => getConfiguration(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-list-cloudflare-tunnel-connections': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p) => listConnections(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-clean-up-cloudflare-tunnel-connections': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p, q) => deleteConnections(s, p['account_id']!, p['tunnel_id']!, q),
   },
   'cloudflare-tunnel-configuration-put-configuration': {
     anyOf: [PERMISSIONS.tunnelEdit],

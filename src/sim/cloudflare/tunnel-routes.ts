@@ -116,7 +116,8 @@ export function editTunnel(state: SimState, accountId: string, id: string, body:
 export function deleteTunnel(state: SimState, accountId: string, id: string): SimResponse {
   const t = tunnelOrFail(state, accountId, id);
   if (t.connections.length > 0) {
-    throw fail(400, 1022, 'Cannot delete tunnel because it has active connections. Stop cloudflared or clean up its connections first.');
+    // The real answer, as captured in public fixtures (access-ha-health.md §4.1).
+    throw fail(400, 1022, 'This tunnel has active connections.');
   }
   t.deleted_at ??= nowIso();
   return ok(presentTunnel(t));
@@ -144,4 +145,28 @@ export function putConfiguration(state: SimState, accountId: string, id: string,
   const t = tunnelOrFail(state, accountId, id);
   t.config = { version: (t.config?.version ?? 0) + 1, config: body['config'] ?? null, created_at: nowIso() };
   return getConfiguration(state, accountId, id);
+}
+
+/** `GET …/connections`: one entry per connector (client), its edge connections under `conns`. */
+export function listConnections(state: SimState, accountId: string, id: string): SimResponse {
+  const t = tunnelOrFail(state, accountId, id);
+  const clients = new Map<string, SimTunnel['connections']>();
+  for (const c of t.connections) clients.set(c.client_id, [...(clients.get(c.client_id) ?? []), c]);
+  return ok(
+    [...clients.entries()].map(([clientId, conns]) => ({
+      id: clientId,
+      version: conns[0]!.client_version,
+      arch: 'linux_amd64',
+      run_at: conns[0]!.opened_at,
+      conns: conns.map((c) => ({ ...c })),
+      features: [],
+    })),
+  );
+}
+
+/** `DELETE …/connections[?client_id=]`: "Removes a connection … independently of its current state." */
+export function deleteConnections(state: SimState, accountId: string, id: string, query: URLSearchParams): SimResponse {
+  tunnelOrFail(state, accountId, id);
+  state.cleanupConnections(id, query.get('client_id') ?? undefined);
+  return ok(null);
 }

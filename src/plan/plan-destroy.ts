@@ -1,0 +1,230 @@
+import type { Inventory } from '../inventory/types.js';
+import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
+import type { ConnectorState } from '../ports/connector.js';
+import type { ProxmoxState } from '../ports/proxmox.js';
+import { MANAGED_HEADER } from '../render/templates.js';
+import { MANAGED_PATHS } from '../sync/actual-state.js';
+import { credentialsTunnelId } from './plan-host.js';
+import { isOwnedBy, markerTunnel, tunnelTarget } from './plan-dns.js';
+import type { Change, ConnectionsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
+
+/** What `destroy` reads: the same facts as `sync`, without the guests. */
+export interface DestroyActual {
+  proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'>;
+  tunnel: TunnelState | undefined;
+  zones: ZoneRecords[];
+  /** The connector as read over SSH; undefined when it is not running (or does not exist). */
+  host: ConnectorState | undefined;
+}
+
+export interface DestroyOptions {
+  /** Leave the connector LXC in place; remove only what cloudflared serves (--keep-connector). */
+  keepConnector: boolean;
+  /** Allow deleting more of our DNS records than settings.maxDeletes (--allow-mass-delete). */
+  allowMassDelete: boolean;
+}
+
+/** Something destroy saw but leaves alone, and why. */
+export interface KeptResource {
+  address: string;
+  reason: string;
+}
+
+export interface DestroyPlan extends Plan {
+  kept: KeptResource[];
+  /** Problems that make the plan unsafe (the mass-delete guard). */
+  errors: string[];
+}
+
+/**
+ * Everything the inventory's tunnel owns, as deletes in the traffic-safe order
+ * (access-ha-health.md §4.1): DNS records first, so visitors stop being routed to the tunnel
+ * → Access apps, policies and service tokens for those hostnames (added with Access, #16) →
+ * cloudflared stopped gracefully on the connector → the tunnel's connection records cleaned
+ * up → the tunnel → proxflare's files on the connector → the tagged connector LXC (stop,
+ * then destroy with purge). Only what carries our marks is planned; the rest is `kept`. Pure.
+ */
+export function planDestroy(inventory: Inventory, actual: DestroyActual, options: DestroyOptions): DestroyPlan {
+  const kept: KeptResource[] = [];
+  const warnings: string[] = [];
+  const errors: string[] = [];
+  const tunnelName = inventory.tunnel.name;
+  const tunnel = actual.tunnel;
+
+  const dns = planDnsDeletes(actual.zones, tunnelName, tunnel, kept);
+  if (!options.allowMassDelete && dns.length > inventory.settings.maxDeletes) {
+    // Only the limit applies: destroy deletes all of our records by definition, so sync's
+    // "more than half of them" rule would refuse every destroy.
+    errors.push(
+      `destroy would delete ${dns.length} DNS records, more than settings.maxDeletes (${inventory.settings.maxDeletes}): ` +
+        `${dns.map((c) => c.before!.name).join(', ')}. Re-run with --allow-mass-delete if that is intended.`,
+    );
+  }
+
+  // Access applications, policies and service tokens for those hostnames go here, once Access
+  // exists (#16): after DNS, so no request reaches a hostname whose protection is already gone.
+  const access: Change[] = [];
+
+  const lxc = actual.proxmox.connector;
+  const destroyLxc = lxc !== undefined && !options.keepConnector;
+  const host = actual.host;
+  const hostChanges = planHostTeardown(host, tunnel, kept);
+  if (!host && lxc && options.keepConnector) {
+    warnings.push(
+      `lxc/${inventory.connector.hostname} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`,
+    );
+  }
+
+  const tunnelChanges: Change[] = [];
+  if (tunnel) {
+    if (tunnel.connections > 0) {
+      const c: ConnectionsChange = {
+        kind: 'connections',
+        address: `tunnel/${tunnelName}/connections`,
+        action: 'delete',
+        reason: `${tunnel.connections} connection record${tunnel.connections === 1 ? '' : 's'}, cleaned up after cloudflared stops: a tunnel with connections cannot be deleted (1022)`,
+        tunnelId: tunnel.id,
+        accountId: inventory.cloudflare.accountId,
+        before: { connections: tunnel.connections },
+        after: undefined,
+      };
+      tunnelChanges.push(c);
+    }
+    const t: TunnelChange = {
+      kind: 'tunnel',
+      address: `tunnel/${tunnelName}`,
+      action: 'delete',
+      reason: `named in the inventory, ${tunnel.status}${tunnel.configSrc === 'cloudflare' ? ', remotely managed' : ''}`,
+      before: { id: tunnel.id, name: tunnel.name },
+      after: undefined,
+      accountId: inventory.cloudflare.accountId,
+    };
+    tunnelChanges.push(t);
+  }
+
+  const lxcChanges: LxcChange[] = [];
+  if (lxc && destroyLxc) {
+    const before: LxcView = {
+      node: lxc.node,
+      vmid: lxc.vmid,
+      hostname: lxc.config.hostname,
+      template: inventory.connector.template,
+      storage: inventory.connector.storage,
+      disk: inventory.connector.disk,
+      memory: lxc.config.memory,
+      swap: lxc.config.swap,
+      cores: lxc.config.cores,
+      onboot: lxc.config.onboot,
+      net0: lxc.config.net0,
+      tags: lxc.config.tags,
+    };
+    lxcChanges.push({
+      kind: 'lxc',
+      address: `lxc/${inventory.connector.hostname}`,
+      action: 'delete',
+      reason: `CT ${lxc.vmid}, tagged "${inventory.connector.tag}", ${lxc.status}`,
+      before,
+      after: undefined,
+      spec: inventory.connector,
+      ref: { node: lxc.node, vmid: lxc.vmid },
+      downloadTemplate: false,
+      start: false,
+      needsRestart: [],
+    });
+  } else if (lxc) {
+    kept.push({ address: `lxc/${inventory.connector.hostname}`, reason: `CT ${lxc.vmid} kept (--keep-connector)` });
+  }
+  for (const f of actual.proxmox.foreignConnectors) {
+    kept.push({
+      address: `lxc/${inventory.connector.hostname}`,
+      reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${inventory.connector.tag}": not proxflare's`,
+    });
+  }
+
+  const changes: Change[] = [...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges];
+  return { changes, conflicts: [], warnings, origins: [], kept, errors };
+}
+
+function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: TunnelState | undefined, kept: KeptResource[]): DnsChange[] {
+  const out: DnsChange[] = [];
+  const target = tunnel ? tunnelTarget(tunnel.id) : undefined;
+  for (const zone of zones) {
+    for (const r of [...zone.records].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (isOwnedBy(r.comment, tunnelName)) {
+        out.push({
+          kind: 'dns',
+          address: `dns/${r.name}`,
+          action: 'delete',
+          reason: `carries proxflare's mark for tunnel ${tunnelName}`,
+          zoneId: zone.zoneId,
+          zoneName: zone.zoneName,
+          before: r,
+          after: undefined,
+        });
+      } else if (target && r.type === 'CNAME' && r.content.toLowerCase() === target) {
+        const other = markerTunnel(r.comment);
+        kept.push({
+          address: `dns/${r.name}`,
+          reason:
+            (other !== undefined ? `points at the tunnel but is marked for tunnel ${other}` : 'points at the tunnel but has no proxflare comment') +
+            ': left in place; it stops resolving once the tunnel is gone (delete it by hand, or adopt it with `sync --adopt` first)',
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** A file is ours when it carries the header our templates write (or, for credentials, names our tunnel). */
+function isOurs(path: string, content: string, tunnel: TunnelState | undefined, configIsOurs: boolean): boolean {
+  if (path === MANAGED_PATHS.credentials) {
+    const id = credentialsTunnelId(content);
+    return configIsOurs || (tunnel !== undefined && id === tunnel.id);
+  }
+  return content.startsWith(MANAGED_HEADER);
+}
+
+function planHostTeardown(host: ConnectorState | undefined, tunnel: TunnelState | undefined, kept: KeptResource[]): { stop: UnitChange[]; files: FileChange[] } {
+  if (!host) return { stop: [], files: [] };
+  const config = host.files.get(MANAGED_PATHS.config);
+  const configIsOurs = config !== undefined && config.content.startsWith(MANAGED_HEADER);
+  const files: FileChange[] = [];
+  let unitIsOurs = false;
+  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
+    const f = host.files.get(path);
+    if (!f) continue;
+    if (!isOurs(path, f.content, tunnel, configIsOurs)) {
+      kept.push({ address: `file:${path}`, reason: 'not written by proxflare (no proxflare header): left in place' });
+      continue;
+    }
+    if (path === MANAGED_PATHS.unitFile) unitIsOurs = true;
+    files.push({
+      kind: 'file',
+      address: `file:${path}`,
+      action: 'delete',
+      reason: 'written by proxflare',
+      path,
+      mode: f.mode,
+      before: { content: f.content, mode: f.mode },
+      after: undefined,
+      validate: false,
+    });
+  }
+  const stop: UnitChange[] = [];
+  const unit = host.unit;
+  if (unitIsOurs && (unit.active || unit.enabled)) {
+    stop.push({
+      kind: 'unit',
+      address: `systemd/${MANAGED_PATHS.unit}`,
+      action: 'delete',
+      reason: `${unit.active ? 'running' : 'stopped'}, ${unit.enabled ? 'enabled' : 'disabled'}; stopped before the tunnel is deleted`,
+      unit: MANAGED_PATHS.unit,
+      before: { ...unit },
+      after: undefined,
+      restart: false,
+    });
+  } else if (!unitIsOurs && unit.active) {
+    kept.push({ address: `systemd/${MANAGED_PATHS.unit}`, reason: 'runs from a unit file proxflare did not write: left running' });
+  }
+  return { stop, files };
+}
