@@ -2,22 +2,25 @@ import type { ApplyReportEntry } from '../core/errors.js';
 import { PlanError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
-import { applyDestroy } from '../apply/apply-destroy.js';
+import { applyPlan } from '../apply/apply-plan.js';
 import type { DestroyOptions, DestroyPlan } from '../plan/plan-destroy.js';
 import { planDestroy } from '../plan/plan-destroy.js';
 import { hasChanges } from '../plan/types.js';
 import type { Ports } from '../sync/ports.js';
-import type { DestroyRead } from './read-destroy.js';
-import { readForDestroy } from './read-destroy.js';
+import type { ReadResult } from '../sync/read-actual.js';
+import { readActual } from '../sync/read-actual.js';
 
 export interface PlannedDestroy {
   plan: DestroyPlan;
-  read: DestroyRead;
+  read: ReadResult;
 }
 
-/** read → plan. Only readers are used; nothing is changed. */
+/**
+ * read → plan, with sync's readers (the guests left out: destroy does not care where the
+ * origins are). Only readers are used; nothing is changed.
+ */
 export async function planDestroyRun(inventory: Inventory, ports: Ports, options: DestroyOptions, reporter: Reporter): Promise<PlannedDestroy> {
-  const read = await readForDestroy(inventory, ports, reporter);
+  const read = await readActual({ ...inventory, guests: [] }, ports, reporter);
   const plan = planDestroy(inventory, read.actual, options);
   if (plan.errors.length > 0) {
     await read.host?.close();
@@ -32,7 +35,10 @@ export interface AppliedDestroy {
   after: DestroyPlan;
 }
 
-/** Apply the plan that was shown, then re-read and re-plan to prove nothing of ours is left. */
+/**
+ * Apply the plan that was shown with sync's apply (APPLY_ORDER's delete rows and the executors
+ * of each kind), then re-read and re-plan to prove nothing of ours is left.
+ */
 export async function applyDestroyRun(
   inventory: Inventory,
   ports: Ports,
@@ -40,19 +46,18 @@ export async function applyDestroyRun(
   options: DestroyOptions,
   reporter: Reporter,
 ): Promise<AppliedDestroy> {
-  const host = planned.read.host;
+  let host = planned.read.host;
   try {
-    const applied = await applyDestroy(planned.plan, { inventory, ports, reporter, host });
+    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host, command: 'destroy' });
+    await result.host?.close();
     await host?.close();
+    host = undefined;
     reporter.step('destroy', 're-reading to check that nothing is left');
     const again = await planDestroyRun(inventory, ports, { ...options, allowMassDelete: true }, reporter);
     await again.read.host?.close();
     reporter.done('destroy');
-    if (hasChanges(again.plan)) {
-      const left = again.plan.changes.filter((c) => c.action !== 'noop').map((c) => c.address);
-      reporter.warn(`still there after destroy: ${left.join(', ')}`);
-    }
-    return { applied, after: again.plan };
+    if (hasChanges(again.plan)) reporter.warn(`still there after destroy: ${again.plan.changes.map((c) => c.address).join(', ')}`);
+    return { applied: result.applied, after: again.plan };
   } finally {
     await host?.close();
   }

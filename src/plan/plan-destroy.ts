@@ -2,20 +2,17 @@ import type { Inventory } from '../inventory/types.js';
 import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
-import { MANAGED_HEADER } from '../render/templates.js';
-import { MANAGED_PATHS } from '../sync/actual-state.js';
+import type { DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
+import { MANAGED_PATHS } from './actual-state.js';
+import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.js';
+import { inApplyOrder } from './apply-order.js';
+import { isOurCredentials, isOurFile, isOwnedBy, markerTunnel } from './ownership.js';
+import { tunnelTarget } from './plan-dns.js';
 import { credentialsTunnelId } from './plan-host.js';
-import { isOwnedBy, markerTunnel, tunnelTarget } from './plan-dns.js';
-import type { Change, ConnectionsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
+import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
 
-/** What `destroy` reads: the same facts as `sync`, without the guests. */
-export interface DestroyActual {
-  proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'>;
-  tunnel: TunnelState | undefined;
-  zones: ZoneRecords[];
-  /** The connector as read over SSH; undefined when it is not running (or does not exist). */
-  host: ConnectorState | undefined;
-}
+/** What `destroy` reads: the slices `sync` reads (the guests' addresses are not needed). */
+export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice & DnsSlice & HostSlice;
 
 export interface DestroyOptions {
   /** Leave the connector LXC in place; remove only what cloudflared serves (--keep-connector). */
@@ -68,7 +65,8 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
   const lxc = actual.proxmox.connector;
   const destroyLxc = lxc !== undefined && !options.keepConnector;
   const host = actual.host;
-  const hostChanges = planHostTeardown(host, tunnel, kept);
+  const connector = inventory.connector.hostname;
+  const hostChanges = planHostTeardown(connector, inventory.cloudflare.accountId, host, tunnel, kept);
   if (!host && lxc && options.keepConnector) {
     warnings.push(
       `lxc/${inventory.connector.hostname} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`,
@@ -80,7 +78,7 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     if (tunnel.connections > 0) {
       const c: ConnectionsChange = {
         kind: 'connections',
-        address: `tunnel/${tunnelName}/connections`,
+        address: `${tunnelAddress(tunnelName)}/connections`,
         action: 'delete',
         reason: `${tunnel.connections} connection record${tunnel.connections === 1 ? '' : 's'}, cleaned up after cloudflared stops: a tunnel with connections cannot be deleted (1022)`,
         tunnelId: tunnel.id,
@@ -92,7 +90,7 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     }
     const t: TunnelChange = {
       kind: 'tunnel',
-      address: `tunnel/${tunnelName}`,
+      address: tunnelAddress(tunnelName),
       action: 'delete',
       reason: `named in the inventory, ${tunnel.status}${tunnel.configSrc === 'cloudflare' ? ', remotely managed' : ''}`,
       before: { id: tunnel.id, name: tunnel.name },
@@ -120,7 +118,8 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     };
     lxcChanges.push({
       kind: 'lxc',
-      address: `lxc/${inventory.connector.hostname}`,
+      connector,
+      address: lxcAddress(connector),
       action: 'delete',
       reason: `CT ${lxc.vmid}, tagged "${inventory.connector.tag}", ${lxc.status}`,
       before,
@@ -132,16 +131,17 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
       needsRestart: [],
     });
   } else if (lxc) {
-    kept.push({ address: `lxc/${inventory.connector.hostname}`, reason: `CT ${lxc.vmid} kept (--keep-connector)` });
+    kept.push({ address: lxcAddress(connector), reason: `CT ${lxc.vmid} kept (--keep-connector)` });
   }
   for (const f of actual.proxmox.foreignConnectors) {
     kept.push({
-      address: `lxc/${inventory.connector.hostname}`,
+      address: lxcAddress(connector),
       reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${inventory.connector.tag}": not proxflare's`,
     });
   }
 
-  const changes: Change[] = [...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges];
+  // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
+  const changes: Change[] = inApplyOrder([...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges]);
   return { changes, conflicts: [], warnings, origins: [], kept, errors };
 }
 
@@ -153,7 +153,7 @@ function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: Tunnel
       if (isOwnedBy(r.comment, tunnelName)) {
         out.push({
           kind: 'dns',
-          address: `dns/${r.name}`,
+          address: dnsAddress(r.name),
           action: 'delete',
           reason: `carries proxflare's mark for tunnel ${tunnelName}`,
           zoneId: zone.zoneId,
@@ -164,7 +164,7 @@ function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: Tunnel
       } else if (target && r.type === 'CNAME' && r.content.toLowerCase() === target) {
         const other = markerTunnel(r.comment);
         kept.push({
-          address: `dns/${r.name}`,
+          address: dnsAddress(r.name),
           reason:
             (other !== undefined ? `points at the tunnel but is marked for tunnel ${other}` : 'points at the tunnel but has no proxflare comment') +
             ': left in place; it stops resolving once the tunnel is gone (delete it by hand, or adopt it with `sync --adopt` first)',
@@ -175,32 +175,50 @@ function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: Tunnel
   return out;
 }
 
-/** A file is ours when it carries the header our templates write (or, for credentials, names our tunnel). */
-function isOurs(path: string, content: string, tunnel: TunnelState | undefined, configIsOurs: boolean): boolean {
-  if (path === MANAGED_PATHS.credentials) {
-    const id = credentialsTunnelId(content);
-    return configIsOurs || (tunnel !== undefined && id === tunnel.id);
-  }
-  return content.startsWith(MANAGED_HEADER);
-}
-
-function planHostTeardown(host: ConnectorState | undefined, tunnel: TunnelState | undefined, kept: KeptResource[]): { stop: UnitChange[]; files: FileChange[] } {
+function planHostTeardown(
+  connector: string,
+  accountId: string,
+  host: ConnectorState | undefined,
+  tunnel: TunnelState | undefined,
+  kept: KeptResource[],
+): { stop: UnitChange[]; files: (FileChange | CredentialsChange)[] } {
   if (!host) return { stop: [], files: [] };
   const config = host.files.get(MANAGED_PATHS.config);
-  const configIsOurs = config !== undefined && config.content.startsWith(MANAGED_HEADER);
-  const files: FileChange[] = [];
+  const configIsOurs = config !== undefined && isOurFile(config.content);
+  const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
   for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
     const f = host.files.get(path);
     if (!f) continue;
-    if (!isOurs(path, f.content, tunnel, configIsOurs)) {
-      kept.push({ address: `file:${path}`, reason: 'not written by proxflare (no proxflare header): left in place' });
+    const address = hostAddress('file', connector, path);
+    if (path === MANAGED_PATHS.credentials) {
+      if (!isOurCredentials(credentialsTunnelId(f.content), configIsOurs, tunnel?.id)) {
+        kept.push({ address, reason: 'not written by proxflare (no proxflare config next to it, another tunnel): left in place' });
+        continue;
+      }
+      files.push({
+        kind: 'credentials',
+        connector,
+        address,
+        action: 'delete',
+        reason: 'written by proxflare',
+        path,
+        source: 'token',
+        accountId,
+        before: { tunnelId: credentialsTunnelId(f.content) ?? '' },
+        after: undefined,
+      });
+      continue;
+    }
+    if (!isOurFile(f.content)) {
+      kept.push({ address, reason: 'not written by proxflare (no proxflare header): left in place' });
       continue;
     }
     if (path === MANAGED_PATHS.unitFile) unitIsOurs = true;
     files.push({
       kind: 'file',
-      address: `file:${path}`,
+      connector,
+      address,
       action: 'delete',
       reason: 'written by proxflare',
       path,
@@ -212,10 +230,12 @@ function planHostTeardown(host: ConnectorState | undefined, tunnel: TunnelState 
   }
   const stop: UnitChange[] = [];
   const unit = host.unit;
+  const unitAddress = hostAddress('unit', connector, MANAGED_PATHS.unit);
   if (unitIsOurs && (unit.active || unit.enabled)) {
     stop.push({
       kind: 'unit',
-      address: `systemd/${MANAGED_PATHS.unit}`,
+      connector,
+      address: unitAddress,
       action: 'delete',
       reason: `${unit.active ? 'running' : 'stopped'}, ${unit.enabled ? 'enabled' : 'disabled'}; stopped before the tunnel is deleted`,
       unit: MANAGED_PATHS.unit,
@@ -224,7 +244,7 @@ function planHostTeardown(host: ConnectorState | undefined, tunnel: TunnelState 
       restart: false,
     });
   } else if (!unitIsOurs && unit.active) {
-    kept.push({ address: `systemd/${MANAGED_PATHS.unit}`, reason: 'runs from a unit file proxflare did not write: left running' });
+    kept.push({ address: unitAddress, reason: 'runs from a unit file proxflare did not write: left running' });
   }
   return { stop, files };
 }

@@ -1,4 +1,5 @@
 import type { TunnelState } from '../ports/cloudflare.js';
+import { tunnelAddress } from './addresses.js';
 import { TUNNEL_ID_PLACEHOLDER, type TunnelChange, type Upsert } from './types.js';
 
 /**
@@ -6,7 +7,7 @@ import { TUNNEL_ID_PLACEHOLDER, type TunnelChange, type Upsert } from './types.j
  * A tunnel is never renamed or replaced by a plan; its id flows into DNS and config files.
  */
 export function planTunnel(name: string, accountId: string, found: TunnelState | undefined): Upsert<TunnelChange> {
-  const address = `tunnel/${name}`;
+  const address = tunnelAddress(name);
   if (found === undefined) {
     return {
       kind: 'tunnel',

@@ -1,7 +1,7 @@
 import type { Secret } from '../core/secret.js';
 
 /**
- * The Cloudflare port (tunnel + DNS). Zone name → id is resolved inside the adapter.
+ * The Cloudflare port (tunnels, DNS). Zone name → id is resolved inside the adapter.
  * Adapter: src/cloudflare/ (over the `cloudflare` SDK). Fake: test/fakes/in-memory-cloudflare.ts.
  */
 
@@ -80,28 +80,36 @@ export interface DnsChangeSet {
   deletes: { id: string; name: string }[];
 }
 
-export interface CloudflareReader {
+/**
+ * The port is split by concern, one interface per Cloudflare product proxflare manages, each
+ * with its readers and writers; a new concern (Access applications next) is a new interface
+ * here and one more `extends` below.
+ */
+
+/** Named tunnels of the account. */
+export interface TunnelsPort {
   /** Find by name among non-deleted tunnels. */
   findTunnel(accountId: string, name: string): Promise<TunnelState | undefined>;
-  listZoneRecords(zoneName: string): Promise<ZoneRecords>;
-  /** The ingress Cloudflare holds for the tunnel (remotely managed); undefined when it has none. */
-  getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined>;
-}
-
-export interface CloudflareWriter {
   /** config_src: local, with a locally generated 32-byte secret. */
   createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }>;
   /** Recover credentials of an existing tunnel from its token (no duplicate tunnel). */
   recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials>;
-  /** Batch endpoint where possible (≤200 per batch on Free), falling back to single calls. */
-  applyDnsChanges(changes: DnsChangeSet): Promise<void>;
+  /** The ingress Cloudflare holds for the tunnel (remotely managed); undefined when it has none. */
+  getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined>;
   /**
    * Remove every connection record of the tunnel (= `cloudflared tunnel cleanup`). A connector
    * that still runs reconnects at once, so its cloudflared must be stopped first.
    */
   deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void>;
-  /** Delete the tunnel; an already deleted tunnel is not an error. Fails with 1022 while it has connections. */
+  /** Delete the tunnel; an already deleted tunnel is not an error. Answers 'has-connections' (1022) while it has connections. */
   deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'>;
 }
 
-export interface Cloudflare extends CloudflareReader, CloudflareWriter {}
+/** DNS records of the configured zones. */
+export interface DnsPort {
+  listZoneRecords(zoneName: string): Promise<ZoneRecords>;
+  /** Batch endpoint where possible (≤200 per batch on Free), falling back to single calls. */
+  applyDnsChanges(changes: DnsChangeSet): Promise<void>;
+}
+
+export interface Cloudflare extends TunnelsPort, DnsPort {}

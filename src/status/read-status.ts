@@ -1,9 +1,10 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Renderer } from '../render/templates.js';
-import { isOwnedBy } from '../plan/plan-dns.js';
+import { isOwnedBy } from '../plan/ownership.js';
 import { planSync } from '../sync/run-sync.js';
 import type { Ports } from '../sync/ports.js';
+import { ADOPT_NOTHING } from '../plan/ownership.js';
 
 export type DnsState = 'ok' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
 
@@ -27,7 +28,7 @@ export interface Status {
 /** Everything `proxflare status` shows, read with readers only (plus probes run on the connector). */
 export async function readStatus(inventory: Inventory, ports: Ports, renderer: Renderer, reporter: Reporter): Promise<Status> {
   reporter.step('status', 'reading Proxmox, Cloudflare and the connector');
-  const planned = await planSync(inventory, ports, renderer, { adopt: false, allowMassDelete: true }, reporter);
+  const planned = await planSync(inventory, ports, renderer, { adopt: ADOPT_NOTHING, allowMassDelete: true }, reporter);
   const { actual } = planned.read;
   const host = planned.read.host;
   try {

@@ -58,7 +58,7 @@ describe('proxflare destroy', () => {
     const dry = await runCli(lab, ['destroy', '--dry-run', '--detailed-exitcode']);
     expect(dry.code, dry.stdout + dry.stderr).toBe(2);
     // The traffic-safe order, as shown.
-    const order = ['dns/cloud.example.com', 'systemd/cloudflared.service', 'tunnel/homelab/connections', 'tunnel/homelab ', 'file:/etc/cloudflared/config.yml', 'lxc/cloudflared'];
+    const order = ['dns/cloud.example.com', 'unit:cloudflared:cloudflared.service', 'tunnel/homelab/connections', 'tunnel/homelab ', 'file:cloudflared:/etc/cloudflared/config.yml', 'lxc/cloudflared'];
     const positions = order.map((a) => dry.stdout.indexOf(`# ${a}`));
     expect(positions.every((p) => p >= 0), dry.stdout).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);

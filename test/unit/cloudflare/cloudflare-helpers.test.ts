@@ -8,6 +8,7 @@ import { ownerComment, planDns, tunnelTarget } from '../../../src/plan/plan-dns.
 import { planTunnel } from '../../../src/plan/plan-tunnel.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../../../src/plan/types.js';
 import facts from '../../fixtures/cloudflare/facts.json' with { type: 'json' };
+import { ADOPT_ALL } from '../../../src/plan/ownership.js';
 
 const TID = '6ff42ae2-765d-4adf-8112-31c55c1551ef';
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -116,7 +117,7 @@ describe('DNS operations', () => {
       ],
       tunnelId: TUNNEL_ID_PLACEHOLDER,
       tunnelName: 'lab',
-      adopt: true,
+      adopt: ADOPT_ALL,
       maxDeletes: 10,
       allowMassDelete: false,
     });

@@ -60,12 +60,12 @@ describe('planDestroy', () => {
     expect(addresses(planDestroy(await inventory(), actual(), opts))).toEqual([
       'delete dns/media.example.com',
       'delete dns/vault.example.com',
-      'delete systemd/cloudflared.service',
+      'delete unit:cloudflared:cloudflared.service',
       'delete tunnel/homelab/connections',
       'delete tunnel/homelab',
-      'delete file:/etc/cloudflared/config.yml',
-      'delete file:/etc/cloudflared/credentials.json',
-      'delete file:/etc/systemd/system/cloudflared.service',
+      'delete file:cloudflared:/etc/cloudflared/config.yml',
+      'delete file:cloudflared:/etc/systemd/system/cloudflared.service',
+      'delete file:cloudflared:/etc/cloudflared/credentials.json',
       'delete lxc/cloudflared',
     ]);
   });
@@ -95,8 +95,8 @@ describe('planDestroy', () => {
     expect(plan.kept.map((k) => k.address)).toEqual([
       'dns/byhand.example.com',
       'dns/other.example.com',
-      'file:/etc/systemd/system/cloudflared.service',
-      'systemd/cloudflared.service',
+      'file:cloudflared:/etc/systemd/system/cloudflared.service',
+      'unit:cloudflared:cloudflared.service',
       'lxc/cloudflared',
     ]);
     expect(plan.kept[1]!.reason).toContain('marked for tunnel homelab2');
@@ -106,8 +106,8 @@ describe('planDestroy', () => {
   it('--keep-connector keeps the LXC but still stops cloudflared and removes our files', async () => {
     const plan = planDestroy(await inventory(), actual(), { ...opts, keepConnector: true });
     expect(addresses(plan)).not.toContain('delete lxc/cloudflared');
-    expect(addresses(plan)).toContain('delete systemd/cloudflared.service');
-    expect(addresses(plan)).toContain('delete file:/etc/cloudflared/config.yml');
+    expect(addresses(plan)).toContain('delete unit:cloudflared:cloudflared.service');
+    expect(addresses(plan)).toContain('delete file:cloudflared:/etc/cloudflared/config.yml');
     expect(plan.kept).toEqual([{ address: 'lxc/cloudflared', reason: 'CT 105 kept (--keep-connector)' }]);
   });
 
