@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import type { CliContext } from '../cli/main.js';
-import { globalOptions, main } from '../cli/main.js';
+import type { CliContext } from '../cli/context.js';
+import { globalOptions } from '../cli/context.js';
 import type { CliIo } from '../cli/io.js';
 import { UserError } from '../core/errors.js';
 import type { DemoService } from './simulated-homelab.js';
@@ -36,7 +36,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
 
     const run = async (title: string, args: string[], expectCodes: number[] = [0]) => {
       say(`\n$ proxflare ${args.join(' ')}    # ${title}`);
-      const code = await main(['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args], demoIo(io, lab));
+      const code = await ctx.runCli(['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args], demoIo(io, lab));
       if (!expectCodes.includes(code)) throw new UserError(`demo step "proxflare ${args.join(' ')}" exited with ${code}`);
       return code;
     };

@@ -166,8 +166,12 @@ export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): vo
     const tunnelIds = credentials
       ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
       : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
-    const client = sandboxClientId(cloudflare);
-    if (result.restarted) for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4, client);
+    if (result.restarted) {
+      // A restarted cloudflared registers under a new connector id.
+      const client = randomUUID();
+      sandboxClients.set(cloudflare, client);
+      for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4, { clientId: client });
+    }
     return result;
   };
   // Once the sandbox's cloudflared stops, its connections are stale: still listed until they
@@ -175,20 +179,13 @@ export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): vo
   const stopService = host.stopService.bind(host);
   host.stopService = async (unit) => {
     await stopService(unit);
-    for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, sandboxClientId(cloudflare));
+    const client = sandboxClients.get(cloudflare);
+    if (client) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, client);
   };
 }
 
-/** The sandbox connector is one cloudflared process, so one client id per simulated homelab. */
+/** The connector id of the sandbox's running cloudflared, per simulated homelab. */
 const sandboxClients = new WeakMap<CloudflareSim, string>();
-function sandboxClientId(cloudflare: CloudflareSim): string {
-  let id = sandboxClients.get(cloudflare);
-  if (!id) {
-    id = randomUUID();
-    sandboxClients.set(cloudflare, id);
-  }
-  return id;
-}
 
 function renderInventory(p: {
   proxmox: ProxmoxSim;

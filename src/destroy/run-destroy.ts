@@ -21,7 +21,14 @@ export interface PlannedDestroy {
  */
 export async function planDestroyRun(inventory: Inventory, ports: Ports, options: DestroyOptions, reporter: Reporter): Promise<PlannedDestroy> {
   const read = await readActual({ ...inventory, guests: [] }, ports, reporter);
-  const plan = planDestroy(inventory, read.actual, options);
+  let connectors;
+  try {
+    connectors = read.actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, read.actual.tunnel.id) : [];
+  } catch (err) {
+    await read.host?.close();
+    throw err;
+  }
+  const plan = planDestroy(inventory, { ...read.actual, connectors }, options);
   if (plan.errors.length > 0) {
     await read.host?.close();
     throw new PlanError(plan.errors);

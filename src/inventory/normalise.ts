@@ -55,6 +55,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       ...optional('fingerprint', proxmox.fingerprint && normaliseFingerprint(proxmox.fingerprint)),
       insecure: proxmox.insecure,
       node: proxmox.node,
+      concurrency: proxmox.concurrency,
     },
     cloudflare: {
       apiToken: new Secret(cloudflare.apiToken),

@@ -160,6 +160,16 @@ export const proxmoxSchema = z.strictObject({
     .optional(),
   insecure: z.boolean().default(false).meta(d('Skip TLS verification entirely (escape hatch; prefer fingerprint).')),
   node: nodeName().meta(d('Default Proxmox node for the connector and guests.', ['pve'])),
+  // A PVE node answers API calls with a few worker processes (pve-manager
+  // PVE/Service/pveproxy.pm and pvedaemon.pm: `max_workers => 3`); more requests in flight
+  // than that only queue on the node, and the default 8 keeps a little overlap for latency.
+  concurrency: int(1, 32)
+    .default(8)
+    .meta(
+      d(
+        'Most Proxmox API requests in flight while reading (guest address discovery). A node serves the API with a few worker processes; more in flight only queues there.',
+      ),
+    ),
 });
 
 export const cloudflareSchema = z.strictObject({

@@ -42,6 +42,8 @@ export interface ProxmoxSettings {
   insecure: boolean;
   /** Default node for guests and the connector. */
   node: string;
+  /** Most API requests in flight while reading (`proxmox.concurrency`, default 8). */
+  concurrency?: number;
 }
 
 export interface CloudflareSettings {

@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/types.js';
-import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
+import type { TunnelConnector, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import type { DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
@@ -11,8 +11,13 @@ import { tunnelTarget } from './plan-dns.js';
 import { credentialsTunnelId } from './plan-host.js';
 import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
 
-/** What `destroy` reads: the slices `sync` reads (the guests' addresses are not needed). */
-export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice & DnsSlice & HostSlice;
+/**
+ * What `destroy` reads: the slices `sync` reads (the guests' addresses are not needed), plus the
+ * tunnel's connectors (GET …/connections: tunnel objects no longer carry connections).
+ */
+export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice &
+  DnsSlice &
+  HostSlice & { connectors: TunnelConnector[] };
 
 export interface DestroyOptions {
   /** Leave the connector LXC in place; remove only what cloudflared serves (--keep-connector). */
@@ -75,15 +80,17 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
 
   const tunnelChanges: Change[] = [];
   if (tunnel) {
-    if (tunnel.connections > 0) {
+    const connections = actual.connectors.reduce((n, c) => n + c.connections, 0);
+    if (actual.connectors.length > 0) {
+      const n = actual.connectors.length;
       const c: ConnectionsChange = {
         kind: 'connections',
         address: `${tunnelAddress(tunnelName)}/connections`,
         action: 'delete',
-        reason: `${tunnel.connections} connection record${tunnel.connections === 1 ? '' : 's'}, cleaned up after cloudflared stops: a tunnel with connections cannot be deleted (1022)`,
+        reason: `${n} connector${n === 1 ? '' : 's'} with ${connections} connection${connections === 1 ? '' : 's'}, cleaned up after cloudflared stops: a tunnel with connections cannot be deleted (1022)`,
         tunnelId: tunnel.id,
         accountId: inventory.cloudflare.accountId,
-        before: { connections: tunnel.connections },
+        before: { connections },
         after: undefined,
       };
       tunnelChanges.push(c);

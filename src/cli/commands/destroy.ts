@@ -1,12 +1,4 @@
-import { ExitError, UserError } from '../../core/errors.js';
-import { renderDestroyJson, renderDestroyPlan } from '../../plan/render-destroy.js';
-import { hasChanges } from '../../plan/types.js';
-import { applyDestroyRun, planDestroyRun } from '../../destroy/run-destroy.js';
-import { takeLocalLock } from '../../sync/local-lock.js';
-import { createCliReporter } from '../reporter.js';
-import type { CliContext } from '../main.js';
-import { globalOptions } from '../main.js';
-import { loadForCli } from './validate.js';
+import type { CliContext } from '../context.js';
 
 export interface DestroyFlags {
   dryRun: boolean;
@@ -28,68 +20,8 @@ export function registerDestroy(ctx: CliContext): void {
     .option('--keep-connector', 'leave the connector LXC in place; remove only what cloudflared serves', false)
     .option('--allow-mass-delete', 'allow deleting more of our DNS records than settings.maxDeletes', false)
     .action(async (flags: DestroyFlags) => {
-      await runDestroyCommand(ctx, flags);
+      const { runDestroy } = await import('../actions/destroy.js');
+      await runDestroy(ctx, flags);
     });
 }
 
-export async function runDestroyCommand(ctx: CliContext, flags: DestroyFlags): Promise<void> {
-  const inventory = await loadForCli(ctx);
-  const { io } = ctx;
-  const g = globalOptions(ctx);
-  const reporter = createCliReporter({ write: io.stderr, tty: io.isTTY, color: g.color, verbose: g.verbose });
-  for (const w of inventory.warnings) reporter.warn(w);
-  const options = { keepConnector: flags.keepConnector, allowMassDelete: flags.allowMassDelete };
-  const tunnel = inventory.tunnel.name;
-  const ports = await io.createPorts(inventory, reporter);
-  const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(tunnel, 5_000, io.env.PROXFLARE_LOCK_DIR);
-  try {
-    reporter.step('plan', 'reading Proxmox, Cloudflare and the connector');
-    const planned = await planDestroyRun(inventory, ports, options, reporter);
-    reporter.done('plan');
-    const { plan } = planned;
-    const changes = hasChanges(plan);
-    if (flags.json && flags.dryRun) io.stdout(`${JSON.stringify(renderDestroyJson(plan), null, 2)}\n`);
-    else if (!flags.json) io.stdout(renderDestroyPlan(plan, tunnel, { color: g.color }));
-
-    if (flags.dryRun || !changes) {
-      await planned.read.host?.close();
-      if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderDestroyJson(plan), apply: null }, null, 2)}\n`);
-      if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
-      return;
-    }
-
-    if (!flags.yes) {
-      const prompt = io.prompt;
-      if (!io.isTTY || !prompt) {
-        await planned.read.host?.close();
-        throw new UserError('refusing to destroy without confirmation: not a terminal. Re-run with --yes to destroy, or --dry-run to only look.');
-      }
-      // Typing the name (as GitHub asks before deleting a repository) cannot be done by reflex.
-      const typed = await prompt(`This deletes what is listed above. Type the tunnel name (${tunnel}) to confirm:`);
-      if (typed.trim() !== tunnel) {
-        await planned.read.host?.close();
-        io.stderr('Destroy cancelled; nothing was changed.\n');
-        return;
-      }
-    }
-
-    const done = await applyDestroyRun(inventory, ports, planned, options, reporter);
-    reporter.stop();
-    const clean = !hasChanges(done.after);
-    if (flags.json) {
-      io.stdout(
-        `${JSON.stringify({ plan: renderDestroyJson(plan), apply: { applied: done.applied, clean, remaining: renderDestroyJson(done.after) } }, null, 2)}\n`,
-      );
-    } else {
-      io.stdout(
-        `\nDestroy complete: ${done.applied.length} resource${done.applied.length === 1 ? '' : 's'} removed.\n` +
-          (clean ? `Re-read after destroy: nothing of tunnel ${tunnel} is left.\n` : 'Warning: re-read after destroy still finds resources (see above).\n'),
-      );
-    }
-    if (!clean) throw new ExitError(1);
-  } finally {
-    reporter.stop();
-    await releaseLocal?.();
-    await ports.close();
-  }
-}

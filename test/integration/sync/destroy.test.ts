@@ -46,7 +46,7 @@ async function syncedLab(): Promise<SimulatedHomelab> {
   l.cloudflare.state.seedRecord(ZONE, { name: 'handmade.example.com', type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
   expect(ours(l).records).toHaveLength(4);
   expect(ours(l).lxcs).toHaveLength(1);
-  expect(tunnel.connections.length).toBeGreaterThan(0);
+  expect(tunnel.connectors.length).toBeGreaterThan(0);
   return l;
 }
 

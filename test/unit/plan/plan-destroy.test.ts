@@ -41,7 +41,8 @@ function actual(over: Partial<DestroyActual> = {}): DestroyActual {
       },
       foreignConnectors: [],
     },
-    tunnel: { id: TUNNEL, name: 'homelab', status: 'healthy', connections: 4, createdAt: '' },
+    tunnel: { id: TUNNEL, name: 'homelab', status: 'healthy', createdAt: '' },
+    connectors: [{ id: 'c1', version: '2026.8.2', runAt: '', connections: 4, colos: ['fra01'] }],
     zones: [{ zoneId: 'z1', zoneName: 'example.com', records: [record('media.example.com'), record('vault.example.com')] }],
     host: host(),
     ...over,
@@ -113,12 +114,12 @@ describe('planDestroy', () => {
 
   it('resumes: with the tunnel gone and the LXC stopped, only the LXC is left to destroy', async () => {
     const lxc = { ...actual().proxmox.connector!, status: 'stopped' };
-    const plan = planDestroy(await inventory(), actual({ tunnel: undefined, zones: [], host: undefined, proxmox: { connector: lxc, foreignConnectors: [] } }), opts);
+    const plan = planDestroy(await inventory(), actual({ tunnel: undefined, connectors: [], zones: [], host: undefined, proxmox: { connector: lxc, foreignConnectors: [] } }), opts);
     expect(addresses(plan)).toEqual(['delete lxc/cloudflared']);
   });
 
   it('has nothing to do when nothing of ours is left', async () => {
-    const plan = planDestroy(await inventory(), { proxmox: { connector: undefined, foreignConnectors: [] }, tunnel: undefined, zones: [], host: undefined }, opts);
+    const plan = planDestroy(await inventory(), { proxmox: { connector: undefined, foreignConnectors: [] }, tunnel: undefined, zones: [], host: undefined, connectors: [] }, opts);
     expect(plan.changes).toEqual([]);
   });
 
