@@ -10,6 +10,7 @@ import { registerSync } from './commands/sync.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
+import { registerGraph } from './commands/graph.js';
 import { registerDestroy } from './commands/destroy.js';
 
 /*
@@ -18,7 +19,7 @@ import { registerDestroy } from './commands/destroy.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerDestroy];
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy];
 
 export function defaultIo(): CliIo {
   return {
