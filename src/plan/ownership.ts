@@ -3,7 +3,7 @@ import type { DnsRecord } from '../ports/cloudflare.js';
 import type { LxcRef } from '../ports/proxmox.js';
 import { dnsAddress, lxcAddress } from './addresses.js';
 import type { Conflict } from './types.js';
-import { MANAGED_HEADER } from '../render/templates.js';
+import { MANAGED_HEADER } from '../render/managed-header.js';
 
 /**
  * What "ours" means, per kind, in one place: the mark proxflare writes, how it is read back,
