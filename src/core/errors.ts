@@ -75,8 +75,9 @@ export class ApplyError extends ProxflareError {
     readonly applied: ApplyReportEntry[],
     readonly failed: ApplyReportEntry & { error: string },
     readonly pending: ApplyReportEntry[],
+    options?: { cause?: unknown },
   ) {
-    super(`apply failed at ${failed.address}: ${failed.error}`);
+    super(`apply failed at ${failed.address}: ${failed.error}`, options);
   }
 }
 
