@@ -23,7 +23,7 @@ export function planTunnel(name: string, accountId: string, found: TunnelState |
     kind: 'tunnel',
     address,
     action: 'noop',
-    reason: `exists (${found.status}, ${found.connections} connection${found.connections === 1 ? '' : 's'})`,
+    reason: `exists (${found.status})`,
     before: { id: found.id, name: found.name },
     after: { id: found.id, name: found.name },
     accountId,

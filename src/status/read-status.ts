@@ -18,8 +18,17 @@ export interface RouteStatus {
   detail: string;
 }
 
+export interface ConnectorStatus {
+  id: string;
+  version: string;
+  runAt: string;
+  connections: number;
+  colos: string[];
+}
+
 export interface Status {
-  tunnel: { name: string; id: string | undefined; status: string; connections: number };
+  /** `connections` is the sum over `connectors`, read from the tunnel's connections endpoint. */
+  tunnel: { name: string; id: string | undefined; status: string; connections: number; connectors: ConnectorStatus[] };
   connector: { address: string; state: string; ip: string | undefined; service: string };
   routes: RouteStatus[];
   pendingChanges: number;
@@ -59,13 +68,15 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
     });
 
     const connector = actual.proxmox.connector;
+    const connectors = actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, actual.tunnel.id) : [];
     reporter.done('status');
     return {
       tunnel: {
         name: inventory.tunnel.name,
         id: actual.tunnel?.id,
         status: actual.tunnel?.status ?? 'missing',
-        connections: actual.tunnel?.connections ?? 0,
+        connections: connectors.reduce((n, c) => n + c.connections, 0),
+        connectors: connectors.map((c) => ({ id: c.id, version: c.version, runAt: c.runAt, connections: c.connections, colos: c.colos })),
       },
       connector: {
         address: `lxc/${inventory.connector.hostname}`,

@@ -1,5 +1,7 @@
+import { APIError } from 'cloudflare';
 import { describe, expect, it } from 'vitest';
 import { dnsChangeSets } from '../../../src/apply/executors/dns.js';
+import { httpDetail, toProviderError } from '../../../src/cloudflare/cloudflare-errors.js';
 import { batchBody, chunk, toOperations } from '../../../src/cloudflare/dns-operations.js';
 import { credentialsFromToken, generateTunnelSecret, renderCredentialsFile } from '../../../src/cloudflare/tunnel-credentials.js';
 import { ProviderError } from '../../../src/core/errors.js';
@@ -26,8 +28,8 @@ describe('planTunnel', () => {
     });
   });
   it('is a noop when it exists', () => {
-    const c = planTunnel('homelab', ACCOUNT, { id: TID, name: 'homelab', status: 'healthy', connections: 4, createdAt: '' });
-    expect([c.action, c.after.id, c.reason]).toEqual(['noop', TID, 'exists (healthy, 4 connections)']);
+    const c = planTunnel('homelab', ACCOUNT, { id: TID, name: 'homelab', status: 'healthy', createdAt: '' });
+    expect([c.action, c.after.id, c.reason]).toEqual(['noop', TID, 'exists (healthy)']);
   });
 });
 
@@ -137,5 +139,25 @@ describe('DNS operations', () => {
       },
     ]);
     expect(upserts[0]!.changes.map((c) => c.address)).toEqual(['dns/a.example.com', 'dns/new.example.com']);
+  });
+});
+
+describe('Cloudflare error mapping', () => {
+  const ctx = { operation: 'create tunnel homelab', permission: 'tunnel', scope: `account ${ACCOUNT}` } as const;
+  const apiError = (status: number, errors: unknown[]) => APIError.generate(status, { success: false, errors, messages: [], result: null }, undefined, new Headers());
+
+  it('a 400 with 6003/6111 says the token is malformed', () => {
+    const err = toProviderError(
+      apiError(400, [{ code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }] }]),
+      ctx,
+    );
+    expect(err.detail).toBe('the API token is malformed (copy it again) (HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header))');
+    expect(err.hint).toContain('copy the token again');
+  });
+
+  it('an empty error list leaves the status alone instead of "(HTTP 409: )"', () => {
+    expect(toProviderError(apiError(409, []), ctx).detail).toBe('the Cloudflare API refused the request (HTTP 409)');
+    expect(httpDetail(409, [])).toBe('(HTTP 409)');
+    expect(httpDetail(409, [{ code: facts.errors.tunnelNameConflict, message: 'exists' }])).toBe('(HTTP 409: 1013 exists)');
   });
 });

@@ -37,7 +37,7 @@ describe('sync over the in-memory fakes', () => {
       expect.stringMatching(/^✓ tunnel\/homelab: id [0-9a-f-]{36}$/),
       '✓ package:cloudflared:cloudflared: cloudflared 2026.8.2',
       '✓ unit:cloudflared:cloudflared.service: restarted',
-      '✓ tunnel/homelab: healthy, 4 connections',
+      expect.stringMatching(/^✓ tunnel\/homelab: connector \S+ \(cloudflared 2026\.8\.2\), 4 connections$/),
       '✓ dns/example.com',
       '✓ sync',
     ]);
