@@ -24,6 +24,21 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
     sink.error('settings.ownerComment', 'must be a single line', 'DNS record comments cannot contain line breaks');
   }
   if (Array.isArray(raw.guests)) checkGuests(raw.guests, connector, zones, sink);
+  warnEmptyPublication(raw, sink);
+}
+
+/** Nothing to publish validates, but plans an LXC and a tunnel that route nothing: say so. */
+function warnEmptyPublication(raw: Record<string, unknown>, sink: IssueSink): void {
+  const lists = [raw.guests, raw.hosts].filter(Array.isArray).flat() as unknown[];
+  const services = lists.reduce<number>((n, g) => n + (Array.isArray(record(g)?.services) ? (record(g)!.services as unknown[]).length : 0), 0);
+  if (services > 0) return;
+  const field = 'guests' in raw ? 'guests' : '';
+  sink.warn(
+    field,
+    lists.length === 0
+      ? 'no guests: nothing is published, the tunnel and connector would route nothing; add guests with services'
+      : 'no guest has services: nothing is published, the tunnel and connector would route nothing; add services: to a guest',
+  );
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {

@@ -81,6 +81,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
       : renderer.renderConfig({ tunnelId, credentialsFile: MANAGED_PATHS.credentials, rules: ordered.rules });
   const unitFile = renderer.renderUnit({ binary: MANAGED_PATHS.binary, configPath: MANAGED_PATHS.config });
   const hostnames = [...new Set(rules.map((r) => r.hostname))].sort();
+  if (hostnames.length === 0) warnings.push(EMPTY_PUBLICATION);
   return { tunnelId, configYml, unitFile, hostnames, origins, warnings, errors };
 }
 
@@ -98,3 +99,7 @@ function toRule(service: ServiceSpec, ip: string | undefined): IngressRule {
 function ruleKey(rule: IngressRule): string {
   return `${rule.hostname}\u0000${rule.path ?? ''}`;
 }
+
+/** Said by `validate` and by the plan: a connector and a tunnel that route nothing are most likely a mistake. */
+export const EMPTY_PUBLICATION =
+  'the inventory publishes no service: the tunnel and connector would route nothing (every request gets 404). Add services: under a guest.';
