@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { UserError } from '../../core/errors.js';
 import { loadInventory } from '../../inventory/load.js';
+import { findLocalProblems, formatLocalProblem } from '../../sync/local-prerequisites.js';
 import type { Inventory } from '../../inventory/types.js';
 import type { CliContext } from '../main.js';
 import { globalOptions } from '../main.js';
@@ -20,6 +22,17 @@ export function registerValidate(ctx: CliContext): void {
     .action(async () => {
       const inventory = await loadForCli(ctx);
       for (const w of inventory.warnings) ctx.io.stderr(`warning: ${w}\n`);
+      // The key files and known_hosts are local, so validate checks them too (the public key only matters
+      // when the connector is created, which validate cannot know without reading Proxmox: a warning).
+      const problems = await findLocalProblems(inventory, { creatingConnector: true });
+      const publicKey = problems.filter((p) => p.field === 'connector.ssh.publicKey');
+      for (const p of publicKey) ctx.io.stderr(`warning: ${formatLocalProblem(inventory, p)}\n`);
+      const errors = problems.filter((p) => p.field !== 'connector.ssh.publicKey');
+      if (errors.length > 0) {
+        throw new UserError(
+          `${errors.length} local problem${errors.length === 1 ? '' : 's'}:\n` + errors.map((p) => `  ${formatLocalProblem(inventory, p)}`).join('\n'),
+        );
+      }
       const services = inventory.guests.reduce((n, g) => n + g.services.length, 0);
       ctx.io.stdout(
         `${inventory.file} is valid: ${inventory.guests.length} guest${inventory.guests.length === 1 ? '' : 's'}, ` +
