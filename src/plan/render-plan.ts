@@ -3,11 +3,10 @@ import type { Action, Change, DnsChange, LxcChange, LxcView, Plan } from './type
 import { TUNNEL_ID_PLACEHOLDER, UNKNOWN, hasChanges, summarize } from './types.js';
 
 /** Terraform-style symbols (internal/plans/action.go). */
-const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-', noop: ' ' };
+const SYMBOL: Record<Action, string> = { create: '+', update: '~', delete: '-', noop: ' ' };
 const VERB: Record<Action, string> = {
   create: 'will be created',
   update: 'will be updated in place',
-  replace: 'must be replaced',
   delete: 'will be destroyed',
   noop: 'is up to date',
 };
@@ -33,7 +32,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   if (plan.origins.length > 0) {
     out.push('Routes (ingress order):');
     for (const o of plan.origins) {
-      const from = o.guest ? `  (${o.guest}${o.ipSource ? `, address from ${o.ipSource}` : ''})` : '';
+      const from = o.guest ? `  (${o.guest}${o.ipSource ? `, address from ${o.ipSource}` : ''})` : o.host ? `  (host ${o.host})` : '';
       out.push(`  ${o.hostname}${o.path ? ` path ${o.path}` : ''} → ${o.service}${from}`);
     }
     out.push('');
@@ -52,7 +51,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
 }
 
 function renderChange(change: Change, paint: Paint): string[] {
-  const color = { create: 32, update: 33, replace: 35, delete: 31, noop: 2 }[change.action];
+  const color = { create: 32, update: 33, delete: 31, noop: 2 }[change.action];
   const head = [
     paint(1, `  # ${change.address} ${VERB[change.action]}`) + (change.reason ? ` (${change.reason})` : ''),
     paint(color, `  ${SYMBOL[change.action]} ${change.address}`),

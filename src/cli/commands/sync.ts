@@ -1,23 +1,13 @@
-import { ExitError, UserError } from '../../core/errors.js';
-import type { Inventory } from '../../inventory/types.js';
-import { renderPlan } from '../../plan/render-plan.js';
-import { renderPlanJson } from '../../plan/render-plan-json.js';
-import { hasChanges } from '../../plan/types.js';
-import { createRenderer } from '../../render/templates.js';
-import { assertLocalPrerequisites } from '../../sync/local-prerequisites.js';
-import { takeLocalLock } from '../../sync/local-lock.js';
-import { applySync, planSync } from '../../sync/run-sync.js';
-import { createCliReporter } from '../reporter.js';
-import type { CliContext } from '../main.js';
-import { globalOptions } from '../main.js';
-import { loadForCli } from './validate.js';
+import type { CliContext } from '../context.js';
+import { ADOPTABLE_KINDS } from '../../plan/ownership.js';
 
 export interface SyncFlags {
   dryRun: boolean;
   yes: boolean;
   json: boolean;
   detailedExitcode: boolean;
-  adopt: boolean;
+  /** `--adopt` (true: every adoptable kind) or `--adopt=dns,...`. */
+  adopt: boolean | string;
   allowMassDelete: boolean;
   templates?: string;
   showUnchanged: boolean;
@@ -31,92 +21,12 @@ export function registerSync(ctx: CliContext): void {
     .option('-y, --yes', 'apply without asking', false)
     .option('--json', 'print the plan (and the apply result) as JSON on stdout', false)
     .option('--detailed-exitcode', 'with --dry-run: exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--adopt', 'take over foreign DNS records on hostnames the inventory wants', false)
+    .option('--adopt [kinds]', `take over foreign resources on names the inventory wants (all kinds, or a comma-separated list of: ${ADOPTABLE_KINDS.join(', ')})`, false)
     .option('--allow-mass-delete', 'allow deleting more of our DNS records than settings.maxDeletes', false)
     .option('--templates <dir>', 'directory with config.yml.hbs / cloudflared.service.hbs overriding the built-in templates')
     .option('--show-unchanged', 'also list resources that need no change', false)
     .action(async (flags: SyncFlags) => {
-      const inventory = await loadForCli(ctx);
-      await runSyncCommand(ctx, inventory, flags);
+      const { runSync } = await import('../actions/sync.js');
+      await runSync(ctx, flags);
     });
-}
-
-export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flags: SyncFlags): Promise<void> {
-  const { io } = ctx;
-  const g = globalOptions(ctx);
-  const reporter = createCliReporter({ write: io.stderr, tty: io.isTTY, color: g.color, verbose: g.verbose });
-  for (const w of inventory.warnings) reporter.warn(w);
-  const renderer = createRenderer(flags.templates ? { templatesDir: flags.templates } : {});
-  const planOptions = { adopt: flags.adopt, allowMassDelete: flags.allowMassDelete };
-  // Local files are checked before anything is read or written, so a sync never stops half-way on them.
-  await assertLocalPrerequisites(inventory);
-  const ports = await io.createPorts(inventory, reporter);
-  const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
-  try {
-    reporter.step('plan', 'reading Proxmox, Cloudflare and the connector');
-    const planned = await planSync(inventory, ports, renderer, planOptions, reporter);
-    reporter.done('plan');
-    const { plan } = planned;
-    const changes = hasChanges(plan);
-
-    if (flags.json && flags.dryRun) io.stdout(`${JSON.stringify(renderPlanJson(plan), null, 2)}\n`);
-    else if (!flags.json) io.stdout(renderPlan(plan, { color: g.color, showNoop: flags.showUnchanged }));
-
-    await assertLocalPrerequisites(inventory, plan).catch(async (err: unknown) => {
-      await planned.read.host?.close();
-      throw err;
-    });
-    if (plan.conflicts.length > 0) {
-      await planned.read.host?.close();
-      throw new UserError(
-        `${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} must be resolved before sync can apply:\n` +
-          plan.conflicts.map((c) => `  - ${c.address}: ${c.message} (${c.hint})`).join('\n'),
-      );
-    }
-    if (flags.dryRun || !changes) {
-      await planned.read.host?.close();
-      if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderPlanJson(plan), apply: null }, null, 2)}\n`);
-      if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
-      return;
-    }
-
-    if (!flags.yes) {
-      if (!io.isTTY) {
-        await planned.read.host?.close();
-        throw new UserError('refusing to apply without confirmation: not a terminal. Re-run with --yes to apply, or --dry-run to only look.');
-      }
-      if (!(await io.confirm('Apply this plan?'))) {
-        await planned.read.host?.close();
-        io.stderr('Apply cancelled; nothing was changed.\n');
-        return;
-      }
-    }
-
-    const applied = await applySync(inventory, ports, renderer, planned, planOptions, reporter);
-    reporter.stop();
-    const converged = !hasChanges(applied.after);
-    if (flags.json) {
-      io.stdout(
-        `${JSON.stringify(
-          {
-            plan: renderPlanJson(plan),
-            apply: { applied: applied.result.applied, restarted: applied.result.restarted, converged, remaining: renderPlanJson(applied.after) },
-          },
-          null,
-          2,
-        )}\n`,
-      );
-    } else {
-      io.stdout(
-        `\nApply complete: ${applied.result.applied.length} change${applied.result.applied.length === 1 ? '' : 's'} applied` +
-          `${applied.result.restarted ? ', cloudflared restarted' : ''}.\n` +
-          (converged ? 'Re-read after apply: no changes left.\n' : 'Warning: re-read after apply still shows changes (see above).\n'),
-      );
-    }
-    if (!converged) throw new ExitError(1);
-  } finally {
-    reporter.stop();
-    await releaseLocal?.();
-    await ports.close();
-  }
 }
