@@ -6,7 +6,6 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import ssh2 from 'ssh2';
 import { UserError } from '../core/errors.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Plan } from '../plan/types.js';
@@ -18,13 +17,18 @@ export interface LocalProblem {
 }
 
 /** The problems of the key and known_hosts files; `creating` adds the public key the LXC gets at creation. */
-export async function findLocalProblems(inventory: Inventory, options: { creatingConnector: boolean }): Promise<LocalProblem[]> {
+export async function findLocalProblems(
+  inventory: Inventory,
+  options: { creatingConnector: boolean; parseKeys?: boolean },
+): Promise<LocalProblem[]> {
   const ssh = inventory.connector.ssh;
   const problems: LocalProblem[] = [];
-  const privateProblem = await checkPrivateKey(ssh.privateKey);
+  // ssh2 is loaded only to parse the keys (validate stays light and skips it).
+  const parse = options.parseKeys === false ? undefined : (await import('ssh2')).default.utils.parseKey;
+  const privateProblem = await checkPrivateKey(ssh.privateKey, parse);
   if (privateProblem) problems.push({ field: 'connector.ssh.privateKey', ...privateProblem });
   if (options.creatingConnector) {
-    const publicProblem = await checkPublicKey(ssh.publicKey);
+    const publicProblem = await checkPublicKey(ssh.publicKey, parse);
     if (publicProblem) problems.push({ field: 'connector.ssh.publicKey', ...publicProblem });
   }
   const knownHostsProblem = await checkKnownHosts(ssh.knownHosts, ssh.trustOnFirstUse);
@@ -67,11 +71,14 @@ async function readable(path: string, what: string, fix: string): Promise<{ text
   }
 }
 
-async function checkPrivateKey(path: string): Promise<Problem> {
+type ParseKey = (typeof import('ssh2'))['utils']['parseKey'];
+
+async function checkPrivateKey(path: string, parseKey: ParseKey | undefined): Promise<Problem> {
   const fix = 'point it at an OpenSSH private key, or create one with `ssh-keygen -t ed25519`';
   const read = await readable(path, 'a key file', fix);
   if (!('text' in read)) return read;
-  const parsed = ssh2.utils.parseKey(read.text);
+  if (!parseKey) return undefined;
+  const parsed = parseKey(read.text);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
     return encrypted
@@ -83,11 +90,12 @@ async function checkPrivateKey(path: string): Promise<Problem> {
   return undefined;
 }
 
-async function checkPublicKey(path: string): Promise<Problem> {
+async function checkPublicKey(path: string, parseKey: ParseKey | undefined): Promise<Problem> {
   const fix = `it is put into the new connector LXC so proxflare can log in; create it with \`ssh-keygen -y -f <privateKey> > ${path}\`, or set connector.ssh.publicKey`;
   const read = await readable(path, 'a public key file', fix);
   if (!('text' in read)) return { message: `${read.message}; it is needed to create the connector`, hint: read.hint };
-  const parsed = ssh2.utils.parseKey(read.text);
+  if (!parseKey) return undefined;
+  const parsed = parseKey(read.text);
   if (parsed instanceof Error) return { message: `${path} is not an OpenSSH public key (${parsed.message})`, hint: fix };
   return undefined;
 }

@@ -6,8 +6,9 @@ import type { SimulatedHomelab } from '../../src/demo/simulated-homelab.js';
 /**
  * Broken inventories, .env files and local files a homelab owner plausibly ends up with,
  * one issue-13 class per group. Each case breaks the simulated homelab's working setup in one
- * way; `expect` is what the error must say. `validate: 'warns'` marks a problem validate cannot
- * see without reading Proxmox (the public key is only needed when the LXC is created).
+ * way; `expect` is what the error must say. Local files (keys, known_hosts) are only warnings
+ * for `validate` (`validate: 'warns'`), which also runs where the keys are not, e.g. in CI; it does not
+ * parse the keys (`'passes'`), so it stays free of ssh2. `sync`, dry-run included, refuses them all.
  */
 export interface BadInputCase {
   class: string;
@@ -15,7 +16,7 @@ export interface BadInputCase {
   /** Changes the lab's files/environment; returns an undo. */
   apply(lab: SimulatedHomelab, env: NodeJS.ProcessEnv): Promise<(() => Promise<void>) | void>;
   expect: RegExp;
-  validate?: 'fails' | 'warns';
+  validate?: 'fails' | 'warns' | 'passes';
 }
 
 async function editInventory(lab: SimulatedHomelab, edit: (yaml: string) => string): Promise<() => Promise<void>> {
@@ -61,18 +62,21 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
       return editInventory(lab, (y) => sshField(y, 'knownHosts', dir));
     },
     expect: /connector\.ssh\.knownHosts: .*kh-dir is a directory, not a known_hosts file/,
+    validate: 'warns',
   },
   {
     class: 'local prerequisites',
     name: 'knownHosts under a file',
     apply: (lab) => editInventory(lab, (y) => sshField(y, 'knownHosts', `${lab.inventoryFile}/known_hosts`)),
     expect: /connector\.ssh\.knownHosts: a part of .* is a file, not a directory/,
+    validate: 'warns',
   },
   {
     class: 'local prerequisites',
     name: 'privateKey does not exist (nor its .pub)',
     apply: (lab) => editInventory(lab, (y) => sshField(y, 'privateKey', join(lab.dir, 'no-such-key'))),
     expect: /connector\.ssh\.privateKey: .*no-such-key does not exist \(.*ssh-keygen/,
+    validate: 'warns',
   },
   {
     class: 'local prerequisites',
@@ -83,6 +87,7 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
       return editInventory(lab, (y) => sshField(y, 'privateKey', key));
     },
     expect: /connector\.ssh\.privateKey: .*only-pub does not exist/,
+    validate: 'warns',
   },
   {
     class: 'local prerequisites',
@@ -93,6 +98,7 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
       return editInventory(lab, (y) => sshField(y, 'privateKey', pub));
     },
     expect: /connector\.ssh\.privateKey: .*holds a public key, not a private one/,
+    validate: 'passes',
   },
   {
     class: 'local prerequisites',
@@ -103,6 +109,7 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
       return editInventory(lab, (y) => sshField(y, 'privateKey', file));
     },
     expect: /connector\.ssh\.privateKey: .*is not a private key ssh can use/,
+    validate: 'passes',
   },
   {
     class: 'local prerequisites',
@@ -127,6 +134,7 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
       };
     },
     expect: /connector\.ssh\.knownHosts: .* is not writable, so trustOnFirstUse cannot record/,
+    validate: 'warns',
   },
   // 2. .env.
   {

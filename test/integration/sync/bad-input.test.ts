@@ -51,9 +51,9 @@ describe('bad input: refused before the first write', () => {
         const cfBefore = lab.cloudflare.requests.length;
 
         const validate = await runCli(lab, ['validate']);
-        if (c.validate === 'warns') {
+        if (c.validate === 'warns' || c.validate === 'passes') {
           expect(validate.code, validate.stderr).toBe(0);
-          expect(validate.stderr).toMatch(c.expect);
+          if (c.validate === 'warns') expect(validate.stderr).toMatch(c.expect);
         } else {
           expect(validate.code, validate.stdout).toBe(1);
           expect(validate.stderr).toMatch(c.expect);
@@ -93,7 +93,7 @@ describe('an empty publication (class 5)', () => {
       const validate = await runCli(lab, ['validate']);
       expect(validate.code).toBe(0);
       expect(validate.stderr).toMatch(/warning: .*no guests: nothing is published/);
-      const plan = await runCli(lab, ['sync', '--dry-run']);
+      const plan = await runCli(lab, ['sync', '--dry-run', '--allow-mass-delete']); // the lab synced its services above
       expect(plan.code, plan.stderr).toBe(0);
       expect(plan.stdout).toMatch(/Warning: the inventory publishes no service/);
     } finally {
