@@ -147,7 +147,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   if (catchAllRefused && !/is not an IP address/.test(catchAllRefused)) errors.push(`${at('tunnel.catchAll')} tunnel.catchAll: ${catchAllRefused}`);
 
   const ordered = orderIngressRules(rules);
-  warnings.push(...ordered.shadowed);
+  warnings.push(...ordered.shadowed, ...ordered.undecided);
   const origins: OriginView[] = [];
   const routes: Route[] = [];
   for (const rule of ordered.rules) {
