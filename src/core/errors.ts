@@ -81,6 +81,8 @@ export class ApplyError extends ProxflareError {
     readonly applied: ApplyReportEntry[],
     readonly failed: ApplyReportEntry & { error: string },
     readonly pending: ApplyReportEntry[],
+    /** The command that finishes the job when re-run. */
+    readonly command: 'sync' | 'destroy' = 'sync',
   ) {
     super(`apply failed at ${failed.address}: ${failed.error}`);
   }
