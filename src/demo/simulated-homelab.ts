@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { buildStandinDeb } from '../sim/standin/build-deb.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
+import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
 import { startOriginServers } from './origin-servers.js';
 
 export const DEMO_ZONE = 'example.com';
@@ -63,6 +65,12 @@ export interface SimulatedHomelabOptions {
   taskDurationMs?: number;
   /** More Proxmox simulator options (status refresh, per-type task durations, agent timeout, ...). */
   proxmox?: Partial<Omit<ProxmoxSimOptions, 'seed'>>;
+  /**
+   * Seed a pre-existing setup (`import`): a community-scripts cloudflared LXC running a
+   * token-installed cloudflared for a remotely-managed tunnel named `homelab`, with the demo's
+   * services as its dashboard routes (see pre-existing.ts).
+   */
+  preExisting?: boolean;
 }
 
 /**
@@ -98,6 +106,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
   };
   try {
     const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    if (options.preExisting) seed.guests.push(communityScriptsLxc());
     const hosts = options.guests ? [] : DEMO_HOSTS;
     const proxmox = await startProxmoxSim({
       seed,
@@ -115,6 +124,16 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
     cleanups.push(() => host.close());
     const deb = await buildStandinDeb(join(dir, 'packages'));
+    if (options.preExisting) {
+      await seedPreExisting({
+        cloudflare,
+        host,
+        zone: DEMO_ZONE,
+        tunnelName: 'homelab',
+        routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
+        connectorStarted: (clientId) => sandboxClients.set(cloudflare, clientId),
+      });
+    }
 
     let origins: OriginServers | undefined;
     if (options.serveOrigins) {
@@ -186,10 +205,26 @@ export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): vo
     const tunnelIds = credentials
       ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
       : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
-    if (result.restarted) for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4);
+    if (result.restarted) {
+      // A restarted cloudflared registers under a new connector id.
+      const client = randomUUID();
+      sandboxClients.set(cloudflare, client);
+      for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4, { clientId: client });
+    }
     return result;
   };
+  // Once the sandbox's cloudflared stops, its connections are stale: still listed until they
+  // are cleaned up, as on the real edge. Other connectors (replicas a test adds) stay live.
+  const stopService = host.stopService.bind(host);
+  host.stopService = async (unit) => {
+    await stopService(unit);
+    const client = sandboxClients.get(cloudflare);
+    if (client) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, client);
+  };
 }
+
+/** The connector id of the sandbox's running cloudflared, per simulated homelab. */
+const sandboxClients = new WeakMap<CloudflareSim, string>();
 
 function renderInventory(p: {
   proxmox: ProxmoxSim;

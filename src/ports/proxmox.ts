@@ -69,7 +69,19 @@ export interface ProxmoxState {
   nodeAddresses: string[];
 }
 
+/** Every guest of the cluster, as `import` sees it to match origin addresses to guests. */
+export interface GuestSummary extends LxcRef {
+  name: string;
+  type: 'lxc' | 'vm';
+  status: string;
+  tags: string[];
+  /** The discovered IPv4 (LXC interfaces / QEMU agent / static config), when there is one. */
+  ip?: string;
+}
+
 export interface ProxmoxReader {
+  /** Every LXC and VM with its discovered address (import). A partial listing throws. */
+  listGuests(): Promise<GuestSummary[]>;
   /**
    * Read everything the plan needs in few calls. A failed or partial read
    * (offline node, timeout) throws ProviderError; it is never "no guests".
@@ -105,6 +117,13 @@ export interface ProxmoxWriter {
    * flock) waits for the task, bounded, then fails "busy (lock: X), re-run when task UPID… ends".
    */
   updateLxc(ref: LxcRef, patch: LxcConfigPatch, digest: string): Promise<void>;
+  /** Stop the container and wait for the task; a stopped container is not an error. */
+  stopLxc(ref: LxcRef): Promise<void>;
+  /**
+   * `DELETE /nodes/{node}/lxc/{vmid}?purge=1&destroy-unreferenced-disks=1` and wait for the task.
+   * The container must be stopped (PVE refuses a running one without force). Gone already: no error.
+   */
+  destroyLxc(ref: LxcRef): Promise<void>;
 }
 
 export interface Proxmox extends ProxmoxReader, ProxmoxWriter {

@@ -6,6 +6,7 @@ import type { ConnectorSpec, GuestSpec, ProxmoxSettings } from '../inventory/typ
 import type {
   ConnectorLxcState,
   GuestIp,
+  GuestSummary,
   LxcConfigPatch,
   LxcCreateSpec,
   LxcRef,
@@ -151,6 +152,27 @@ class ProxmoxAdapter implements Proxmox {
       guestIps: new Map(guestIps),
       nodeAddresses,
     };
+  }
+
+  async listGuests(): Promise<GuestSummary[]> {
+    const limit = createLimit(this.concurrency);
+    const rows = (await this.#client.call('list guests (/cluster/resources)', 'GET', (api) => api.cluster.resources.$get({ type: 'vm' }))) as ResourceRow[];
+    if (!Array.isArray(rows)) throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
+    const guests = rows.filter((r) => r.type === 'lxc' || r.type === 'qemu').map((r) => ({ ...r, vmid: num(r.vmid) }));
+    const unknown = guests.filter((r) => r.status === 'unknown');
+    if (unknown.length > 0)
+      throw new ProviderError('proxmox', 'list guests', `node ${[...new Set(unknown.map((r) => r.node))].join(', ')} is not reporting; the guest list is incomplete`, 'bring the node back online and re-run');
+    return Promise.all(
+      guests.map(async (row): Promise<GuestSummary> => {
+        const type = row.type === 'lxc' ? 'lxc' : 'vm';
+        const name = row.name ?? `${type === 'lxc' ? 'CT' : 'VM'}${row.vmid}`;
+        const base: GuestSummary = { node: row.node, vmid: row.vmid, name, type, status: row.status, tags: splitTags(row.tags) };
+        if (row.status !== 'running') return base;
+        const spec = { name, type, vmid: row.vmid, node: row.node, services: [], field: `vmid ${row.vmid}` } as const;
+        const ip = await limit(() => resolveGuestIp(this.#client, { ...spec, services: [] }, row));
+        return ip.ok ? { ...base, ip: ip.ip } : base;
+      }),
+    );
   }
 
   /** A partial listing (offline node, unknown node) is an error, never "no guests". */
@@ -428,6 +450,45 @@ class ProxmoxAdapter implements Proxmox {
         );
       throw e;
     }
+  }
+
+  async stopLxc(ref: LxcRef): Promise<void> {
+    const operation = `stop CT ${ref.vmid} on ${ref.node}`;
+    let upid: string;
+    try {
+      upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).status.stop.$post(), {
+        privilegeHint: `VM.PowerMgmt on /vms/${ref.vmid}`,
+      });
+    } catch (e) {
+      // pve-container API2/LXC/Status.pm vm_stop: "CT <vmid> not running" — already where we want it.
+      if (e instanceof ProviderError && e.status === 500 && /not running/.test(e.detail)) return;
+      throw e;
+    }
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+  }
+
+  async destroyLxc(ref: LxcRef): Promise<void> {
+    const operation = `destroy CT ${ref.vmid} on ${ref.node}`;
+    let upid: string;
+    try {
+      // purge: also drop the vmid from backup jobs, replication and HA (README-pve §4.12/§4.14);
+      // destroy-unreferenced-disks: volumes of this vmid not named in its config go too.
+      upid = await this.#client.call(
+        operation,
+        'DELETE',
+        (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never),
+        { privilegeHint: `VM.Allocate on /vms/${ref.vmid}` },
+      );
+    } catch (e) {
+      if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return;
+      if (e instanceof ProviderError && e.status === 500 && /container is running/.test(e.detail))
+        throw new ProviderError('proxmox', operation, `CT ${ref.vmid} is running; Proxmox destroys only stopped containers`, 're-run destroy: it stops the container first', {
+          cause: e,
+          status: 500,
+        });
+      throw e;
+    }
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
   }
 
   async close(): Promise<void> {
