@@ -47,14 +47,6 @@ export function net0Differences(desired: NetworkSpec, actualNet0: string): strin
   return diffs;
 }
 
-/** The managed keys of a stored net0 in print order: what planning compares and the plan shows. */
-export function managedNet0View(actualNet0: string): string {
-  const have = parsePropertyString(actualNet0);
-  const managed: Record<string, string> = {};
-  for (const k of MANAGED_NET_KEYS) if (have[k] !== undefined) managed[k] = have[k];
-  return printPropertyString(managed);
-}
-
 /** Words for a busy container: `being created by task UPID…` or `busy (lock: backup, task UPID…)` (README-pve §4.14). */
 export function describeBusy(lock: string | undefined, upid: string | undefined): string {
   if (lock === 'create' && upid) return `being created by task ${upid}`;

@@ -1,6 +1,6 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { describeBusy, formatNet0, managedNet0View, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../core/pve-config.js';
+import { describeBusy, formatNet0, mergeNet0, net0Differences, normalizeTags, parsePropertyString, parseRootfs, printPropertyString } from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
 import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN, type Upsert } from './types.js';
@@ -49,8 +49,9 @@ function currentView(spec: ConnectorSpec, c: ConnectorLxcState, state: ProxmoxSt
     swap: c.config.swap,
     cores: c.config.cores,
     onboot: c.config.onboot,
-    // The managed keys only, as the planner compares them: PVE adds hwaddr= and type=veth on write.
-    net0: managedNet0View(c.config.net0),
+    // Key order as PVE prints it; the desired side is net0 as it will be written (MAC and type kept),
+    // so PVE's own hwaddr= and type=veth never show as a change.
+    net0: printPropertyString(parsePropertyString(c.config.net0)),
     tags: normalizeTags(c.config.tags),
   };
 }
