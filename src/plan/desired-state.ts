@@ -3,7 +3,7 @@ import { NETWORK_SCHEMES } from '../inventory/types.js';
 import { PROXMOX_NODE_HINT, PROXMOX_NODE_REFUSED } from '../inventory/check-hosts.js';
 import type { IngressRule } from '../render/ingress-rules.js';
 import { orderIngressRules, serviceUrl } from '../render/ingress-rules.js';
-import { tunnelConfigSettings } from '../render/tunnel-settings.js';
+import { effectiveOriginRequest, tunnelConfigSettings } from '../render/tunnel-settings.js';
 import type { Renderer } from '../render/templates.js';
 import type { OriginView } from './types.js';
 import { TUNNEL_ID_PLACEHOLDER } from './types.js';
@@ -33,6 +33,8 @@ export interface Route {
   origin: RouteOrigin;
   /** Requests must pass Cloudflare Access before they reach the origin. */
   protected: boolean;
+  /** The originRequest cloudflared applies: the route's own keys over tunnel.originRequest. */
+  originRequest: Record<string, unknown>;
   /** `guests[i].services[j]` or `hosts[i].services[j]` */
   field: string;
 }
@@ -79,7 +81,13 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
       const network = NETWORK_SCHEMES.has(service.scheme);
       const rule = toRule(service, network ? (resolved.address ?? DISCOVERED_AT_SYNC) : undefined);
       rules.push(rule);
-      routeByRule.set(ruleKey(rule), { network, origin: origin(resolved), protected: isProtected(service, inventory), field: service.field });
+      routeByRule.set(ruleKey(rule), {
+        network,
+        origin: origin(resolved),
+        protected: isProtected(service, inventory),
+        originRequest: effectiveOriginRequest(inventory.tunnel.originRequest, service.originRequest),
+        field: service.field,
+      });
     }
   };
 
@@ -129,17 +137,9 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
         return { ok: true, address: host.address };
       },
     );
-    if (host.proxmoxNode) {
-      for (const service of host.services) {
-        if (isProtected(service, inventory)) continue;
-        const name = service.hostname === '' ? `every hostname with path ${service.path}` : service.hostname;
-        warnings.push(
-          `${at(`${service.field}.hostname`)} ${name} publishes the Proxmox node ${host.name} (${host.address}) WITHOUT Access: ` +
-            'anyone on the Internet reaches the hypervisor login. Protect it with Cloudflare Access.',
-        );
-      }
-    }
   }
+
+  warnings.push(...unprotectedNodeWarnings(inventory));
 
   const catchAll = inventory.tunnel.catchAll;
   const catchAllHost = /^[a-z][a-z0-9+.-]*:\/\/\[?([^/\]]+?)\]?(?::\d+)?$/i.exec(catchAll)?.[1];
@@ -178,7 +178,24 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const unitFile = renderer.renderUnit({ binary: MANAGED_PATHS.binary, configPath: MANAGED_PATHS.config });
   // A path rule without hostname has no DNS record of its own: it applies to the hostnames that do.
   const hostnames = [...new Set(rules.map((r) => r.hostname).filter((h) => h !== ''))].sort();
+  if (hostnames.length === 0 && rules.length === 0) warnings.push(EMPTY_PUBLICATION);
   return { tunnelId, configYml, unitFile, hostnames, origins, routes, catchAll, warnings, errors };
+}
+
+/** The hypervisor's login page on the Internet without Access: allowed on purpose, never quietly. */
+function unprotectedNodeWarnings(inventory: Inventory): string[] {
+  const warnings: string[] = [];
+  for (const host of inventory.hosts.filter((h) => h.proxmoxNode)) {
+    for (const service of host.services) {
+      if (isProtected(service, inventory)) continue;
+      const name = service.hostname === '' ? `every hostname with path ${service.path}` : service.hostname;
+      warnings.push(
+        `${inventory.positions.locate(`${service.field}.hostname`)} ${name} publishes the Proxmox node ${host.name} (${host.address}) WITHOUT Access: ` +
+          'anyone on the Internet reaches the hypervisor login. Protect it with Cloudflare Access.',
+      );
+    }
+  }
+  return warnings;
 }
 
 /**
@@ -209,3 +226,7 @@ function toRule(service: ServiceSpec, address: string | undefined): IngressRule 
 function ruleKey(rule: IngressRule): string {
   return `${rule.hostname}\u0000${rule.path ?? ''}`;
 }
+
+/** Said by `validate` and by the plan: a connector and a tunnel that route nothing are most likely a mistake. */
+export const EMPTY_PUBLICATION =
+  'the inventory publishes no service: the tunnel and connector would route nothing (every request gets 404). Add services: under a guest.';

@@ -4,6 +4,7 @@ import type {
   Cloudflare,
   DnsChangeSet,
   DnsRecord,
+  RemoteTunnelConfig,
   TunnelConnector,
   TunnelCredentials,
   TunnelState,
@@ -16,6 +17,8 @@ export class InMemoryCloudflare implements Cloudflare {
   readonly tunnels: (TunnelState & { secret: string; deleted: boolean; connections: number })[] = [];
   readonly zones = new Map<string, { id: string; records: DnsRecord[] }>();
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
   private recordCounter = 0;
   private connectorCounter = 0;
 
@@ -29,6 +32,7 @@ export class InMemoryCloudflare implements Cloudflare {
 
   private hit(action: string, method: string): void {
     this.actions.push(action);
+    this.effects.push(`cloudflare ${action}`);
     const failure = this.failures.get(method);
     if (failure) {
       this.failures.delete(method);
@@ -95,5 +99,25 @@ export class InMemoryCloudflare implements Cloudflare {
       Object.assign(r, u.record);
     }
     for (const c of set.creates) this.addRecord(set.zoneName, c);
+  }
+
+  async getTunnelConfiguration(_accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined> {
+    this.hit(`getTunnelConfiguration ${tunnelId}`, 'getTunnelConfiguration');
+    return undefined;
+  }
+
+  async deleteTunnelConnections(_accountId: string, tunnelId: string): Promise<void> {
+    this.hit(`deleteTunnelConnections ${tunnelId}`, 'deleteTunnelConnections');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (t) t.connections = 0;
+  }
+
+  async deleteTunnel(_accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'> {
+    this.hit(`deleteTunnel ${tunnelId}`, 'deleteTunnel');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (!t || t.deleted) return 'deleted';
+    if (t.connections > 0) return 'has-connections';
+    t.deleted = true;
+    return 'deleted';
   }
 }

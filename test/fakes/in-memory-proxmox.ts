@@ -24,6 +24,8 @@ export class InMemoryProxmox implements Proxmox {
   connectorIp = '192.0.2.50';
   guestIps = new Map<string, GuestIp>();
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
   private nextVmid = 105;
   private digestCounter = 0;
 
@@ -33,6 +35,7 @@ export class InMemoryProxmox implements Proxmox {
 
   private hit(method: string): void {
     this.actions.push(method);
+    this.effects.push(`proxmox ${method}`);
     const failure = this.failures.get(method);
     if (failure) {
       this.failures.delete(method);
@@ -107,6 +110,20 @@ export class InMemoryProxmox implements Proxmox {
     Object.assign(lxc.config, patch, { digest: this.newDigest() });
   }
 
+  async stopLxc(ref: LxcRef): Promise<void> {
+    this.hit('stopLxc');
+    const lxc = this.require(ref);
+    lxc.status = 'stopped';
+    delete lxc.ip;
+  }
+
+  async destroyLxc(ref: LxcRef): Promise<void> {
+    this.hit('destroyLxc');
+    if (!this.connector || this.connector.vmid !== ref.vmid) return;
+    if (this.connector.status === 'running') throw new Error(`unable to destroy CT ${ref.vmid} - container is running`);
+    this.connector = undefined;
+  }
+
   async close(): Promise<void> {}
 
   private require(ref: LxcRef): ConnectorLxcState {
@@ -119,4 +136,4 @@ export class InMemoryProxmox implements Proxmox {
   }
 }
 
-type ProxmoxFakeMethods = Pick<Proxmox, 'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc'>;
+type ProxmoxFakeMethods = Pick<Proxmox, 'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc' | 'stopLxc' | 'destroyLxc'>;

@@ -18,6 +18,12 @@ describe('hosts in sync --dry-run', () => {
     expect(dry.stdout).toContain('nas.example.com → https://192.0.2.5:5001  (host nas)');
     expect(dry.stdout).toContain('# dns/nas.example.com will be created');
     expect(dry.stdout).toMatch(/ {10}- hostname: nas\.example\.com\n {12}service: https:\/\/192\.0\.2\.5:5001\n/);
+
+    // A DNS name is left for the connector to resolve.
+    await lab.write(withHost('  - name: nas\n    address: NAS.lan\n    services:\n      - { hostname: nas.example.com, port: 5000 }\n'));
+    const byName = await lab.cli('sync', '--dry-run');
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.stdout).toContain('nas.example.com → http://nas.lan:5000  (host nas)');
   });
 
   it('refuses the Proxmox node\'s address on a host without proxmoxNode, and writes nothing', async () => {
@@ -42,6 +48,25 @@ describe('hosts in sync --dry-run', () => {
     expect(protectedDry.stdout).not.toContain('WITHOUT Access');
   });
 
+  it('refuses a loopback or link-local host like a guest, and brackets an IPv6 host', async () => {
+    const lab = await fakeHomelab(
+      withHost(
+        ['127.0.0.1', 'localhost', '169.254.0.9']
+          .map((a, i) => `  - name: h${i}\n    address: ${a}\n    services:\n      - { hostname: h${i}.example.com, port: 80 }\n`)
+          .join(''),
+      ),
+    );
+    const r = await lab.cli('sync', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('host "h0": 127.0.0.1 is a loopback address: cloudflared on the connector would reach the connector itself, not the host');
+    expect(r.stderr).toContain('host "h1": localhost is a loopback address');
+    expect(r.stderr).toContain('host "h2": 169.254.0.9 is a link-local address');
+    await lab.write(withHost('  - name: v6\n    address: fd00::5\n    services:\n      - { hostname: v6.example.com, port: 8443, scheme: https }\n'));
+    const v6 = await lab.cli('sync', '--dry-run');
+    expect(v6.code, v6.stderr).toBe(0);
+    expect(v6.stdout).toContain('v6.example.com → https://[fd00::5]:8443  (host v6)');
+  });
+
   it('still refuses the node\'s address when Proxmox reports it for a guest (a mis-discovery)', async () => {
     const lab = await fakeHomelab();
     lab.proxmox.guestIps.set('jellyfin', { ok: true, ip: NODE, source: 'agent' });
@@ -52,6 +77,13 @@ describe('hosts in sync --dry-run', () => {
 });
 
 describe('tunnel settings', () => {
+  it('refuses a catch-all that points at the Proxmox node', async () => {
+    const lab = await fakeHomelab(BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n  catchAll: https://${NODE}:8006\n`));
+    const r = await lab.cli('sync', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/inventory\.yaml:\d+:\d+ tunnel\.catchAll: 192\.0\.2\.1 is the address of a Proxmox node/);
+  });
+
   it('a changed setting is a config.yml diff and a restart; the next plan is empty', async () => {
     const lab = await fakeHomelab();
     const first = await lab.cli('sync', '--yes');
