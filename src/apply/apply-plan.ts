@@ -11,6 +11,8 @@ import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
+import { applyAccessChange, resolveInText } from './access-executors.js';
+import { isAccessChange } from '../plan/access-changes.js';
 
 export interface ApplyContext {
   inventory: Inventory;
@@ -55,7 +57,11 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   let credentials: TunnelCredentials | undefined;
   let releaseLock: (() => Promise<void>) | undefined;
   let restarted = false;
-  const resolve = (text: string) => text.split(TUNNEL_ID_PLACEHOLDER).join(tunnelId);
+  // Ids and auds learned while applying (Access); file contents get the aud of an app created earlier in this apply.
+  const resolved = new Map<string, string>();
+  const resolve = (text: string) => resolveInText(text.split(TUNNEL_ID_PLACEHOLDER).join(tunnelId), resolved);
+  const accessCtx = { access: ports.access, reporter, resolved };
+  const accessChanges = plan.changes.filter(isAccessChange).filter((c) => c.action !== 'noop');
 
   const steps: Step[] = [];
   for (const lxc of byKind('lxc')) {
@@ -78,6 +84,11 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         reporter.done(tunnel.address, `id ${tunnelId}`);
       },
     });
+  }
+
+  // Fail-closed: Access objects exist (and the app's aud is known) before the connector config naming it.
+  for (const change of accessChanges.filter((c) => c.action !== 'delete')) {
+    steps.push({ changes: [change], run: () => applyAccessChange(change, accessCtx) });
   }
 
   const hostChanges = plan.changes.filter((c) => ['package', 'credentials', 'file', 'unit'].includes(c.kind) && c.action !== 'noop');
@@ -137,6 +148,11 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
         if (result.restarted) await waitForTunnelConnections(ctx, tunnelId);
       },
     });
+  }
+
+  // Un-protecting: the connector stops checking first (deploy above), then the app goes.
+  for (const change of accessChanges.filter((c) => c.action === 'delete')) {
+    steps.push({ changes: [change], run: () => applyAccessChange(change, accessCtx) });
   }
 
   const dnsUpserts = byKind('dns').filter((c) => c.action !== 'delete');

@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import { compileGoRegexp } from '../ingress/go-regexp.js';
+import { checkAccess } from './access-checks.js';
 import { depthBelowZone, isDnsLabel, parseHostname, parseZone, zoneOf } from './hostnames.js';
 import type { IssueSink } from './issue-sink.js';
 import { ipv4InSubnet, parseIpv4Cidr } from './network.js';
@@ -24,6 +25,7 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
     sink.error('settings.ownerComment', 'must be a single line', 'DNS record comments cannot contain line breaks');
   }
   if (Array.isArray(raw.guests)) checkGuests(raw.guests, connector, zones, sink);
+  checkAccess(raw, sink);
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {

@@ -4,6 +4,7 @@ import { parseHostname, parseZone } from './hostnames.js';
 import type { InventoryInput } from './schema.js';
 import type { SourceMap } from './source-map.js';
 import type { CloudflaredSource, Inventory, NetworkSpec, Scheme } from './types.js';
+import { normaliseAccess, normaliseServiceAccess } from './access-normalise.js';
 
 export interface NormaliseContext {
   /** Absolute path of the inventory file. */
@@ -106,6 +107,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
           ...optional('socket', service.socket),
           ...optional('status', service.status),
           ...optional('originRequest', service.originRequest as Record<string, unknown> | undefined),
+          ...optional('access', normaliseServiceAccess(service.access, `guests[${i}].services[${j}].access`)),
           field: `guests[${i}].services[${j}]`,
         };
       }),
@@ -115,6 +117,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       maxDeletes: settings.maxDeletes,
       ...optional('ownerComment', settings.ownerComment),
     },
+    ...optional('access', input.access && normaliseAccess(input.access, localPath)),
     positions: ctx.positions,
     warnings: ctx.warnings,
   };

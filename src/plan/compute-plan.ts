@@ -3,7 +3,9 @@ import type { Inventory } from '../inventory/types.js';
 import type { ActualState } from '../sync/actual-state.js';
 import { MANAGED_PATHS } from '../sync/actual-state.js';
 import type { DesiredState } from '../sync/desired-state.js';
+import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
+import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
@@ -61,19 +63,37 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   errors.push(...dns.errors);
   warnings.push(...dns.warnings);
 
+  const access = planAccess({ inventory, state: actual.access, hostnames: desired.hostnames, adopt: options.adopt });
+  errors.push(...access.errors);
+  warnings.push(...access.warnings);
+  const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
+  warnings.push(...exposure.warnings);
+
   if (errors.length > 0) throw new PlanError(errors);
 
   const dnsDeletes = dns.changes.filter((c) => c.action === 'delete');
   const dnsUpserts = dns.changes.filter((c) => c.action !== 'delete');
+  // Access before anything can route to a protected hostname; removals only once the connector no longer checks them.
+  const accessUp = [...access.tokens, ...access.policies, ...access.apps].filter((c) => c.action !== 'delete');
+  const accessDown = [...access.apps, ...access.policies, ...access.tokens].filter((c) => c.action === 'delete');
   const changes: Change[] = [
     lxc.change,
     tunnel,
+    ...accessUp,
     hostPlan.pkg,
     ...dnsDeletes,
     hostPlan.credentials,
     ...hostPlan.files,
     hostPlan.unit,
+    ...accessDown,
     ...dnsUpserts,
   ];
-  return { changes, conflicts: [...lxc.conflicts, ...dns.conflicts], warnings, origins: desired.origins };
+  return {
+    changes,
+    conflicts: [...lxc.conflicts, ...dns.conflicts, ...access.conflicts],
+    warnings,
+    origins: desired.origins,
+    exposure: exposure.exposure,
+    accessRead: actual.access !== undefined,
+  };
 }

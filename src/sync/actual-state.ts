@@ -1,3 +1,4 @@
+import type { AccessState } from '../ports/access.js';
 import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
@@ -15,6 +16,8 @@ export interface ActualState {
    * (the LXC does not exist or is stopped): its files are then "known after apply".
    */
   host: ConnectorState | undefined;
+  /** Cloudflare Access; read only when the inventory has an `access:` section. */
+  access?: AccessState;
 }
 
 /** Paths proxflare owns on the connector. Nothing else there is ever written. */

@@ -5,6 +5,8 @@ import type { Renderer } from '../render/templates.js';
 import type { OriginView } from '../plan/types.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import { checkOrigin } from '../plan/check-origin.js';
+import { withAccessCheck } from '../plan/connector-access.js';
+import { connectorAccessChecks } from '../plan/plan-access.js';
 import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
 
@@ -28,6 +30,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const rules: IngressRule[] = [];
   const origins: OriginView[] = [];
   const ruleGuest = new Map<string, { guest: string; source: OriginView['ipSource'] }>();
+  const accessChecks = connectorAccessChecks(inventory, actual.access);
 
   for (const guest of inventory.guests) {
     const needsIp = guest.services.some((s) => NETWORK_SCHEMES.has(s.scheme));
@@ -55,7 +58,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
       source = resolved.source;
     }
     for (const service of guest.services) {
-      const rule = toRule(service, ip);
+      const rule = withAccessCheck(toRule(service, ip), service, accessChecks);
       rules.push(rule);
       ruleGuest.set(ruleKey(rule), { guest: guest.name, source: NETWORK_SCHEMES.has(service.scheme) ? source : undefined });
     }

@@ -1,3 +1,4 @@
+import { InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectorHost, ConnectTarget } from '../ports/connector.js';
@@ -17,10 +18,11 @@ export interface ReadResult {
  */
 export async function readActual(inventory: Inventory, ports: Ports, reporter: Reporter): Promise<ReadResult> {
   reporter.debug('reading Proxmox and Cloudflare');
-  const [proxmox, tunnel, zones] = await Promise.all([
+  const [proxmox, tunnel, zones, access] = await Promise.all([
     ports.proxmox.readState(inventory.connector, inventory.guests),
     ports.cloudflare.findTunnel(inventory.cloudflare.accountId, inventory.tunnel.name),
     Promise.all(inventory.cloudflare.zones.map((z) => ports.cloudflare.listZoneRecords(z))),
+    readAccess(inventory, ports),
   ]);
 
   let host: ConnectorHost | undefined;
@@ -38,7 +40,14 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
       reporter.warn(`lxc/${inventory.connector.hostname} runs but has no IPv4 address yet; its files are read after apply`);
     }
   }
-  return { actual: { proxmox, tunnel, zones, host: hostState }, host };
+  return { actual: { proxmox, tunnel, zones, host: hostState, ...(access ? { access } : {}) }, host };
+}
+
+/** Access is read only when the inventory uses it, so a token without Access permissions keeps working. */
+async function readAccess(inventory: Inventory, ports: Ports): Promise<ActualState['access']> {
+  if (!inventory.access) return undefined;
+  if (!ports.access) throw new InternalError('the inventory uses Cloudflare Access but no Access adapter was created');
+  return ports.access.readAccess(inventory.cloudflare.accountId);
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {
