@@ -31,7 +31,7 @@ import { createGuardedFetch, type FetchStats } from './guarded-fetch.js';
  * listed (≤ 500 apps per account) and filtered here.
  */
 
-type SdkApp = {
+export type SdkApp = {
   id?: string;
   aud?: string;
   name?: string;
@@ -44,7 +44,7 @@ type SdkApp = {
   session_duration?: string;
   tags?: string[];
 };
-type SdkPolicy = {
+export type SdkPolicy = {
   id?: string;
   name?: string;
   decision?: string;
@@ -207,7 +207,8 @@ function checkedApp(app: AccessApp, ctx: CallContext): AccessApp {
   return app;
 }
 
-function toApp(a: SdkApp): AccessApp {
+/** API app → port shape (exported for the normalisation tests, which feed it API-shaped fixtures). */
+export function toApp(a: SdkApp): AccessApp {
   const destinations = (a.destinations ?? []).map((d) => ({
     type: d.type ?? 'public',
     uri: d.uri ?? '',
@@ -227,7 +228,7 @@ function toApp(a: SdkApp): AccessApp {
   };
 }
 
-function toPolicy(p: SdkPolicy): AccessPolicy {
+export function toPolicy(p: SdkPolicy): AccessPolicy {
   return {
     id: p.id ?? '',
     name: p.name ?? '',

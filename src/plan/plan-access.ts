@@ -252,7 +252,8 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
     } else if (owned && foreign.length > 0) {
       plan.warnings.push(`${hostname} is also covered by Access application "${foreign[0]!.name}" (not managed by proxflare); Access applies the most specific one`);
     }
-    const body = appBody(hostname, sa, tunnel, ids);
+    // Tags others added to the app stay: the inventory owns only ours.
+    const body = appBody(hostname, sa, tunnel, ids, target?.tags ?? []);
     const after = appView(body, target?.aud ?? UNKNOWN, policyNames, sa);
     const placeholder = audPlaceholder(hostname);
     if (!target) {
@@ -365,7 +366,7 @@ function actualPolicyBody(p: AccessPolicy): AccessPolicyBody {
   return { name: p.name, decision: p.decision as AccessPolicyBody['decision'], include: p.include, exclude: p.exclude, require: p.require };
 }
 
-function appBody(hostname: string, sa: ServiceAccess, tunnel: string, policyIds: string[]): AccessAppBody {
+function appBody(hostname: string, sa: ServiceAccess, tunnel: string, policyIds: string[], otherTags: string[]): AccessAppBody {
   return {
     name: ownedName(tunnel, hostname),
     type: 'self_hosted',
@@ -374,7 +375,7 @@ function appBody(hostname: string, sa: ServiceAccess, tunnel: string, policyIds:
     policies: policyIds,
     allowed_idps: [],
     session_duration: sa.sessionDuration ?? DEFAULT_SESSION_DURATION,
-    tags: [ACCESS_TAG],
+    tags: [...new Set([ACCESS_TAG, ...otherTags])].sort(),
     app_launcher_visible: true,
   };
 }
