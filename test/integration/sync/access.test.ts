@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoService, SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
@@ -217,5 +218,54 @@ describe('Cloudflare Access per hostname', () => {
     const run = await runCli(lab, ['sync', '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('has no Zero Trust organization yet. One manual step: open the Cloudflare dashboard → Zero Trust, pick a team name and the Free plan');
+  });
+
+  it('the connector refuses a protected hostname without a valid Access JWT for the app\'s aud, also while the app is gone', { timeout: 180_000 }, async () => {
+    await lab.close();
+    lab = await startSimulatedHomelab({ taskDurationMs: 50, serveOrigins: true });
+    lab.cloudflare.access.seedPolicy('Family', [{ email_domain: { domain: 'family.example' } }]);
+    // The stand-in cloudflared plays the edge's entry on loopback and fetches the team keys from the simulator.
+    await mkdir(join(lab.host.root, 'etc/proxflare-standin'), { recursive: true });
+    await writeFile(join(lab.host.root, 'etc/proxflare-standin/edge.json'), JSON.stringify({ portFile: 'run/proxflare-standin/edge-port', accessCertsUrl: lab.cloudflare.accessCertsUrl }));
+    const edge = async (host: string, jwt?: string) => {
+      const port = Number((await readFile(join(lab.host.root, 'run/proxflare-standin/edge-port'), 'utf8')).trim());
+      return new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host, ...(jwt ? { 'cf-access-jwt-assertion': jwt } : {}) } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    };
+    const serviceLog = () => readFile(join(lab.host.root, 'var/lib/proxflare-standin/systemd/cloudflared.service/log'), 'utf8').catch(() => '');
+
+    await setInventory(withAccess('admins'));
+    const applied = await runCli(lab, ['sync', '--yes']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const app = lab.cloudflare.access.appByDomain('home.example.com')!;
+    const jwt = (aud: string, extra: Parameters<typeof lab.cloudflare.access.signJwt>[0] = { aud }) => lab.cloudflare.access.signJwt({ ...extra, aud });
+
+    expect((await edge('media.example.com')).status).toBe(200); // public: no check
+    const bare = await edge('home.example.com');
+    expect(bare).toEqual({ status: 403, body: '' });
+    expect(await serviceLog()).toContain('request filtered by middleware handler (AccessJWTValidator) due to: no access token in request');
+    expect((await edge('home.example.com', jwt(app.aud))).status).toBe(200);
+    expect((await edge('home.example.com', jwt('0'.repeat(64)))).status).toBe(403);
+    expect((await edge('home.example.com', jwt(app.aud, { aud: app.aud, key: 'foreign' }))).status).toBe(502);
+    expect((await edge('home.example.com', jwt(app.aud, { aud: app.aud, issuer: 'https://evil.cloudflareaccess.com' }))).status).toBe(502);
+    expect((await edge('home.example.com', jwt(app.aud, { aud: app.aud, expiresInSeconds: -60 }))).status).toBe(502);
+
+    // Deleted in the dashboard and made again by hand: the edge would now send no JWT, or one for
+    // the new app's aud. Until the next sync the connector refuses both.
+    lab.cloudflare.access.apps.delete(app.id);
+    expect((await edge('home.example.com')).status).toBe(403);
+    const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode']);
+    expect(plan.code).toBe(2);
+    expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
+    const fresh = lab.cloudflare.access.appByDomain('home.example.com')!;
+    expect((await edge('home.example.com', jwt(app.aud))).status).toBe(403);
+    expect((await edge('home.example.com', jwt(fresh.aud))).status).toBe(200);
   });
 });
