@@ -14,9 +14,10 @@ import type { SimulatedHomelab } from '../demo/simulated-homelab.js';
 import { loadInventory } from '../inventory/load.js';
 import { computePlan } from '../plan/compute-plan.js';
 import { createRenderer } from '../render/templates.js';
-import { computeDesired } from '../sync/desired-state.js';
-import type { ActualState } from '../sync/actual-state.js';
+import { computeDesired } from '../plan/desired-state.js';
+import type { ActualState } from '../plan/actual-state.js';
 import type { GuestIp } from '../ports/proxmox.js';
+import { ADOPT_NOTHING } from '../plan/ownership.js';
 
 const SIZES = [10, 100, 1000];
 const LATENCY_MS = 25;
@@ -89,7 +90,7 @@ async function pureScenario(): Promise<Row> {
       host: undefined,
     };
     const desired = computeDesired(inventory, actual, createRenderer());
-    computePlan(inventory, actual, desired, { adopt: false, allowMassDelete: false });
+    computePlan(inventory, actual, desired, { adopt: ADOPT_NOTHING, allowMassDelete: false });
     return {
       scenario: 'load + validate + plan, no I/O',
       services: 1000,

@@ -52,6 +52,18 @@ export function apiErrorCodes(err: unknown): number[] {
   return out;
 }
 
+/** 6003 (invalid request headers) with 6111 (Authorization header format) anywhere in the chain. */
+function isMalformedTokenError(err: unknown): boolean {
+  const codes = apiErrorCodes(err);
+  return codes.includes(6111) || (codes.includes(6003) && !codes.includes(6103));
+}
+
+/** ` (HTTP 409: 1013 You already ...)`, or ` (HTTP 409)` when the API sent no error items. */
+export function httpDetail(status: number, errors: unknown): string {
+  const codes = describeApiErrors(errors);
+  return `(HTTP ${status}${codes ? `: ${codes}` : ''})`;
+}
+
 /**
  * Turns an SDK error into a ProviderError that names the resource and the fix.
  * Messages are built from status and error codes only: the SDK's own message embeds
@@ -74,9 +86,20 @@ export function toProviderError(err: unknown, ctx: CallContext, extraHint?: stri
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const codes = describeApiErrors(err.errors);
-    const detail = (text: string): string => `${text} (HTTP ${status}${codes ? `: ${codes}` : ''})`;
+    const detail = (text: string): string => `${text} ${httpDetail(status, err.errors)}`;
     const opts = { cause: err, status };
+    // A token that is not even shaped like one (a stray quote, space or a truncated paste) gets
+    // 400 "6003 Invalid request headers" with 6111 "Invalid format for Authorization header" in
+    // its chain, not 401 (jeessy2/ddns-go#916, cloudflare/workers-sdk#5175).
+    if (status === 400 && isMalformedTokenError(err)) {
+      return new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        detail('the API token is malformed (copy it again)'),
+        'copy the token again from the Cloudflare dashboard (My Profile → API Tokens) into CLOUDFLARE_API_TOKEN (cloudflare.apiToken), without quotes or spaces; it is a bearer API token, not the Global API Key',
+        opts,
+      );
+    }
     if (status === 401) {
       return new ProviderError(
         'cloudflare',

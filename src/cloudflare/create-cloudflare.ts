@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import Cloudflare, { APIError } from 'cloudflare';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
@@ -7,13 +9,15 @@ import type {
   Cloudflare as CloudflarePort,
   DnsChangeSet,
   DnsRecord,
+  TunnelConnector,
   TunnelCredentials,
   TunnelState,
   ZoneRecords,
 } from '../ports/cloudflare.js';
-import { apiErrorCodes, describeApiErrors, toProviderError, type CallContext } from './cloudflare-errors.js';
+import { apiErrorCodes, httpDetail, toProviderError, type CallContext } from './cloudflare-errors.js';
 import { batchBody, chunk, FREE_PLAN_BATCH_LIMIT, operationName, recordParam, toOperations, type DnsOperation } from './dns-operations.js';
-import { createGuardedFetch, type FetchStats } from './guarded-fetch.js';
+import { isUnknownOutcome, listOperations, reconcile } from './dns-outcome.js';
+import { createGuardedFetch, retryAfterSeconds, type FetchStats } from './guarded-fetch.js';
 import { credentialsFromToken, generateTunnelSecret } from './tunnel-credentials.js';
 
 /**
@@ -45,16 +49,33 @@ interface ZoneRef {
 }
 
 type SdkRecord = { id?: string; name?: string; type?: string; content?: string; proxied?: boolean; ttl?: number; comment?: string | null };
-type SdkTunnel = { id?: string; name?: string; status?: string; connections?: unknown[]; created_at?: string; deleted_at?: string | null };
+type SdkTunnel = { id?: string; name?: string; status?: string; created_at?: string; deleted_at?: string | null };
+type SdkClient = { id?: string; version?: string; run_at?: string; conns?: { colo_name?: string }[] };
 
+/**
+ * No connection count here: tunnel objects stopped carrying `connections` on 2026-10-05
+ * (Cloudflare changelog 2026-07-09; SDK 7.3 marks the field deprecated, "will start returning
+ * an empty array"). Connectors come from `listConnectors`.
+ */
 function toTunnelState(t: SdkTunnel): TunnelState {
+  return { id: t.id ?? '', name: t.name ?? '', status: t.status ?? 'unknown', createdAt: t.created_at ?? '' };
+}
+
+function toConnector(c: SdkClient): TunnelConnector {
+  const conns = c.conns ?? [];
   return {
-    id: t.id ?? '',
-    name: t.name ?? '',
-    status: t.status ?? 'unknown',
-    connections: t.connections?.length ?? 0,
-    createdAt: t.created_at ?? '',
+    id: c.id ?? '',
+    version: c.version ?? 'unknown',
+    runAt: c.run_at ?? '',
+    connections: conns.length,
+    colos: [...new Set(conns.map((conn) => conn.colo_name ?? '?'))],
   };
+}
+
+/** One form for comparing zone names: lower-case ASCII (punycode), as DNS record names are. */
+function asciiZoneName(name: string): string {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  return domainToASCII(lower) || lower;
 }
 
 /** The SDK tells "this route does not exist" by 404/405 (7000/7003) — an API without batch. */
@@ -66,17 +87,13 @@ function isMissingRoute(err: unknown): boolean {
   return codes.length === 0 || codes.some((c) => c === 7000 || c === 7003);
 }
 
-function summarizeNames(ops: DnsOperation[], max = 5): string {
-  const names = ops.map((o) => `${o.kind} ${operationName(o)}`);
-  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
-}
-
 class CloudflareSdkAdapter implements CloudflareAdapter {
   readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
   readonly #client: Cloudflare;
   readonly #reporter: Reporter;
   readonly #settings: CloudflareSettings;
   readonly #batchSize: number;
+  readonly #maxRetries: number;
   readonly #zones = new Map<string, Promise<ZoneRef>>();
   #batchAvailable = true;
 
@@ -84,6 +101,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     this.#settings = settings;
     this.#reporter = options.reporter ?? silentReporter;
     this.#batchSize = Math.min(options.batchSize ?? FREE_PLAN_BATCH_LIMIT, FREE_PLAN_BATCH_LIMIT);
+    this.#maxRetries = options.maxRetries ?? 4;
     this.#client = new Cloudflare({
       apiToken: settings.apiToken.reveal(),
       // Explicit nulls keep CLOUDFLARE_API_KEY/EMAIL from the environment out of our requests.
@@ -91,7 +109,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
       apiEmail: null,
       userServiceKey: null,
       ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
-      maxRetries: options.maxRetries ?? 4,
+      maxRetries: this.#maxRetries,
       timeout: options.timeoutMs ?? 60_000,
       logLevel: 'off',
       fetch: createGuardedFetch({
@@ -111,7 +129,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   }
 
   #zone(zoneName: string): Promise<ZoneRef> {
-    const name = zoneName.toLowerCase();
+    const name = asciiZoneName(zoneName);
     let ref = this.#zones.get(name);
     if (!ref) {
       ref = this.#lookupZone(name);
@@ -125,9 +143,14 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   async #lookupZone(name: string): Promise<ZoneRef> {
     const accountId = this.#settings.accountId;
     const ctx: CallContext = { operation: `look up zone ${name}`, permission: 'zone', scope: `zone ${name}` };
-    // An exact name filter matches at most one zone per account: the first page is the answer.
-    const page = await this.#call(ctx, () => this.#client.zones.list({ name, account: { id: accountId }, per_page: 50 }));
-    const zone = page.result.find((z) => z.name.toLowerCase() === name);
+    // The zones API stores and filters IDN zones by their Unicode name (a punycode filter finds
+    // nothing: cloudflare-go#347) and answers with it (nginx-ui#1914), while the inventory and DNS
+    // record names use punycode. So: filter in Unicode, compare in ASCII. An exact name filter
+    // matches at most one zone per account: the first page is the answer.
+    const page = await this.#call(ctx, () =>
+      this.#client.zones.list({ name: domainToUnicode(name) || name, account: { id: accountId }, per_page: 50 }),
+    );
+    const zone = page.result.find((z) => asciiZoneName(z.name) === name);
     if (!zone) {
       throw new ProviderError(
         'cloudflare',
@@ -153,6 +176,13 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     return live[0] ? toTunnelState(live[0]) : undefined;
   }
 
+  async listConnectors(accountId: string, tunnelId: string): Promise<TunnelConnector[]> {
+    const ctx: CallContext = { operation: `read the connectors of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    // GET .../cfd_tunnel/{id}/connections, one `Client` per cloudflared (a single page).
+    const page = await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }));
+    return (page.result as SdkClient[]).map(toConnector);
+  }
+
   async createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }> {
     const ctx: CallContext = { operation: `create tunnel ${name}`, permission: 'tunnel', scope: `account ${accountId}` };
     const secret = generateTunnelSecret();
@@ -168,7 +198,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         throw new ProviderError(
           'cloudflare',
           ctx.operation,
-          `a tunnel named ${name} already exists in account ${accountId} (HTTP 409: ${describeApiErrors(err.errors)})`,
+          `a tunnel named ${name} already exists in account ${accountId} ${httpDetail(409, err.errors)}`,
           'proxflare looks the tunnel up by name before creating it, so it was probably created at the same time by another run; re-run sync to use it, or choose another tunnel.name',
           { cause: err, status: 409 },
         );
@@ -249,9 +279,12 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         await this.#applySingly(changes, ops.slice(applied), applied, ops.length);
         return;
       }
+      const where = `batch ${i + 1} of ${batches.length} (${listOperations(batch)})`;
       try {
         this.#reporter.debug(`cloudflare: zone ${changes.zoneName}: batch ${i + 1}/${batches.length} (${batch.length} changes)`);
-        await this.#client.dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) });
+        // Never re-sent by the SDK: a batch whose answer was lost may have been applied, and the
+        // same POST again would fail on its own records (81058/81053) and read as a rollback.
+        await this.#writeOnce(() => this.#client.dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) }, { maxRetries: 0 }));
         applied += batch.length;
       } catch (err) {
         if (isMissingRoute(err)) {
@@ -260,16 +293,80 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
           await this.#applySingly(changes, ops.slice(applied), applied, ops.length);
           return;
         }
-        const progress =
-          `batch ${i + 1} of ${batches.length} (${summarizeNames(batch)}) was rolled back as a whole; ` +
-          `${applied} of ${ops.length} changes were applied before it`;
         const base = toProviderError(err, { operation: `apply DNS changes in zone ${changes.zoneName}`, permission: 'dns', scope: `zone ${changes.zoneName}` });
+        if (isUnknownOutcome(err)) {
+          await this.#settleUnknownOutcome(changes, batch, base, `the answer to ${where} was lost`, applied, ops.length);
+          applied += batch.length;
+          continue;
+        }
+        const progress = `${where} was rolled back as a whole; ${applied} of ${ops.length} changes were applied before it`;
         throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${progress}`, base.hint ?? 're-run sync: it plans again from what is there now', {
           cause: err,
           status: base.status,
         });
       }
     }
+  }
+
+  /**
+   * Runs a non-idempotent write the SDK must not re-send (`maxRetries: 0`), re-sending it only
+   * after an answer that proves it was not carried out: a 429 within the Retry-After budget
+   * (the guarded fetch marks a 429 beyond it `x-should-retry: false`).
+   */
+  async #writeOnce<T>(send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        const retryable = err instanceof APIError && err.status === 429 && err.headers?.get('x-should-retry') !== 'false';
+        if (!retryable || attempt >= this.#maxRetries) throw err;
+        await sleep(retryAfterSeconds(err.headers ?? new Headers()) * 1000);
+      }
+    }
+  }
+
+  /**
+   * After a write whose outcome is unknown, re-read the zone and say what is actually there.
+   * Returns when every operation is in place (the write did go through); throws otherwise.
+   */
+  async #settleUnknownOutcome(
+    changes: DnsChangeSet,
+    ops: DnsOperation[],
+    base: ProviderError,
+    what: string,
+    appliedBefore: number,
+    total: number,
+  ): Promise<void> {
+    let records: DnsRecord[];
+    try {
+      this.#zones.delete(asciiZoneName(changes.zoneName));
+      records = (await this.listZoneRecords(changes.zoneName)).records;
+    } catch (readErr) {
+      const why = readErr instanceof Error ? readErr.message : String(readErr);
+      throw new ProviderError(
+        'cloudflare',
+        base.operation,
+        `${base.detail}; ${what}, and re-reading the zone failed too (${why}): it is not known whether its ${ops.length} changes were applied; ${appliedBefore} of ${total} changes were applied before it`,
+        'run `proxflare sync --dry-run` to see what is there now, then sync again',
+        { cause: base, status: base.status },
+      );
+    }
+    const { inPlace, missing } = reconcile(ops, records);
+    if (missing.length === 0) {
+      this.#reporter.warn(`cloudflare: zone ${changes.zoneName}: ${what}; re-reading the zone shows all ${ops.length} of its changes in place`);
+      return;
+    }
+    const found =
+      inPlace.length === 0
+        ? `re-reading the zone shows none of its ${ops.length} changes in place`
+        : `re-reading the zone shows ${inPlace.length} of its ${ops.length} changes in place (${listOperations(inPlace)}) and ${missing.length} not (${listOperations(missing)})`;
+    throw new ProviderError(
+      'cloudflare',
+      base.operation,
+      `${base.detail}; ${what}; ${found}; ${appliedBefore + inPlace.length} of ${total} changes are in place`,
+      're-run sync: it plans again from what is there now',
+      { cause: base, status: base.status },
+    );
   }
 
   async #applySingly(changes: DnsChangeSet, ops: DnsOperation[], alreadyApplied: number, total: number): Promise<void> {
@@ -284,9 +381,20 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
       try {
         if (op.kind === 'delete') await this.#client.dns.records.delete(op.id, { zone_id });
         else if (op.kind === 'put') await this.#client.dns.records.update(op.id, { zone_id, ...recordParam(op.record) });
-        else await this.#client.dns.records.create({ zone_id, ...recordParam(op.record) });
+        // A create is not idempotent: never re-sent after a lost answer (see the batch above).
+        else await this.#writeOnce(() => this.#client.dns.records.create({ zone_id, ...recordParam(op.record) }, { maxRetries: 0 }));
       } catch (err) {
+        // A delete retried after a lost answer finds the record gone: that is the goal reached.
+        if (op.kind === 'delete' && err instanceof APIError && err.status === 404 && apiErrorCodes(err).includes(81044)) {
+          applied++;
+          continue;
+        }
         const base = toProviderError(err, ctx);
+        if (isUnknownOutcome(err)) {
+          await this.#settleUnknownOutcome(changes, [op], base, `the answer to ${op.kind} ${operationName(op)} was lost`, applied, total);
+          applied++;
+          continue;
+        }
         throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${applied} of ${total} changes were applied before it`, base.hint, {
           cause: err,
           status: base.status,

@@ -23,10 +23,11 @@ function withHeader(res: Response, name: string, value: string): Response {
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
-function retryAfterSeconds(res: Response): number {
-  const ms = Number.parseFloat(res.headers.get('retry-after-ms') ?? '');
+/** Seconds a 429 asks to wait (`retry-after-ms`, `retry-after` in seconds or as a date). */
+export function retryAfterSeconds(headers: Headers): number {
+  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
   if (!Number.isNaN(ms)) return ms / 1000;
-  const raw = res.headers.get('retry-after');
+  const raw = headers.get('retry-after');
   if (raw === null) return 0;
   const s = Number.parseFloat(raw);
   if (!Number.isNaN(s)) return s;
@@ -50,7 +51,7 @@ export function createGuardedFetch(options: GuardedFetchOptions): FetchFn {
     const res = await globalThis.fetch(input, init);
     if (res.status === 409) return withHeader(res, 'x-should-retry', 'false');
     if (res.status === 429) {
-      const wait = retryAfterSeconds(res);
+      const wait = retryAfterSeconds(res.headers);
       if (stats.rateLimitWaitSeconds + wait > options.maxRateLimitWaitSeconds) {
         return withHeader(res, 'x-should-retry', 'false');
       }

@@ -1,8 +1,9 @@
 import { PlanError } from '../core/errors.js';
 import type { Inventory } from '../inventory/types.js';
-import type { ActualState } from '../sync/actual-state.js';
-import { MANAGED_PATHS } from '../sync/actual-state.js';
-import type { DesiredState } from '../sync/desired-state.js';
+import type { ActualState } from './actual-state.js';
+import { MANAGED_PATHS } from './actual-state.js';
+import type { DesiredState } from './desired-state.js';
+import { inApplyOrder } from './apply-order.js';
 import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
@@ -10,19 +11,18 @@ import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan } from './types.js';
+import type { AdoptKinds } from './ownership.js';
 
 export interface PlanOptions {
-  /** Take over foreign DNS records on wanted hostnames (--adopt). */
-  adopt: boolean;
+  /** The kinds whose foreign resources on wanted names are taken over (`--adopt[=dns,...]`). */
+  adopt: AdoptKinds;
   /** Allow deleting more of our records than settings.maxDeletes (--allow-mass-delete). */
   allowMassDelete: boolean;
 }
 
 /**
- * Desired + actual → Plan. Pure. Changes come out in apply order, which keeps traffic safe:
- * connector → tunnel → package → DNS deletes (a removed hostname stops routing before its
- * ingress rule goes) → credentials/files → unit → DNS creates/updates (a new hostname goes
- * live only once its ingress rule is served).
+ * Desired + actual → Plan. Pure. Changes come out in the apply order of `APPLY_ORDER`
+ * (apply-order.ts), the same table apply walks, so the dry run lists them as they will happen.
  * Throws PlanError with every problem at once when the plan would be unsafe.
  */
 export function computePlan(inventory: Inventory, actual: ActualState, desired: DesiredState, options: PlanOptions): Plan {
@@ -38,6 +38,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
   const host = hostKnown ? actual.host : undefined;
   const hostPlan = planHost({
+    connector: inventory.connector.hostname,
     host,
     tunnel,
     accountId: inventory.cloudflare.accountId,
@@ -63,7 +64,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   errors.push(...dns.errors);
   warnings.push(...dns.warnings);
 
-  const access = planAccess({ inventory, state: actual.access, hostnames: desired.hostnames, adopt: options.adopt });
+  const access = planAccess({ inventory, state: actual.access, hostnames: desired.hostnames, adopt: options.adopt.has('access') });
   errors.push(...access.errors);
   warnings.push(...access.warnings);
   const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
@@ -71,23 +72,18 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   if (errors.length > 0) throw new PlanError(errors);
 
-  const dnsDeletes = dns.changes.filter((c) => c.action === 'delete');
-  const dnsUpserts = dns.changes.filter((c) => c.action !== 'delete');
-  // Access before anything can route to a protected hostname; removals only once the connector no longer checks them.
-  const accessUp = [...access.tokens, ...access.policies, ...access.apps].filter((c) => c.action !== 'delete');
-  const accessDown = [...access.apps, ...access.policies, ...access.tokens].filter((c) => c.action === 'delete');
-  const changes: Change[] = [
+  const changes = inApplyOrder<Change>([
     lxc.change,
     tunnel,
-    ...accessUp,
     hostPlan.pkg,
-    ...dnsDeletes,
     hostPlan.credentials,
     ...hostPlan.files,
     hostPlan.unit,
-    ...accessDown,
-    ...dnsUpserts,
-  ];
+    ...dns.changes,
+    ...access.tokens,
+    ...access.policies,
+    ...access.apps,
+  ]);
   return {
     changes,
     conflicts: [...lxc.conflicts, ...dns.conflicts, ...access.conflicts],

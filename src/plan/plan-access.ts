@@ -5,23 +5,23 @@ import type { AccessApp, AccessAppBody, AccessPolicy, AccessPolicyBody, AccessRu
 import type { AccessAppChange, AccessAppView, AccessPolicyChange, AccessPolicyView, ServiceTokenChange } from './access-changes.js';
 import { POLICY_REF, TOKEN_REF, audPlaceholder } from './access-changes.js';
 import { normaliseApp, normalisePolicy, sameApp, samePolicy } from './access-normalise.js';
+import { ACCESS_TAG, accessOwnedName, accessOwnedSuffix } from './ownership.js';
 import type { Conflict } from './types.js';
 import { UNKNOWN } from './types.js';
 
 /**
  * Cloudflare Access: desired (inventory) + actual (AccessState) → changes. Pure.
- * Ownership: apps carry the Access tag `proxflare` AND the name `proxflare:<tunnel>:<hostname>`;
- * policies and service tokens (which have no tags) the name `proxflare:<tunnel>:<name>`.
- * Anything else is never written; `existing:` policies are only read.
+ * Ownership marks are defined in ownership.ts; anything without them is never written, and
+ * `existing:` policies are only read.
  * Fail-closed: a reference that does not resolve is an error, never a partial app.
  */
 
-export const ACCESS_TAG = 'proxflare';
+export { ACCESS_TAG };
 const ACCESS_DOMAIN_SUFFIX = '.cloudflareaccess.com';
 /** Access's default session_duration (OpenAPI `access_schemas-session_duration`.default). */
 export const DEFAULT_SESSION_DURATION = '24h';
 
-export const ownedName = (tunnel: string, name: string) => `proxflare:${tunnel}:${name}`;
+export const ownedName = accessOwnedName;
 
 export interface AccessPlanInput {
   inventory: Inventory;
@@ -297,10 +297,7 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
   return plan;
 }
 
-function ownedSuffix(name: string, tunnel: string): string | undefined {
-  const prefix = `proxflare:${tunnel}:`;
-  return name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
-}
+const ownedSuffix = accessOwnedSuffix;
 
 function resolveExisting(spec: ExistingPolicySpec, policies: AccessPolicy[], where: (f: string) => string, errors: string[]): string | undefined {
   const matches = policies.filter((p) => p.reusable && p.name === spec.existing);

@@ -1,13 +1,11 @@
 import type { DnsRecord, NewDnsRecord, ZoneRecords } from '../ports/cloudflare.js';
+import { dnsAddress } from './addresses.js';
+import type { AdoptKinds } from './ownership.js';
+import { blocksOurRecord, describeDnsRecord, dnsConflict, isOwnedBy, markerTunnel, ownerComment } from './ownership.js';
 import type { Conflict, DnsChange } from './types.js';
 
-/** Free zones allow 100 characters per record comment (error 9313 beyond). */
-export const OWNER_COMMENT_MAX = 100;
-const OWNER_PREFIX = 'managed by proxflare: tunnel ';
-/** Separates the ownership marker from the user's optional extra text. */
-const EXTRA_SEPARATOR = '; ';
-/** Types that share a name exclusively with a CNAME (Cloudflare 81053/81054). */
-const EXCLUSIVE_TYPES = new Set(['A', 'AAAA', 'CNAME']);
+/** The DNS planner's ownership helpers, kept importable from here. */
+export { isOwnedBy, markerTunnel, OWNER_COMMENT_MAX, ownerComment } from './ownership.js';
 
 export interface PlanDnsInput {
   /** Desired hostnames, lower-case FQDNs; each must fall inside one of `zones`. */
@@ -17,8 +15,8 @@ export interface PlanDnsInput {
   /** May be TUNNEL_ID_PLACEHOLDER when the tunnel is created by the same plan. */
   tunnelId: string;
   tunnelName: string;
-  /** Take over foreign A/AAAA/CNAME records on wanted hostnames (`--adopt`). */
-  adopt: boolean;
+  /** Take over foreign A/AAAA/CNAME records on wanted hostnames (`--adopt`, `--adopt=dns`). */
+  adopt: AdoptKinds;
   maxDeletes: number;
   allowMassDelete: boolean;
   /** Extra text appended to the ownership comment (inventory `settings.ownerComment`). */
@@ -31,48 +29,6 @@ export interface PlanDnsResult {
   warnings: string[];
   /** Problems that make the plan unsafe to apply (mass delete, hostname outside every zone). */
   errors: string[];
-}
-
-/** Code-point aware, so a surrogate pair is never cut in half. */
-function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : chars.slice(0, max).join('');
-}
-
-function singleLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').trim();
-}
-
-function ownerMarker(tunnelName: string): string {
-  return truncate(OWNER_PREFIX + singleLine(tunnelName), OWNER_COMMENT_MAX);
-}
-
-/**
- * The comment that marks a record as ours. Tags would be cleaner but the Free plan has a tag
- * quota of 0 (error 9300), so ownership lives in the comment, cut to the Free plan's 100 characters.
- */
-export function ownerComment(tunnelName: string, extra?: string): string {
-  const marker = ownerMarker(tunnelName);
-  const more = extra === undefined ? '' : singleLine(extra);
-  return more === '' ? marker : truncate(marker + EXTRA_SEPARATOR + more, OWNER_COMMENT_MAX);
-}
-
-/**
- * True only for records marked for exactly this tunnel name: tunnel `home` must not claim
- * the records of tunnel `homelab`, so the marker has to end where the name ends.
- */
-export function isOwnedBy(comment: string | null, tunnelName: string): boolean {
-  if (comment === null) return false;
-  const marker = ownerMarker(tunnelName);
-  return comment === marker || comment.startsWith(marker + EXTRA_SEPARATOR);
-}
-
-/** The tunnel name in a proxflare marker, whichever tunnel it belongs to. */
-export function markerTunnel(comment: string | null): string | undefined {
-  if (comment === null || !comment.startsWith(OWNER_PREFIX)) return undefined;
-  const rest = comment.slice(OWNER_PREFIX.length);
-  const end = rest.indexOf(EXTRA_SEPARATOR);
-  return end === -1 ? rest : rest.slice(0, end);
 }
 
 export function tunnelTarget(tunnelId: string): string {
@@ -88,10 +44,6 @@ export function zoneOf(hostname: string, zoneNames: string[]): string | undefine
     }
   }
   return best;
-}
-
-function describe(r: DnsRecord): string {
-  return `${r.type} ${r.name} → ${r.content} (id ${r.id}${r.comment ? `, comment "${r.comment}"` : ''})`;
 }
 
 function differences(before: DnsRecord, after: NewDnsRecord): string[] {
@@ -112,7 +64,7 @@ function change(
   before: DnsRecord | undefined,
   after: NewDnsRecord | undefined,
 ): DnsChange {
-  return { kind: 'dns', address: `dns/${name}`, action, reason, zoneId: zone.zoneId, zoneName: zone.zoneName, before, after };
+  return { kind: 'dns', address: dnsAddress(name), action, reason, zoneId: zone.zoneId, zoneName: zone.zoneName, before, after };
 }
 
 /**
@@ -120,7 +72,8 @@ function change(
  * pruned; everything else is never touched, only reported (or taken over with `adopt`).
  */
 export function planDns(input: PlanDnsInput): PlanDnsResult {
-  const { tunnelName, adopt } = input;
+  const { tunnelName } = input;
+  const adopt = input.adopt.has('dns');
   const comment = ownerComment(tunnelName, input.commentExtra);
   const target = tunnelTarget(input.tunnelId);
   const zoneNames = input.zones.map((z) => z.zoneName);
@@ -159,7 +112,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
     const zone = wanted.get(host)!;
     const records = byName.get(`${zone.zoneId}/${host}`) ?? [];
     const ours = records.filter((r) => isOwnedBy(r.comment, tunnelName));
-    const foreign = records.filter((r) => !isOwnedBy(r.comment, tunnelName) && EXCLUSIVE_TYPES.has(r.type));
+    const foreign = records.filter((r) => blocksOurRecord(r, tunnelName));
     const after = desiredRecord(host);
     for (const r of records) handled.add(r.id);
 
@@ -170,7 +123,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
         ownDeletes.push(change(zone, host, 'delete', `duplicate of the record kept for dns/${host}`, extra, undefined));
       }
       for (const other of adopt ? foreign : []) {
-        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describe(other)})`, other, undefined));
+        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined));
       }
       if (!adopt) reportForeign(result, zone, host, foreign, tunnelName);
       const diff = differences(keep, after);
@@ -191,16 +144,16 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
       const take = foreign.find((r) => r.type === 'CNAME') ?? foreign[0]!;
       for (const other of foreign) {
         if (other === take) continue;
-        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describe(other)})`, other, undefined));
+        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined));
       }
-      result.changes.push(change(zone, host, 'update', `adopted (was ${describe(take)})`, take, after));
+      result.changes.push(change(zone, host, 'update', `adopted (was ${describeDnsRecord(take)})`, take, after));
       continue;
     }
 
     const unmarkedToUs = foreign.every((r) => r.type === 'CNAME' && r.content === target && markerTunnel(r.comment) === undefined);
     if (unmarkedToUs) {
       result.warnings.push(
-        `dns/${host}: ${describe(foreign[0]!)} points at tunnel ${tunnelName} but has no proxflare ownership comment; left alone (re-run with --adopt to manage it)`,
+        `dns/${host}: ${describeDnsRecord(foreign[0]!)} points at tunnel ${tunnelName} but has no proxflare ownership comment; left alone (re-run with --adopt to manage it)`,
       );
       continue;
     }
@@ -214,7 +167,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
         ownDeletes.push(change(zone, r.name, 'delete', 'not in inventory', r, undefined));
       } else if (r.type === 'CNAME' && r.content === target) {
         result.warnings.push(
-          `dns/${r.name}: ${describe(r)} points at tunnel ${tunnelName}, is not in the inventory and has no proxflare ownership comment; left alone`,
+          `dns/${r.name}: ${describeDnsRecord(r)} points at tunnel ${tunnelName}, is not in the inventory and has no proxflare ownership comment; left alone`,
         );
       }
     }
@@ -233,15 +186,7 @@ function reportForeign(
   foreign: DnsRecord[],
   tunnelName: string,
 ): void {
-  for (const r of foreign) {
-    const owner = markerTunnel(r.comment);
-    const whose = owner === undefined ? 'not managed by proxflare' : `managed by proxflare for another tunnel (${owner})`;
-    result.conflicts.push({
-      address: `dns/${host}`,
-      message: `${describe(r)} in zone ${zone.zoneName} is ${whose}; tunnel ${tunnelName} cannot route ${host}`,
-      hint: 'remove or rename that record, drop the hostname from the inventory, or re-run with --adopt to take it over',
-    });
-  }
+  for (const r of foreign) result.conflicts.push(dnsConflict(r, zone.zoneName, host, tunnelName));
 }
 
 function guardMassDelete(result: PlanDnsResult, input: PlanDnsInput, deletes: DnsChange[]): void {

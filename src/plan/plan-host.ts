@@ -1,5 +1,6 @@
 import type { CloudflaredSource } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
+import { hostAddress } from './addresses.js';
 import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange } from './types.js';
 
 /**
@@ -8,6 +9,8 @@ import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitCh
  * yet (connector about to be created or started): everything there is then "known after apply".
  */
 export interface HostPlanInput {
+  /** The connector's name (its LXC hostname); every address here is scoped by it. */
+  connector: string;
   host: ConnectorState | undefined;
   tunnel: TunnelChange;
   accountId: string;
@@ -25,17 +28,18 @@ export interface HostPlan {
 }
 
 export function planHost(input: HostPlanInput): HostPlan {
-  const pkg = planPackage(input.host, input.source);
+  const pkg = planPackage(input.connector, input.host, input.source);
   const credentials = planCredentials(input);
-  const files = input.files.map((f) => planFile(input.host, f));
+  const files = input.files.map((f) => planFile(input.connector, input.host, f));
   const unit = planUnit(input, [pkg, credentials, ...files]);
   return { pkg, credentials, files, unit };
 }
 
-function planPackage(host: ConnectorState | undefined, source: CloudflaredSource): PackageChange {
+function planPackage(connector: string, host: ConnectorState | undefined, source: CloudflaredSource): PackageChange {
   const base = {
     kind: 'package' as const,
-    address: 'package/cloudflared',
+    address: hostAddress('package', connector, 'cloudflared'),
+    connector,
     after: { source: source.type, version: source.version },
     source,
   };
@@ -71,7 +75,14 @@ export function credentialsTunnelId(content: string): string | undefined {
 function planCredentials(input: HostPlanInput): CredentialsChange {
   const { tunnel, host, credentialsPath: path, accountId } = input;
   const tunnelId = tunnel.after.id;
-  const base = { kind: 'credentials' as const, address: `file:${path}`, path, accountId, after: { tunnelId } };
+  const base = {
+    kind: 'credentials' as const,
+    address: hostAddress('file', input.connector, path),
+    connector: input.connector,
+    path,
+    accountId,
+    after: { tunnelId },
+  };
   if (tunnel.action === 'create') {
     return {
       ...base,
@@ -103,12 +114,14 @@ function planCredentials(input: HostPlanInput): CredentialsChange {
 }
 
 function planFile(
+  connector: string,
   host: ConnectorState | undefined,
   file: { path: string; content: string; mode: number; validate: boolean },
 ): FileChange {
   const base = {
     kind: 'file' as const,
-    address: `file:${file.path}`,
+    address: hostAddress('file', connector, file.path),
+    connector,
     path: file.path,
     mode: file.mode,
     after: { content: file.content, mode: file.mode },
@@ -128,7 +141,13 @@ function planFile(
 }
 
 function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[]): UnitChange {
-  const base = { kind: 'unit' as const, address: `systemd/${input.unit}`, unit: input.unit, after: { enabled: true as const, active: true as const } };
+  const base = {
+    kind: 'unit' as const,
+    address: hostAddress('unit', input.connector, input.unit),
+    connector: input.connector,
+    unit: input.unit,
+    after: { enabled: true as const, active: true as const },
+  };
   const changed = inputsOfService.filter((c) => c.action !== 'noop').map((c) => c.address);
   if (!input.host) {
     return { ...base, action: 'create', reason: 'enable and start', before: 'unknown', restart: true };

@@ -1,6 +1,8 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../proxmox/lxc-spec.js';
+import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../core/pve-config.js';
+import { lxcAddress } from './addresses.js';
+import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN } from './types.js';
 
 export interface LxcPlan {
@@ -23,7 +25,7 @@ export function desiredLxcView(spec: ConnectorSpec): LxcView {
     cores: spec.cores,
     onboot: spec.onboot,
     net0: formatNet0(spec.network),
-    tags: normalizeTags([spec.tag]),
+    tags: normalizeTags(lxcOwnershipTags(spec)),
   };
 }
 
@@ -52,12 +54,8 @@ function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
  * that would need a new container is an error, never an implicit replace.
  */
 export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
-  const address = `lxc/${spec.hostname}`;
-  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => ({
-    address,
-    message: `an LXC named "${spec.hostname}" (vmid ${ref.vmid} on node ${ref.node}) exists without the ownership tag "${spec.tag}"; proxflare does not adopt it silently`,
-    hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
-  }));
+  const address = lxcAddress(spec.hostname);
+  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => lxcConflict(spec, ref));
   const errors: string[] = [];
   const after = desiredLxcView(spec);
   const c = state.connector;
@@ -67,6 +65,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
       change: {
         kind: 'lxc',
         address,
+        connector: spec.hostname,
         action: 'create',
         reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${spec.template} will be downloaded first`,
         before: undefined,
@@ -131,6 +130,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   const change: LxcChange = {
     kind: 'lxc',
     address,
+    connector: spec.hostname,
     action: changed || start ? 'update' : 'noop',
     reason: reasons.length > 0 ? reasons.join(', ') : 'matches the inventory',
     before,

@@ -1,4 +1,5 @@
 import type { TunnelState } from '../ports/cloudflare.js';
+import { tunnelAddress } from './addresses.js';
 import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from './types.js';
 
 /**
@@ -6,7 +7,7 @@ import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from './types.js';
  * A tunnel is never renamed or replaced by a plan; its id flows into DNS and config files.
  */
 export function planTunnel(name: string, accountId: string, found: TunnelState | undefined): TunnelChange {
-  const address = `tunnel/${name}`;
+  const address = tunnelAddress(name);
   if (found === undefined) {
     return {
       kind: 'tunnel',
@@ -22,7 +23,7 @@ export function planTunnel(name: string, accountId: string, found: TunnelState |
     kind: 'tunnel',
     address,
     action: 'noop',
-    reason: `exists (${found.status}, ${found.connections} connection${found.connections === 1 ? '' : 's'})`,
+    reason: `exists (${found.status})`,
     before: { id: found.id, name: found.name },
     after: { id: found.id, name: found.name },
     accountId,

@@ -4,11 +4,10 @@ import type { Action, Change, DnsChange, LxcChange, LxcView, Plan } from './type
 import { TUNNEL_ID_PLACEHOLDER, UNKNOWN, hasChanges, summarize } from './types.js';
 
 /** Terraform-style symbols (internal/plans/action.go). */
-const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-', noop: ' ' };
+const SYMBOL: Record<Action, string> = { create: '+', update: '~', delete: '-', noop: ' ' };
 const VERB: Record<Action, string> = {
   create: 'will be created',
   update: 'will be updated in place',
-  replace: 'must be replaced',
   delete: 'will be destroyed',
   noop: 'is up to date',
 };
@@ -54,7 +53,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
 }
 
 function renderChange(change: Change, paint: Paint): string[] {
-  const color = { create: 32, update: 33, replace: 35, delete: 31, noop: 2 }[change.action];
+  const color = { create: 32, update: 33, delete: 31, noop: 2 }[change.action];
   const head = [
     paint(1, `  # ${change.address} ${VERB[change.action]}`) + (change.reason ? ` (${change.reason})` : ''),
     paint(color, `  ${SYMBOL[change.action]} ${change.address}`),

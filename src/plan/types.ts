@@ -5,10 +5,11 @@ import type { AccessChange, ExposureEntry } from './access-changes.js';
 
 /**
  * The plan is data: dry-run renders it, apply executes it, and both read the same object,
- * so a dry-run never lies. Changes are kept in apply order; `noop`s are kept and hidden
- * by the renderer.
+ * so a dry-run never lies. Changes are kept in apply order (`apply-order.ts`); `noop`s are
+ * kept and hidden by the renderer. There is no `replace`: a change that would need a new
+ * resource is refused with an error, never done implicitly.
  */
-export type Action = 'create' | 'update' | 'replace' | 'delete' | 'noop';
+export type Action = 'create' | 'update' | 'delete' | 'noop';
 
 /** Value not known until an earlier change is applied (Terraform's "known after apply"). */
 export const UNKNOWN = '(known after apply)';
@@ -16,7 +17,10 @@ export const UNKNOWN = '(known after apply)';
 export const TUNNEL_ID_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
 
 interface ChangeBase {
-  /** Stable address shown verbatim in plans, logs, errors and JSON: `dns/media.example.com`. */
+  /**
+   * Stable address shown verbatim in plans, logs, errors and JSON (see `addresses.ts`):
+   * `dns/media.example.com`, or `file:cloudflared:/etc/cloudflared/config.yml` on a connector.
+   */
   address: string;
   action: Action;
   /** Why: "not in inventory", "memory 512 → 1024", "created by this plan". */
@@ -38,8 +42,15 @@ export interface LxcView {
   tags: string[];
 }
 
+/** Changes to things on a connector host carry the connector's name (its LXC hostname). */
+interface HostChangeBase extends ChangeBase {
+  connector: string;
+}
+
 export interface LxcChange extends ChangeBase {
   kind: 'lxc';
+  /** The connector this container is. */
+  connector: string;
   before: LxcView | undefined;
   after: LxcView;
   /** For create. */
@@ -63,7 +74,7 @@ export interface TunnelChange extends ChangeBase {
   accountId: string;
 }
 
-export interface CredentialsChange extends ChangeBase {
+export interface CredentialsChange extends HostChangeBase {
   kind: 'credentials';
   path: string;
   /** Where the credentials come from: a newly created tunnel, or the existing tunnel's token. */
@@ -74,14 +85,14 @@ export interface CredentialsChange extends ChangeBase {
   after: { tunnelId: string };
 }
 
-export interface PackageChange extends ChangeBase {
+export interface PackageChange extends HostChangeBase {
   kind: 'package';
   before: { version: string } | 'unknown' | undefined;
   after: { source: CloudflaredSource['type']; version: string | undefined };
   source: CloudflaredSource;
 }
 
-export interface FileChange extends ChangeBase {
+export interface FileChange extends HostChangeBase {
   kind: 'file';
   path: string;
   mode: number;
@@ -93,7 +104,7 @@ export interface FileChange extends ChangeBase {
   validate: boolean;
 }
 
-export interface UnitChange extends ChangeBase {
+export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
   before: { enabled: boolean; active: boolean } | 'unknown' | undefined;
@@ -153,10 +164,6 @@ export function summarize(plan: Plan): PlanSummary {
     if (c.action === 'create') s.add++;
     else if (c.action === 'update') s.change++;
     else if (c.action === 'delete') s.destroy++;
-    else if (c.action === 'replace') {
-      s.add++;
-      s.destroy++;
-    }
   }
   return s;
 }

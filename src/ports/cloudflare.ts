@@ -1,7 +1,7 @@
 import type { Secret } from '../core/secret.js';
 
 /**
- * The Cloudflare port (tunnel + DNS). Zone name → id is resolved inside the adapter.
+ * The Cloudflare port (tunnels, DNS). Zone name → id is resolved inside the adapter.
  * Adapter: src/cloudflare/ (over the `cloudflare` SDK). Fake: test/fakes/in-memory-cloudflare.ts.
  */
 
@@ -10,9 +10,24 @@ export interface TunnelState {
   name: string;
   /** e.g. healthy, degraded, down, inactive */
   status: string;
-  /** Number of active edge connections. */
-  connections: number;
   createdAt: string;
+}
+
+/**
+ * One cloudflared process serving the tunnel, from GET .../cfd_tunnel/{id}/connections. Tunnel
+ * objects stopped carrying connections on 2026-10-05 (Cloudflare changelog 2026-07-09).
+ */
+export interface TunnelConnector {
+  /** Connector id; a restarted cloudflared registers under a new one. */
+  id: string;
+  /** cloudflared version, e.g. 2026.8.2 */
+  version: string;
+  /** When this cloudflared started (ISO 8601). */
+  runAt: string;
+  /** Edge connections it holds now (cloudflared keeps 4). */
+  connections: number;
+  /** Cloudflare data centres of those connections, e.g. fra08. */
+  colos: string[];
 }
 
 /** Credentials file content for a locally-managed tunnel (cloudflared `Credentials`). */
@@ -62,19 +77,29 @@ export interface DnsChangeSet {
   deletes: { id: string; name: string }[];
 }
 
-export interface CloudflareReader {
+/**
+ * The port is split by concern, one interface per Cloudflare product proxflare manages, each
+ * with its readers and writers; a new concern (Access applications next) is a new interface
+ * here and one more `extends` below.
+ */
+
+/** Named tunnels of the account. */
+export interface TunnelsPort {
   /** Find by name among non-deleted tunnels. */
   findTunnel(accountId: string, name: string): Promise<TunnelState | undefined>;
-  listZoneRecords(zoneName: string): Promise<ZoneRecords>;
-}
-
-export interface CloudflareWriter {
+  /** The tunnel's connectors, from the connections endpoint (empty when no cloudflared is connected). */
+  listConnectors(accountId: string, tunnelId: string): Promise<TunnelConnector[]>;
   /** config_src: local, with a locally generated 32-byte secret. */
   createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }>;
   /** Recover credentials of an existing tunnel from its token (no duplicate tunnel). */
   recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials>;
+}
+
+/** DNS records of the configured zones. */
+export interface DnsPort {
+  listZoneRecords(zoneName: string): Promise<ZoneRecords>;
   /** Batch endpoint where possible (≤200 per batch on Free), falling back to single calls. */
   applyDnsChanges(changes: DnsChangeSet): Promise<void>;
 }
 
-export interface Cloudflare extends CloudflareReader, CloudflareWriter {}
+export interface Cloudflare extends TunnelsPort, DnsPort {}

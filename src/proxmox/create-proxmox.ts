@@ -15,7 +15,8 @@ import type {
 import { PveApiClient } from './api-client.js';
 import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
 import { createLimit } from './limit.js';
-import { lxcCreateParams, parseTemplateVolid } from './lxc-spec.js';
+import { parseTemplateVolid } from '../core/pve-config.js';
+import { lxcCreateParams } from './lxc-spec.js';
 import { waitForTask } from './task.js';
 
 export interface ProxmoxAdapterOptions {

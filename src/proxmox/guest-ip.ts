@@ -2,7 +2,7 @@ import { ProviderError } from '../core/errors.js';
 import type { GuestSpec } from '../inventory/types.js';
 import type { GuestIp } from '../ports/proxmox.js';
 import type { PveApiClient } from './api-client.js';
-import { parsePropertyString } from './lxc-spec.js';
+import { parsePropertyString } from '../core/pve-config.js';
 
 /** One guest row of GET /cluster/resources?type=vm (README-pve §4.1); numbers may arrive as strings. */
 export interface ResourceRow {

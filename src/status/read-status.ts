@@ -1,10 +1,11 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Renderer } from '../render/templates.js';
-import { isOwnedBy } from '../plan/plan-dns.js';
+import { isOwnedBy } from '../plan/ownership.js';
 import { describeExposure } from '../plan/plan-exposure.js';
 import { planSync } from '../sync/run-sync.js';
 import type { Ports } from '../sync/ports.js';
+import { ADOPT_NOTHING } from '../plan/ownership.js';
 
 export type DnsState = 'ok' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
 
@@ -20,8 +21,17 @@ export interface RouteStatus {
   detail: string;
 }
 
+export interface ConnectorStatus {
+  id: string;
+  version: string;
+  runAt: string;
+  connections: number;
+  colos: string[];
+}
+
 export interface Status {
-  tunnel: { name: string; id: string | undefined; status: string; connections: number };
+  /** `connections` is the sum over `connectors`, read from the tunnel's connections endpoint. */
+  tunnel: { name: string; id: string | undefined; status: string; connections: number; connectors: ConnectorStatus[] };
   connector: { address: string; state: string; ip: string | undefined; service: string };
   routes: RouteStatus[];
   pendingChanges: number;
@@ -30,7 +40,7 @@ export interface Status {
 /** Everything `proxflare status` shows, read with readers only (plus probes run on the connector). */
 export async function readStatus(inventory: Inventory, ports: Ports, renderer: Renderer, reporter: Reporter): Promise<Status> {
   reporter.step('status', 'reading Proxmox, Cloudflare and the connector');
-  const planned = await planSync(inventory, ports, renderer, { adopt: false, allowMassDelete: true }, reporter);
+  const planned = await planSync(inventory, ports, renderer, { adopt: ADOPT_NOTHING, allowMassDelete: true }, reporter);
   const { actual } = planned.read;
   const host = planned.read.host;
   try {
@@ -63,13 +73,15 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
     });
 
     const connector = actual.proxmox.connector;
+    const connectors = actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, actual.tunnel.id) : [];
     reporter.done('status');
     return {
       tunnel: {
         name: inventory.tunnel.name,
         id: actual.tunnel?.id,
         status: actual.tunnel?.status ?? 'missing',
-        connections: actual.tunnel?.connections ?? 0,
+        connections: connectors.reduce((n, c) => n + c.connections, 0),
+        connectors: connectors.map((c) => ({ id: c.id, version: c.version, runAt: c.runAt, connections: c.connections, colos: c.colos })),
       },
       connector: {
         address: `lxc/${inventory.connector.hostname}`,

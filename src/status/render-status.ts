@@ -8,6 +8,10 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   const c = status.connector;
   const lines = [
     `tunnel/${t.name}: ${paint(t.status === 'healthy', t.status)}, ${t.connections} connection${t.connections === 1 ? '' : 's'}${t.id ? ` (id ${t.id})` : ''}`,
+    ...t.connectors.map(
+      (k) =>
+        `  connector ${k.id}: cloudflared ${k.version}, ${paint(k.connections > 0, `${k.connections} connection${k.connections === 1 ? '' : 's'}`)}${k.colos.length > 0 ? ` (${k.colos.join(', ')})` : ''}${k.runAt ? `, running since ${k.runAt}` : ''}`,
+    ),
     `${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`,
     '',
   ];

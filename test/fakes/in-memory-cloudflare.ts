@@ -4,6 +4,7 @@ import type {
   Cloudflare,
   DnsChangeSet,
   DnsRecord,
+  TunnelConnector,
   TunnelCredentials,
   TunnelState,
   ZoneRecords,
@@ -12,10 +13,11 @@ import type {
 /** In-process Cloudflare (tunnels + DNS) with an action log and one-shot failures. */
 export class InMemoryCloudflare implements Cloudflare {
   readonly actions: string[] = [];
-  readonly tunnels: (TunnelState & { secret: string; deleted: boolean })[] = [];
+  readonly tunnels: (TunnelState & { secret: string; deleted: boolean; connections: number })[] = [];
   readonly zones = new Map<string, { id: string; records: DnsRecord[] }>();
   readonly failures = new Map<string, Error>();
   private recordCounter = 0;
+  private connectorCounter = 0;
 
   constructor(readonly accountId: string, zoneNames: string[]) {
     for (const z of zoneNames) this.zones.set(z, { id: randomUUID().replace(/-/g, ''), records: [] });
@@ -44,7 +46,15 @@ export class InMemoryCloudflare implements Cloudflare {
   async findTunnel(_accountId: string, name: string): Promise<TunnelState | undefined> {
     this.hit(`findTunnel ${name}`, 'findTunnel');
     const t = this.tunnels.find((x) => x.name === name && !x.deleted);
-    return t ? { id: t.id, name: t.name, status: t.status, connections: t.connections, createdAt: t.createdAt } : undefined;
+    return t ? { id: t.id, name: t.name, status: t.status, createdAt: t.createdAt } : undefined;
+  }
+
+  async listConnectors(_accountId: string, tunnelId: string): Promise<TunnelConnector[]> {
+    this.hit(`listConnectors ${tunnelId}`, 'listConnectors');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (!t || t.connections === 0) return [];
+    // Every read sees a freshly (re)started connector, so a restart wait ends at its first look.
+    return [{ id: `connector-${++this.connectorCounter}`, version: '2026.8.2', runAt: t.createdAt, connections: t.connections, colos: ['fra01'] }];
   }
 
   async listZoneRecords(zoneName: string): Promise<ZoneRecords> {
@@ -62,7 +72,7 @@ export class InMemoryCloudflare implements Cloudflare {
     const t = { id: randomUUID(), name, status: 'healthy', connections: 4, createdAt: new Date(0).toISOString(), secret, deleted: false };
     this.tunnels.push(t);
     return {
-      tunnel: { id: t.id, name, status: t.status, connections: 0, createdAt: t.createdAt },
+      tunnel: { id: t.id, name, status: t.status, createdAt: t.createdAt },
       credentials: { accountTag: accountId, tunnelId: t.id, tunnelSecret: new Secret(secret) },
     };
   }

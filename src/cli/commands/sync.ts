@@ -10,13 +10,15 @@ import { createCliReporter } from '../reporter.js';
 import type { CliContext } from '../main.js';
 import { globalOptions } from '../main.js';
 import { loadForCli } from './validate.js';
+import { ADOPTABLE_KINDS, parseAdoptKinds } from '../../plan/ownership.js';
 
 export interface SyncFlags {
   dryRun: boolean;
   yes: boolean;
   json: boolean;
   detailedExitcode: boolean;
-  adopt: boolean;
+  /** `--adopt` (true: every adoptable kind) or `--adopt=dns,...`. */
+  adopt: boolean | string;
   allowMassDelete: boolean;
   templates?: string;
   showUnchanged: boolean;
@@ -30,7 +32,7 @@ export function registerSync(ctx: CliContext): void {
     .option('-y, --yes', 'apply without asking', false)
     .option('--json', 'print the plan (and the apply result) as JSON on stdout', false)
     .option('--detailed-exitcode', 'with --dry-run: exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--adopt', 'take over foreign DNS records on hostnames the inventory wants', false)
+    .option('--adopt [kinds]', `take over foreign resources on names the inventory wants (all kinds, or a comma-separated list of: ${ADOPTABLE_KINDS.join(', ')})`, false)
     .option('--allow-mass-delete', 'allow deleting more of our DNS records than settings.maxDeletes', false)
     .option('--templates <dir>', 'directory with config.yml.hbs / cloudflared.service.hbs overriding the built-in templates')
     .option('--show-unchanged', 'also list resources that need no change', false)
@@ -46,7 +48,9 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
   const reporter = createCliReporter({ write: io.stderr, tty: io.isTTY, color: g.color, verbose: g.verbose });
   for (const w of inventory.warnings) reporter.warn(w);
   const renderer = createRenderer(flags.templates ? { templatesDir: flags.templates } : {});
-  const planOptions = { adopt: flags.adopt, allowMassDelete: flags.allowMassDelete };
+  const adopt = parseAdoptKinds(flags.adopt);
+  if (typeof adopt === 'string') throw new UserError(`--adopt: ${adopt}`);
+  const planOptions = { adopt, allowMassDelete: flags.allowMassDelete };
   const ports = await io.createPorts(inventory, reporter);
   const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
   try {

@@ -5,6 +5,7 @@ import { Secret } from '../../core/secret.js';
 import { planDns, type PlanDnsResult } from '../../plan/plan-dns.js';
 import type { Cloudflare } from '../../ports/cloudflare.js';
 import { startCloudflareSim } from './start-cloudflare-sim.js';
+import { ADOPT_NOTHING } from '../../plan/ownership.js';
 
 export interface CloudflareBenchResult {
   hostnames: number;
@@ -17,7 +18,7 @@ async function readAndPlan(cf: Cloudflare, accountId: string, zone: string, tunn
   const tunnel = await cf.findTunnel(accountId, tunnelName);
   if (!tunnel) throw new Error(`bench: tunnel ${tunnelName} missing`);
   const records = await cf.listZoneRecords(zone);
-  return planDns({ hostnames, zones: [records], tunnelId: tunnel.id, tunnelName, adopt: false, maxDeletes: 10, allowMassDelete: false });
+  return planDns({ hostnames, zones: [records], tunnelId: tunnel.id, tunnelName, adopt: ADOPT_NOTHING, maxDeletes: 10, allowMassDelete: false });
 }
 
 /**

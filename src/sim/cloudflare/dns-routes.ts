@@ -122,7 +122,7 @@ class RecordSet {
 function buildRecord(zone: SimZone, records: RecordSet, body: Body, existing: SimRecord | undefined): SimRecord {
   const merged: Body = existing ? { ...existing, ...body } : body;
   const type = String(merged['type'] ?? '').toUpperCase();
-  const name = normalizeName(String(merged['name'] ?? ''), zone.name);
+  const name = normalizeName(String(merged['name'] ?? ''), zone.asciiName);
   const content = String(merged['content'] ?? '');
   const proxied = merged['proxied'] === true;
   const tags = Array.isArray(merged['tags']) ? (merged['tags'] as unknown[]).map(String) : [];
@@ -142,7 +142,8 @@ function buildRecord(zone: SimZone, records: RecordSet, body: Body, existing: Si
   for (const other of records.named(name)) {
     if (other.id === existing?.id) continue;
     if (other.type === type && other.content.toLowerCase() === content.toLowerCase()) {
-      throw fail(400, 81057, 'Record already exists.');
+      // Today's API answers 81058 (jeessy2/ddns-go#1378, 2025); 81057 is the older code.
+      throw fail(400, 81058, 'An identical record already exists.');
     }
     if (type === 'CNAME' && EXCLUSIVE.has(other.type)) {
       throw fail(400, 81053, 'An A, AAAA, or CNAME record with that host already exists.');

@@ -12,6 +12,7 @@ export type FaultAction =
   | { kind: 'rate-limit'; retryAfter: number }
   | { kind: 'server-error'; status: number }
   | { kind: 'drop' }
+  | { kind: 'drop-answer' }
   | { kind: 'latency'; ms: number };
 
 interface FaultRule extends FaultTarget {
@@ -37,6 +38,14 @@ export class SimFaults {
   /** The next `count` matching requests have their connection closed without a response. */
   dropConnection(count: number, options: FaultTarget = {}): void {
     this.#rules.push({ ...options, action: { kind: 'drop' }, remaining: count });
+  }
+
+  /**
+   * The next `count` matching requests are carried out, then their connection is closed before
+   * the answer is sent: the client cannot know whether the write happened.
+   */
+  dropAnswer(count: number, options: FaultTarget = {}): void {
+    this.#rules.push({ ...options, action: { kind: 'drop-answer' }, remaining: count });
   }
 
   /** Extra latency for matching requests (all of them unless `count`). */

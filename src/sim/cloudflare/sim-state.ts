@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** Permission names as the Cloudflare dashboard shows them on an API token. */
 export const PERMISSIONS = {
@@ -41,7 +42,10 @@ export interface SimRecord {
 
 export interface SimZone {
   id: string;
+  /** As the zones API returns it: Unicode for an IDN zone (cloudflare-go#347, nginx-ui#1914). */
   name: string;
+  /** The ASCII (punycode) form, which DNS record names use. */
+  asciiName: string;
   accountId: string;
   plan: ZonePlan;
   status: 'active';
@@ -54,12 +58,24 @@ export interface SimZone {
 
 export interface SimConnection {
   id: string;
+  uuid: string;
   client_id: string;
   client_version: string;
   colo_name: string;
   is_pending_reconnect: boolean;
   opened_at: string;
   origin_ip: string;
+}
+
+/** One cloudflared process (a "client" in the API) and its edge connections. */
+export interface SimConnector {
+  id: string;
+  arch: string;
+  config_version: number;
+  features: string[];
+  run_at: string;
+  version: string;
+  conns: SimConnection[];
 }
 
 export interface SimTunnel {
@@ -71,7 +87,8 @@ export interface SimTunnel {
   configSrc: 'local' | 'cloudflare';
   created_at: string;
   deleted_at: string | null;
-  connections: SimConnection[];
+  /** Served by GET .../connections only: tunnel objects no longer carry connections. */
+  connectors: SimConnector[];
   /** Ever had a connection: distinguishes `down` from `inactive`. */
   everConnected: boolean;
   config: { version: number; config: unknown; created_at: string } | undefined;
@@ -102,9 +119,11 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** Cloudflare stores FQDNs, lower-case, without the trailing dot; `@` and relative names join the zone. */
+/** Cloudflare stores FQDNs, lower-case punycode, without the trailing dot; `@` and relative names join the zone (ASCII form). */
 export function normalizeName(raw: string, zone: string): string {
   let name = raw.trim().toLowerCase().replace(/\.$/, '');
+  // Record names are stored in punycode; the API accepts Unicode on writes (cloudflare-docs#1991).
+  if (/[^\x00-\x7f]/.test(name)) name = domainToASCII(name) || name;
   if (name === '@' || name === '') return zone;
   if (name !== zone && !name.endsWith(`.${zone}`)) name = `${name}.${zone}`;
   return name;
@@ -126,9 +145,11 @@ export class SimState {
 
   addZone(options: { name: string; accountId: string; plan?: ZonePlan; recordQuota?: number; id?: string }): SimZone {
     const plan = options.plan ?? 'free';
+    const ascii = domainToASCII(options.name.toLowerCase()) || options.name.toLowerCase();
     const zone: SimZone = {
       id: options.id ?? newId(),
-      name: options.name.toLowerCase(),
+      name: domainToUnicode(ascii) || ascii,
+      asciiName: ascii,
       accountId: options.accountId,
       plan,
       status: 'active',
@@ -141,8 +162,10 @@ export class SimState {
     return zone;
   }
 
+  /** By either form of the name (tests seed with whichever they like). */
   zoneByName(name: string): SimZone | undefined {
-    for (const z of this.zones.values()) if (z.name === name.toLowerCase()) return z;
+    const ascii = domainToASCII(name.toLowerCase()) || name.toLowerCase();
+    for (const z of this.zones.values()) if (z.asciiName === ascii) return z;
     return undefined;
   }
 
@@ -157,7 +180,7 @@ export class SimState {
       id: seed.id ?? newId(),
       zone_id: zone.id,
       zone_name: zone.name,
-      name: normalizeName(seed.name, zone.name),
+      name: normalizeName(seed.name, zone.asciiName),
       type,
       content: seed.content,
       proxied,
@@ -189,7 +212,7 @@ export class SimState {
       configSrc: 'local',
       created_at: nowIso(),
       deleted_at: options.deleted ? nowIso() : null,
-      connections: [],
+      connectors: [],
       everConnected: false,
       config: undefined,
     };
@@ -197,22 +220,37 @@ export class SimState {
     return tunnel;
   }
 
-  /** Pretend `count` cloudflared edge connections are up (0 = connector down). */
-  setTunnelConnections(tunnelId: string, count: number): void {
+  /**
+   * Pretend one cloudflared connector is up with `count` edge connections (0 = connector down).
+   * Returns the connector id (undefined when `count` is 0).
+   */
+  setTunnelConnections(tunnelId: string, count: number, options: { version?: string } = {}): string | undefined {
     const tunnel = this.tunnels.get(tunnelId);
     if (!tunnel) throw new Error(`simulator: no tunnel ${tunnelId}`);
+    if (count === 0) {
+      tunnel.connectors = [];
+      return undefined;
+    }
     const clientId = randomUUID();
+    const version = options.version ?? '2026.8.2';
     const colos = ['fra01', 'ams01', 'fra08', 'ams08'];
-    tunnel.connections = Array.from({ length: count }, (_, i) => ({
-      id: randomUUID(),
-      client_id: clientId,
-      client_version: '2026.8.2',
-      colo_name: colos[i % colos.length]!,
-      is_pending_reconnect: false,
-      opened_at: nowIso(),
-      origin_ip: '127.0.0.1',
-    }));
-    if (count > 0) tunnel.everConnected = true;
+    const at = nowIso();
+    const conns = Array.from({ length: count }, (_, i): SimConnection => {
+      const id = randomUUID();
+      return {
+        id,
+        uuid: id,
+        client_id: clientId,
+        client_version: version,
+        colo_name: colos[i % colos.length]!,
+        is_pending_reconnect: false,
+        opened_at: at,
+        origin_ip: '127.0.0.1',
+      };
+    });
+    tunnel.connectors = [{ id: clientId, arch: 'linux_amd64', config_version: 0, features: ['serialized_headers'], run_at: at, version, conns }];
+    tunnel.everConnected = true;
+    return clientId;
   }
 
   activeTunnelByName(accountId: string, name: string): SimTunnel | undefined {
@@ -223,9 +261,13 @@ export class SimState {
   }
 }
 
+export function connectionCount(t: SimTunnel): number {
+  return t.connectors.reduce((n, c) => n + c.conns.length, 0);
+}
+
 export function tunnelStatus(t: SimTunnel): 'inactive' | 'degraded' | 'healthy' | 'down' {
-  if (t.connections.length === 0) return t.everConnected ? 'down' : 'inactive';
-  return t.connections.some((c) => c.is_pending_reconnect) ? 'degraded' : 'healthy';
+  if (connectionCount(t) === 0) return t.everConnected ? 'down' : 'inactive';
+  return t.connectors.some((c) => c.conns.some((conn) => conn.is_pending_reconnect)) ? 'degraded' : 'healthy';
 }
 
 /** The tunnel token: base64(JSON{a,s,t}) in Go struct order, as cloudflared's TunnelToken encodes it. */

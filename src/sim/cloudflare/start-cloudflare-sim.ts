@@ -8,11 +8,14 @@ import { RequestValidator, type MatchedOperation, type ValidationProblem } from 
 import { ALL_PERMISSIONS, PERMISSIONS, SimState, type SeedRecord, type SimAccount, type SimToken, type ZonePlan } from './sim-state.js';
 import {
   createTunnel,
+  deleteConnections,
   deleteTunnel,
   editTunnel,
   getConfiguration,
+  getConnector,
   getTunnel,
   getToken,
+  listConnections,
   listTunnels,
   putConfiguration,
 } from './tunnel-routes.js';
@@ -41,6 +44,7 @@ export interface SimRequest {
   path: string;
   query: string;
   operationId: string | undefined;
+  /** HTTP status sent; -1: connection dropped before handling, -2: handled, answer dropped. */
   status: number;
   body: unknown;
   /** ms since the epoch when the request arrived. */
@@ -120,6 +124,18 @@ const OPERATIONS: Record<string, { anyOf: string[]; handle: Handler }> = {
     anyOf: [PERMISSIONS.tunnelEdit],
     handle: (s, p) => getToken(s, p['account_id']!, p['tunnel_id']!),
   },
+  'cloudflare-tunnel-list-cloudflare-tunnel-connections': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p) => listConnections(s, p['account_id']!, p['tunnel_id']!),
+  },
+  'cloudflare-tunnel-clean-up-cloudflare-tunnel-connections': {
+    anyOf: [PERMISSIONS.tunnelEdit],
+    handle: (s, p, q) => deleteConnections(s, p['account_id']!, p['tunnel_id']!, q),
+  },
+  'cloudflare-tunnel-get-cloudflare-tunnel-connector': {
+    anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
+    handle: (s, p) => getConnector(s, p['account_id']!, p['tunnel_id']!, p['connector_id']!),
+  },
   'cloudflare-tunnel-configuration-get-configuration': {
     anyOf: [PERMISSIONS.tunnelRead, PERMISSIONS.tunnelEdit],
     handle: (s, p) => getConfiguration(s, p['account_id']!, p['tunnel_id']!),
@@ -172,8 +188,10 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     requests.push(entry);
 
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    let dropAnswer = false;
     for (const fault of faults.take(method, path, entry.query)) {
       if (fault.kind === 'latency') await sleep(fault.ms);
+      else if (fault.kind === 'drop-answer') dropAnswer = true;
       else if (fault.kind === 'drop') {
         entry.status = -1;
         req.socket.destroy();
@@ -230,12 +248,24 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
       response = { status: err.status, body: failureBody(err.errors), headers: err.headers };
     }
     entry.status = response.status;
+    if (dropAnswer) {
+      entry.status = -2;
+      req.socket.destroy();
+      return;
+    }
     send(res, response.status, response.body, response.headers);
   }
 
   function authorize(req: IncomingMessage, op: MatchedOperation): void {
     const header = req.headers['authorization'];
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    // API tokens are [A-Za-z0-9_-]; anything else is refused before authentication with
+    // 400 6003/6111 (observed payloads: jeessy2/ddns-go#916, cloudflare/workers-sdk#5175).
+    if (token !== undefined && !/^[A-Za-z0-9_-]+$/.test(token)) {
+      throw new SimApiError(400, [
+        { code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }] },
+      ]);
+    }
     const known = token === undefined ? undefined : state.tokens.get(token);
     if (!known) throw fail(401, 10000, 'Authentication error');
     const needs = operations[op.operationId]?.anyOf ?? [];

@@ -1,29 +1,39 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fail, ok, paginate, type SimResponse } from './envelope.js';
-import { nowIso, tunnelStatus, tunnelToken, type SimState, type SimTunnel } from './sim-state.js';
+import { connectionCount, nowIso, tunnelStatus, tunnelToken, type SimConnector, type SimState, type SimTunnel } from './sim-state.js';
 
 type Body = Record<string, unknown>;
 
 const DUPLICATE_NAME =
   'You already have a tunnel with this name. Delete the existing tunnel, or choose a different name for your new tunnel';
 
+/**
+ * A tunnel object as today's API returns it: without `connections`, which list and get
+ * stopped returning on 2026-10-05 (changelog 2026-07-09 "Cloudflare Tunnel connections field
+ * retiring", developers.cloudflare.com/changelog/post/2026-07-09-tunnel-routes-and-connections-api-changes/;
+ * SDK 7.3 marks `CloudflareTunnel.connections` deprecated). Connectors are read from
+ * GET .../connections (`listConnections`).
+ */
 export function presentTunnel(t: SimTunnel): Record<string, unknown> {
-  const active = t.connections.map((c) => c.opened_at).sort();
+  const opened = t.connectors.flatMap((c) => c.conns.map((conn) => conn.opened_at)).sort();
   return {
     id: t.id,
     account_tag: t.accountId,
     created_at: t.created_at,
     deleted_at: t.deleted_at,
     name: t.name,
-    connections: t.connections.map((c) => ({ ...c })),
-    conns_active_at: active[0] ?? null,
-    conns_inactive_at: t.connections.length === 0 && t.everConnected ? nowIso() : null,
+    conns_active_at: opened[0] ?? null,
+    conns_inactive_at: connectionCount(t) === 0 && t.everConnected ? nowIso() : null,
     tun_type: 'cfd_tunnel',
     status: tunnelStatus(t),
     remote_config: t.configSrc === 'cloudflare',
     config_src: t.configSrc,
     metadata: {},
   };
+}
+
+function presentConnector(c: SimConnector): Record<string, unknown> {
+  return { ...c, features: [...c.features], conns: c.conns.map((conn) => ({ ...conn })) };
 }
 
 function accountOrFail(state: SimState, accountId: string): void {
@@ -56,7 +66,9 @@ export function listTunnels(state: SimState, accountId: string, query: URLSearch
     (t) =>
       t.accountId === accountId &&
       (name === null || t.name === name) &&
-      (isDeleted === null || (isDeleted === 'true') === (t.deleted_at !== null)) &&
+      // Since 2025-12-01 an omitted is_deleted lists active tunnels only (changelog 2025-09-02
+      // "Cloudflare Tunnel and Networks API will no longer return deleted resources by default").
+      (isDeleted === null ? t.deleted_at === null : (isDeleted === 'true') === (t.deleted_at !== null)) &&
       (uuid === null || t.id === uuid) &&
       (include === null || t.name.startsWith(include)) &&
       (exclude === null || !t.name.startsWith(exclude)) &&
@@ -85,7 +97,7 @@ export function createTunnel(state: SimState, accountId: string, body: Body): Si
     configSrc,
     created_at: nowIso(),
     deleted_at: null,
-    connections: [],
+    connectors: [],
     everConnected: false,
     config: undefined,
   };
@@ -115,7 +127,7 @@ export function editTunnel(state: SimState, accountId: string, id: string, body:
 /** Soft delete: the tunnel stays listable with `deleted_at`; live connectors block it (1022). */
 export function deleteTunnel(state: SimState, accountId: string, id: string): SimResponse {
   const t = tunnelOrFail(state, accountId, id);
-  if (t.connections.length > 0) {
+  if (connectionCount(t) > 0) {
     throw fail(400, 1022, 'Cannot delete tunnel because it has active connections. Stop cloudflared or clean up its connections first.');
   }
   t.deleted_at ??= nowIso();
@@ -144,4 +156,26 @@ export function putConfiguration(state: SimState, accountId: string, id: string,
   const t = tunnelOrFail(state, accountId, id);
   t.config = { version: (t.config?.version ?? 0) + 1, config: body['config'] ?? null, created_at: nowIso() };
   return getConfiguration(state, accountId, id);
+}
+
+/** GET .../connections: one entry per connector (SDK `connections.get`, a SinglePage of `Client`). */
+export function listConnections(state: SimState, accountId: string, id: string): SimResponse {
+  const t = tunnelOrFail(state, accountId, id);
+  return ok(t.connectors.map(presentConnector));
+}
+
+/** DELETE .../connections[?client_id=]: forgets one connector, or all of them. */
+export function deleteConnections(state: SimState, accountId: string, id: string, query: URLSearchParams): SimResponse {
+  const t = tunnelOrFail(state, accountId, id);
+  const clientId = query.get('client_id');
+  t.connectors = clientId === null ? [] : t.connectors.filter((c) => c.id !== clientId);
+  return ok({});
+}
+
+export function getConnector(state: SimState, accountId: string, id: string, connectorId: string): SimResponse {
+  const t = tunnelOrFail(state, accountId, id);
+  const connector = t.connectors.find((c) => c.id === connectorId);
+  // Code not in the reference: the real text for an unknown connector id was not captured.
+  if (!connector) throw fail(404, 1003, `Connector ${connectorId} not found`);
+  return ok(presentConnector(connector));
 }

@@ -125,15 +125,20 @@ describe('tunnel', () => {
     expect(sim.state.tunnels.size).toBe(1);
   });
 
-  it('reports health: status and active connections', async () => {
+  it('reports health from the tunnel status and connectors from the connections endpoint', async () => {
     sim = await startCloudflareSim();
     const t = sim.state.seedTunnel(sim.accountId, TUNNEL);
     const cf = adapterFor(sim, [ZONE]);
-    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ id: t.id, status: 'inactive', connections: 0 });
-    sim.state.setTunnelConnections(t.id, 4);
-    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ status: 'healthy', connections: 4 });
+    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ id: t.id, status: 'inactive' });
+    expect(await cf.listConnectors(sim.accountId, t.id)).toEqual([]);
+    const connectorId = sim.state.setTunnelConnections(t.id, 4, { version: '2026.8.2' });
+    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ status: 'healthy' });
+    expect(await cf.listConnectors(sim.accountId, t.id)).toEqual([
+      { id: connectorId, version: '2026.8.2', runAt: expect.any(String), connections: 4, colos: ['fra01', 'ams01', 'fra08', 'ams08'] },
+    ]);
     sim.state.setTunnelConnections(t.id, 0);
-    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ status: 'down', connections: 0 });
+    expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ status: 'down' });
+    expect(await cf.listConnectors(sim.accountId, t.id)).toEqual([]);
   });
 });
 
@@ -148,6 +153,17 @@ describe('token permissions', () => {
     const everything = [err.message, err.hint ?? '', err.detail, String(err.cause), JSON.stringify(err)].join('\n');
     expect(everything).not.toContain(token);
   }
+
+  it('400 6003/6111: says the token is malformed, not that it lacks a permission', async () => {
+    sim = await startCloudflareSim({ zones: [{ name: ZONE }] });
+    const malformed = `${token} `;
+    const err = await caught(adapterFor(sim, [ZONE], { token: `"${malformed}"` }).listZoneRecords(ZONE));
+    expect(err.status).toBe(400);
+    expect(err.message).toContain('the API token is malformed (copy it again)');
+    expect(err.message).toContain('6003');
+    expect(err.message).not.toMatch(/lacks|not accepted/);
+    expectNoToken(err);
+  });
 
   it('401: says the token was not accepted', async () => {
     sim = await startCloudflareSim({ zones: [{ name: ZONE }] });

@@ -143,7 +143,7 @@ describe('DNS semantics', () => {
     expect([r.name, r.ttl, r.proxied]).toEqual(['mixed.case.example.com', 1, true]);
   });
 
-  it('enforces CNAME exclusivity (81053/81054) and identical records (81057)', async () => {
+  it('enforces CNAME exclusivity (81053/81054) and identical records (81058, as today)', async () => {
     await cf.dns.records.create({ zone_id: zoneId, type: 'A', name: 'excl.example.com', content: '192.0.2.1', ttl: 1 });
     expect(await apiError(cf.dns.records.create(cname('excl.example.com')))).toMatchObject({ status: 400, codes: [facts.errors.cnameConflictWithExisting] });
     await cf.dns.records.create(cname('c.example.com'));
@@ -210,8 +210,11 @@ describe('tunnels', () => {
     sim.state.setTunnelConnections(t.id!, 0);
     const deleted = await cf.zeroTrust.tunnels.cloudflared.delete(t.id!, { account_id: sim.accountId });
     expect(deleted.deleted_at).toBeTruthy();
-    const all = await cf.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountId, name: 'lab' });
-    expect(all.result.map((x) => x.deleted_at !== null)).toEqual([true]);
+    const deletedOnly = await cf.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountId, name: 'lab', is_deleted: true });
+    expect(deletedOnly.result.map((x) => x.deleted_at !== null)).toEqual([true]);
+    // Since 2025-12-01 an omitted is_deleted means active tunnels only.
+    const omitted = await cf.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountId, name: 'lab' });
+    expect(omitted.result).toEqual([]);
     const again = await cf.zeroTrust.tunnels.cloudflared.create({ account_id: sim.accountId, name: 'lab', config_src: 'local', tunnel_secret: secret });
     expect(again.id).not.toBe(t.id);
     const live = await cf.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountId, name: 'lab', is_deleted: false });
@@ -221,5 +224,54 @@ describe('tunnels', () => {
   it('refuses a secret shorter than 32 bytes', async () => {
     const short = cf.zeroTrust.tunnels.cloudflared.create({ account_id: sim.accountId, name: 'short', tunnel_secret: Buffer.alloc(16).toString('base64') });
     expect((await apiError(short)).status).toBe(400);
+  });
+});
+
+describe('today\'s API where the 2024 schema is older', () => {
+  it('tunnel objects carry no connections; the connections endpoint lists each connector', async () => {
+    const t = await cf.zeroTrust.tunnels.cloudflared.create({ account_id: sim.accountId, name: 'conns', config_src: 'local' });
+    const none = await cf.zeroTrust.tunnels.cloudflared.connections.get(t.id!, { account_id: sim.accountId });
+    expect(none.result).toEqual([]);
+    const connectorId = sim.state.setTunnelConnections(t.id!, 4, { version: '2026.8.2' })!;
+    const got = await cf.zeroTrust.tunnels.cloudflared.get(t.id!, { account_id: sim.accountId });
+    expect(got.status).toBe('healthy');
+    expect(got).not.toHaveProperty('connections');
+    const listed = await cf.zeroTrust.tunnels.cloudflared.list({ account_id: sim.accountId, name: 'conns' });
+    expect(listed.result[0]).not.toHaveProperty('connections');
+    const clients = (await cf.zeroTrust.tunnels.cloudflared.connections.get(t.id!, { account_id: sim.accountId })).result;
+    expect(clients.map((c) => [c.id, c.version, c.conns?.length, c.conns?.every((x) => x.client_id === c.id)])).toEqual([[connectorId, '2026.8.2', 4, true]]);
+    expect(clients[0]!.run_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const one = await cf.zeroTrust.tunnels.cloudflared.connectors.get(connectorId, { account_id: sim.accountId, tunnel_id: t.id! });
+    expect(one.id).toBe(connectorId);
+    await cf.zeroTrust.tunnels.cloudflared.connections.delete(t.id!, { account_id: sim.accountId, client_id: connectorId });
+    expect((await cf.zeroTrust.tunnels.cloudflared.connections.get(t.id!, { account_id: sim.accountId })).result).toEqual([]);
+  });
+
+  it('zone objects carry every field the schema requires', async () => {
+    const zone = await cf.zones.get({ zone_id: zoneId });
+    for (const field of ['owner', 'meta', 'original_name_servers', 'original_registrar', 'original_dnshost', 'activated_on', 'account', 'name_servers']) {
+      expect(zone).toHaveProperty(field);
+    }
+  });
+
+  it('a malformed bearer token gets 400 6003 with 6111 in the chain', async () => {
+    const { status, json } = await raw('GET', '/zones', undefined, 'not a "token"');
+    expect(status).toBe(400);
+    expect(json.errors[0].code).toBe(facts.errors.invalidRequestHeaders);
+    expect(json.errors[0].error_chain.map((e: { code: number }) => e.code)).toEqual([facts.errors.invalidAuthorizationHeaderFormat]);
+  });
+
+  it('an IDN zone is listed by its Unicode name; record names stay punycode', async () => {
+    const idn = await startCloudflareSim({ zones: [{ name: 'xn--bcher-kva.example' }] });
+    try {
+      const client = new Cloudflare({ apiToken: idn.token, baseURL: idn.url, maxRetries: 0 });
+      const zones = await client.zones.list({ name: 'bücher.example' });
+      expect(zones.result.map((z) => z.name)).toEqual(['bücher.example']);
+      expect((await client.zones.list({ name: 'xn--bcher-kva.example' })).result).toEqual([]);
+      const r = await client.dns.records.create({ zone_id: zones.result[0]!.id, type: 'CNAME', name: 'wiki.bücher.example', content: 'x.cfargotunnel.com', ttl: 1, proxied: true });
+      expect(r.name).toBe('wiki.xn--bcher-kva.example');
+    } finally {
+      await idn.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { planTunnel } from '../../../src/plan/plan-tunnel.js';
 import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from '../../../src/plan/types.js';
 import type { TunnelCredentials } from '../../../src/ports/cloudflare.js';
 import type { CloudflareSim } from '../../../src/sim/cloudflare/start-cloudflare-sim.js';
+import { ADOPT_ALL, ADOPT_NOTHING } from '../../../src/plan/ownership.js';
 
 export function settingsFor(sim: CloudflareSim, zones: string[], token = sim.token): CloudflareSettings {
   return { apiToken: new Secret(token), accountId: sim.accountId, zones, baseUrl: sim.url };
@@ -41,7 +42,7 @@ export async function planSync(cf: CloudflareAdapter, accountId: string, input: 
       zones,
       tunnelId: found?.id ?? TUNNEL_ID_PLACEHOLDER,
       tunnelName: input.tunnelName,
-      adopt: input.adopt ?? false,
+      adopt: input.adopt ? ADOPT_ALL : ADOPT_NOTHING,
       maxDeletes: input.maxDeletes ?? 10,
       allowMassDelete: input.allowMassDelete ?? false,
     }),

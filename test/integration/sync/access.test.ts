@@ -59,7 +59,7 @@ describe('Cloudflare Access per hostname', () => {
     expect(out).toContain('home.example.com PUBLIC → PROTECTED (admins)  (becomes PROTECTED)');
     expect(out).toContain('media.example.com PUBLIC\n');
     // Order: policy → app → config → restart.
-    const order = ['access-policy/admins', 'access-app/home.example.com', 'file:/etc/cloudflared/config.yml', 'systemd/cloudflared.service'].map((a) => out.indexOf(`# ${a}`));
+    const order = ['access-policy/admins', 'access-app/home.example.com', 'file:cloudflared:/etc/cloudflared/config.yml', 'unit:cloudflared:cloudflared.service'].map((a) => out.indexOf(`# ${a}`));
     expect(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!))).toBe(true);
 
     const json = await runCli(lab, ['sync', '--dry-run', '--json']);
@@ -105,8 +105,8 @@ describe('Cloudflare Access per hostname', () => {
     expect(plan.stdout).toContain('pve.example.com (new) → PROTECTED (family)');
     const i = (a: string) => plan.stdout.indexOf(`# ${a}`);
     expect(i('access-app/pve.example.com')).toBeGreaterThanOrEqual(0);
-    expect(i('access-app/pve.example.com')).toBeLessThan(i('file:/etc/cloudflared/config.yml'));
-    expect(i('file:/etc/cloudflared/config.yml')).toBeLessThan(i('dns/pve.example.com'));
+    expect(i('access-app/pve.example.com')).toBeLessThan(i('file:cloudflared:/etc/cloudflared/config.yml'));
+    expect(i('file:cloudflared:/etc/cloudflared/config.yml')).toBeLessThan(i('dns/pve.example.com'));
     expect(plan.stdout).not.toContain('access-policy/family');
     const applied = await runCli(lab, ['sync', '--yes']);
     expect(applied.code, applied.stderr).toBe(0);
@@ -169,7 +169,7 @@ describe('Cloudflare Access per hostname', () => {
     const plan = await runCli(lab, ['sync', '--dry-run']);
     expect(plan.stdout).toContain('home.example.com PROTECTED (admins) → PUBLIC  (becomes PUBLIC)');
     const i = (a: string) => plan.stdout.indexOf(`# ${a}`);
-    expect(i('file:/etc/cloudflared/config.yml')).toBeLessThan(i('access-app/home.example.com'));
+    expect(i('file:cloudflared:/etc/cloudflared/config.yml')).toBeLessThan(i('access-app/home.example.com'));
     expect(i('access-app/home.example.com')).toBeLessThan(i('access-policy/admins'));
     // admins is still declared but no service uses it: it goes after the app that linked it.
     expect(plan.stdout).toContain('# access-app/home.example.com will be destroyed');

@@ -1,4 +1,6 @@
+import { APIError } from 'cloudflare';
 import { describe, expect, it } from 'vitest';
+import { httpDetail, toProviderError } from '../../../src/cloudflare/cloudflare-errors.js';
 import { dnsChangeSets, splitDnsPhases } from '../../../src/cloudflare/dns-change-sets.js';
 import { batchBody, chunk, toOperations } from '../../../src/cloudflare/dns-operations.js';
 import { credentialsFromToken, generateTunnelSecret, renderCredentialsFile } from '../../../src/cloudflare/tunnel-credentials.js';
@@ -8,6 +10,7 @@ import { ownerComment, planDns, tunnelTarget } from '../../../src/plan/plan-dns.
 import { planTunnel } from '../../../src/plan/plan-tunnel.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../../../src/plan/types.js';
 import facts from '../../fixtures/cloudflare/facts.json' with { type: 'json' };
+import { ADOPT_ALL } from '../../../src/plan/ownership.js';
 
 const TID = '6ff42ae2-765d-4adf-8112-31c55c1551ef';
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -25,8 +28,8 @@ describe('planTunnel', () => {
     });
   });
   it('is a noop when it exists', () => {
-    const c = planTunnel('homelab', ACCOUNT, { id: TID, name: 'homelab', status: 'healthy', connections: 4, createdAt: '' });
-    expect([c.action, c.after.id, c.reason]).toEqual(['noop', TID, 'exists (healthy, 4 connections)']);
+    const c = planTunnel('homelab', ACCOUNT, { id: TID, name: 'homelab', status: 'healthy', createdAt: '' });
+    expect([c.action, c.after.id, c.reason]).toEqual(['noop', TID, 'exists (healthy)']);
   });
 });
 
@@ -116,7 +119,7 @@ describe('DNS operations', () => {
       ],
       tunnelId: TUNNEL_ID_PLACEHOLDER,
       tunnelName: 'lab',
-      adopt: true,
+      adopt: ADOPT_ALL,
       maxDeletes: 10,
       allowMassDelete: false,
     });
@@ -130,5 +133,25 @@ describe('DNS operations', () => {
       updates: [{ id: 'f1', record: expect.objectContaining({ content: tunnelTarget(TID) }) }],
       creates: [expect.objectContaining({ name: 'new.example.com', content: tunnelTarget(TID) })],
     });
+  });
+});
+
+describe('Cloudflare error mapping', () => {
+  const ctx = { operation: 'create tunnel homelab', permission: 'tunnel', scope: `account ${ACCOUNT}` } as const;
+  const apiError = (status: number, errors: unknown[]) => APIError.generate(status, { success: false, errors, messages: [], result: null }, undefined, new Headers());
+
+  it('a 400 with 6003/6111 says the token is malformed', () => {
+    const err = toProviderError(
+      apiError(400, [{ code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }] }]),
+      ctx,
+    );
+    expect(err.detail).toBe('the API token is malformed (copy it again) (HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header))');
+    expect(err.hint).toContain('copy the token again');
+  });
+
+  it('an empty error list leaves the status alone instead of "(HTTP 409: )"', () => {
+    expect(toProviderError(apiError(409, []), ctx).detail).toBe('the Cloudflare API refused the request (HTTP 409)');
+    expect(httpDetail(409, [])).toBe('(HTTP 409)');
+    expect(httpDetail(409, [{ code: facts.errors.tunnelNameConflict, message: 'exists' }])).toBe('(HTTP 409: 1013 exists)');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isOwnedBy, markerTunnel, ownerComment, planDns, tunnelTarget, zoneOf, type PlanDnsInput } from '../../../src/plan/plan-dns.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../../../src/plan/types.js';
 import type { DnsRecord } from '../../../src/ports/cloudflare.js';
+import { ADOPT_ALL, ADOPT_NOTHING } from '../../../src/plan/ownership.js';
 
 const TID = '6ff42ae2-765d-4adf-8112-31c55c1551ef';
 const OURS = ownerComment('homelab');
@@ -28,7 +29,7 @@ function plan(hostnames: string[], records: DnsRecord[], over: Partial<PlanDnsIn
     zones: [{ zoneId: 'z1', zoneName: 'example.com', records }],
     tunnelId: TID,
     tunnelName: 'homelab',
-    adopt: false,
+    adopt: ADOPT_NOTHING,
     maxDeletes: 10,
     allowMassDelete: false,
     ...over,
@@ -161,7 +162,7 @@ describe('planDns', () => {
   it('with adopt, updates the foreign record in place, marks it ours and removes its siblings', () => {
     const a = rec('a.example.com', { type: 'A', content: '192.0.2.1', comment: null, id: 'fa' });
     const aaaa = rec('a.example.com', { type: 'AAAA', content: '2001:db8::1', comment: null, id: 'f6' });
-    const r = plan(['a.example.com'], [a, aaaa], { adopt: true });
+    const r = plan(['a.example.com'], [a, aaaa], { adopt: ADOPT_ALL });
     expect(r.changes.map((c) => [c.action, c.before?.id, c.after?.comment])).toEqual([
       ['delete', 'f6', undefined],
       ['update', 'fa', OURS],
@@ -224,7 +225,7 @@ describe('planDns', () => {
       ],
       tunnelId: TID,
       tunnelName: 'homelab',
-      adopt: false,
+      adopt: ADOPT_NOTHING,
       maxDeletes: 10,
       allowMassDelete: false,
     });

@@ -31,6 +31,7 @@ function host(over: Partial<ConnectorState> = {}): ConnectorState {
 
 function input(over: Partial<HostPlanInput> = {}): HostPlanInput {
   return {
+    connector: 'cloudflared',
     host: host(),
     tunnel: existingTunnel,
     accountId: 'acc',
@@ -76,6 +77,6 @@ describe('planHost', () => {
 
   it('says why the unit restarts', () => {
     const plan = planHost(input({ files: [{ path: CONFIG, content: 'config v2\n', mode: 0o644, validate: true }] }));
-    expect(plan.unit.reason).toBe('restart: file:/etc/cloudflared/config.yml changed');
+    expect(plan.unit.reason).toBe('restart: file:cloudflared:/etc/cloudflared/config.yml changed');
   });
 });

@@ -10,7 +10,8 @@ const plan: Plan = {
   changes: [
     {
       kind: 'file',
-      address: 'file:/etc/cloudflared/config.yml',
+      connector: 'cloudflared',
+      address: 'file:cloudflared:/etc/cloudflared/config.yml',
       action: 'update',
       reason: 'content differs from the inventory',
       path: '/etc/cloudflared/config.yml',
@@ -21,7 +22,8 @@ const plan: Plan = {
     },
     {
       kind: 'credentials',
-      address: 'file:/etc/cloudflared/credentials.json',
+      connector: 'cloudflared',
+      address: 'file:cloudflared:/etc/cloudflared/credentials.json',
       action: 'create',
       reason: 'missing on the connector; recovered from the tunnel token',
       path: '/etc/cloudflared/credentials.json',
@@ -52,7 +54,8 @@ const plan: Plan = {
     },
     {
       kind: 'unit',
-      address: 'systemd/cloudflared.service',
+      connector: 'cloudflared',
+      address: 'unit:cloudflared:cloudflared.service',
       action: 'noop',
       reason: 'enabled and active',
       unit: 'cloudflared.service',
@@ -71,8 +74,8 @@ describe('renderPlan', () => {
     expect(renderPlan(plan, { color: false })).toMatchInlineSnapshot(`
       "proxflare will perform the following actions:
 
-        # file:/etc/cloudflared/config.yml will be updated in place (content differs from the inventory)
-        ~ file:/etc/cloudflared/config.yml
+        # file:cloudflared:/etc/cloudflared/config.yml will be updated in place (content differs from the inventory)
+        ~ file:cloudflared:/etc/cloudflared/config.yml
             --- /etc/cloudflared/config.yml (current)
             +++ /etc/cloudflared/config.yml (desired)
             @@ -1,4 +1,4 @@
@@ -82,8 +85,8 @@ describe('renderPlan', () => {
             +    service: http://10.0.0.5:8080
                - service: http_status:404
 
-        # file:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)
-        + file:/etc/cloudflared/credentials.json
+        # file:cloudflared:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)
+        + file:cloudflared:/etc/cloudflared/credentials.json
             tunnel: 6f1c6b0e-1111-4a2b-9c3d-000000000001
             content: (sensitive)
             mode: 0600
@@ -113,14 +116,14 @@ describe('renderPlan', () => {
   it('says so when nothing changes, and lists unchanged resources only on request', () => {
     const quiet: Plan = { ...plan, changes: [plan.changes[4]!], conflicts: [], warnings: [] };
     expect(renderPlan(quiet, { color: false })).toContain('No changes. The homelab matches the inventory.');
-    expect(renderPlan(quiet, { color: false })).not.toContain('systemd/cloudflared.service');
-    expect(renderPlan(quiet, { color: false, showNoop: true })).toContain('# systemd/cloudflared.service is up to date');
+    expect(renderPlan(quiet, { color: false })).not.toContain('unit:cloudflared:cloudflared.service');
+    expect(renderPlan(quiet, { color: false, showNoop: true })).toContain('# unit:cloudflared:cloudflared.service is up to date');
   });
 
   it('JSON carries full file text and before/after, never a secret', () => {
     const json = renderPlanJson(plan) as { changes: { address: string; after?: { content?: string }; sensitive?: boolean }[]; summary: unknown };
     expect(json.summary).toEqual({ add: 2, change: 1, destroy: 1 });
     expect(json.changes[0]!.after!.content).toContain('service: http://10.0.0.5:8080');
-    expect(json.changes[1]).toMatchObject({ address: 'file:/etc/cloudflared/credentials.json', sensitive: true });
+    expect(json.changes[1]).toMatchObject({ address: 'file:cloudflared:/etc/cloudflared/credentials.json', sensitive: true });
   });
 });

@@ -19,7 +19,7 @@ describe('sync over the in-memory fakes', () => {
     expect(dry.stdout).toContain('# lxc/cloudflared will be created');
     expect(dry.stdout).toContain('# tunnel/homelab will be created');
     expect(dry.stdout).toContain('# dns/media.example.com will be created');
-    expect(dry.stdout).toContain('# file:/etc/cloudflared/config.yml will be created');
+    expect(dry.stdout).toContain('# file:cloudflared:/etc/cloudflared/config.yml will be created');
     expect(dry.stdout).toContain('media.example.com → http://192.0.2.11:8096');
     expect(dry.stdout).toContain('(jellyfin, address from interfaces)');
     expect(dry.stdout).toMatch(/Plan: 9 to add, 0 to change, 0 to destroy\./);
@@ -68,7 +68,7 @@ describe('sync over the in-memory fakes', () => {
     const dry = await lab.cli('sync', '--dry-run');
     expect(dry.stdout).toContain('# dns/requests.example.com will be created');
     expect(dry.stdout).toContain('+  - hostname: requests.example.com');
-    expect(dry.stdout).toContain('# systemd/cloudflared.service will be updated in place');
+    expect(dry.stdout).toContain('# unit:cloudflared:cloudflared.service will be updated in place');
     expect(dry.stdout).toMatch(/Plan: 1 to add, 2 to change, 0 to destroy\./);
     expect(dry.stdout).not.toContain('lxc/cloudflared');
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
@@ -98,7 +98,7 @@ describe('sync over the in-memory fakes', () => {
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     lab.connector.files.delete(CREDENTIALS);
     const dry = await lab.cli('sync', '--dry-run');
-    expect(dry.stdout).toContain('# file:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)');
+    expect(dry.stdout).toContain('# file:cloudflared:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)');
     expect(dry.stdout).toContain('content: (sensitive)');
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     expect(lab.cloudflare.tunnels).toHaveLength(1);
@@ -123,7 +123,11 @@ describe('sync over the in-memory fakes', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('✓ applied  lxc/cloudflared (create)');
     expect(failed.stderr).toContain('✓ applied  tunnel/homelab (create)');
-    expect(failed.stderr).toMatch(/✗ failed {3}file:\/etc\/cloudflared\/credentials\.json \(create\): connection reset by peer/);
+    expect(failed.stderr).toContain('✓ applied  package:cloudflared:cloudflared (create)');
+    // The deploy is the unit's change; the files it would have put in place were not applied.
+    expect(failed.stderr).toContain('✗ failed   unit:cloudflared:cloudflared.service (create): connection reset by peer');
+    expect(failed.stderr).toContain('· pending  file:cloudflared:/etc/cloudflared/credentials.json (create)');
+    expect(failed.stderr).toContain('· pending  file:cloudflared:/etc/cloudflared/config.yml (create)');
     expect(failed.stderr).toContain('· pending  dns/media.example.com (create)');
     expect(lab.cloudflare.zones.get('example.com')!.records).toHaveLength(0);
 
@@ -140,9 +144,9 @@ describe('sync over the in-memory fakes', () => {
     const out = await lab.cli('sync', '--dry-run', '--json');
     expect(out.code).toBe(0);
     const plan = JSON.parse(out.stdout) as { changes: { address: string; after?: { content?: string } }[]; summary: unknown };
-    const config = plan.changes.find((c) => c.address === `file:${CONFIG}`)!;
+    const config = plan.changes.find((c) => c.address === `file:cloudflared:${CONFIG}`)!;
     expect(config.after!.content).toContain('service: http_status:404');
-    const unit = plan.changes.find((c) => c.address === 'file:/etc/systemd/system/cloudflared.service')!;
+    const unit = plan.changes.find((c) => c.address === 'file:cloudflared:/etc/systemd/system/cloudflared.service')!;
     expect(unit.after!.content).toContain('tunnel run');
     expect(plan.summary).toEqual({ add: 9, change: 0, destroy: 0 });
     noSecrets(out.stdout, out.stderr);
@@ -178,7 +182,11 @@ describe('sync over the in-memory fakes', () => {
     expect(out.code).toBe(1);
     expect(out.stdout + out.stderr).toContain('--adopt');
     expect(lab.proxmox.connector).toBeUndefined();
-    const adopted = await lab.cli('sync', '--yes', '--adopt');
+    const refused = await lab.cli('sync', '--yes', '--adopt=lxc');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--adopt: an LXC is not adopted by a flag');
+    expect(lab.proxmox.connector).toBeUndefined();
+    const adopted = await lab.cli('sync', '--adopt', '--yes');
     expect(adopted.code, adopted.stderr).toBe(0);
     const record = lab.cloudflare.zones.get('example.com')!.records.find((r) => r.name === 'media.example.com')!;
     expect(record.content).toBe(`${lab.cloudflare.tunnels[0]!.id}.cfargotunnel.com`);

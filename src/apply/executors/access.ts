@@ -1,12 +1,13 @@
 import { constants } from 'node:fs';
 import { access as fsAccess, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InternalError, ProxflareError } from '../core/errors.js';
-import type { Reporter } from '../core/reporter.js';
-import type { CloudflareAccess } from '../ports/access.js';
-import type { AccessAppChange, AccessChange, AccessPolicyChange, ServiceTokenChange } from '../plan/access-changes.js';
-import { POLICY_REF, TOKEN_REF } from '../plan/access-changes.js';
-import { ACCESS_TAG } from '../plan/plan-access.js';
+import { InternalError, ProxflareError } from '../../core/errors.js';
+import type { CloudflareAccess } from '../../ports/access.js';
+import type { AccessAppChange, AccessPolicyChange, ServiceTokenChange } from '../../plan/access-changes.js';
+import { POLICY_REF, TOKEN_REF } from '../../plan/access-changes.js';
+import { ACCESS_TAG } from '../../plan/plan-access.js';
+import type { ExecutorContext } from '../executor-context.js';
+import { oneByOne, type Executor } from './executor.js';
 
 /**
  * Executors for the Access change kinds. Each learns ids this plan creates (policy and token
@@ -14,24 +15,15 @@ import { ACCESS_TAG } from '../plan/plan-access.js';
  * created just before it, and the connector config gets the aud of the app created before it
  * (the fail-closed order: policy → app → aud → config + restart → DNS).
  */
-export interface AccessApplyContext {
-  access: CloudflareAccess | undefined;
-  reporter: Reporter;
-  /** Placeholder → real value (`@policy:admins` → id, aud placeholder → aud). */
-  resolved: Map<string, string>;
-}
 
-export async function applyAccessChange(change: AccessChange, ctx: AccessApplyContext): Promise<void> {
-  const access = ctx.access;
-  if (!access) throw new InternalError(`${change.address}: no Access adapter`);
-  switch (change.kind) {
-    case 'service-token':
-      return applyServiceToken(change, access, ctx);
-    case 'access-policy':
-      return applyPolicy(change, access, ctx);
-    case 'access-app':
-      return applyApp(change, access, ctx);
-  }
+/** Service tokens (created once: the secret exists only in the create answer), then written to their file. */
+export const serviceTokenExecutor: Executor<ServiceTokenChange> = oneByOne((change, ctx) => applyServiceToken(change, accessPort(ctx, change.address), ctx));
+export const accessPolicyExecutor: Executor<AccessPolicyChange> = oneByOne((change, ctx) => applyPolicy(change, accessPort(ctx, change.address), ctx));
+export const accessAppExecutor: Executor<AccessAppChange> = oneByOne((change, ctx) => applyApp(change, accessPort(ctx, change.address), ctx));
+
+function accessPort(ctx: ExecutorContext, address: string): CloudflareAccess {
+  if (!ctx.ports.access) throw new InternalError(`${address}: no Access adapter`);
+  return ctx.ports.access;
 }
 
 /** Replace every placeholder this apply has resolved, wherever it appears as a whole string. */
@@ -56,7 +48,7 @@ export function resolveInText(text: string, resolved: Map<string, string>): stri
   return out;
 }
 
-async function applyServiceToken(change: ServiceTokenChange, access: CloudflareAccess, ctx: AccessApplyContext): Promise<void> {
+async function applyServiceToken(change: ServiceTokenChange, access: CloudflareAccess, ctx: ExecutorContext): Promise<void> {
   if (change.action === 'delete') {
     ctx.reporter.step(change.address, 'deleting service token');
     await access.deleteServiceToken(change.accountId, change.id!);
@@ -96,7 +88,7 @@ async function applyServiceToken(change: ServiceTokenChange, access: CloudflareA
   ctx.reporter.done(change.address, `client id ${created.token.clientId}; secret written to ${file} (0600)`);
 }
 
-async function applyPolicy(change: AccessPolicyChange, access: CloudflareAccess, ctx: AccessApplyContext): Promise<void> {
+async function applyPolicy(change: AccessPolicyChange, access: CloudflareAccess, ctx: ExecutorContext): Promise<void> {
   if (change.action === 'delete') {
     ctx.reporter.step(change.address, 'deleting Access policy');
     await access.deletePolicy(change.accountId, change.id!);
@@ -113,7 +105,7 @@ async function applyPolicy(change: AccessPolicyChange, access: CloudflareAccess,
 
 const taggedAccounts = new WeakMap<Map<string, string>, Set<string>>();
 
-async function applyApp(change: AccessAppChange, access: CloudflareAccess, ctx: AccessApplyContext): Promise<void> {
+async function applyApp(change: AccessAppChange, access: CloudflareAccess, ctx: ExecutorContext): Promise<void> {
   if (change.action === 'delete') {
     ctx.reporter.step(change.address, 'deleting Access application');
     await access.deleteApp(change.accountId, change.id!);

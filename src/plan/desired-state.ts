@@ -2,11 +2,11 @@ import type { Inventory, ServiceSpec } from '../inventory/types.js';
 import type { IngressRule } from '../render/ingress-rules.js';
 import { orderIngressRules, serviceUrl } from '../render/ingress-rules.js';
 import type { Renderer } from '../render/templates.js';
-import type { OriginView } from '../plan/types.js';
-import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
-import { checkOrigin } from '../plan/check-origin.js';
-import { withAccessCheck } from '../plan/connector-access.js';
-import { connectorAccessChecks } from '../plan/plan-access.js';
+import type { OriginView } from './types.js';
+import { TUNNEL_ID_PLACEHOLDER } from './types.js';
+import { checkOrigin } from './check-origin.js';
+import { withAccessCheck } from './connector-access.js';
+import { connectorAccessChecks } from './plan-access.js';
 import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
 

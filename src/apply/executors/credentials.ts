@@ -1,0 +1,28 @@
+import type { TunnelCredentials } from '../../ports/cloudflare.js';
+import type { CredentialsChange } from '../../plan/types.js';
+import type { Executor } from './executor.js';
+
+/**
+ * The tunnel credentials file: from the tunnel this apply created, or recovered from the
+ * existing tunnel's token. Staged, not written: the unit change deploys it with the config.
+ */
+export const credentialsExecutor: Executor<CredentialsChange> = {
+  async apply(changes, ctx) {
+    for (const change of changes) {
+      if (!ctx.credentials) {
+        ctx.reporter.step(change.address, 'recovering tunnel credentials from the tunnel token');
+        ctx.credentials = await ctx.ports.cloudflare.recoverCredentials(change.accountId, ctx.tunnelId);
+      }
+      ctx.stage(change.connector, {
+        change,
+        file: { path: change.path, content: credentialsFile(ctx.credentials), mode: 0o600, sensitive: true },
+        validate: true,
+      });
+    }
+  },
+};
+
+/** cloudflared's credentials file (connection/connection.go `Credentials`). */
+function credentialsFile(c: TunnelCredentials): string {
+  return `${JSON.stringify({ AccountTag: c.accountTag, TunnelSecret: c.tunnelSecret.reveal(), TunnelID: c.tunnelId, Endpoint: '' })}\n`;
+}

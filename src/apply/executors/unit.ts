@@ -1,0 +1,37 @@
+import { MANAGED_PATHS } from '../../plan/actual-state.js';
+import type { UnitChange } from '../../plan/types.js';
+import type { ExecutorContext } from '../executor-context.js';
+import { watchConnectorRestart } from '../connector-wait.js';
+import { oneByOne } from './executor.js';
+
+/**
+ * The cloudflared unit: deploys the files staged for its connector in one atomic swap (config
+ * validated by cloudflared before it, everything rolled back if validation or the restart
+ * fails), enables it and restarts it only if something it reads changed. The staged file
+ * changes land together with it.
+ */
+export const unitExecutor = oneByOne<UnitChange>(async (change, ctx) => {
+  const staged = ctx.takeStaged(change.connector);
+  const host = await ctx.connector(change.connector);
+  // Connectors listed before the restart, so a lingering old one does not end the wait.
+  const watch = await watchConnectorRestart({
+    cloudflare: ctx.ports.cloudflare,
+    reporter: ctx.reporter,
+    accountId: ctx.inventory.cloudflare.accountId,
+    tunnelId: ctx.tunnelId,
+    address: `tunnel/${ctx.inventory.tunnel.name}`,
+    timeoutMs: ctx.timeouts.tunnelConnectTimeoutMs,
+  });
+  ctx.reporter.step(change.address, change.restart ? 'deploying and restarting cloudflared' : 'deploying files');
+  const result = await host.deploy({
+    files: staged.map((s) => s.file),
+    unit: change.unit,
+    ...(staged.some((s) => s.validate) ? { validateConfig: MANAGED_PATHS.config } : {}),
+    restart: change.restart,
+    reloadUnits: staged.some((s) => s.file.path === MANAGED_PATHS.unitFile),
+  });
+  for (const s of staged) ctx.completed(s.change);
+  ctx.restarted ||= result.restarted;
+  ctx.reporter.done(change.address, result.restarted ? 'restarted' : 'files in place');
+  if (result.restarted) await watch.waitForRestarted();
+});

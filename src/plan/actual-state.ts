@@ -1,0 +1,53 @@
+import type { AccessState } from '../ports/access.js';
+import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
+import type { ConnectorState } from '../ports/connector.js';
+import type { ProxmoxState } from '../ports/proxmox.js';
+
+/**
+ * Everything read from the outside world for one plan, in slices: each slice is read by one
+ * reader (src/sync/read-actual.ts, readers only) and planned by its own module. A new kind
+ * (Access applications) is a new slice here, a reader there and a plan-* module.
+ */
+
+/** The connector container, the guests' addresses and the nodes' own addresses (plan-lxc, origins). */
+export interface ProxmoxSlice {
+  proxmox: ProxmoxState;
+}
+
+/** The named tunnel, if it exists (plan-tunnel). */
+export interface TunnelSlice {
+  tunnel: TunnelState | undefined;
+}
+
+/** Complete listings of the configured zones (plan-dns). */
+export interface DnsSlice {
+  zones: ZoneRecords[];
+}
+
+/** Cloudflare Access (plan-access, plan-exposure); read only when the inventory has an `access:` section. */
+export interface AccessSlice {
+  access?: AccessState | undefined;
+}
+
+/** The slices read from remote APIs, all in parallel. */
+export type RemoteSlices = ProxmoxSlice & TunnelSlice & DnsSlice & AccessSlice;
+
+/** The connector host (plan-host), read over SSH once the Proxmox slice says where it runs. */
+export interface HostSlice {
+  /**
+   * The connector host as read over SSH; undefined when it could not be read yet
+   * (the LXC does not exist or is stopped): its files are then "known after apply".
+   */
+  host: ConnectorState | undefined;
+}
+
+export type ActualState = RemoteSlices & HostSlice;
+
+/** Paths proxflare owns on the connector. Nothing else there is ever written. */
+export const MANAGED_PATHS = {
+  config: '/etc/cloudflared/config.yml',
+  credentials: '/etc/cloudflared/credentials.json',
+  unitFile: '/etc/systemd/system/cloudflared.service',
+  binary: '/usr/bin/cloudflared',
+  unit: 'cloudflared.service',
+} as const;

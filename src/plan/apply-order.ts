@@ -1,0 +1,86 @@
+import { InternalError } from '../core/errors.js';
+import type { Action, Change, ResourceKind } from './types.js';
+
+/** One step of the apply order: the changes of `kind` whose action is one of `actions`. */
+export interface OrderRow {
+  kind: ResourceKind;
+  actions: readonly Exclude<Action, 'noop'>[];
+  /** Why the row sits where it does; the README's order rules are these texts. */
+  why: string;
+}
+
+/**
+ * The apply order, written once: `computePlan` sorts the plan by it (so the dry run lists
+ * changes in the order they will happen) and `applyPlan` walks it, handing each row's changes
+ * to the executor of its kind. Creates and updates run in dependency order (what a change
+ * needs comes before it); deletes run in the reverse of that order, before them.
+ * A new change kind is a new row here plus an executor in src/apply/executors/.
+ */
+export const APPLY_ORDER: readonly OrderRow[] = [
+  // Deletes, reverse dependency order.
+  {
+    kind: 'dns',
+    actions: ['delete'],
+    why: 'DNS deletes come before the config swap: a removed hostname stops routing to the tunnel before its ingress rule goes',
+  },
+  // Creates and updates, dependency order.
+  {
+    kind: 'lxc',
+    actions: ['create', 'update'],
+    why: 'the connector container exists and runs (with its address known) before anything is put on it',
+  },
+  { kind: 'tunnel', actions: ['create'], why: 'the tunnel id goes into the credentials, config.yml and every DNS target' },
+  { kind: 'service-token', actions: ['create'], why: 'a service token exists before the Access policy that admits it' },
+  { kind: 'access-policy', actions: ['create', 'update'], why: 'an Access policy exists before the application that links it' },
+  {
+    kind: 'access-app',
+    actions: ['create', 'update'],
+    why: 'the Access application (and its aud) exists before the connector config that checks its JWTs: a protected hostname is never served unprotected',
+  },
+  { kind: 'package', actions: ['create', 'update'], why: 'cloudflared is installed before its config is validated with it' },
+  {
+    kind: 'credentials',
+    actions: ['create', 'update'],
+    why: 'credentials are staged with the files and deployed with them in one atomic swap',
+  },
+  { kind: 'file', actions: ['create', 'update'], why: 'files are staged, then deployed atomically by the unit change' },
+  {
+    kind: 'unit',
+    actions: ['create', 'update'],
+    why: 'the unit deploys the staged files (validated before the swap, rolled back on failure) and restarts only if an input changed',
+  },
+  // Access removals, after the deploy: the connector stops checking a hostname before its app goes.
+  {
+    kind: 'access-app',
+    actions: ['delete'],
+    why: 'an Access application goes only once the connector no longer checks its aud (and after its DNS record, for a removed hostname)',
+  },
+  { kind: 'access-policy', actions: ['delete'], why: 'an Access policy goes after the applications that linked it' },
+  { kind: 'service-token', actions: ['delete'], why: 'a service token goes after the policies that admitted it' },
+  {
+    kind: 'dns',
+    actions: ['create', 'update'],
+    why: 'DNS creates and updates come after the restart: a new hostname goes live only once its ingress rule is served',
+  },
+];
+
+/** Index of the row a change belongs to. A `noop` sorts with its kind's first create/update row. */
+export function orderIndex(change: Pick<Change, 'kind' | 'action' | 'address'>): number {
+  const { kind, action } = change;
+  const i =
+    action === 'noop'
+      ? APPLY_ORDER.findIndex((r) => r.kind === kind && !r.actions.includes('delete'))
+      : APPLY_ORDER.findIndex((r) => r.kind === kind && r.actions.includes(action));
+  if (i === -1) {
+    throw new InternalError(`no apply-order row for ${change.kind} ${change.action} (${change.address}); add one to APPLY_ORDER`);
+  }
+  return i;
+}
+
+/** The changes in apply order; within a row the planners' order (sorted addresses) is kept. */
+export function inApplyOrder<C extends Change>(changes: readonly C[]): C[] {
+  return changes
+    .map((change, at) => ({ change, at, row: orderIndex(change) }))
+    .sort((a, b) => a.row - b.row || a.at - b.at)
+    .map((x) => x.change);
+}
