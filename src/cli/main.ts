@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { ApplyError, ExitError, InventoryError, ProviderError, UserError } from '../core/errors.js';
+import type { CliContext } from './context.js';
 import type { CliIo } from './io.js';
 import { Redactor } from './io.js';
 import { registerInit } from './commands/init.js';
@@ -9,20 +10,15 @@ import { registerSync } from './commands/sync.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
-import { createRealPorts } from '../sync/create-ports.js';
+import { registerGraph } from './commands/graph.js';
 
-/** Shared state of one CLI run. */
-export interface CliContext {
-  io: CliIo;
-  redactor: Redactor;
-  program: Command;
-}
-
-export interface GlobalOptions {
-  inventory: string;
-  color: boolean;
-  verbose: boolean;
-}
+/*
+ * Start-up cost is paid by every invocation, so this module and `commands/*` load only
+ * commander and the error types. Each command's action imports its implementation
+ * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
+ * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
+ */
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph];
 
 export function defaultIo(): CliIo {
   return {
@@ -40,7 +36,7 @@ export function defaultIo(): CliIo {
         rl.close();
       }
     },
-    createPorts: createRealPorts,
+    createPorts: async (inventory, reporter) => (await import('../sync/create-ports.js')).createRealPorts(inventory, reporter),
   };
 }
 
@@ -60,22 +56,14 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     .addOption(new Option('-v, --verbose', 'log each API call and remote command').default(false))
     .exitOverride()
     .configureOutput({ writeOut: safeIo.stdout, writeErr: safeIo.stderr });
-  const ctx: CliContext = { io: safeIo, redactor, program };
-  for (const register of [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema]) {
-    register(ctx);
-  }
+  const ctx: CliContext = { io: safeIo, redactor, program, runCli: main };
+  for (const register of COMMANDS) register(ctx);
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
     return reportError(err, safeIo);
   }
-}
-
-export function globalOptions(ctx: CliContext): GlobalOptions {
-  const o = ctx.program.opts<{ inventory: string; color: boolean; verbose: boolean }>();
-  const color = o.color && !('NO_COLOR' in ctx.io.env) && ctx.io.isTTY;
-  return { inventory: o.inventory, color, verbose: o.verbose || /\bproxflare\b/.test(ctx.io.env.DEBUG ?? '') };
 }
 
 function reportError(err: unknown, io: CliIo): number {

@@ -26,14 +26,18 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
 
   const used = new Set<string>();
   const hostAccess = new Map<string, { field: string; key: string }>();
-  const guests = Array.isArray(raw.guests) ? raw.guests : [];
-  guests.forEach((g, i) => {
+  // Services of guests and of hosts, each with its field path.
+  const owners = [
+    ...(Array.isArray(raw.guests) ? raw.guests.map((g, i) => ({ g, field: `guests[${i}]` })) : []),
+    ...(Array.isArray(raw.hosts) ? raw.hosts.map((g, i) => ({ g, field: `hosts[${i}]` })) : []),
+  ];
+  owners.forEach(({ g, field: owner }) => {
     const services = record(g)?.services;
     if (!Array.isArray(services)) return;
     services.forEach((s, j) => {
       const service = record(s);
       if (!service || service.access === undefined) return;
-      const field = `guests[${i}].services[${j}].access`;
+      const field = `${owner}.services[${j}].access`;
       const names = policyNames(service.access);
       for (const n of names) used.add(n.name);
       if (!policies) {
@@ -82,7 +86,7 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
     });
   });
   // Routes of a hostname without `access:` next to routes with it would be covered by the app anyway; say so.
-  guests.forEach((g, i) => {
+  owners.forEach(({ g, field: owner }) => {
     const services = record(g)?.services;
     if (!Array.isArray(services)) return;
     services.forEach((s, j) => {
@@ -91,7 +95,7 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
       const parsed = parseHostname(service.hostname);
       const other = parsed.ok ? hostAccess.get(parsed.hostname) : undefined;
       if (other) {
-        sink.error(`guests[${i}].services[${j}].hostname`, `${parsed.ok ? parsed.hostname : ''} is protected by ${other.field} but this route has no access`, 'one hostname is one Access application: give every route of it the same `access:`');
+        sink.error(`${owner}.services[${j}].hostname`, `${parsed.ok ? parsed.hostname : ''} is protected by ${other.field} but this route has no access`, 'one hostname is one Access application: give every route of it the same `access:`');
       }
     });
   });

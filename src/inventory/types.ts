@@ -13,6 +13,8 @@ export interface Inventory {
   tunnel: TunnelSettings;
   connector: ConnectorSpec;
   guests: GuestSpec[];
+  /** Machines published by address, without a Proxmox lookup. */
+  hosts: HostSpec[];
   settings: Settings;
   /** Cloudflare Access; absent when the inventory uses none (then no Access API call is made). */
   access?: AccessSettings;
@@ -45,6 +47,8 @@ export interface ProxmoxSettings {
   insecure: boolean;
   /** Default node for guests and the connector. */
   node: string;
+  /** Most API requests in flight while reading (`proxmox.concurrency`, default 8). */
+  concurrency?: number;
 }
 
 export interface CloudflareSettings {
@@ -59,6 +63,17 @@ export interface CloudflareSettings {
 
 export interface TunnelSettings {
   name: string;
+  /** cloudflared settings written at the top of config.yml; absent ones are left to cloudflared's defaults. */
+  protocol?: 'auto' | 'quic' | 'http2';
+  edgeIpVersion?: 'auto' | '4' | '6';
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Go duration. */
+  gracePeriod?: string;
+  retries?: number;
+  /** originRequest defaults for every rule (cloudflared merges a rule's own keys over them). */
+  originRequest?: Record<string, unknown>;
+  /** The service of the last, match-everything rule: `http_status:404` unless set. */
+  catchAll: string;
 }
 
 export type NetworkSpec =
@@ -111,17 +126,31 @@ export interface ConnectorSpec {
   tag: string;
 }
 
-export type Scheme = 'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'unix' | 'http_status';
+export type Scheme =
+  | 'http'
+  | 'https'
+  | 'tcp'
+  | 'ssh'
+  | 'rdp'
+  | 'unix'
+  | 'unix+tls'
+  | 'http_status'
+  | 'hello_world'
+  | 'bastion'
+  | 'socks';
+
+/** Schemes whose origin is an address on the network (a guest's or a host's); the others are served on the connector. */
+export const NETWORK_SCHEMES: ReadonlySet<Scheme> = new Set<Scheme>(['http', 'https', 'tcp', 'ssh', 'rdp']);
 
 export interface ServiceSpec {
-  /** Lower-case FQDN or `*.domain`. */
+  /** Lower-case FQDN or `*.domain`; '' for a path rule that applies to every hostname of the tunnel. */
   hostname: string;
   scheme: Scheme;
   /** For network schemes. */
   port?: number;
   /** Request path regex (cloudflared `path`). */
   path?: string;
-  /** For `unix`: the socket path on the connector. */
+  /** For `unix` and `unix+tls`: the socket path on the connector. */
   socket?: string;
   /** For `http_status`: the status code returned. */
   status?: number;
@@ -129,7 +158,7 @@ export interface ServiceSpec {
   originRequest?: Record<string, unknown>;
   /** Cloudflare Access protecting this hostname. */
   access?: ServiceAccess;
-  /** Position in the inventory, for messages: `guests[i].services[j]`. */
+  /** Position in the inventory, for messages: `guests[i].services[j]` or `hosts[i].services[j]`. */
   field: string;
 }
 
@@ -146,6 +175,18 @@ export interface GuestSpec {
   interface?: string;
   services: ServiceSpec[];
   /** `guests[i]` */
+  field: string;
+}
+
+/** A machine published by address (a NAS, a router, the Proxmox node): no Proxmox lookup. */
+export interface HostSpec {
+  name: string;
+  /** An IP address or a DNS name the connector resolves. */
+  address: string;
+  /** Set on purpose: this is a Proxmox node, so its address is not refused. */
+  proxmoxNode: boolean;
+  services: ServiceSpec[];
+  /** `hosts[i]` */
   field: string;
 }
 

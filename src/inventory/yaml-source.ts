@@ -57,8 +57,10 @@ export function readYamlSource(text: string, displayFile: string, env: Env): Yam
   }
 
   try {
-    // yaml's own guard against alias bombs; the walker below expands aliases too.
-    doc.toJS({ maxAliasCount: 100 });
+    // yaml's own guard against alias bombs; the walker below expands aliases too. Without a
+    // `*` in the text there is no alias, and building the whole value once more costs
+    // ~10% of loading a 1,000-service inventory.
+    if (text.includes('*')) doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     const message = (error as Error).message;
     const unresolved = /^Unresolved alias.*: (\S+)$/.exec(message);

@@ -52,8 +52,8 @@ export interface ConnectorAccessCheck {
 /** Protected hostnames of the inventory with their access (first route of a hostname wins; checks make them agree). */
 export function protectedHostnames(inventory: Inventory): Map<string, ServiceAccess> {
   const out = new Map<string, ServiceAccess>();
-  for (const guest of inventory.guests) {
-    for (const s of guest.services) if (s.access && !out.has(s.hostname)) out.set(s.hostname, s.access);
+  for (const owner of [...inventory.guests, ...inventory.hosts]) {
+    for (const s of owner.services) if (s.access && s.hostname !== '' && !out.has(s.hostname)) out.set(s.hostname, s.access);
   }
   return out;
 }

@@ -70,8 +70,9 @@ export function planExposure(input: ExposureInput): { exposure: ExposureEntry[];
   }));
 
   const warnings: string[] = [];
-  for (const guest of inventory.guests) {
-    for (const s of guest.services) {
+  // A Proxmox node published as a host has its own, louder warning (desired-state.ts).
+  for (const owner of [...inventory.guests, ...inventory.hosts.filter((h) => !h.proxmoxNode)]) {
+    for (const s of owner.services) {
       if (s.access || !after.has(s.hostname)) continue;
       if (exposure.find((e) => e.hostname === s.hostname)?.after?.kind !== 'PUBLIC') continue;
       const label = s.hostname.split('.')[0] ?? '';

@@ -21,7 +21,7 @@ import { waitForTask } from './task.js';
 
 export interface ProxmoxAdapterOptions {
   reporter?: Reporter;
-  /** Most API requests in flight at once during readState. Default 6. */
+  /** Most API requests in flight at once during readState. Default: `proxmox.concurrency` of the inventory. */
   concurrency?: number;
   /** Poll interval for tasks and waitForIp. Default 1000 ms. */
   taskPollMs?: number;
@@ -34,6 +34,12 @@ export interface ProxmoxAdapterOptions {
   /** First retry delay, doubling. Default 250 ms. */
   retryDelayMs?: number;
 }
+
+/**
+ * The inventory schema's default for `proxmox.concurrency`: a PVE node serves the API with a
+ * few pveproxy/pvedaemon workers, so more requests in flight only queue on the node.
+ */
+const DEFAULT_CONCURRENCY = 8;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const splitTags = (t: unknown): string[] =>
@@ -76,7 +82,7 @@ class ProxmoxAdapter implements Proxmox {
     options: ProxmoxAdapterOptions,
   ) {
     this.reporter = options.reporter ?? silentReporter;
-    this.concurrency = options.concurrency ?? 6;
+    this.concurrency = options.concurrency ?? settings.concurrency ?? DEFAULT_CONCURRENCY;
     this.taskPollMs = options.taskPollMs ?? 1000;
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
     this.#client = new PveApiClient(settings, {

@@ -30,8 +30,16 @@ export function serviceUrl(service: ServiceSpec, ip: string | undefined): string
   const where = `${service.field} (${service.hostname})`;
   switch (service.scheme) {
     case 'unix':
-      if (!service.socket) throw new InternalError(`${where}: a unix service needs a socket path`);
-      return `unix:${service.socket}`;
+    case 'unix+tls':
+      if (!service.socket) throw new InternalError(`${where}: a ${service.scheme} service needs a socket path`);
+      return `${service.scheme}:${service.socket}`;
+    // cloudflared's names for the services it serves itself (ingress/ingress.go validateIngress).
+    case 'hello_world':
+      return 'hello_world';
+    case 'bastion':
+      return 'bastion';
+    case 'socks':
+      return 'socks-proxy';
     case 'http_status':
       if (service.status === undefined) throw new InternalError(`${where}: an http_status service needs a status code`);
       return `http_status:${service.status}`;

@@ -1,10 +1,4 @@
-import { renderStatus, renderStatusJson } from '../../status/render-status.js';
-import { readStatus } from '../../status/read-status.js';
-import { createRenderer } from '../../render/templates.js';
-import { createCliReporter } from '../reporter.js';
-import type { CliContext } from '../main.js';
-import { globalOptions } from '../main.js';
-import { loadForCli } from './validate.js';
+import type { CliContext } from '../context.js';
 
 export function registerStatus(ctx: CliContext): void {
   ctx.program
@@ -12,17 +6,7 @@ export function registerStatus(ctx: CliContext): void {
     .description('tunnel health, connector state, and whether each route answers from the connector')
     .option('--json', 'machine-readable output', false)
     .action(async (flags: { json: boolean }) => {
-      const inventory = await loadForCli(ctx);
-      const g = globalOptions(ctx);
-      const reporter = createCliReporter({ write: ctx.io.stderr, tty: ctx.io.isTTY, color: g.color, verbose: g.verbose });
-      const ports = await ctx.io.createPorts(inventory, reporter);
-      try {
-        const status = await readStatus(inventory, ports, createRenderer(), reporter);
-        reporter.stop();
-        ctx.io.stdout(flags.json ? `${JSON.stringify(renderStatusJson(status), null, 2)}\n` : renderStatus(status, { color: g.color }));
-      } finally {
-        reporter.stop();
-        await ports.close();
-      }
+      const { runStatus } = await import('../actions/status.js');
+      await runStatus(ctx, flags);
     });
 }

@@ -1,16 +1,5 @@
-import { ExitError, UserError } from '../../core/errors.js';
-import type { Inventory } from '../../inventory/types.js';
-import { renderPlan } from '../../plan/render-plan.js';
-import { renderPlanJson } from '../../plan/render-plan-json.js';
-import { hasChanges } from '../../plan/types.js';
-import { createRenderer } from '../../render/templates.js';
-import { takeLocalLock } from '../../sync/local-lock.js';
-import { applySync, planSync } from '../../sync/run-sync.js';
-import { createCliReporter } from '../reporter.js';
-import type { CliContext } from '../main.js';
-import { globalOptions } from '../main.js';
-import { loadForCli } from './validate.js';
-import { ADOPTABLE_KINDS, parseAdoptKinds } from '../../plan/ownership.js';
+import type { CliContext } from '../context.js';
+import { ADOPTABLE_KINDS } from '../../plan/ownership.js';
 
 export interface SyncFlags {
   dryRun: boolean;
@@ -37,83 +26,7 @@ export function registerSync(ctx: CliContext): void {
     .option('--templates <dir>', 'directory with config.yml.hbs / cloudflared.service.hbs overriding the built-in templates')
     .option('--show-unchanged', 'also list resources that need no change', false)
     .action(async (flags: SyncFlags) => {
-      const inventory = await loadForCli(ctx);
-      await runSyncCommand(ctx, inventory, flags);
+      const { runSync } = await import('../actions/sync.js');
+      await runSync(ctx, flags);
     });
-}
-
-export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flags: SyncFlags): Promise<void> {
-  const { io } = ctx;
-  const g = globalOptions(ctx);
-  const reporter = createCliReporter({ write: io.stderr, tty: io.isTTY, color: g.color, verbose: g.verbose });
-  for (const w of inventory.warnings) reporter.warn(w);
-  const renderer = createRenderer(flags.templates ? { templatesDir: flags.templates } : {});
-  const adopt = parseAdoptKinds(flags.adopt);
-  if (typeof adopt === 'string') throw new UserError(`--adopt: ${adopt}`);
-  const planOptions = { adopt, allowMassDelete: flags.allowMassDelete };
-  const ports = await io.createPorts(inventory, reporter);
-  const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
-  try {
-    reporter.step('plan', 'reading Proxmox, Cloudflare and the connector');
-    const planned = await planSync(inventory, ports, renderer, planOptions, reporter);
-    reporter.done('plan');
-    const { plan } = planned;
-    const changes = hasChanges(plan);
-
-    if (flags.json && flags.dryRun) io.stdout(`${JSON.stringify(renderPlanJson(plan), null, 2)}\n`);
-    else if (!flags.json) io.stdout(renderPlan(plan, { color: g.color, showNoop: flags.showUnchanged }));
-
-    if (plan.conflicts.length > 0) {
-      await planned.read.host?.close();
-      throw new UserError(
-        `${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} must be resolved before sync can apply:\n` +
-          plan.conflicts.map((c) => `  - ${c.address}: ${c.message} (${c.hint})`).join('\n'),
-      );
-    }
-    if (flags.dryRun || !changes) {
-      await planned.read.host?.close();
-      if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderPlanJson(plan), apply: null }, null, 2)}\n`);
-      if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
-      return;
-    }
-
-    if (!flags.yes) {
-      if (!io.isTTY) {
-        await planned.read.host?.close();
-        throw new UserError('refusing to apply without confirmation: not a terminal. Re-run with --yes to apply, or --dry-run to only look.');
-      }
-      if (!(await io.confirm('Apply this plan?'))) {
-        await planned.read.host?.close();
-        io.stderr('Apply cancelled; nothing was changed.\n');
-        return;
-      }
-    }
-
-    const applied = await applySync(inventory, ports, renderer, planned, planOptions, reporter);
-    reporter.stop();
-    const converged = !hasChanges(applied.after);
-    if (flags.json) {
-      io.stdout(
-        `${JSON.stringify(
-          {
-            plan: renderPlanJson(plan),
-            apply: { applied: applied.result.applied, restarted: applied.result.restarted, converged, remaining: renderPlanJson(applied.after) },
-          },
-          null,
-          2,
-        )}\n`,
-      );
-    } else {
-      io.stdout(
-        `\nApply complete: ${applied.result.applied.length} change${applied.result.applied.length === 1 ? '' : 's'} applied` +
-          `${applied.result.restarted ? ', cloudflared restarted' : ''}.\n` +
-          (converged ? 'Re-read after apply: no changes left.\n' : 'Warning: re-read after apply still shows changes (see above).\n'),
-      );
-    }
-    if (!converged) throw new ExitError(1);
-  } finally {
-    reporter.stop();
-    await releaseLocal?.();
-    await ports.close();
-  }
 }
