@@ -1,7 +1,8 @@
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { DemoService, SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { DEMO_SERVICES, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { runCli } from '../../support/homelab-cli.js';
@@ -221,9 +222,15 @@ describe('Cloudflare Access per hostname', () => {
   });
 
   it('the connector refuses a protected hostname without a valid Access JWT for the app\'s aud, also while the app is gone', { timeout: 180_000 }, async () => {
-    await lab.close();
-    lab = await startSimulatedHomelab({ taskDurationMs: 50, serveOrigins: true });
-    lab.cloudflare.access.seedPolicy('Family', [{ email_domain: { domain: 'family.example' } }]);
+    // An origin on the jellyfin guest's loopback address, on a port of its own (no clash with other tests' origins).
+    const origin = createServer((_req, res) => res.end('origin says hi'));
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.10.11', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => origin.close(() => resolve())));
+    const port = (origin.address() as AddressInfo).port;
+    const services: DemoService[] = [
+      { guest: 'jellyfin', hostname: 'home.example.com', port, access: 'admins' },
+      { guest: 'jellyfin', hostname: 'media.example.com', port },
+    ];
     // The stand-in cloudflared plays the edge's entry on loopback and fetches the team keys from the simulator.
     await mkdir(join(lab.host.root, 'etc/proxflare-standin'), { recursive: true });
     await writeFile(join(lab.host.root, 'etc/proxflare-standin/edge.json'), JSON.stringify({ portFile: 'run/proxflare-standin/edge-port', accessCertsUrl: lab.cloudflare.accessCertsUrl }));
@@ -241,7 +248,7 @@ describe('Cloudflare Access per hostname', () => {
     };
     const serviceLog = () => readFile(join(lab.host.root, 'var/lib/proxflare-standin/systemd/cloudflared.service/log'), 'utf8').catch(() => '');
 
-    await setInventory(withAccess('admins'));
+    await setInventory(services);
     const applied = await runCli(lab, ['sync', '--yes']);
     expect(applied.code, applied.stderr).toBe(0);
     const app = lab.cloudflare.access.appByDomain('home.example.com')!;
@@ -251,7 +258,7 @@ describe('Cloudflare Access per hostname', () => {
     const bare = await edge('home.example.com');
     expect(bare).toEqual({ status: 403, body: '' });
     expect(await serviceLog()).toContain('request filtered by middleware handler (AccessJWTValidator) due to: no access token in request');
-    expect((await edge('home.example.com', jwt(app.aud))).status).toBe(200);
+    expect(await edge('home.example.com', jwt(app.aud))).toEqual({ status: 200, body: 'origin says hi' });
     expect((await edge('home.example.com', jwt('0'.repeat(64)))).status).toBe(403);
     expect((await edge('home.example.com', jwt(app.aud, { aud: app.aud, key: 'foreign' }))).status).toBe(502);
     expect((await edge('home.example.com', jwt(app.aud, { aud: app.aud, issuer: 'https://evil.cloudflareaccess.com' }))).status).toBe(502);
