@@ -189,6 +189,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const unitFile = renderer.renderUnit({ binary: MANAGED_PATHS.binary, configPath: MANAGED_PATHS.config });
   // A path rule without hostname has no DNS record of its own: it applies to the hostnames that do.
   const hostnames = [...new Set(rules.map((r) => r.hostname).filter((h) => h !== ''))].sort();
+  if (hostnames.length === 0 && rules.length === 0) warnings.push(EMPTY_PUBLICATION);
   return { tunnelId, configYml, unitFile, hostnames, origins, routes, catchAll, warnings, errors };
 }
 
@@ -220,3 +221,7 @@ function toRule(service: ServiceSpec, address: string | undefined): IngressRule 
 function ruleKey(rule: IngressRule): string {
   return `${rule.hostname}\u0000${rule.path ?? ''}`;
 }
+
+/** Said by `validate` and by the plan: a connector and a tunnel that route nothing are most likely a mistake. */
+export const EMPTY_PUBLICATION =
+  'the inventory publishes no service: the tunnel and connector would route nothing (every request gets 404). Add services: under a guest.';

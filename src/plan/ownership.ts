@@ -3,6 +3,7 @@ import type { DnsRecord } from '../ports/cloudflare.js';
 import type { LxcRef } from '../ports/proxmox.js';
 import { dnsAddress, lxcAddress } from './addresses.js';
 import type { Conflict } from './types.js';
+import { MANAGED_HEADER } from '../render/managed-header.js';
 
 /**
  * What "ours" means, per kind, in one place: the mark proxflare writes, how it is read back,
@@ -146,4 +147,18 @@ export function accessOwnedName(tunnelName: string, name: string): string {
 export function accessOwnedSuffix(name: string, tunnelName: string): string | undefined {
   const prefix = accessOwnedName(tunnelName, '');
   return name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+}
+
+// ── Files on the connector ─────────────────────────────────────────────────────────────────
+// Mark: the first line of every file rendered from our templates (MANAGED_HEADER). The
+// credentials file is JSON and cannot carry it: it is ours when our config.yml is there or it
+// names the inventory's tunnel. Anything else at those paths (a `cloudflared service install`
+// unit, a hand-written config) is not ours: destroy leaves it, import reads it.
+
+export function isOurFile(content: string): boolean {
+  return content.startsWith(MANAGED_HEADER);
+}
+
+export function isOurCredentials(credentialsTunnelId: string | undefined, ourConfigPresent: boolean, tunnelId: string | undefined): boolean {
+  return ourConfigPresent || (tunnelId !== undefined && credentialsTunnelId === tunnelId);
 }

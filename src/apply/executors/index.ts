@@ -1,5 +1,6 @@
 import type { Executors } from './executor.js';
 import { accessAppExecutor, accessPolicyExecutor, serviceTokenExecutor } from './access.js';
+import { connectionsExecutor } from './connections.js';
 import { credentialsExecutor } from './credentials.js';
 import { dnsExecutor } from './dns.js';
 import { fileExecutor } from './file.js';
@@ -20,4 +21,5 @@ export const EXECUTORS: Executors = {
   'service-token': serviceTokenExecutor,
   'access-policy': accessPolicyExecutor,
   'access-app': accessAppExecutor,
+  connections: connectionsExecutor,
 };
