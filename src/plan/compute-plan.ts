@@ -4,7 +4,9 @@ import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
 import type { DesiredState } from './desired-state.js';
 import { inApplyOrder } from './apply-order.js';
+import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
+import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
@@ -62,6 +64,12 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   errors.push(...dns.errors);
   warnings.push(...dns.warnings);
 
+  const access = planAccess({ inventory, state: actual.access, hostnames: desired.hostnames, adopt: options.adopt.has('access') });
+  errors.push(...access.errors);
+  warnings.push(...access.warnings);
+  const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
+  warnings.push(...exposure.warnings);
+
   if (errors.length > 0) throw new PlanError(errors);
 
   // Records of a guest that could not be read are neither created nor deleted (unresolved-routes.ts).
@@ -75,8 +83,18 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     ...hostPlan.files,
     hostPlan.unit,
     ...dnsChanges,
+    ...access.tokens,
+    ...access.policies,
+    ...access.apps,
   ]);
-  const plan: Plan = { changes, conflicts: [...lxc.conflicts, ...dns.conflicts], warnings, origins: desired.origins };
+  const plan: Plan = {
+    changes,
+    conflicts: [...lxc.conflicts, ...dns.conflicts, ...access.conflicts],
+    warnings,
+    origins: desired.origins,
+    exposure: exposure.exposure,
+    accessRead: actual.access !== undefined,
+  };
   if (desired.unresolved.length > 0) plan.unresolved = desired.unresolved.map((u) => ({ guest: u.guest, error: u.error, hostnames: u.hostnames }));
   return plan;
 }

@@ -1,6 +1,7 @@
 import type { CloudflaredSource, ConnectorSpec } from '../inventory/types.js';
 import type { DnsRecord, NewDnsRecord } from '../ports/cloudflare.js';
 import type { IpSource, LxcConfigPatch, LxcRef } from '../ports/proxmox.js';
+import type { AccessChange, ExposureEntry } from './access-changes.js';
 
 /**
  * The plan is data: dry-run renders it, apply executes it, and both read the same object,
@@ -135,7 +136,7 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange;
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */
@@ -170,6 +171,10 @@ export interface Plan {
    * DNS record stay as they are). A partly resolved plan applies the rest, then sync exits 1.
    */
   unresolved?: { guest: string; error: string; hostnames: string[] }[];
+  /** Who can reach each published hostname, before → after this plan (Cloudflare Access). */
+  exposure?: ExposureEntry[];
+  /** Whether Cloudflare Access was read (the inventory has an `access:` section). */
+  accessRead?: boolean;
 }
 
 export interface PlanSummary {
