@@ -20,6 +20,8 @@ export interface BenchPlanOutput {
   code: number;
   wallMs: number;
   peakRssMiB: number;
+  /** CPU time (user + system) of this process: what the run costs besides waiting. */
+  cpuMs: number;
   sshRoundTrips: number;
 }
 
@@ -40,6 +42,7 @@ const output: BenchPlanOutput = {
   code,
   wallMs: performance.now() - t0,
   peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   sshRoundTrips: connections.reduce((n, c) => n + c.roundTrips, 0),
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);

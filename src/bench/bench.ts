@@ -14,7 +14,9 @@
  *   apply  = reads of the convergence re-read (the no-op plan's) + latency × each write
  *            (applied one after another) + each Proxmox task's simulated duration
  * A row slower than 1.5 × its bound is flagged. No-op plans run in a process of their own,
- * so their peak RSS is proxflare's; full applies run in the simulators' process.
+ * so their peak RSS and CPU time are proxflare's (its wall time starts at main(), after
+ * Node's start-up, and includes loading the adapters); full applies run in the simulators'
+ * process (the stand-in edge needs the Cloudflare simulator's state).
  * Everything listens on 127.0.0.1.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -58,6 +60,8 @@ interface SyncRow {
   cloudflareRequests: number;
   sshRoundTrips: number;
   peakRssMiB: number;
+  /** CPU time of the proxflare process (no-op plans, which run alone). */
+  cpuMs?: number;
   boundMs: number | undefined;
   target?: { wallMs?: number; rssMiB?: number };
 }
@@ -161,7 +165,7 @@ async function runScenario(services: number, staticIps: boolean): Promise<SyncRo
     if (noop.result.code !== 0) throw new Error(`no-op plan with ${services} services exited ${noop.result.code}`);
 
     const noopBound = readBoundMs(noop.w);
-    const row = (scenario: string, w: Window, r: { wallMs: number; sshRoundTrips: number; peakRssMiB: number }, boundMs: number): SyncRow => ({
+    const row = (scenario: string, w: Window, r: { wallMs: number; sshRoundTrips: number; peakRssMiB: number; cpuMs?: number }, boundMs: number): SyncRow => ({
       scenario,
       services,
       wallMs: r.wallMs,
@@ -169,6 +173,7 @@ async function runScenario(services: number, staticIps: boolean): Promise<SyncRo
       cloudflareRequests: w.cf.length,
       sshRoundTrips: r.sshRoundTrips,
       peakRssMiB: r.peakRssMiB,
+      ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}),
       boundMs,
     });
     const noopRow = row(`no-op plan (sync --dry-run)${label}`, noop.w, noop.result, noopBound);
@@ -290,7 +295,7 @@ function parent(): void {
       `proxmox.concurrency ${CONCURRENCY}, ${TASK_MS} ms per Proxmox task`,
   );
   table(
-    ['scenario', 'services', 'wall time', 'lower bound', 'measured/bound', 'Proxmox req', 'Cloudflare req', 'SSH round trips', 'peak RSS', ''],
+    ['scenario', 'services', 'wall time', 'lower bound', 'measured/bound', 'CPU', 'Proxmox req', 'Cloudflare req', 'SSH round trips', 'peak RSS', ''],
     rows.map((r) => {
       const ratio = r.boundMs ? r.wallMs / r.boundMs : undefined;
       const notes: string[] = [];
@@ -304,6 +309,7 @@ function parent(): void {
         seconds(r.wallMs),
         r.boundMs === undefined ? '' : seconds(r.boundMs),
         ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        r.cpuMs === undefined ? '' : seconds(r.cpuMs),
         String(r.proxmoxRequests),
         String(r.cloudflareRequests),
         String(r.sshRoundTrips),
