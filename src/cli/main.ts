@@ -10,6 +10,7 @@ import { registerSync } from './commands/sync.js';
 import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
+import { registerGraph } from './commands/graph.js';
 
 /*
  * Start-up cost is paid by every invocation, so this module and `commands/*` load only
@@ -17,7 +18,7 @@ import { registerSchema } from './commands/schema.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema];
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph];
 
 export function defaultIo(): CliIo {
   return {

@@ -28,7 +28,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
         `connector host             ${lab.host.kind === 'openssh' ? 'OpenSSH sshd' : 'in-process SSH server (no OpenSSH sshd on this machine)'} on 127.0.0.1:${lab.host.port},`,
         `                           playing the cloudflared LXC in a sandbox directory with a stand-in cloudflared`,
         `                           (no root/LXC used; the e2e tests run the same flow in a real container)`,
-        `guests                     HTTP servers on ${lab.origins?.listening.join(', ')}`,
+        `guests and hosts           HTTP servers on ${lab.origins?.listening.join(', ')}`,
         `inventory                  ${lab.inventoryFile}`,
         '',
       ].join('\n'),
@@ -44,6 +44,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
     await run('what would change on a fresh homelab', ['sync', '--dry-run']);
     await run('apply it', ['sync', '--yes']);
     await run('a second run changes nothing', ['sync', '--dry-run', '--detailed-exitcode']);
+    await run('what is exposed, as the plan sees it (also --format mermaid or --json)', ['graph', '--format', 'text']);
 
     await writeFile(lab.inventoryFile, lab.inventoryYaml([...DEMO_SERVICES, ADDED]));
     say(`\n# adding a service: three lines under guest "jellyfin" in ${lab.inventoryFile}:`);

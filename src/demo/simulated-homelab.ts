@@ -35,6 +35,17 @@ export const DEMO_SERVICES: DemoService[] = [
   { guest: 'homeassistant', hostname: 'home.example.com', port: 8123 },
 ];
 
+/** A machine outside Proxmox the demo publishes through `hosts:` (its origin is served on loopback too). */
+export interface DemoHost {
+  name: string;
+  address: string;
+  hostname: string;
+  port: number;
+}
+
+/** The demo's one host: a "NAS" on a loopback alias, reached by address without any Proxmox lookup. */
+export const DEMO_HOSTS: DemoHost[] = [{ name: 'nas', address: '127.0.20.1', hostname: 'nas.example.com', port: 5000 }];
+
 export interface SimulatedHomelabOptions {
   /** Generated guests (one service each) instead of the demo's four. */
   guests?: number;
@@ -64,6 +75,8 @@ export interface SimulatedHomelab {
   host: SandboxHost;
   origins: OriginServers | undefined;
   services: DemoService[];
+  /** Hosts outside Proxmox in the inventory (the demo's NAS; none for generated homelabs). */
+  hosts: DemoHost[];
   /** Inventory YAML for these services. */
   inventoryYaml(services?: DemoService[]): string;
   /** Real adapters against the simulators; SSH goes to the sandbox host. */
@@ -81,6 +94,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
   };
   try {
     const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    const hosts = options.guests ? [] : DEMO_HOSTS;
     const proxmox = await startProxmoxSim({
       seed,
       latencyMs: options.latencyMs ?? 0,
@@ -100,7 +114,10 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     let origins: OriginServers | undefined;
     if (options.serveOrigins) {
       origins = await startOriginServers(
-        [...services, ...(options.extraOrigins ?? [])].map((s) => ({ ip: guestIp(seed, s.guest), port: s.port, name: s.guest })),
+        [
+          ...[...services, ...(options.extraOrigins ?? [])].map((s) => ({ ip: guestIp(seed, s.guest), port: s.port, name: s.guest })),
+          ...hosts.map((h) => ({ ip: h.address, port: h.port, name: h.name })),
+        ],
       );
       cleanups.push(() => origins!.close());
     }
@@ -112,7 +129,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       CLOUDFLARE_API_TOKEN: cloudflare.token,
       PROXFLARE_LOCK_DIR: dir,
     };
-    const inventoryYaml = (list: DemoService[] = services) => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list });
+    const inventoryYaml = (list: DemoService[] = services) => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts });
     const inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventoryYaml());
 
@@ -126,6 +143,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       host,
       origins,
       services,
+      hosts,
       inventoryYaml,
       createPorts: (inventory, reporter) =>
         sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir }, (c) => {
@@ -166,6 +184,7 @@ function renderInventory(p: {
   deb: string;
   seed: SimSeed;
   services: DemoService[];
+  hosts: DemoHost[];
 }): string {
   const byGuest = new Map<string, DemoService[]>();
   for (const s of p.services) byGuest.set(s.guest, [...(byGuest.get(s.guest) ?? []), s]);
@@ -212,7 +231,15 @@ settings:
   allowLoopbackOrigins: true
 guests:
 ${guests}
-`;
+${renderHosts(p.hosts)}`;
+}
+
+function renderHosts(hosts: DemoHost[]): string {
+  if (hosts.length === 0) return '';
+  const entries = hosts.map(
+    (h) => `  - name: ${h.name}\n    address: ${h.address}\n    services:\n      - hostname: ${h.hostname}\n        port: ${h.port}`,
+  );
+  return `# Machines outside Proxmox, published by address (here a simulated NAS on a loopback alias).\nhosts:\n${entries.join('\n')}\n`;
 }
 
 function guestMeta(seed: SimSeed, name: string): { type: 'lxc' | 'vm'; vmid: number } {

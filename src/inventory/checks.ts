@@ -4,6 +4,8 @@ import { depthBelowZone, isDnsLabel, parseHostname, parseZone, zoneOf } from './
 import type { IssueSink } from './issue-sink.js';
 import { ipv4InSubnet, parseIpv4Cidr } from './network.js';
 import { childField } from './source-map.js';
+import { checkHosts } from './check-hosts.js';
+import { checkHostnameless, checkServiceType, checkTunnelDefaults } from './service-rules.js';
 
 /**
  * Rules that span fields or need more than a regex. They run on the raw data even
@@ -16,14 +18,28 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
   if (proxmox) checkProxmox(proxmox, sink, interpolated);
   const zones = cloudflare ? checkCloudflare(cloudflare, sink, interpolated) : [];
   const tunnel = record(raw.tunnel);
-  if (tunnel) checkTunnel(tunnel, sink);
+  if (tunnel) {
+    checkTunnel(tunnel, sink);
+    checkTunnelDefaults(tunnel, sink);
+  }
   const connector = record(raw.connector);
   if (connector) checkConnector(connector, sink);
   const settings = record(raw.settings);
   if (settings && typeof settings.ownerComment === 'string' && /[\r\n]/.test(settings.ownerComment)) {
     sink.error('settings.ownerComment', 'must be a single line', 'DNS record comments cannot contain line breaks');
   }
-  if (Array.isArray(raw.guests)) checkGuests(raw.guests, connector, zones, sink);
+  const seen: SeenNames = { names: new Map(), routes: new Map() };
+  if (Array.isArray(raw.guests)) checkGuests(raw.guests, connector, zones, sink, seen);
+  if (Array.isArray(raw.hosts)) {
+    const proxmoxHost = typeof proxmox?.url === 'string' ? parseUrl(proxmox.url)?.hostname : undefined;
+    checkHosts(raw.hosts, sink, seen.names, (service, field) => checkService(service, field, zones, seen.routes, sink), proxmoxHost);
+  }
+}
+
+/** Names are unique across guests and hosts; a hostname+path routes to one service across both. */
+interface SeenNames {
+  names: Map<string, string>;
+  routes: Map<string, string>;
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
@@ -172,13 +188,11 @@ function checkNetwork(network: Record<string, unknown>, sink: IssueSink): void {
   }
 }
 
-const NETWORK_SCHEMES = new Set(['http', 'https', 'tcp', 'ssh', 'rdp']);
 const DNS_NAME = /^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)\.)*([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)$/;
 
-function checkGuests(guests: unknown[], connector: Record<string, unknown> | undefined, zones: string[], sink: IssueSink): void {
-  const names = new Map<string, string>();
+function checkGuests(guests: unknown[], connector: Record<string, unknown> | undefined, zones: string[], sink: IssueSink, seen: SeenNames): void {
+  const { names, routes } = seen;
   const vmids = new Map<number, string>();
-  const routes = new Map<string, string>();
   if (connector && typeof connector.vmid === 'number') vmids.set(connector.vmid, 'connector.vmid');
 
   guests.forEach((value, i) => {
@@ -192,7 +206,7 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
       const key = guest.name.toLowerCase();
       const first = names.get(key);
       if (first) {
-        sink.error(`${field}.name`, `guest name "${guest.name}" is already used by ${first} (${sink.locate(`${first}.name`)})`, 'give every guest its own name');
+        sink.error(`${field}.name`, `guest name "${guest.name}" is already used by ${first} (${sink.locate(`${first}.name`)})`, 'give every guest and host its own name');
       } else {
         names.set(key, field);
       }
@@ -223,6 +237,15 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
 }
 
 function checkService(service: Record<string, unknown>, field: string, zones: string[], routes: Map<string, string>, sink: IssueSink): void {
+  checkHostnameless(service, field, sink);
+  if (service.hostname === undefined && typeof service.path === 'string') {
+    const first = routes.get(`\u0000${service.path}`);
+    if (first) {
+      sink.error(`${field}.path`, `a route for every hostname with path ${service.path} is already defined by ${first} (${sink.locate(`${first}.path`)})`, 'remove one of them');
+    } else {
+      routes.set(`\u0000${service.path}`, field);
+    }
+  }
   if (typeof service.hostname === 'string') {
     const parsed = parseHostname(service.hostname);
     if (!parsed.ok) {
@@ -271,20 +294,5 @@ function checkService(service: Record<string, unknown>, field: string, zones: st
     // cloudflared refuses this config: "access.TeamName cannot be blank when access.audTags are present".
     sink.error(`${field}.originRequest.access.teamName`, 'is required when audTag is set', 'add `teamName:` with your Zero Trust team name');
   }
-  const scheme = service.scheme ?? 'http';
-  if (typeof scheme !== 'string') return;
-  const has = (key: string) => service[key] !== undefined;
-  if (NETWORK_SCHEMES.has(scheme)) {
-    if (!has('port')) sink.error(`${field}.port`, `is required for scheme ${scheme}`, `add \`port: <port of the service on the guest>\`${scheme === 'https' ? ', e.g. 443' : scheme === 'ssh' ? ', e.g. 22' : ''}`);
-    if (has('socket')) sink.error(`${field}.socket`, `is only used with scheme unix`, 'remove `socket`, or set `scheme: unix`');
-    if (has('status')) sink.error(`${field}.status`, `is only used with scheme http_status`, 'remove `status`, or set `scheme: http_status`');
-  } else if (scheme === 'unix') {
-    if (!has('socket')) sink.error(`${field}.socket`, 'is required for scheme unix', 'add `socket: /run/app.sock` (a path on the connector)');
-    if (has('port')) sink.error(`${field}.port`, 'is not used with scheme unix', 'remove `port`; the socket path replaces it');
-    if (has('status')) sink.error(`${field}.status`, `is only used with scheme http_status`, 'remove `status`');
-  } else if (scheme === 'http_status') {
-    if (!has('status')) sink.error(`${field}.status`, 'is required for scheme http_status', 'add `status: 404` (the code to answer with)');
-    if (has('port')) sink.error(`${field}.port`, 'is not used with scheme http_status', 'remove `port`; cloudflared answers itself');
-    if (has('socket')) sink.error(`${field}.socket`, 'is only used with scheme unix', 'remove `socket`');
-  }
+  checkServiceType(service, field, sink);
 }

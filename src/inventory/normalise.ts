@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Secret } from '../core/secret.js';
 import { parseHostname, parseZone } from './hostnames.js';
-import type { InventoryInput } from './schema.js';
+import type { InventoryInput, ServiceInput } from './schema.js';
 import type { SourceMap } from './source-map.js';
-import type { CloudflaredSource, Inventory, NetworkSpec, Scheme } from './types.js';
+import type { CloudflaredSource, Inventory, NetworkSpec, Scheme, ServiceSpec, TunnelSettings } from './types.js';
 
 export interface NormaliseContext {
   /** Absolute path of the inventory file. */
@@ -63,7 +63,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       zones,
       ...optional('baseUrl', cloudflare.baseUrl),
     },
-    tunnel: { name: input.tunnel.name },
+    tunnel: normaliseTunnel(input.tunnel),
     connector: {
       hostname: connector.hostname.toLowerCase(),
       node: connector.node ?? proxmox.node,
@@ -97,19 +97,14 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       ...optional('ip', guest.ip),
       ...optional('interface', guest.interface),
       field: `guests[${i}]`,
-      services: guest.services.map((service, j) => {
-        const parsed = parseHostname(service.hostname);
-        return {
-          hostname: parsed.ok ? parsed.hostname : service.hostname.toLowerCase(),
-          scheme: service.scheme as Scheme,
-          ...optional('port', service.port),
-          ...optional('path', service.path),
-          ...optional('socket', service.socket),
-          ...optional('status', service.status),
-          ...optional('originRequest', service.originRequest as Record<string, unknown> | undefined),
-          field: `guests[${i}].services[${j}]`,
-        };
-      }),
+      services: guest.services.map((service, j) => normaliseService(service, `guests[${i}].services[${j}]`)),
+    })),
+    hosts: input.hosts.map((host, i) => ({
+      name: host.name,
+      address: host.address.toLowerCase(),
+      proxmoxNode: host.proxmoxNode,
+      field: `hosts[${i}]`,
+      services: host.services.map((service, j) => normaliseService(service, `hosts[${i}].services[${j}]`)),
     })),
     settings: {
       allowLoopbackOrigins: settings.allowLoopbackOrigins,
@@ -118,6 +113,35 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
     },
     positions: ctx.positions,
     warnings: ctx.warnings,
+  };
+}
+
+function normaliseService(service: ServiceInput, field: string): ServiceSpec {
+  const hostname = service.hostname ?? '';
+  const parsed = parseHostname(hostname);
+  return {
+    hostname: hostname === '' ? '' : parsed.ok ? parsed.hostname : hostname.toLowerCase(),
+    scheme: service.scheme as Scheme,
+    ...optional('port', service.port),
+    ...optional('path', service.path),
+    ...optional('socket', service.socket),
+    ...optional('status', service.status),
+    ...optional('originRequest', service.originRequest as Record<string, unknown> | undefined),
+    field,
+  };
+}
+
+function normaliseTunnel(tunnel: InventoryInput['tunnel']): TunnelSettings {
+  return {
+    name: tunnel.name,
+    ...optional('protocol', tunnel.protocol),
+    // YAML reads `edgeIpVersion: 4` as a number; cloudflared's flag is the string "4".
+    ...optional('edgeIpVersion', tunnel.edgeIpVersion === undefined ? undefined : (String(tunnel.edgeIpVersion) as TunnelSettings['edgeIpVersion'])),
+    ...optional('logLevel', tunnel.logLevel),
+    ...optional('gracePeriod', tunnel.gracePeriod),
+    ...optional('retries', tunnel.retries),
+    ...optional('originRequest', tunnel.originRequest as Record<string, unknown> | undefined),
+    catchAll: typeof tunnel.catchAll === 'number' ? `http_status:${tunnel.catchAll}` : tunnel.catchAll,
   };
 }
 

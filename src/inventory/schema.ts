@@ -109,14 +109,24 @@ export const originRequestSchema = z
   })
   .meta(d('cloudflared originRequest options for this route (see cloudflared docs); keys are checked.'));
 
-export const SCHEMES = ['http', 'https', 'tcp', 'ssh', 'rdp', 'unix', 'http_status'] as const;
+export const SCHEMES = ['http', 'https', 'tcp', 'ssh', 'rdp', 'unix', 'unix+tls', 'http_status', 'hello_world', 'bastion', 'socks'] as const;
 
 export const serviceSchema = z.strictObject({
-  hostname: z.string().meta(d('Public hostname (in one of the zones), or *.domain for a wildcard.', ['media.example.com'])),
-  port: port().meta(d('Port of the service on the guest (for http, https, tcp, ssh, rdp).', [8096])).optional(),
-  scheme: z.enum(SCHEMES).default('http').meta(d('How cloudflared talks to the origin.')),
+  hostname: z
+    .string()
+    .meta(d('Public hostname (in one of the zones), or *.domain for a wildcard. Leave it out for a path rule that applies to every hostname of the tunnel (needs `path`).', ['media.example.com']))
+    .optional(),
+  port: port().meta(d('Port of the service on the guest or host (for http, https, tcp, ssh, rdp).', [8096])).optional(),
+  scheme: z
+    .enum(SCHEMES)
+    .default('http')
+    .meta(
+      d(
+        'How cloudflared talks to the origin: http, https, tcp, ssh, rdp (to the guest or host); unix, unix+tls (a socket on the connector); http_status (a fixed answer); hello_world (cloudflared\'s test page); bastion (jump host: the client picks the destination); socks (a SOCKS proxy limited by originRequest.ipRules).',
+      ),
+    ),
   path: z.string().min(1).meta(d('Only requests whose path matches this regular expression (cloudflared path rule).', ['^/api/'])).optional(),
-  socket: z.string().min(1).meta(d('For scheme unix: the socket path on the connector.')).optional(),
+  socket: z.string().min(1).meta(d('For scheme unix or unix+tls: the socket path on the connector.')).optional(),
   status: int(100, 999).meta(d('For scheme http_status: the HTTP status code returned.', [404])).optional(),
   originRequest: originRequestSchema.optional(),
 });
@@ -129,6 +139,19 @@ export const guestSchema = z.strictObject({
   ip: z.string().meta(d('Static origin address; otherwise discovered from Proxmox (LXC interfaces / QEMU guest agent).', ['192.168.1.20'])).optional(),
   interface: z.string().min(1).meta(d('Interface to take the discovered address from.', ['eth0'])).optional(),
   services: z.array(serviceSchema).default([]).meta(d('Public routes to this guest.')),
+});
+
+export const hostSchema = z.strictObject({
+  name: z.string().min(1).meta(d('Name of the machine; used in messages and `proxflare graph`. Unique across guests and hosts.', ['nas'])),
+  address: z
+    .string()
+    .min(1)
+    .meta(d('IP address, or a DNS name the connector resolves. No Proxmox lookup is made.', ['192.168.1.5', 'nas.lan'])),
+  proxmoxNode: z
+    .boolean()
+    .default(false)
+    .meta(d('Says on purpose that this is a Proxmox node (e.g. to publish its web UI); otherwise a node\'s address is refused. Publish it behind Access.')),
+  services: z.array(serviceSchema).default([]).meta(d('Public routes to this host.')),
 });
 
 export const proxmoxSchema = z.strictObject({
@@ -185,6 +208,25 @@ export const cloudflareSchema = z.strictObject({
 
 export const tunnelSchema = z.strictObject({
   name: z.string().meta(d('Name of the Cloudflare Tunnel.', ['homelab'])),
+  // Values and defaults as cloudflared reads them (cmd/cloudflared/tunnel/cmd.go, connection/protocol.go,
+  // cmd/cloudflared/tunnel/configuration.go parseConfigIPVersion, cmd/cloudflared/cliutil/logger.go).
+  protocol: z.enum(['auto', 'quic', 'http2']).meta(d('Transport to the Cloudflare edge (cloudflared `protocol`, default auto).', ['http2'])).optional(),
+  edgeIpVersion: z
+    .union([z.enum(['auto', '4', '6']), z.literal([4, 6])])
+    .meta(d('IP version used to reach the edge: auto, 4 or 6 (cloudflared `edge-ip-version`, default auto).', ['4']))
+    .optional(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).meta(d('cloudflared `loglevel` (default info).', ['warn'])).optional(),
+  gracePeriod: duration('How long cloudflared waits for in-flight requests when stopping (cloudflared `grace-period`, default 30s).').optional(),
+  retries: int(0, 1000).meta(d('Retries on connection or protocol errors before giving up (cloudflared `retries`, default 5).', [5])).optional(),
+  originRequest: originRequestSchema
+    .meta(d('originRequest defaults for every route; a route\'s own originRequest overrides them key by key, as cloudflared does.'))
+    .optional(),
+  catchAll: z
+    .union([int(100, 999), z.string().min(1)])
+    .default(404)
+    .meta(
+      d('What requests no route matches get: an HTTP status code, or a cloudflared service (`hello_world`, `http_status:503`, `http://192.168.1.9:80`).', [404, 'http_status:503']),
+    ),
 });
 
 export const networkSchema = z.strictObject({
@@ -265,6 +307,7 @@ export const inventorySchema = z
     tunnel: tunnelSchema.meta(d('The Cloudflare Tunnel.')),
     connector: connectorSchema.meta(d('The dedicated cloudflared LXC.')),
     guests: z.array(guestSchema).default([]).meta(d('Guests whose services are published.')),
+    hosts: z.array(hostSchema).default([]).meta(d('Machines outside Proxmox guests (a NAS, a router, the Proxmox node itself) whose services are published.')),
     settings: settingsSchema.prefault({}).meta(d('Safety settings.')),
   })
   .meta({ title: 'proxflare inventory', description: 'One file describing the homelab entry point: Proxmox, Cloudflare, the connector and the published services.' });

@@ -48,6 +48,11 @@ cloudflare:
 
 tunnel:
   name: homelab
+  # protocol: http2                    # auto (default), quic, or http2 where UDP is blocked
+  # logLevel: info                     # debug, info, warn, error, fatal
+  # originRequest:                     # defaults for every route; a route's own keys win
+  #   connectTimeout: 10s
+  # catchAll: 404                      # what requests no route matches get
 
 # The dedicated LXC that runs cloudflared. proxflare creates it and keeps it configured.
 connector:
@@ -93,6 +98,22 @@ guests:
         scheme: https
         originRequest:
           noTLSVerify: true            # the origin uses a self-signed certificate
+
+# Machines that are not Proxmox guests (a NAS, a router, the Proxmox node itself),
+# published by address: no Proxmox lookup.
+hosts:
+  # The Proxmox web UI. The node's address is refused unless \`proxmoxNode: true\` says it
+  # is meant. This is the hypervisor's login page: protect it with Cloudflare Access
+  # (until then every plan warns loudly).
+  - name: pve
+    address: 192.168.1.2               # the node's LAN address (or a name the connector resolves)
+    proxmoxNode: true
+    services:
+      - hostname: pve.example.com
+        port: 8006
+        scheme: https
+        originRequest:
+          noTLSVerify: true            # Proxmox's self-signed certificate
 
 # settings:
 #   maxDeletes: 5                      # more deletes need --allow-mass-delete

@@ -12,6 +12,8 @@ export interface Inventory {
   tunnel: TunnelSettings;
   connector: ConnectorSpec;
   guests: GuestSpec[];
+  /** Machines published by address, without a Proxmox lookup. */
+  hosts: HostSpec[];
   settings: Settings;
   /** Where each field came from, for errors raised after loading (plan-time problems). */
   positions: SourcePositions;
@@ -58,6 +60,17 @@ export interface CloudflareSettings {
 
 export interface TunnelSettings {
   name: string;
+  /** cloudflared settings written at the top of config.yml; absent ones are left to cloudflared's defaults. */
+  protocol?: 'auto' | 'quic' | 'http2';
+  edgeIpVersion?: 'auto' | '4' | '6';
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Go duration. */
+  gracePeriod?: string;
+  retries?: number;
+  /** originRequest defaults for every rule (cloudflared merges a rule's own keys over them). */
+  originRequest?: Record<string, unknown>;
+  /** The service of the last, match-everything rule: `http_status:404` unless set. */
+  catchAll: string;
 }
 
 export type NetworkSpec =
@@ -110,23 +123,37 @@ export interface ConnectorSpec {
   tag: string;
 }
 
-export type Scheme = 'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'unix' | 'http_status';
+export type Scheme =
+  | 'http'
+  | 'https'
+  | 'tcp'
+  | 'ssh'
+  | 'rdp'
+  | 'unix'
+  | 'unix+tls'
+  | 'http_status'
+  | 'hello_world'
+  | 'bastion'
+  | 'socks';
+
+/** Schemes whose origin is an address on the network (a guest's or a host's); the others are served on the connector. */
+export const NETWORK_SCHEMES: ReadonlySet<Scheme> = new Set<Scheme>(['http', 'https', 'tcp', 'ssh', 'rdp']);
 
 export interface ServiceSpec {
-  /** Lower-case FQDN or `*.domain`. */
+  /** Lower-case FQDN or `*.domain`; '' for a path rule that applies to every hostname of the tunnel. */
   hostname: string;
   scheme: Scheme;
   /** For network schemes. */
   port?: number;
   /** Request path regex (cloudflared `path`). */
   path?: string;
-  /** For `unix`: the socket path on the connector. */
+  /** For `unix` and `unix+tls`: the socket path on the connector. */
   socket?: string;
   /** For `http_status`: the status code returned. */
   status?: number;
   /** cloudflared originRequest options, passed through (validated keys). */
   originRequest?: Record<string, unknown>;
-  /** Position in the inventory, for messages: `guests[i].services[j]`. */
+  /** Position in the inventory, for messages: `guests[i].services[j]` or `hosts[i].services[j]`. */
   field: string;
 }
 
@@ -143,6 +170,18 @@ export interface GuestSpec {
   interface?: string;
   services: ServiceSpec[];
   /** `guests[i]` */
+  field: string;
+}
+
+/** A machine published by address (a NAS, a router, the Proxmox node): no Proxmox lookup. */
+export interface HostSpec {
+  name: string;
+  /** An IP address or a DNS name the connector resolves. */
+  address: string;
+  /** Set on purpose: this is a Proxmox node, so its address is not refused. */
+  proxmoxNode: boolean;
+  services: ServiceSpec[];
+  /** `hosts[i]` */
   field: string;
 }
 

@@ -32,7 +32,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
   if (plan.origins.length > 0) {
     out.push('Routes (ingress order):');
     for (const o of plan.origins) {
-      const from = o.guest ? `  (${o.guest}${o.ipSource ? `, address from ${o.ipSource}` : ''})` : '';
+      const from = o.guest ? `  (${o.guest}${o.ipSource ? `, address from ${o.ipSource}` : ''})` : o.host ? `  (host ${o.host})` : '';
       out.push(`  ${o.hostname}${o.path ? ` path ${o.path}` : ''} → ${o.service}${from}`);
     }
     out.push('');

@@ -137,6 +137,8 @@ export interface OriginView {
   path?: string;
   service: string;
   guest?: string;
+  /** For a route to a `hosts:` entry: its name. */
+  host?: string;
   ipSource?: IpSource;
 }
 

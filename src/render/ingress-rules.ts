@@ -1,10 +1,12 @@
 /**
- * Ingress rules as proxflare renders them into cloudflared's config.yml, and the
- * deterministic order that makes the same inventory always render the same bytes.
- * cloudflared uses the first matching rule, so order is also semantics: specific
- * rules must come before the general ones that would otherwise swallow them.
+ * Ingress rules as proxflare renders them into cloudflared's config.yml, and their order.
+ * cloudflared uses the first matching rule, so order is semantics: the path rules of one
+ * hostname stay in the order the inventory lists them (the user's order is the routing),
+ * while hostnames are grouped exact first, then wildcards (deeper first), then any-host
+ * rules, which changes nothing a request sees but makes the output stable.
  */
 import { InternalError } from '../core/errors.js';
+import { pathCovers } from '../ingress/path-coverage.js';
 import type { ServiceSpec } from '../inventory/types.js';
 
 export interface IngressRule {
@@ -21,6 +23,8 @@ export interface OrderedIngress {
   rules: IngressRule[];
   /** One sentence per rule that can never match, naming the rule that shadows it. */
   shadowed: string[];
+  /** One sentence per rule that may be shadowed where proxflare cannot decide it (complex regexps). */
+  undecided: string[];
 }
 
 const NETWORK_SCHEMES = new Set(['http', 'https', 'tcp', 'ssh', 'rdp']);
@@ -30,8 +34,16 @@ export function serviceUrl(service: ServiceSpec, ip: string | undefined): string
   const where = `${service.field} (${service.hostname})`;
   switch (service.scheme) {
     case 'unix':
-      if (!service.socket) throw new InternalError(`${where}: a unix service needs a socket path`);
-      return `unix:${service.socket}`;
+    case 'unix+tls':
+      if (!service.socket) throw new InternalError(`${where}: a ${service.scheme} service needs a socket path`);
+      return `${service.scheme}:${service.socket}`;
+    // cloudflared's names for the services it serves itself (ingress/ingress.go validateIngress).
+    case 'hello_world':
+      return 'hello_world';
+    case 'bastion':
+      return 'bastion';
+    case 'socks':
+      return 'socks-proxy';
     case 'http_status':
       if (service.status === undefined) throw new InternalError(`${where}: an http_status service needs a status code`);
       return `http_status:${service.status}`;
@@ -53,9 +65,6 @@ function coveringHostnames(hostname: string): string[] {
   return [hostname, ...parents, '*', ''];
 }
 
-/** Regexes that match every request path (cloudflared matches unanchored). */
-const MATCH_ALL_PATHS = new Set(['', '.*', '^.*', '.*$', '^.*$']);
-
 type HostClass = 0 | 1 | 2;
 
 /** 0: exact hostname, 1: `*.domain` wildcard, 2: any host (`*` or '' with a path). */
@@ -68,23 +77,12 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Stable, locale-independent text for the tie-breaker of otherwise equal rules. */
-function canonical(value: unknown): string {
-  if (value === undefined) return '';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => compareStrings(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** 0: a specific path, 1: a path that matches everything, 2: no path. */
-function pathKind(path: string | undefined): number {
-  if (path === undefined) return 2;
-  return MATCH_ALL_PATHS.has(path) ? 1 : 0;
-}
-
+/**
+ * Between hostnames only (a stable sort keeps each hostname's rules in input order): exact
+ * before wildcard before any-host, deeper wildcards first, then alphabetical. Within one
+ * hostname the path rules keep their order and the path-less rule, the hostname's fallback,
+ * comes after them.
+ */
 function compareRules(a: IngressRule, b: IngressRule): number {
   const ca = hostClass(a.hostname);
   const cb = hostClass(b.hostname);
@@ -94,18 +92,10 @@ function compareRules(a: IngressRule, b: IngressRule): number {
     const depth = b.hostname.split('.').length - a.hostname.split('.').length;
     if (depth !== 0) return depth;
   }
+  if (ca === 2) return (a.path === undefined ? 1 : 0) - (b.path === undefined ? 1 : 0);
   const byHost = compareStrings(a.hostname, b.hostname);
   if (byHost !== 0) return byHost;
-  const byPathKind = pathKind(a.path) - pathKind(b.path);
-  if (byPathKind !== 0) return byPathKind;
-  if (a.path !== undefined && b.path !== undefined) {
-    if (a.path.length !== b.path.length) return b.path.length - a.path.length;
-    const byPath = compareStrings(a.path, b.path);
-    if (byPath !== 0) return byPath;
-  }
-  const byService = compareStrings(a.service, b.service);
-  if (byService !== 0) return byService;
-  return compareStrings(canonical(a.originRequest), canonical(b.originRequest));
+  return (a.path === undefined ? 1 : 0) - (b.path === undefined ? 1 : 0);
 }
 
 /** Does every hostname `inner` can match also match `outer`? */
@@ -115,40 +105,48 @@ function hostCovers(outer: string, inner: string): boolean {
   return outer.startsWith('*.') && inner.endsWith(outer.slice(1));
 }
 
-function pathCovers(outer: string | undefined, inner: string | undefined): boolean {
-  if (outer === undefined || MATCH_ALL_PATHS.has(outer)) return true;
-  return outer === inner;
-}
-
 function describe(rule: IngressRule): string {
   const host = rule.hostname === '' ? 'any hostname' : rule.hostname;
   return `${host}${rule.path !== undefined ? ` path ${rule.path}` : ''} → ${rule.service}`;
 }
 
 /**
- * Orders rules so exact hostnames come before wildcards (deeper wildcards first),
- * and for the same hostname longer paths come before shorter ones, paths that
- * match everything (`.*`) after specific ones, and path rules before the path-less
- * rule; remaining ties are broken alphabetically. The result
- * does not depend on the input order.
+ * Orders rules for rendering (see compareRules) and reports every rule an earlier one makes
+ * unreachable, comparing paths with the cloudflared regexp port (src/ingress/path-coverage.ts:
+ * exact where decidable; otherwise the rule is listed as undecided rather than guessed).
  */
 export function orderIngressRules(rules: readonly IngressRule[]): OrderedIngress {
   const ordered = [...rules].sort(compareRules);
   const shadowed: string[] = [];
+  const undecided: string[] = [];
   // Earlier rules by hostname, so each rule is checked only against hostnames that could cover it.
   const seen = new Map<string, IngressRule[]>();
   for (const later of ordered) {
-    const earlier = coveringHostnames(later.hostname)
+    const candidates = coveringHostnames(later.hostname)
       .flatMap((h) => seen.get(h) ?? [])
-      .find((r) => hostCovers(r.hostname, later.hostname) && pathCovers(r.path, later.path));
+      .filter((r) => hostCovers(r.hostname, later.hostname));
+    let shadow: IngressRule | undefined;
+    const unsure: IngressRule[] = [];
+    for (const earlier of candidates) {
+      const coverage = pathCovers(earlier.path, later.path);
+      if (coverage === 'covers') {
+        shadow = earlier;
+        break;
+      }
+      if (coverage === 'undecided') unsure.push(earlier);
+    }
     const list = seen.get(later.hostname);
     if (list) list.push(later);
     else seen.set(later.hostname, [later]);
-    if (earlier) {
+    if (shadow) {
       shadowed.push(
-        `ingress rule "${describe(later)}" can never match: the earlier rule "${describe(earlier)}" already matches every request it would`,
+        `ingress rule "${describe(later)}" can never match: the earlier rule "${describe(shadow)}" already matches every request it would`,
+      );
+    } else if (unsure.length > 0) {
+      undecided.push(
+        `ingress rule "${describe(later)}" may never match: proxflare cannot decide whether the earlier rule "${describe(unsure[0]!)}" already matches every path it would (check with \`cloudflared tunnel ingress rule URL\`)`,
       );
     }
   }
-  return { rules: ordered, shadowed };
+  return { rules: ordered, shadowed, undecided };
 }

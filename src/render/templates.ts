@@ -17,6 +17,7 @@ import type { IngressRule } from './ingress-rules.js';
 export const MANAGED_HEADER = '# managed by proxflare; do not edit by hand — changes are reverted by the next sync';
 
 export const CONFIG_TEMPLATE = 'config.yml.hbs';
+export const DEFAULT_CATCH_ALL = 'http_status:404';
 export const UNIT_TEMPLATE = 'cloudflared.service.hbs';
 
 /** Keys the config template writes itself; `extra` may not redefine them. */
@@ -26,8 +27,10 @@ export interface ConfigInput {
   tunnelId: string;
   /** Absolute path of the tunnel credentials JSON on the connector. */
   credentialsFile: string;
-  /** In any order: the renderer orders them. The http_status:404 catch-all is added. */
+  /** In any order: the renderer orders them. The catch-all rule is added after them. */
   rules: IngressRule[];
+  /** Service of the last rule, for requests no rule matches; default `http_status:404`. */
+  catchAll?: string;
   /** Further top-level cloudflared settings (e.g. originRequest defaults, loglevel, metrics). */
   extra?: Record<string, unknown>;
 }
@@ -83,6 +86,7 @@ export function createRenderer(options: RendererOptions = {}): Renderer {
           tunnelId: input.tunnelId,
           credentialsFile: input.credentialsFile,
           extra,
+          catchAll: input.catchAll ?? DEFAULT_CATCH_ALL,
           rules: rules.map((r) => ({
             hostname: r.hostname,
             hasPath: r.path !== undefined,
@@ -145,7 +149,7 @@ function loadTemplate(hbs: typeof Handlebars, name: string, userDir: string | un
   try {
     // Compile eagerly so a broken override is reported before anything is planned.
     const template = hbs.compile(source, { noEscape: true, strict: true });
-    template({ header: '', tunnelId: '', credentialsFile: '', extra: null, rules: [], binary: '/x', configPath: '/x' });
+    template({ header: '', tunnelId: '', credentialsFile: '', extra: null, rules: [], catchAll: DEFAULT_CATCH_ALL, binary: '/x', configPath: '/x' });
     return { path, builtIn, render: template };
   } catch (err) {
     const message = `template ${path} is not valid handlebars: ${(err as Error).message}`;
@@ -236,8 +240,14 @@ function checkConfig(text: string, input: ConfigInput, rules: IngressRule[], tem
     }
   }
   const last = ingress[rules.length]!;
-  if (last.service !== 'http_status:404' || last.hostname !== undefined || last.path !== undefined) {
-    return complain('does not end with the `service: http_status:404` catch-all rule');
+  const catchAll = input.catchAll ?? DEFAULT_CATCH_ALL;
+  if (last.service !== catchAll || last.hostname !== undefined || last.path !== undefined) {
+    return complain(`does not end with the \`service: ${catchAll}\` catch-all rule`);
+  }
+  for (const [key, value] of Object.entries(input.extra ?? {})) {
+    if (JSON.stringify(sortKeys((doc as Record<string, unknown>)[key])) !== JSON.stringify(sortKeys(value))) {
+      return complain(`renders the top-level setting ${key} differently from the input`);
+    }
   }
 }
 

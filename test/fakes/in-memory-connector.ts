@@ -1,3 +1,4 @@
+import { validateIngressConfig } from '../../src/ingress/validate-ingress.js';
 import type { CloudflaredSource } from '../../src/inventory/types.js';
 import type {
   ConnectConnector,
@@ -24,8 +25,11 @@ export class InMemoryConnector implements ConnectorHost {
   roundTrips = 0;
   connects = 0;
   readonly failures = new Map<string, Error>();
-  /** Config validation used by deploy; defaults to "has the 404 catch-all". */
-  validate: (config: string) => string | undefined = (c) => (c.includes('http_status:404') ? undefined : 'Validation failed');
+  /** Config validation used by deploy; defaults to the offline `cloudflared tunnel ingress validate`. */
+  validate: (config: string) => string | undefined = (c) => {
+    const verdict = validateIngressConfig(c);
+    return verdict.ok ? undefined : verdict.output;
+  };
   private locked = false;
 
   failOnce(method: string, error: Error = new Error(`injected failure in ${method}`)): void {

@@ -4,9 +4,10 @@ import { loadForCli } from '../load-for-cli.js';
 export async function runValidate(ctx: CliContext): Promise<void> {
   const inventory = await loadForCli(ctx);
   for (const w of inventory.warnings) ctx.io.stderr(`warning: ${w}\n`);
-  const services = inventory.guests.reduce((n, g) => n + g.services.length, 0);
+  const services = [...inventory.guests, ...inventory.hosts].reduce((n, g) => n + g.services.length, 0);
+  const hosts = inventory.hosts.length > 0 ? `${inventory.hosts.length} host${inventory.hosts.length === 1 ? '' : 's'}, ` : '';
   ctx.io.stdout(
-    `${inventory.file} is valid: ${inventory.guests.length} guest${inventory.guests.length === 1 ? '' : 's'}, ` +
+    `${inventory.file} is valid: ${inventory.guests.length} guest${inventory.guests.length === 1 ? '' : 's'}, ${hosts}` +
       `${services} service${services === 1 ? '' : 's'}, zone${inventory.cloudflare.zones.length === 1 ? '' : 's'} ${inventory.cloudflare.zones.join(', ')}.\n`,
   );
 }

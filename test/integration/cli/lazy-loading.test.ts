@@ -63,6 +63,12 @@ describe('lazy loading', () => {
     expect(heavyIn(modules)).toEqual([]);
   });
 
+  it('graph --offline loads none of the adapters: it needs no API', async () => {
+    const modules = await modulesLoadedBy(['graph', '--offline', '-i', 'inventory.yaml']);
+    expect(modules.some((m) => m.endsWith('/dist/graph/exposure-graph.js'))).toBe(true);
+    expect(heavyIn(modules).filter((name) => name !== 'handlebars')).toEqual([]);
+  });
+
   it('the recorder catches a CommonJS package required from CommonJS (as ssh2 loads its parts)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'proxflare-modules-'));
     const log = join(dir, 'modules.log');

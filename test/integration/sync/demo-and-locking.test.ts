@@ -28,13 +28,16 @@ describe('proxflare demo', () => {
     };
     const code = await main(['node', 'proxflare', 'demo'], io);
     expect(code, out).toBe(0);
-    expect(out).toMatch(/Plan: 11 to add, 0 to change, 0 to destroy\./);
+    expect(out).toMatch(/Plan: 12 to add, 0 to change, 0 to destroy\./);
+    // The NAS is a `hosts:` entry: published by address, its origin served on a loopback alias.
+    expect(out).toContain('nas.example.com → http://127.0.20.1:5000  (host nas)');
+    expect(out).toMatch(/\$ proxflare graph --format text[\s\S]*  nas\.example\.com  +PUBLIC  → http:\/\/127\.0\.20\.1:5000 +nas \(host\)/);
     expect(out).toContain('Re-read after apply: no changes left.');
     expect(out).toContain('No changes. The homelab matches the inventory.');
     expect(out).toMatch(/# dns\/requests\.example\.com will be created[\s\S]*Plan: 1 to add, 2 to change, 0 to destroy\./);
     expect(out).toMatch(/tunnel\/homelab: healthy, 4 connections/);
     expect(out).toContain('cloudflared.service active');
-    expect(out).toContain('5/5 routes healthy.');
+    expect(out).toContain('6/6 routes healthy.');
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];
     expect(dir).toBeDefined();
     await expect(access(dir!)).rejects.toThrow();

@@ -118,7 +118,7 @@ describe('a fault at each step of a full apply', () => {
       expect(state.tunnels).toHaveLength(1);
       expect(state.lxcs).toHaveLength(1);
       const ours = state.records.filter((r) => r.comment?.startsWith('managed by proxflare'));
-      expect(ours.map((r) => r.name).sort()).toEqual(lab.services.map((s) => s.hostname).sort());
+      expect(ours.map((r) => r.name).sort()).toEqual([...lab.services, ...lab.hosts].map((s) => s.hostname).sort());
       expect(new Set(ours.map((r) => r.content))).toEqual(new Set([`${state.tunnels[0]!.id}.cfargotunnel.com`]));
       for (const f of foreignBefore) {
         expect(state.records.find((r) => r.id === f.id)).toMatchObject({ name: f.name, content: f.content, comment: f.comment });

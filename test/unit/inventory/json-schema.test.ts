@@ -49,8 +49,10 @@ describe('inventory JSON Schema', () => {
     const md = inventoryReferenceMarkdown();
     const lines = md.trimEnd().split('\n');
     expect(lines[0]).toBe('| Field | Type | Default | Description |');
-    expect(lines).toContain('| `guests[].services[].port` | integer 1–65535 |  | Port of the service on the guest (for http, https, tcp, ssh, rdp). |');
-    expect(lines).toContain('| `guests[].services[].scheme` | http \\| https \\| tcp \\| ssh \\| rdp \\| unix \\| http_status | `http` | How cloudflared talks to the origin. |');
+    expect(lines).toContain('| `guests[].services[].port` | integer 1–65535 |  | Port of the service on the guest or host (for http, https, tcp, ssh, rdp). |');
+    expect(lines.some((l) => l.startsWith('| `guests[].services[].scheme` | http \\| https \\| tcp \\| ssh \\| rdp \\| unix \\| unix+tls \\| http_status \\| hello_world \\| bastion \\| socks | `http` | How cloudflared talks to the origin'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('| `hosts[].proxmoxNode` | boolean | `false` |'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('| `tunnel.catchAll` | integer 100–999 \\| string | `404` |'))).toBe(true);
     expect(lines).toContain('| `proxmox.url` | string | **required** | Proxmox API URL; port defaults to 8006. |');
     expect(lines.some((l) => l.startsWith('| `connector.ssh.jump.port` | integer 1–65535 | `22` |'))).toBe(true);
     for (const line of lines.slice(2)) expect(line.split(/(?<!\\)\|/).length, line).toBe(6);

@@ -26,7 +26,7 @@ describe('loadInventory normalisation', () => {
     expect(inv.cloudflare.apiToken.reveal()).toBe(CF_TOKEN);
     expect(inv.cloudflare).toMatchObject({ accountId: '0123456789abcdef0123456789abcdef', zones: ['example.com'] });
     expect(inv.cloudflare.baseUrl).toBeUndefined();
-    expect(inv.tunnel).toEqual({ name: 'homelab' });
+    expect(inv.tunnel).toEqual({ name: 'homelab', catchAll: 'http_status:404' });
     expect(inv.connector).toMatchObject({
       hostname: 'cloudflared',
       node: 'pve',

@@ -131,9 +131,9 @@ describe('services', () => {
     expect(issueFor(error, s(1, 'port')).message).toBe('is not used with scheme unix');
     expect(issueFor(error, s(2, 'status')).message).toBe('is required for scheme http_status');
     expect(issueFor(error, s(2, 'port')).message).toBe('is not used with scheme http_status');
-    expect(issueFor(error, s(3, 'socket')).message).toBe('is only used with scheme unix');
+    expect(issueFor(error, s(3, 'socket')).message).toBe('is only used with scheme unix or unix+tls');
     expect(issueFor(error, s(3, 'status')).message).toBe('is only used with scheme http_status');
-    expect(issueFor(error, s(4, 'scheme'))).toMatchObject({ message: 'must be one of http, https, tcp, ssh, rdp, unix, http_status', hint: 'did you mean `https`?' });
+    expect(issueFor(error, s(4, 'scheme'))).toMatchObject({ message: 'must be one of http, https, tcp, ssh, rdp, unix, unix+tls, http_status, hello_world, bastion, socks', hint: 'did you mean `https`?' });
     expect(error.issues).toHaveLength(8);
   });
 
