@@ -37,6 +37,8 @@ export interface GraphRoute {
   /** Node id of where the traffic ends. */
   target: string;
   origin: RouteOrigin;
+  /** The originRequest cloudflared applies to this route (its own keys over the tunnel's defaults). */
+  originRequest: Record<string, unknown>;
   field: string;
 }
 
@@ -138,6 +140,7 @@ export function buildExposureGraph(inventory: Inventory, actual: ActualState, de
       service: r.service,
       target: id,
       origin: r.origin,
+      originRequest: r.originRequest,
       field: r.field,
     });
   }

@@ -3,7 +3,7 @@ import { NETWORK_SCHEMES } from '../inventory/types.js';
 import { PROXMOX_NODE_HINT, PROXMOX_NODE_REFUSED } from '../inventory/check-hosts.js';
 import type { IngressRule } from '../render/ingress-rules.js';
 import { orderIngressRules, serviceUrl } from '../render/ingress-rules.js';
-import { tunnelConfigSettings } from '../render/tunnel-settings.js';
+import { effectiveOriginRequest, tunnelConfigSettings } from '../render/tunnel-settings.js';
 import type { Renderer } from '../render/templates.js';
 import type { OriginView } from './types.js';
 import { TUNNEL_ID_PLACEHOLDER } from './types.js';
@@ -33,6 +33,8 @@ export interface Route {
   origin: RouteOrigin;
   /** Requests must pass Cloudflare Access before they reach the origin. */
   protected: boolean;
+  /** The originRequest cloudflared applies: the route's own keys over tunnel.originRequest. */
+  originRequest: Record<string, unknown>;
   /** `guests[i].services[j]` or `hosts[i].services[j]` */
   field: string;
 }
@@ -79,7 +81,13 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
       const network = NETWORK_SCHEMES.has(service.scheme);
       const rule = toRule(service, network ? (resolved.address ?? DISCOVERED_AT_SYNC) : undefined);
       rules.push(rule);
-      routeByRule.set(ruleKey(rule), { network, origin: origin(resolved), protected: isProtected(service, inventory), field: service.field });
+      routeByRule.set(ruleKey(rule), {
+        network,
+        origin: origin(resolved),
+        protected: isProtected(service, inventory),
+        originRequest: effectiveOriginRequest(inventory.tunnel.originRequest, service.originRequest),
+        field: service.field,
+      });
     }
   };
 

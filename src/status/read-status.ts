@@ -6,7 +6,8 @@ import { planSync } from '../sync/run-sync.js';
 import type { Ports } from '../sync/ports.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
 
-export type DnsState = 'ok' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
+/** `none`: a path rule without hostname, which has no DNS record of its own. */
+export type DnsState = 'ok' | 'none' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
 
 export interface RouteStatus {
   hostname: string;
@@ -51,7 +52,7 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
 
     const routes: RouteStatus[] = planned.plan.origins.map((o) => {
       const record = records.get(o.hostname);
-      let dns: DnsState = 'missing';
+      let dns: DnsState = o.hostname === '' ? 'none' : 'missing';
       if (record) {
         if (!isOwnedBy(record.comment, inventory.tunnel.name)) dns = record.content === tunnelTarget ? 'unmarked' : 'foreign';
         else dns = record.content === tunnelTarget && record.proxied ? 'ok' : 'wrong-target';

@@ -16,7 +16,7 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
     '',
   ];
   const rows = status.routes.map((r) => [
-    r.hostname + (r.path ? ` ${r.path}` : ''),
+    (r.hostname || '(any hostname)') + (r.path ? ` ${r.path}` : ''),
     r.dns,
     r.service,
     r.reachable === undefined ? '-' : r.reachable ? 'up' : 'DOWN',
@@ -28,11 +28,11 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   lines.push(fmt(header));
   for (const [i, row] of rows.entries()) {
     const r = status.routes[i]!;
-    const healthy = r.dns === 'ok' && r.reachable !== false;
+    const healthy = (r.dns === 'ok' || r.dns === 'none') && r.reachable !== false;
     lines.push(paint(healthy, fmt(row)));
   }
   lines.push('');
-  const healthy = status.routes.filter((r) => r.dns === 'ok' && r.reachable !== false).length;
+  const healthy = status.routes.filter((r) => (r.dns === 'ok' || r.dns === 'none') && r.reachable !== false).length;
   lines.push(`${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`);
   return `${lines.join('\n')}\n`;
 }

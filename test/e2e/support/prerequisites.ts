@@ -32,3 +32,11 @@ export function standinGate(what: string): E2eGate {
   const probe = spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' });
   return gate(probe.status === 0 ? undefined : 'python3 with PyYAML is missing (apt-get install python3-yaml)', what);
 }
+
+/** Headless Chromium from Debian's `chromium` package, run inside a fresh network namespace (needs root). */
+export function chromiumGate(what: string): E2eGate {
+  const chromium = spawnSync('chromium', ['--version'], { stdio: 'ignore' });
+  if (chromium.status !== 0) return gate('chromium is missing (apt-get install chromium)', what);
+  const netns = spawnSync('unshare', ['-n', 'true'], { stdio: 'ignore' });
+  return gate(netns.status === 0 ? undefined : 'unshare -n failed (needs root): Chromium must run without network access', what);
+}

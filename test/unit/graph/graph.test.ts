@@ -134,6 +134,7 @@ describe('graph details', () => {
       '|^/metrics$|http_status:403',
     ]);
     expect(json.routes[0]!.origin).toEqual({ kind: 'host', name: 'box', address: '192.168.1.9', proxmoxNode: false });
+    expect(json.routes[0]!.originRequest).toEqual({ access: { required: true, teamName: 'team', audTag: ['aud'] } });
     expect(json.edges.length).toBe(graph.edges.length);
   });
 

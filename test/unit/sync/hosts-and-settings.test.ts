@@ -42,6 +42,25 @@ describe('hosts in sync --dry-run', () => {
     expect(protectedDry.stdout).not.toContain('WITHOUT Access');
   });
 
+  it('refuses a loopback or link-local host like a guest, and brackets an IPv6 host', async () => {
+    const lab = await fakeHomelab(
+      withHost(
+        ['127.0.0.1', 'localhost', '169.254.0.9']
+          .map((a, i) => `  - name: h${i}\n    address: ${a}\n    services:\n      - { hostname: h${i}.example.com, port: 80 }\n`)
+          .join(''),
+      ),
+    );
+    const r = await lab.cli('sync', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('host "h0": 127.0.0.1 is a loopback address: cloudflared on the connector would reach the connector itself, not the host');
+    expect(r.stderr).toContain('host "h1": localhost is a loopback address');
+    expect(r.stderr).toContain('host "h2": 169.254.0.9 is a link-local address');
+    await lab.write(withHost('  - name: v6\n    address: fd00::5\n    services:\n      - { hostname: v6.example.com, port: 8443, scheme: https }\n'));
+    const v6 = await lab.cli('sync', '--dry-run');
+    expect(v6.code, v6.stderr).toBe(0);
+    expect(v6.stdout).toContain('v6.example.com → https://[fd00::5]:8443  (host v6)');
+  });
+
   it('still refuses the node\'s address when Proxmox reports it for a guest (a mis-discovery)', async () => {
     const lab = await fakeHomelab();
     lab.proxmox.guestIps.set('jellyfin', { ok: true, ip: NODE, source: 'agent' });
@@ -52,6 +71,13 @@ describe('hosts in sync --dry-run', () => {
 });
 
 describe('tunnel settings', () => {
+  it('refuses a catch-all that points at the Proxmox node', async () => {
+    const lab = await fakeHomelab(BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n  catchAll: https://${NODE}:8006\n`));
+    const r = await lab.cli('sync', '--dry-run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/inventory\.yaml:\d+:\d+ tunnel\.catchAll: 192\.0\.2\.1 is the address of a Proxmox node/);
+  });
+
   it('a changed setting is a config.yml diff and a restart; the next plan is empty', async () => {
     const lab = await fakeHomelab();
     const first = await lab.cli('sync', '--yes');
