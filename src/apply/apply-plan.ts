@@ -23,6 +23,8 @@ export interface ApplyContext {
   lockWaitMs?: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs?: number;
+  /** The command whose re-run finishes an interrupted apply (named in the failure report). */
+  command?: 'sync' | 'destroy';
 }
 
 export interface ApplyResult {
@@ -42,7 +44,7 @@ export interface ApplyResult {
  */
 export async function applyPlan(plan: Plan, options: ApplyContext): Promise<ApplyResult> {
   const { inventory, ports, reporter } = options;
-  const tunnelId = plan.changes.find((c) => c.kind === 'tunnel')?.after.id ?? TUNNEL_ID_PLACEHOLDER;
+  const tunnelId = plan.changes.find((c) => c.kind === 'tunnel')?.after?.id ?? TUNNEL_ID_PLACEHOLDER;
   const ctx = new ExecutorContext(
     inventory,
     ports,
@@ -83,7 +85,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
         collect();
         const stoppedAt = changes.find((c) => !ctx.isCompleted(c)) ?? changes[changes.length - 1]!;
         const pending = toDo.filter((c) => c !== stoppedAt && !ctx.isCompleted(c));
-        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry));
+        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command);
       }
       collect();
     }

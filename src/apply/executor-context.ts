@@ -101,6 +101,15 @@ export class ExecutorContext {
     await session.host.close().catch(() => undefined);
   }
 
+  /** The connector's container is about to go (destroy): release and close its connection first. */
+  async containerRemoved(name: string): Promise<void> {
+    const session = this.#sessions.get(name);
+    if (!session) return;
+    this.#sessions.delete(name);
+    await session.release?.().catch(() => undefined);
+    await session.host.close().catch(() => undefined);
+  }
+
   stage(connector: string, staged: StagedFile): void {
     const list = this.#staged.get(connector) ?? [];
     list.push(staged);

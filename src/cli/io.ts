@@ -12,6 +12,8 @@ export interface CliIo {
   isTTY: boolean;
   /** Ask a yes/no question on the terminal. */
   confirm: (question: string) => Promise<boolean>;
+  /** Ask for a line of text on the terminal (destroy: the tunnel name). */
+  prompt?: (question: string) => Promise<string>;
   /** Builds the adapters for an inventory; tests pass fakes or simulator-backed adapters. */
   createPorts: (inventory: Inventory, reporter: Reporter) => Ports | Promise<Ports>;
 }

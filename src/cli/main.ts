@@ -11,6 +11,7 @@ import { registerStatus } from './commands/status.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
 import { registerGraph } from './commands/graph.js';
+import { registerDestroy } from './commands/destroy.js';
 
 /*
  * Start-up cost is paid by every invocation, so this module and `commands/*` load only
@@ -18,7 +19,7 @@ import { registerGraph } from './commands/graph.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph];
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy];
 
 export function defaultIo(): CliIo {
   return {
@@ -32,6 +33,14 @@ export function defaultIo(): CliIo {
       try {
         const answer = await rl.question(`${question} Only "yes" is accepted: `);
         return answer.trim() === 'yes';
+      } finally {
+        rl.close();
+      }
+    },
+    prompt: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(`${question} `);
       } finally {
         rl.close();
       }
@@ -85,7 +94,7 @@ function reportError(err: unknown, io: CliIo): number {
     for (const a of err.applied) lines.push(`  ✓ applied  ${a.address} (${a.action})`);
     lines.push(`  ✗ failed   ${err.failed.address} (${err.failed.action}): ${err.failed.error}`);
     for (const p of err.pending) lines.push(`  · pending  ${p.address} (${p.action})`);
-    lines.push('', 'Nothing was rolled back that was already applied; re-run `proxflare sync` to finish the job once the cause is fixed.');
+    lines.push('', `Nothing was rolled back that was already applied; re-run \`proxflare ${err.command}\` to finish the job once the cause is fixed.`);
     io.stderr(`${lines.join('\n')}\n`);
     return 1;
   }

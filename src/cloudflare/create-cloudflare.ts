@@ -9,6 +9,8 @@ import type {
   Cloudflare as CloudflarePort,
   DnsChangeSet,
   DnsRecord,
+  RemoteIngressRule,
+  RemoteTunnelConfig,
   TunnelConnector,
   TunnelCredentials,
   TunnelState,
@@ -49,7 +51,7 @@ interface ZoneRef {
 }
 
 type SdkRecord = { id?: string; name?: string; type?: string; content?: string; proxied?: boolean; ttl?: number; comment?: string | null };
-type SdkTunnel = { id?: string; name?: string; status?: string; created_at?: string; deleted_at?: string | null };
+type SdkTunnel = { id?: string; name?: string; status?: string; created_at?: string; deleted_at?: string | null; config_src?: string };
 type SdkClient = { id?: string; version?: string; run_at?: string; conns?: { colo_name?: string }[] };
 
 /**
@@ -58,7 +60,13 @@ type SdkClient = { id?: string; version?: string; run_at?: string; conns?: { col
  * an empty array"). Connectors come from `listConnectors`.
  */
 function toTunnelState(t: SdkTunnel): TunnelState {
-  return { id: t.id ?? '', name: t.name ?? '', status: t.status ?? 'unknown', createdAt: t.created_at ?? '' };
+  return {
+    id: t.id ?? '',
+    name: t.name ?? '',
+    status: t.status ?? 'unknown',
+    createdAt: t.created_at ?? '',
+    ...(t.config_src === 'cloudflare' || t.config_src === 'local' ? { configSrc: t.config_src } : {}),
+  };
 }
 
 function toConnector(c: SdkClient): TunnelConnector {
@@ -77,6 +85,9 @@ function asciiZoneName(name: string): string {
   const lower = name.toLowerCase().replace(/\.$/, '');
   return domainToASCII(lower) || lower;
 }
+
+/** Error 1022 "This tunnel has active connections" (access-ha-health.md §4.1; nport PR #16). */
+const TUNNEL_HAS_CONNECTIONS = 1022;
 
 /** The SDK tells "this route does not exist" by 404/405 (7000/7003) — an API without batch. */
 function isMissingRoute(err: unknown): boolean {
@@ -305,6 +316,45 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
           status: base.status,
         });
       }
+    }
+  }
+
+  async getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined> {
+    const ctx: CallContext = { operation: `read the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    // SDK 7.3 `configurations.get` → {config: {ingress, originRequest}, source, version} (configurations.d.ts).
+    const got = (await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.configurations.get(tunnelId, { account_id: accountId }))) as {
+      config?: { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | null;
+      source?: string;
+      version?: number;
+    };
+    if (!got.config || !Array.isArray(got.config.ingress) || got.config.ingress.length === 0) return undefined;
+    return {
+      source: got.source === 'cloudflare' ? 'cloudflare' : 'local',
+      version: got.version ?? 0,
+      ingress: got.config.ingress,
+      ...(got.config.originRequest && Object.keys(got.config.originRequest).length > 0 ? { originRequest: got.config.originRequest } : {}),
+    };
+  }
+
+  async deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void> {
+    const ctx: CallContext = { operation: `clean up the connections of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    // SDK 7.3 `connections.delete(tunnelID, {account_id, client_id?})`: no client_id removes every connector.
+    await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }));
+  }
+
+  async deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'> {
+    const ctx: CallContext = { operation: `delete tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    try {
+      // SDK 7.3 `cloudflared.delete(tunnelID, {account_id})`. Deliberately without `?cascade=true`
+      // (what `cloudflared tunnel delete -f` sends): connections are cleaned up explicitly, after
+      // cloudflared was stopped, so a connector we do not know about is reported rather than cut off.
+      await this.#client.zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId });
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof APIError && apiErrorCodes(err).includes(TUNNEL_HAS_CONNECTIONS)) return 'has-connections';
+      // Deleted meanwhile (another run, the dashboard): the goal is reached.
+      if (err instanceof APIError && err.status === 404) return 'deleted';
+      throw toProviderError(err, ctx);
     }
   }
 

@@ -37,7 +37,7 @@ export function prelude(env: RemoteEnv): string {
   return lines.join('\n');
 }
 
-function wrap(env: RemoteEnv, body: string[]): string {
+export function wrap(env: RemoteEnv, body: string[]): string {
   // The braces make sh parse everything before running anything.
   return ['{', prelude(env), ...body, '}', ''].join('\n');
 }

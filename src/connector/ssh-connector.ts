@@ -40,6 +40,7 @@ import {
   readStateScript,
 } from './remote-scripts.js';
 import type { RemoteEnv } from './remote-scripts.js';
+import { removeFilesScript, stopServiceScript } from './teardown-scripts.js';
 import type { ExecResult } from './ssh-session.js';
 import { SshSession } from './ssh-session.js';
 
@@ -214,6 +215,22 @@ export class SshConnectorHost implements ConnectorHost {
       released = true;
       await held.finish();
     };
+  }
+
+  async stopService(unit: string): Promise<void> {
+    const operation = `stop ${unit}`;
+    const result = await this.#run(operation, stopServiceScript(this.#env, unit));
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), `check \`systemctl status ${unit}\` on the connector`);
+    }
+  }
+
+  async removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void> {
+    const operation = `remove ${paths.join(', ')}`;
+    const result = await this.#run(operation, removeFilesScript(this.#env, paths, options.reloadUnits));
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the host output above says why; fix it and re-run destroy');
+    }
   }
 
   close(): Promise<void> {

@@ -27,12 +27,18 @@ export function formatIssue(i: InventoryIssue): string {
   return `${where}${field} ${i.message}${i.hint ? ` (${i.hint})` : ''}`;
 }
 
-/** Every problem found in the inventory, reported at once. */
+/** How many problems the message lists; a garbage file can produce thousands. */
+export const MAX_LISTED_ISSUES = 20;
+
+/** Every problem found in the inventory, reported at once (the message lists the first 20). */
 export class InventoryError extends UserError {
   constructor(readonly issues: InventoryIssue[]) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES).map((i) => `  ${formatIssue(i)}`);
+    const more = issues.length - listed.length;
     super(
       `${issues.length} problem${issues.length === 1 ? '' : 's'} in the inventory:\n` +
-        issues.map((i) => `  ${formatIssue(i)}`).join('\n'),
+        listed.join('\n') +
+        (more > 0 ? `\n  … and ${more} more (fix these first; the file may not be an inventory at all)` : ''),
     );
   }
 }
@@ -75,6 +81,8 @@ export class ApplyError extends ProxflareError {
     readonly applied: ApplyReportEntry[],
     readonly failed: ApplyReportEntry & { error: string },
     readonly pending: ApplyReportEntry[],
+    /** The command that finishes the job when re-run. */
+    readonly command: 'sync' | 'destroy' = 'sync',
   ) {
     super(`apply failed at ${failed.address}: ${failed.error}`);
   }

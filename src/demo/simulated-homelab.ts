@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,10 +173,26 @@ export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): vo
     const tunnelIds = credentials
       ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
       : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
-    if (result.restarted) for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4);
+    if (result.restarted) {
+      // A restarted cloudflared registers under a new connector id.
+      const client = randomUUID();
+      sandboxClients.set(cloudflare, client);
+      for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4, { clientId: client });
+    }
     return result;
   };
+  // Once the sandbox's cloudflared stops, its connections are stale: still listed until they
+  // are cleaned up, as on the real edge. Other connectors (replicas a test adds) stay live.
+  const stopService = host.stopService.bind(host);
+  host.stopService = async (unit) => {
+    await stopService(unit);
+    const client = sandboxClients.get(cloudflare);
+    if (client) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, client);
+  };
 }
+
+/** The connector id of the sandbox's running cloudflared, per simulated homelab. */
+const sandboxClients = new WeakMap<CloudflareSim, string>();
 
 function renderInventory(p: {
   proxmox: ProxmoxSim;

@@ -34,6 +34,21 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
     const proxmoxHost = typeof proxmox?.url === 'string' ? parseUrl(proxmox.url)?.hostname : undefined;
     checkHosts(raw.hosts, sink, seen.names, (service, field) => checkService(service, field, zones, seen.routes, sink), proxmoxHost);
   }
+  warnEmptyPublication(raw, sink);
+}
+
+/** Nothing to publish validates, but plans an LXC and a tunnel that route nothing: say so. */
+function warnEmptyPublication(raw: Record<string, unknown>, sink: IssueSink): void {
+  const lists = [raw.guests, raw.hosts].filter(Array.isArray).flat() as unknown[];
+  const services = lists.reduce<number>((n, g) => n + (Array.isArray(record(g)?.services) ? (record(g)!.services as unknown[]).length : 0), 0);
+  if (services > 0) return;
+  const field = 'guests' in raw ? 'guests' : '';
+  sink.warn(
+    field,
+    lists.length === 0
+      ? 'no guests: nothing is published, the tunnel and connector would route nothing; add guests with services'
+      : 'no guest has services: nothing is published, the tunnel and connector would route nothing; add services: to a guest',
+  );
 }
 
 /** Names are unique across guests and hosts; a hostname+path routes to one service across both. */

@@ -1,4 +1,4 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode, Scalar } from 'yaml';
 import { interpolate } from './interpolate.js';
 import { SourceMap, childField } from './source-map.js';
@@ -20,6 +20,12 @@ export interface YamlSource {
   warnings: RawIssue[];
   /** Fields whose value was (partly) written as `${VAR}`; secrets outside this set were pasted in. */
   interpolated: Set<string>;
+  /**
+   * With syntax errors: the lines they make unreliable. `data` is then yaml's recovered
+   * document, good enough to report other problems on the lines that parsed.
+   */
+  syntaxErrorLines?: Set<number>;
+  recovered?: unknown;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -41,14 +47,38 @@ export function readYamlSource(text: string, displayFile: string, env: Env): Yam
 
   if (doc.errors.length > 0) {
     const scrub = secretScrubber(text);
+    const lines = new Set<number>();
     for (const error of doc.errors) {
-      source.issues.push({
-        field: '',
-        // prettyErrors is off, so there is no source excerpt; but some messages quote the offending token.
-        message: `YAML syntax error: ${scrub(error.message)}`,
-        hint: 'fix the YAML syntax at this position (check indentation, quotes and closing brackets)',
-        position: at(error.pos[0]),
-      });
+      const quote = error.code === 'MISSING_CHAR' ? unclosedQuote(doc, error.pos[0]) : undefined;
+      const from = at(quote?.start ?? error.pos[0]);
+      const to = at(error.pos[1]);
+      // The node the error is in may start lines earlier (an unclosed `[`): its lines are unreliable too.
+      const first = Math.min(from.line, at(enclosingNodeStart(doc, error.pos[0])).line);
+      for (let line = first; line <= to.line; line++) lines.add(line);
+      source.issues.push(
+        quote
+          ? {
+              field: '',
+              message: `YAML syntax error: the ${quote.double ? 'double' : 'single'} quote opened here is never closed (the value runs to line ${to.line})`,
+              hint: `add the closing ${quote.double ? '"' : "'"} at the end of the value on this line`,
+              position: from,
+            }
+          : {
+              field: '',
+              // prettyErrors is off, so there is no source excerpt; but some messages quote the offending token.
+              message: `YAML syntax error: ${scrub(error.message)}`,
+              hint: 'fix the YAML syntax at this position (check indentation, quotes and closing brackets)',
+              position: from,
+            },
+      );
+    }
+    source.syntaxErrorLines = lines;
+    // Aliases are left out: they may point into the broken part, and expanding them is not worth the risk.
+    let aliases = 0;
+    visit(doc, { Alias: () => void aliases++ });
+    if (aliases === 0) {
+      const walker = new Walker(doc, env, { ...source, issues: [], warnings: [] }, at);
+      source.recovered = walker.walk(doc.contents as YamlNode | null, '', undefined);
     }
     return source;
   }
@@ -65,10 +95,21 @@ export function readYamlSource(text: string, displayFile: string, env: Env): Yam
     const message = (error as Error).message;
     const unresolved = /^Unresolved alias.*: (\S+)$/.exec(message);
     const offset = unresolved ? text.indexOf(`*${unresolved[1]}`) : -1;
+    const name = unresolved?.[1] ?? '';
+    // `hostname: *.example.com` is the usual way to get here: a plain `*` starts an alias in YAML.
+    const wildcard = name.includes('.');
     source.issues.push({
       field: '',
-      message: unresolved ? `YAML alias *${unresolved[1]} has no anchor` : `YAML aliases expand too much: ${message}`,
-      hint: unresolved ? `define \`&${unresolved[1]}\` on a value before this alias` : 'use fewer nested aliases (*name)',
+      message: unresolved
+        ? wildcard
+          ? `\`*${name}\` is read as a YAML alias (a plain value cannot start with *)`
+          : `YAML alias *${name} has no anchor`
+        : `YAML aliases expand too much: ${message}`,
+      hint: unresolved
+        ? wildcard
+          ? `quote it: "*${name}"`
+          : `define \`&${name}\` on a value before this alias, or quote the value if the * is meant literally`
+        : 'use fewer nested aliases (*name)',
       position: offset >= 0 ? at(offset) : { line: 1, column: 1 },
     });
     return source;
@@ -156,6 +197,32 @@ class Walker {
     if (node.type === 'PLAIN') return retype(result.value);
     return result.value;
   }
+}
+
+/** Start of the outermost flow collection (`[...]`, `{...}`) holding `offset`; block maps hold everything. */
+function enclosingNodeStart(doc: Document, offset: number): number {
+  let start = offset;
+  visit(doc, (_, node) => {
+    if (!(isSeq(node) || isMap(node)) || node.flow !== true || !node.range) return;
+    const [from, , end] = node.range;
+    if (from <= offset && offset <= end && from < start) start = from;
+  });
+  return start;
+}
+
+/** The quoted scalar a "missing closing quote" error belongs to: the last one starting before it. */
+function unclosedQuote(doc: Document, errorOffset: number): { start: number; double: boolean } | undefined {
+  let found: { start: number; double: boolean } | undefined;
+  visit(doc, {
+    Scalar(_, node) {
+      const start = node.range?.[0];
+      if (start === undefined || start > errorOffset) return;
+      if (node.type !== 'QUOTE_DOUBLE' && node.type !== 'QUOTE_SINGLE') return;
+      if ((node.range?.[2] ?? node.range?.[1] ?? 0) < errorOffset - 1) return;
+      if (!found || start > found.start) found = { start, double: node.type === 'QUOTE_DOUBLE' };
+    },
+  });
+  return found;
 }
 
 /**

@@ -23,6 +23,27 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     actions: ['delete'],
     why: 'DNS deletes come before the config swap: a removed hostname stops routing to the tunnel before its ingress rule goes',
   },
+  // Access applications, policies and service tokens (#16) are deleted here: after DNS, so no
+  // request reaches a hostname whose protection is already gone.
+  // `destroy` only (sync never plans these deletes), in the order of access-ha-health.md §4.1:
+  {
+    kind: 'unit',
+    actions: ['delete'],
+    why: 'cloudflared is stopped (gracefully: it drains, then unregisters) once no DNS routes to it, and before its tunnel goes',
+  },
+  {
+    kind: 'connections',
+    actions: ['delete'],
+    why: "the stopped connector's connection records are cleaned up: a tunnel with connections cannot be deleted (error 1022)",
+  },
+  { kind: 'tunnel', actions: ['delete'], why: 'the tunnel goes once nothing routes to it and no connector is connected' },
+  {
+    kind: 'file',
+    actions: ['delete'],
+    why: "proxflare's files go after the tunnel: a destroy stopped at the tunnel leaves a connector `sync` can bring back as it was",
+  },
+  { kind: 'credentials', actions: ['delete'], why: 'the credentials go with the files (the deleted tunnel has invalidated them)' },
+  { kind: 'lxc', actions: ['delete'], why: 'the connector container goes last: stopped, then destroyed with purge' },
   // Creates and updates, dependency order.
   {
     kind: 'lxc',

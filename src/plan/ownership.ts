@@ -3,6 +3,7 @@ import type { DnsRecord } from '../ports/cloudflare.js';
 import type { LxcRef } from '../ports/proxmox.js';
 import { dnsAddress, lxcAddress } from './addresses.js';
 import type { Conflict } from './types.js';
+import { MANAGED_HEADER } from '../render/managed-header.js';
 
 /**
  * What "ours" means, per kind, in one place: the mark proxflare writes, how it is read back,
@@ -127,4 +128,18 @@ export function lxcConflict(spec: ConnectorSpec, ref: LxcRef): Conflict {
     message: `an LXC named "${spec.hostname}" (vmid ${ref.vmid} on node ${ref.node}) exists without the ownership tag "${spec.tag}"; proxflare does not adopt it silently`,
     hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
   };
+}
+
+// ── Files on the connector ─────────────────────────────────────────────────────────────────
+// Mark: the first line of every file rendered from our templates (MANAGED_HEADER). The
+// credentials file is JSON and cannot carry it: it is ours when our config.yml is there or it
+// names the inventory's tunnel. Anything else at those paths (a `cloudflared service install`
+// unit, a hand-written config) is not ours: destroy leaves it, import reads it.
+
+export function isOurFile(content: string): boolean {
+  return content.startsWith(MANAGED_HEADER);
+}
+
+export function isOurCredentials(credentialsTunnelId: string | undefined, ourConfigPresent: boolean, tunnelId: string | undefined): boolean {
+  return ourConfigPresent || (tunnelId !== undefined && credentialsTunnelId === tunnelId);
 }

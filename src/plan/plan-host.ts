@@ -1,7 +1,7 @@
 import type { CloudflaredSource } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import { hostAddress } from './addresses.js';
-import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange } from './types.js';
+import type { CredentialsChange, FileChange, PackageChange, TunnelChange, UnitChange, Upsert } from './types.js';
 
 /**
  * Planning of what lives on the connector host: the cloudflared package, the credentials,
@@ -12,7 +12,7 @@ export interface HostPlanInput {
   /** The connector's name (its LXC hostname); every address here is scoped by it. */
   connector: string;
   host: ConnectorState | undefined;
-  tunnel: TunnelChange;
+  tunnel: Upsert<TunnelChange>;
   accountId: string;
   source: CloudflaredSource;
   credentialsPath: string;

@@ -3,10 +3,10 @@ import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/p
 import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
 import { lxcConflict, lxcOwnershipTags } from './ownership.js';
-import { type Conflict, type LxcChange, type LxcView, UNKNOWN } from './types.js';
+import { type Conflict, type LxcChange, type LxcView, UNKNOWN, type Upsert } from './types.js';
 
 export interface LxcPlan {
-  change: LxcChange;
+  change: Upsert<LxcChange>;
   conflicts: Conflict[];
   /** Changes that would need a new container: shown and refused, never done implicitly. */
   errors: string[];
@@ -127,7 +127,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   if (start) reasons.push(`${c.status} → running`);
   const changed = Object.keys(patch).length > 0;
 
-  const change: LxcChange = {
+  const change: Upsert<LxcChange> = {
     kind: 'lxc',
     address,
     connector: spec.hostname,

@@ -1,12 +1,12 @@
 import type { TunnelState } from '../ports/cloudflare.js';
 import { tunnelAddress } from './addresses.js';
-import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from './types.js';
+import { TUNNEL_ID_PLACEHOLDER, type TunnelChange, type Upsert } from './types.js';
 
 /**
  * The named tunnel: created when no non-deleted tunnel has the name, otherwise left alone.
  * A tunnel is never renamed or replaced by a plan; its id flows into DNS and config files.
  */
-export function planTunnel(name: string, accountId: string, found: TunnelState | undefined): TunnelChange {
+export function planTunnel(name: string, accountId: string, found: TunnelState | undefined): Upsert<TunnelChange> {
   const address = tunnelAddress(name);
   if (found === undefined) {
     return {

@@ -63,9 +63,14 @@ function renderBody(change: Change, paint: Paint): string[] {
   switch (change.kind) {
     case 'lxc':
       return renderLxc(change);
-    case 'tunnel':
-      return [`name: ${change.after.name}`, `id:   ${showId(change.after.id)}`];
+    case 'tunnel': {
+      const t = change.after ?? change.before;
+      return t ? [`name: ${t.name}`, `id:   ${showId(t.id)}`] : [];
+    }
+    case 'connections':
+      return [`tunnel: ${change.tunnelId}`, `connections: ${change.before.connections} → 0`];
     case 'credentials':
+      if (!change.after) return ['content: (sensitive)', 'removed'];
       return [`tunnel: ${showId(change.after.tunnelId)}`, `content: (sensitive)`, `mode: 0600`];
     case 'package':
       return [
@@ -76,6 +81,7 @@ function renderBody(change: Change, paint: Paint): string[] {
     case 'unit': {
       const lines: string[] = [];
       const b = change.before;
+      if (change.action === 'delete') return ['stop (graceful) and disable'];
       if (b === 'unknown' || b === undefined || !b.enabled) lines.push(`enabled: ${beforeOf(b, (x) => String(x.enabled))} → true`);
       if (b === 'unknown' || b === undefined || !b.active) lines.push(`active:  ${beforeOf(b, (x) => String(x.active))} → true`);
       if (change.restart) lines.push(b !== 'unknown' && b?.active ? 'restart: yes' : 'start: yes');
@@ -105,6 +111,10 @@ const LXC_FIELDS: (keyof LxcView)[] = ['node', 'vmid', 'hostname', 'template', '
 function renderLxc(change: LxcChange): string[] {
   const fmt = (v: unknown): string => (Array.isArray(v) ? v.join(';') : String(v));
   const lines: string[] = [];
+  if (change.after === undefined) {
+    const b = change.before;
+    return b ? [`node: ${b.node}`, `vmid: ${b.vmid}`, `hostname: ${b.hostname}`, `tags: ${b.tags.join(';')}`, 'stopped, then destroyed with purge'] : [];
+  }
   for (const field of LXC_FIELDS) {
     const after = fmt(change.after[field]);
     const before = change.before ? fmt(change.before[field]) : undefined;
@@ -137,6 +147,7 @@ function showTarget(content: string): string {
 }
 
 function renderFile(change: Extract<Change, { kind: 'file' }>, paint: Paint): string[] {
+  if (change.after === undefined) return change.before && change.before !== 'unknown' ? [`mode: ${octal(change.before.mode)}`, 'removed'] : ['removed'];
   if (change.before === 'unknown') {
     return [`mode: ${octal(change.after.mode)}`, `content (current content ${UNKNOWN}):`, ...indentAll(change.after.content)];
   }

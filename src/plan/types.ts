@@ -51,7 +51,8 @@ export interface LxcChange extends ChangeBase {
   /** The connector this container is. */
   connector: string;
   before: LxcView | undefined;
-  after: LxcView;
+  /** undefined for delete (destroy). */
+  after: LxcView | undefined;
   /** For create. */
   spec: ConnectorSpec;
   /** For update: the existing container, the in-place patch and the digest read at plan time. */
@@ -69,8 +70,18 @@ export interface LxcChange extends ChangeBase {
 export interface TunnelChange extends ChangeBase {
   kind: 'tunnel';
   before: { id: string; name: string } | undefined;
-  after: { id: string; name: string };
+  /** undefined for delete (destroy). */
+  after: { id: string; name: string } | undefined;
   accountId: string;
+}
+
+/** destroy: the tunnel's connection records, cleaned up (`cloudflared tunnel cleanup`) before the tunnel goes. */
+export interface ConnectionsChange extends ChangeBase {
+  kind: 'connections';
+  tunnelId: string;
+  accountId: string;
+  before: { connections: number };
+  after: undefined;
 }
 
 export interface CredentialsChange extends HostChangeBase {
@@ -81,7 +92,8 @@ export interface CredentialsChange extends HostChangeBase {
   accountId: string;
   /** Never the secret itself. */
   before: { tunnelId: string } | 'unknown' | undefined;
-  after: { tunnelId: string };
+  /** undefined for delete (destroy). */
+  after: { tunnelId: string } | undefined;
 }
 
 export interface PackageChange extends HostChangeBase {
@@ -97,8 +109,8 @@ export interface FileChange extends HostChangeBase {
   mode: number;
   /** Current content; 'unknown' when the host cannot be read yet (connector not created). */
   before: { content: string; mode: number } | 'unknown' | undefined;
-  /** Full desired text (a tunnel id not known yet appears as TUNNEL_ID_PLACEHOLDER). */
-  after: { content: string; mode: number };
+  /** Full desired text (a tunnel id not known yet appears as TUNNEL_ID_PLACEHOLDER); undefined for delete. */
+  after: { content: string; mode: number } | undefined;
   /** Config files are validated with cloudflared before the swap. */
   validate: boolean;
 }
@@ -107,7 +119,8 @@ export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
   before: { enabled: boolean; active: boolean } | 'unknown' | undefined;
-  after: { enabled: true; active: true };
+  /** delete (destroy): stopped gracefully and disabled. */
+  after: { enabled: true; active: true } | undefined;
   /** Restart because something it reads changed (never otherwise). */
   restart: boolean;
 }
@@ -120,8 +133,11 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange;
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange;
 export type ResourceKind = Change['kind'];
+
+/** A change that creates, updates or keeps its resource: `after` is known. */
+export type Upsert<C extends Change> = C & { after: NonNullable<C['after']> };
 
 /** A resource with our name that we do not own: never touched, reported. */
 export interface Conflict {

@@ -11,6 +11,24 @@ export interface TunnelState {
   /** e.g. healthy, degraded, down, inactive */
   status: string;
   createdAt: string;
+  /** `local`: config.yml on the connector; `cloudflare`: remotely managed (dashboard/API ingress). */
+  configSrc?: 'local' | 'cloudflare';
+}
+
+/** One ingress rule as the `configurations` endpoint of a remotely-managed tunnel returns it. */
+export interface RemoteIngressRule {
+  hostname?: string;
+  path?: string;
+  service: string;
+  originRequest?: Record<string, unknown>;
+}
+
+/** `GET …/cfd_tunnel/{id}/configurations` (SDK `configurations.get`). */
+export interface RemoteTunnelConfig {
+  source: 'local' | 'cloudflare';
+  version: number;
+  ingress: RemoteIngressRule[];
+  originRequest?: Record<string, unknown>;
 }
 
 /**
@@ -93,6 +111,15 @@ export interface TunnelsPort {
   createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }>;
   /** Recover credentials of an existing tunnel from its token (no duplicate tunnel). */
   recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials>;
+  /** The ingress Cloudflare holds for the tunnel (remotely managed); undefined when it has none. */
+  getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined>;
+  /**
+   * Remove every connection record of the tunnel (= `cloudflared tunnel cleanup`). A connector
+   * that still runs reconnects at once, so its cloudflared must be stopped first.
+   */
+  deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void>;
+  /** Delete the tunnel; an already deleted tunnel is not an error. Answers 'has-connections' (1022) while it has connections. */
+  deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'>;
 }
 
 /** DNS records of the configured zones. */

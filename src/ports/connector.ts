@@ -72,6 +72,10 @@ export interface ConnectorWriter {
   deploy(request: DeployRequest): Promise<DeployResult>;
   /** Take an exclusive lock on the host (flock); the returned function releases it. */
   lock(name: string, waitMs: number): Promise<() => Promise<void>>;
+  /** `systemctl stop` (graceful: cloudflared drains for its grace period) then `disable`. Idempotent. */
+  stopService(unit: string): Promise<void>;
+  /** Remove files (and their `.proxflare.bak` copies); daemon-reload when a unit file was among them. Idempotent. */
+  removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void>;
 }
 
 export interface ConnectorHost extends ConnectorReader, ConnectorWriter {

@@ -87,6 +87,13 @@ export interface ProxmoxWriter {
   waitForIp(ref: LxcRef, timeoutMs: number): Promise<string>;
   /** PUT config with the digest read at plan time. */
   updateLxc(ref: LxcRef, patch: LxcConfigPatch, digest: string): Promise<void>;
+  /** Stop the container and wait for the task; a stopped container is not an error. */
+  stopLxc(ref: LxcRef): Promise<void>;
+  /**
+   * `DELETE /nodes/{node}/lxc/{vmid}?purge=1&destroy-unreferenced-disks=1` and wait for the task.
+   * The container must be stopped (PVE refuses a running one without force). Gone already: no error.
+   */
+  destroyLxc(ref: LxcRef): Promise<void>;
 }
 
 export interface Proxmox extends ProxmoxReader, ProxmoxWriter {

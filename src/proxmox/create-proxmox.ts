@@ -342,6 +342,45 @@ class ProxmoxAdapter implements Proxmox {
     }
   }
 
+  async stopLxc(ref: LxcRef): Promise<void> {
+    const operation = `stop CT ${ref.vmid} on ${ref.node}`;
+    let upid: string;
+    try {
+      upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).status.stop.$post(), {
+        privilegeHint: `VM.PowerMgmt on /vms/${ref.vmid}`,
+      });
+    } catch (e) {
+      // pve-container API2/LXC/Status.pm vm_stop: "CT <vmid> not running" — already where we want it.
+      if (e instanceof ProviderError && e.status === 500 && /not running/.test(e.detail)) return;
+      throw e;
+    }
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+  }
+
+  async destroyLxc(ref: LxcRef): Promise<void> {
+    const operation = `destroy CT ${ref.vmid} on ${ref.node}`;
+    let upid: string;
+    try {
+      // purge: also drop the vmid from backup jobs, replication and HA (README-pve §4.12/§4.14);
+      // destroy-unreferenced-disks: volumes of this vmid not named in its config go too.
+      upid = await this.#client.call(
+        operation,
+        'DELETE',
+        (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never),
+        { privilegeHint: `VM.Allocate on /vms/${ref.vmid}` },
+      );
+    } catch (e) {
+      if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return;
+      if (e instanceof ProviderError && e.status === 500 && /container is running/.test(e.detail))
+        throw new ProviderError('proxmox', operation, `CT ${ref.vmid} is running; Proxmox destroys only stopped containers`, 're-run destroy: it stops the container first', {
+          cause: e,
+          status: 500,
+        });
+      throw e;
+    }
+    await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+  }
+
   async close(): Promise<void> {
     await this.#client.close();
   }

@@ -14,7 +14,9 @@ import { parseIngressConfig } from '../ingress/validate-ingress.js';
 import { orderIngressRules } from './ingress-rules.js';
 import type { IngressRule } from './ingress-rules.js';
 
-export const MANAGED_HEADER = '# managed by proxflare; do not edit by hand — changes are reverted by the next sync';
+import { MANAGED_HEADER } from './managed-header.js';
+
+export { MANAGED_HEADER };
 
 export const CONFIG_TEMPLATE = 'config.yml.hbs';
 export const DEFAULT_CATCH_ALL = 'http_status:404';

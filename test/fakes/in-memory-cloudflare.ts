@@ -4,6 +4,7 @@ import type {
   Cloudflare,
   DnsChangeSet,
   DnsRecord,
+  RemoteTunnelConfig,
   TunnelConnector,
   TunnelCredentials,
   TunnelState,
@@ -95,5 +96,25 @@ export class InMemoryCloudflare implements Cloudflare {
       Object.assign(r, u.record);
     }
     for (const c of set.creates) this.addRecord(set.zoneName, c);
+  }
+
+  async getTunnelConfiguration(_accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined> {
+    this.hit(`getTunnelConfiguration ${tunnelId}`, 'getTunnelConfiguration');
+    return undefined;
+  }
+
+  async deleteTunnelConnections(_accountId: string, tunnelId: string): Promise<void> {
+    this.hit(`deleteTunnelConnections ${tunnelId}`, 'deleteTunnelConnections');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (t) t.connections = 0;
+  }
+
+  async deleteTunnel(_accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'> {
+    this.hit(`deleteTunnel ${tunnelId}`, 'deleteTunnel');
+    const t = this.tunnels.find((x) => x.id === tunnelId);
+    if (!t || t.deleted) return 'deleted';
+    if (t.connections > 0) return 'has-connections';
+    t.deleted = true;
+    return 'deleted';
   }
 }

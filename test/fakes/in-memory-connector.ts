@@ -99,6 +99,16 @@ export class InMemoryConnector implements ConnectorHost {
     };
   }
 
+  async stopService(unit: string): Promise<void> {
+    this.hit(`stop ${unit}`, 'stopService');
+    this.unit = { enabled: false, active: false };
+  }
+
+  async removeFiles(paths: string[]): Promise<void> {
+    this.hit(`remove ${paths.join(',')}`, 'removeFiles');
+    for (const p of paths) this.files.delete(p);
+  }
+
   async close(): Promise<void> {
     this.actions.push('close');
   }

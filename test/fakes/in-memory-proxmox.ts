@@ -107,6 +107,20 @@ export class InMemoryProxmox implements Proxmox {
     Object.assign(lxc.config, patch, { digest: this.newDigest() });
   }
 
+  async stopLxc(ref: LxcRef): Promise<void> {
+    this.hit('stopLxc');
+    const lxc = this.require(ref);
+    lxc.status = 'stopped';
+    delete lxc.ip;
+  }
+
+  async destroyLxc(ref: LxcRef): Promise<void> {
+    this.hit('destroyLxc');
+    if (!this.connector || this.connector.vmid !== ref.vmid) return;
+    if (this.connector.status === 'running') throw new Error(`unable to destroy CT ${ref.vmid} - container is running`);
+    this.connector = undefined;
+  }
+
   async close(): Promise<void> {}
 
   private require(ref: LxcRef): ConnectorLxcState {
@@ -119,4 +133,4 @@ export class InMemoryProxmox implements Proxmox {
   }
 }
 
-type ProxmoxFakeMethods = Pick<Proxmox, 'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc'>;
+type ProxmoxFakeMethods = Pick<Proxmox, 'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc' | 'stopLxc' | 'destroyLxc'>;

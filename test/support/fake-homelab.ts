@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { generateEd25519Key } from '../../src/sim/ssh/generate-key.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { RecordingReporter } from '../../src/core/reporter.js';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -73,8 +74,10 @@ export interface FakeHomelab {
 export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
   const dir = await mkdtemp(join(tmpdir(), 'proxflare-fake-'));
   const file = join(dir, 'inventory.yaml');
-  await writeFile(join(dir, 'id_ed25519'), 'not a real key\n');
-  await writeFile(join(dir, 'id_ed25519.pub'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFakeFakeFakeFake test\n');
+  // A real key pair: sync checks the key files before it reads or writes anything.
+  const key = generateEd25519Key('fake-homelab');
+  await writeFile(join(dir, 'id_ed25519'), key.private, { mode: 0o600 });
+  await writeFile(join(dir, 'id_ed25519.pub'), `${key.public}\n`);
   const env = { PVE_TOKEN_SECRET: PVE_SECRET, CLOUDFLARE_API_TOKEN: CF_TOKEN, PROXFLARE_LOCK_DIR: dir };
   const proxmox = new InMemoryProxmox();
   proxmox.guestIps.set('jellyfin', { ok: true, ip: '192.0.2.11', source: 'interfaces' });

@@ -1,6 +1,7 @@
 import type { TunnelCredentials } from '../../ports/cloudflare.js';
 import type { CredentialsChange } from '../../plan/types.js';
 import type { Executor } from './executor.js';
+import { removeHostFiles } from './remove-files.js';
 
 /**
  * The tunnel credentials file: from the tunnel this apply created, or recovered from the
@@ -8,6 +9,7 @@ import type { Executor } from './executor.js';
  */
 export const credentialsExecutor: Executor<CredentialsChange> = {
   async apply(changes, ctx) {
+    if (changes.every((c) => c.action === 'delete')) return removeHostFiles(changes, ctx);
     for (const change of changes) {
       if (!ctx.credentials) {
         ctx.reporter.step(change.address, 'recovering tunnel credentials from the tunnel token');

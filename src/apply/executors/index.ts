@@ -1,4 +1,5 @@
 import type { Executors } from './executor.js';
+import { connectionsExecutor } from './connections.js';
 import { credentialsExecutor } from './credentials.js';
 import { dnsExecutor } from './dns.js';
 import { fileExecutor } from './file.js';
@@ -16,4 +17,5 @@ export const EXECUTORS: Executors = {
   file: fileExecutor,
   unit: unitExecutor,
   dns: dnsExecutor,
+  connections: connectionsExecutor,
 };

@@ -8,9 +8,10 @@ import { oneByOne } from './executor.js';
 export const lxcExecutor = oneByOne<LxcChange>(async (change: LxcChange, ctx: ExecutorContext) => {
   const { ports, reporter } = ctx;
   let ref: LxcRef | undefined = change.ref;
+  if (change.action === 'delete') return destroyContainer(change, ctx);
   if (change.action === 'create') {
     if (change.downloadTemplate) {
-      reporter.step(change.address, `downloading template ${change.after.template}`);
+      reporter.step(change.address, `downloading template ${change.spec.template}`);
       await ports.proxmox.ensureTemplate(change.spec);
     }
     reporter.step(change.address, 'creating container');
@@ -36,3 +37,14 @@ export const lxcExecutor = oneByOne<LxcChange>(async (change: LxcChange, ctx: Ex
   }
   reporter.done(change.address);
 });
+
+/** destroy: PVE refuses to destroy a running container without force (README-pve §4.12), so stop it first. */
+async function destroyContainer(change: LxcChange, ctx: ExecutorContext): Promise<void> {
+  const ref = change.ref!;
+  await ctx.containerRemoved(change.connector);
+  ctx.reporter.step(change.address, `stopping CT ${ref.vmid}`);
+  await ctx.ports.proxmox.stopLxc(ref);
+  ctx.reporter.step(change.address, `destroying CT ${ref.vmid} (purge)`);
+  await ctx.ports.proxmox.destroyLxc(ref);
+  ctx.reporter.done(change.address, `CT ${ref.vmid} destroyed`);
+}

@@ -11,6 +11,13 @@ import { oneByOne } from './executor.js';
  * changes land together with it.
  */
 export const unitExecutor = oneByOne<UnitChange>(async (change, ctx) => {
+  if (change.action === 'delete') {
+    // destroy: a graceful stop (cloudflared drains, then unregisters its connections), then disable.
+    ctx.reporter.step(change.address, 'stopping cloudflared (graceful)');
+    await (await ctx.connector(change.connector)).stopService(change.unit);
+    ctx.reporter.done(change.address, 'stopped and disabled');
+    return;
+  }
   const staged = ctx.takeStaged(change.connector);
   const host = await ctx.connector(change.connector);
   // Connectors listed before the restart, so a lingering old one does not end the wait.

@@ -4,6 +4,7 @@ import { renderPlan } from '../../plan/render-plan.js';
 import { renderPlanJson } from '../../plan/render-plan-json.js';
 import { hasChanges } from '../../plan/types.js';
 import { createRenderer } from '../../render/templates.js';
+import { assertLocalPrerequisites } from '../../sync/local-prerequisites.js';
 import { takeLocalLock } from '../../sync/local-lock.js';
 import { applySync, planSync } from '../../sync/run-sync.js';
 import { createCliReporter } from '../reporter.js';
@@ -27,6 +28,8 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
   const adopt = parseAdoptKinds(flags.adopt);
   if (typeof adopt === 'string') throw new UserError(`--adopt: ${adopt}`);
   const planOptions = { adopt, allowMassDelete: flags.allowMassDelete };
+  // Local files are checked before anything is read or written, so a sync never stops half-way on them.
+  await assertLocalPrerequisites(inventory);
   const ports = await io.createPorts(inventory, reporter);
   const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
   try {
@@ -39,6 +42,10 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
     if (flags.json && flags.dryRun) io.stdout(`${JSON.stringify(renderPlanJson(plan), null, 2)}\n`);
     else if (!flags.json) io.stdout(renderPlan(plan, { color: g.color, showNoop: flags.showUnchanged }));
 
+    await assertLocalPrerequisites(inventory, plan).catch(async (err: unknown) => {
+      await planned.read.host?.close();
+      throw err;
+    });
     if (plan.conflicts.length > 0) {
       await planned.read.host?.close();
       throw new UserError(

@@ -220,14 +220,15 @@ export class SimState {
    * Pretend one cloudflared connector is up with `count` edge connections (0 = connector down).
    * Returns the connector id (undefined when `count` is 0).
    */
-  setTunnelConnections(tunnelId: string, count: number, options: { version?: string } = {}): string | undefined {
+  setTunnelConnections(tunnelId: string, count: number, options: { version?: string; clientId?: string } = {}): string | undefined {
     const tunnel = this.tunnels.get(tunnelId);
     if (!tunnel) throw new Error(`simulator: no tunnel ${tunnelId}`);
     if (count === 0) {
       tunnel.connectors = [];
       return undefined;
     }
-    const clientId = randomUUID();
+    const clientId = options.clientId ?? randomUUID();
+    this.#stoppedClients.delete(clientId);
     const version = options.version ?? '2026.8.2';
     const colos = ['fra01', 'ams01', 'fra08', 'ams08'];
     const at = nowIso();
@@ -247,6 +248,46 @@ export class SimState {
     tunnel.connectors = [{ id: clientId, arch: 'linux_amd64', config_version: 0, features: ['serialized_headers'], run_at: at, version, conns }];
     tunnel.everConnected = true;
     return clientId;
+  }
+
+  /**
+   * Connector processes (client ids) that were stopped. Their connections stay listed until
+   * someone cleans them up: the edge can take "several minutes" to mark them inactive on its
+   * own (access-ha-health.md §4.1), and until then a tunnel delete answers 1022.
+   */
+  readonly #stoppedClients = new Set<string>();
+
+  /** A second cloudflared (another host) joins the tunnel; returns its client id. */
+  connectReplica(tunnelId: string, count: number): string {
+    const tunnel = this.tunnels.get(tunnelId);
+    if (!tunnel) throw new Error(`simulator: no tunnel ${tunnelId}`);
+    const others = tunnel.connectors;
+    const clientId = this.setTunnelConnections(tunnelId, count)!;
+    tunnel.connectors = [...others, ...tunnel.connectors];
+    return clientId;
+  }
+
+  /** A connector running `tunnelId` (one client, or all) was stopped: its connections go stale. */
+  connectorStopped(tunnelId: string, clientId?: string): void {
+    for (const c of this.tunnels.get(tunnelId)?.connectors ?? []) {
+      if (clientId === undefined || c.id === clientId) this.#stoppedClients.add(c.id);
+    }
+  }
+
+  /**
+   * `DELETE …/connections[?client_id=]`: "Removes a connection … independently of its current
+   * state" (schema). A stopped connector's records are gone; one that still runs reconnects at
+   * once, so its connections come back under new ids.
+   */
+  cleanupConnections(tunnelId: string, clientId?: string): void {
+    const tunnel = this.tunnels.get(tunnelId);
+    if (!tunnel) return;
+    tunnel.connectors = tunnel.connectors.flatMap((c) => {
+      if (clientId !== undefined && c.id !== clientId) return [c];
+      if (this.#stoppedClients.has(c.id)) return [];
+      const at = nowIso();
+      return [{ ...c, run_at: at, conns: c.conns.map((conn) => ({ ...conn, id: randomUUID(), uuid: randomUUID(), opened_at: at })) }];
+    });
   }
 
   activeTunnelByName(accountId: string, name: string): SimTunnel | undefined {

@@ -128,7 +128,8 @@ export function editTunnel(state: SimState, accountId: string, id: string, body:
 export function deleteTunnel(state: SimState, accountId: string, id: string): SimResponse {
   const t = tunnelOrFail(state, accountId, id);
   if (connectionCount(t) > 0) {
-    throw fail(400, 1022, 'Cannot delete tunnel because it has active connections. Stop cloudflared or clean up its connections first.');
+    // The real answer, as captured in public fixtures (access-ha-health.md §4.1).
+    throw fail(400, 1022, 'This tunnel has active connections.');
   }
   t.deleted_at ??= nowIso();
   return ok(presentTunnel(t));
@@ -166,9 +167,8 @@ export function listConnections(state: SimState, accountId: string, id: string):
 
 /** DELETE .../connections[?client_id=]: forgets one connector, or all of them. */
 export function deleteConnections(state: SimState, accountId: string, id: string, query: URLSearchParams): SimResponse {
-  const t = tunnelOrFail(state, accountId, id);
-  const clientId = query.get('client_id');
-  t.connectors = clientId === null ? [] : t.connectors.filter((c) => c.id !== clientId);
+  tunnelOrFail(state, accountId, id);
+  state.cleanupConnections(id, query.get('client_id') ?? undefined);
   return ok({});
 }
 

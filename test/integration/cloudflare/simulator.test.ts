@@ -243,6 +243,8 @@ describe('today\'s API where the 2024 schema is older', () => {
     expect(clients[0]!.run_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const one = await cf.zeroTrust.tunnels.cloudflared.connectors.get(connectorId, { account_id: sim.accountId, tunnel_id: t.id! });
     expect(one.id).toBe(connectorId);
+    // A cloudflared that still runs reconnects at once after a cleanup; a stopped one is gone for good.
+    sim.state.connectorStopped(t.id!, connectorId);
     await cf.zeroTrust.tunnels.cloudflared.connections.delete(t.id!, { account_id: sim.accountId, client_id: connectorId });
     expect((await cf.zeroTrust.tunnels.cloudflared.connections.get(t.id!, { account_id: sim.accountId })).result).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { Secret } from '../../../src/core/secret.js';
 import type { CloudflareSettings } from '../../../src/inventory/types.js';
 import { planDns, type PlanDnsResult } from '../../../src/plan/plan-dns.js';
 import { planTunnel } from '../../../src/plan/plan-tunnel.js';
-import { TUNNEL_ID_PLACEHOLDER, type TunnelChange } from '../../../src/plan/types.js';
+import { TUNNEL_ID_PLACEHOLDER, type TunnelChange, type Upsert } from '../../../src/plan/types.js';
 import type { TunnelCredentials } from '../../../src/ports/cloudflare.js';
 import type { CloudflareSim } from '../../../src/sim/cloudflare/start-cloudflare-sim.js';
 import { ADOPT_ALL, ADOPT_NOTHING } from '../../../src/plan/ownership.js';
@@ -27,7 +27,7 @@ export interface SyncInput {
 }
 
 export interface SyncPlan {
-  tunnel: TunnelChange;
+  tunnel: Upsert<TunnelChange>;
   dns: PlanDnsResult;
 }
 

@@ -306,6 +306,7 @@ describe('proxmox and cloudflare settings', () => {
 
   it('warns when secrets are written in the file instead of the environment', async () => {
     const inv = await load(MINIMAL.replace('${CLOUDFLARE_API_TOKEN}', CF_TOKEN));
+    inv.warnings = inv.warnings.filter((w) => !w.includes('nothing is published')); // MINIMAL has no guests
     expect(inv.warnings).toHaveLength(1);
     expect(inv.warnings[0]).toContain('cloudflare.apiToken: the secret is written in the inventory; move it to .env');
     expect(inv.warnings[0]).not.toContain(CF_TOKEN);

@@ -29,7 +29,7 @@ describe('APPLY_ORDER', () => {
   });
 
   it('refuses a change without a row instead of dropping it', () => {
-    expect(() => row('tunnel', 'delete')).toThrow(/no apply-order row for tunnel delete/);
+    expect(() => row('package', 'delete')).toThrow(/no apply-order row for package delete/);
   });
 
   it('sorts by row and keeps the planners order within a row', () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { HostPlanInput } from '../../../src/plan/plan-host.js';
 import { planHost } from '../../../src/plan/plan-host.js';
 import type { ConnectorState } from '../../../src/ports/connector.js';
-import type { TunnelChange } from '../../../src/plan/types.js';
+import type { TunnelChange, Upsert } from '../../../src/plan/types.js';
 
 const TUNNEL = '6f1c6b0e-1111-4a2b-9c3d-000000000001';
 const CONFIG = '/etc/cloudflared/config.yml';
 const CREDS = '/etc/cloudflared/credentials.json';
-const existingTunnel: TunnelChange = {
+const existingTunnel: Upsert<TunnelChange> = {
   kind: 'tunnel',
   address: 'tunnel/homelab',
   action: 'noop',

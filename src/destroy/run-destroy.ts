@@ -1,0 +1,71 @@
+import type { ApplyReportEntry } from '../core/errors.js';
+import { PlanError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import type { Inventory } from '../inventory/types.js';
+import { applyPlan } from '../apply/apply-plan.js';
+import type { DestroyOptions, DestroyPlan } from '../plan/plan-destroy.js';
+import { planDestroy } from '../plan/plan-destroy.js';
+import { hasChanges } from '../plan/types.js';
+import type { Ports } from '../sync/ports.js';
+import type { ReadResult } from '../sync/read-actual.js';
+import { readActual } from '../sync/read-actual.js';
+
+export interface PlannedDestroy {
+  plan: DestroyPlan;
+  read: ReadResult;
+}
+
+/**
+ * read → plan, with sync's readers (the guests left out: destroy does not care where the
+ * origins are). Only readers are used; nothing is changed.
+ */
+export async function planDestroyRun(inventory: Inventory, ports: Ports, options: DestroyOptions, reporter: Reporter): Promise<PlannedDestroy> {
+  const read = await readActual({ ...inventory, guests: [] }, ports, reporter);
+  let connectors;
+  try {
+    connectors = read.actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, read.actual.tunnel.id) : [];
+  } catch (err) {
+    await read.host?.close();
+    throw err;
+  }
+  const plan = planDestroy(inventory, { ...read.actual, connectors }, options);
+  if (plan.errors.length > 0) {
+    await read.host?.close();
+    throw new PlanError(plan.errors);
+  }
+  return { plan, read };
+}
+
+export interface AppliedDestroy {
+  applied: ApplyReportEntry[];
+  /** The destroy plan computed after apply: empty when nothing of ours is left. */
+  after: DestroyPlan;
+}
+
+/**
+ * Apply the plan that was shown with sync's apply (APPLY_ORDER's delete rows and the executors
+ * of each kind), then re-read and re-plan to prove nothing of ours is left.
+ */
+export async function applyDestroyRun(
+  inventory: Inventory,
+  ports: Ports,
+  planned: PlannedDestroy,
+  options: DestroyOptions,
+  reporter: Reporter,
+): Promise<AppliedDestroy> {
+  let host = planned.read.host;
+  try {
+    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host, command: 'destroy' });
+    await result.host?.close();
+    await host?.close();
+    host = undefined;
+    reporter.step('destroy', 're-reading to check that nothing is left');
+    const again = await planDestroyRun(inventory, ports, { ...options, allowMassDelete: true }, reporter);
+    await again.read.host?.close();
+    reporter.done('destroy');
+    if (hasChanges(again.plan)) reporter.warn(`still there after destroy: ${again.plan.changes.map((c) => c.address).join(', ')}`);
+    return { applied: result.applied, after: again.plan };
+  } finally {
+    await host?.close();
+  }
+}
