@@ -4,10 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
-import { createCloudflareAccess } from '../cloudflare/access-adapter.js';
-import { createCloudflare } from '../cloudflare/create-cloudflare.js';
-import { connectConnector } from '../connector/ssh-connector.js';
-import { createProxmox } from '../proxmox/create-proxmox.js';
 import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
 import { startCloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
 import type { ProxmoxSim, ProxmoxSimOptions } from '../sim/proxmox/start-proxmox-sim.js';
@@ -21,6 +17,7 @@ import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
 import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
+import { sandboxPorts } from './sandbox-ports.js';
 import { startOriginServers } from './origin-servers.js';
 
 export const DEMO_ZONE = 'example.com';
@@ -175,21 +172,11 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       services,
       hosts,
       inventoryYaml,
-      createPorts(inventory, reporter) {
-        const pve = createProxmox(inventory.proxmox, { reporter, taskPollMs: 50 });
-        return {
-          proxmox: pve,
-          cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
-          ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
-          connect: async (target) => {
-            const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
-            connections.push(c);
-            simulateEdge(c, cloudflare);
-            return c;
-          },
-          close: () => pve.close(),
-        };
-      },
+      createPorts: (inventory, reporter) =>
+        sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir }, (c) => {
+          connections.push(c);
+          simulateEdge(c, cloudflare);
+        }),
       sshRoundTrips: () => connections.reduce((n, c) => n + c.roundTrips, 0),
       close,
     };
