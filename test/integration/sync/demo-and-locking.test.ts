@@ -36,6 +36,8 @@ describe('proxflare demo', () => {
     expect(out).toContain('No changes. The homelab matches the inventory.');
     expect(out).toMatch(/# dns\/requests\.example\.com will be created[\s\S]*Plan: 1 to add, 2 to change, 0 to destroy\./);
     expect(out).toMatch(/tunnel\/homelab: healthy, 4 connections/);
+    // Per connector, from the connections endpoint: id, cloudflared version, connection count.
+    expect(out).toMatch(/ {2}connector [0-9a-f-]{36}: cloudflared 2026\.8\.2, 4 connections \(fra01, ams01, fra08, ams08\)/);
     expect(out).toContain('cloudflared.service active');
     expect(out).toContain('6/6 routes healthy.');
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];
