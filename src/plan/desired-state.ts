@@ -137,17 +137,9 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
         return { ok: true, address: host.address };
       },
     );
-    if (host.proxmoxNode) {
-      for (const service of host.services) {
-        if (isProtected(service, inventory)) continue;
-        const name = service.hostname === '' ? `every hostname with path ${service.path}` : service.hostname;
-        warnings.push(
-          `${at(`${service.field}.hostname`)} ${name} publishes the Proxmox node ${host.name} (${host.address}) WITHOUT Access: ` +
-            'anyone on the Internet reaches the hypervisor login. Protect it with Cloudflare Access.',
-        );
-      }
-    }
   }
+
+  warnings.push(...unprotectedNodeWarnings(inventory));
 
   const catchAll = inventory.tunnel.catchAll;
   const catchAllHost = /^[a-z][a-z0-9+.-]*:\/\/\[?([^/\]]+?)\]?(?::\d+)?$/i.exec(catchAll)?.[1];
@@ -188,6 +180,22 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const hostnames = [...new Set(rules.map((r) => r.hostname).filter((h) => h !== ''))].sort();
   if (hostnames.length === 0 && rules.length === 0) warnings.push(EMPTY_PUBLICATION);
   return { tunnelId, configYml, unitFile, hostnames, origins, routes, catchAll, warnings, errors };
+}
+
+/** The hypervisor's login page on the Internet without Access: allowed on purpose, never quietly. */
+function unprotectedNodeWarnings(inventory: Inventory): string[] {
+  const warnings: string[] = [];
+  for (const host of inventory.hosts.filter((h) => h.proxmoxNode)) {
+    for (const service of host.services) {
+      if (isProtected(service, inventory)) continue;
+      const name = service.hostname === '' ? `every hostname with path ${service.path}` : service.hostname;
+      warnings.push(
+        `${inventory.positions.locate(`${service.field}.hostname`)} ${name} publishes the Proxmox node ${host.name} (${host.address}) WITHOUT Access: ` +
+          'anyone on the Internet reaches the hypervisor login. Protect it with Cloudflare Access.',
+      );
+    }
+  }
+  return warnings;
 }
 
 /**

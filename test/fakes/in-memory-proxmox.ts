@@ -2,6 +2,7 @@ import type { ConnectorSpec, GuestSpec } from '../../src/inventory/types.js';
 import type {
   ConnectorLxcState,
   GuestIp,
+  GuestSummary,
   LxcConfigPatch,
   LxcCreateSpec,
   LxcRef,
@@ -24,6 +25,8 @@ export class InMemoryProxmox implements Proxmox {
   connectorIp = '192.0.2.50';
   guestIps = new Map<string, GuestIp>();
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
   private nextVmid = 105;
   private digestCounter = 0;
 
@@ -33,6 +36,7 @@ export class InMemoryProxmox implements Proxmox {
 
   private hit(method: string): void {
     this.actions.push(method);
+    this.effects.push(`proxmox ${method}`);
     const failure = this.failures.get(method);
     if (failure) {
       this.failures.delete(method);
@@ -54,6 +58,11 @@ export class InMemoryProxmox implements Proxmox {
       guestIps,
       nodeAddresses: [...this.nodeAddresses],
     };
+  }
+
+  async listGuests(): Promise<GuestSummary[]> {
+    this.hit('listGuests');
+    return [...this.guestIps.entries()].flatMap(([name, ip], i) => (ip.ok ? [{ node: 'pve', vmid: 300 + i, name, type: 'lxc' as const, status: 'running', tags: [], ip: ip.ip }] : []));
   }
 
   async ensureTemplate(): Promise<void> {

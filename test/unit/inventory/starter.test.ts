@@ -23,6 +23,9 @@ describe('proxflare init templates', () => {
     const file = await writeInventory(starterInventory(), { '.env': dotenv });
     const inv = await loadInventory(file, { env: { HOME: '/home/tester' } });
     expect(inv.guests.map((g) => g.name)).toEqual(['jellyfin', 'nextcloud']);
+    // The Proxmox UI as a host, meant on purpose and commented for Access.
+    expect(inv.hosts.map((h) => [h.name, h.proxmoxNode, h.services[0]!.hostname, h.services[0]!.port])).toEqual([['pve', true, 'pve.example.com', 8006]]);
+    expect(starterInventory()).toMatch(/protect it with Cloudflare Access/);
     expect(inv.warnings).toEqual([]);
   });
 
@@ -47,6 +50,7 @@ describe('proxflare init templates', () => {
     const hostnames = inv.guests.flatMap((g) => g.services.map((s) => s.hostname));
     expect(hostnames).toContain('*.example.com');
     expect(inv.guests[1]!.services[0]!.originRequest).toEqual({ noTLSVerify: true });
+    expect(inv.hosts.map((h) => `${h.name}:${h.address}:${h.proxmoxNode}`)).toEqual(['nas:192.168.1.5:false', 'pve:192.168.1.2:true']);
     expect(inv.warnings).toEqual([]);
   });
 });

@@ -18,6 +18,12 @@ describe('hosts in sync --dry-run', () => {
     expect(dry.stdout).toContain('nas.example.com → https://192.0.2.5:5001  (host nas)');
     expect(dry.stdout).toContain('# dns/nas.example.com will be created');
     expect(dry.stdout).toMatch(/ {10}- hostname: nas\.example\.com\n {12}service: https:\/\/192\.0\.2\.5:5001\n/);
+
+    // A DNS name is left for the connector to resolve.
+    await lab.write(withHost('  - name: nas\n    address: NAS.lan\n    services:\n      - { hostname: nas.example.com, port: 5000 }\n'));
+    const byName = await lab.cli('sync', '--dry-run');
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.stdout).toContain('nas.example.com → http://nas.lan:5000  (host nas)');
   });
 
   it('refuses the Proxmox node\'s address on a host without proxmoxNode, and writes nothing', async () => {
