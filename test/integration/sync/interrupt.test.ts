@@ -137,10 +137,12 @@ describe('Ctrl-C during an apply', () => {
   });
 
   it('a second Ctrl-C aborts at once (exit 130), releases the local lock, and a re-run converges', { timeout: 120_000 }, async () => {
-    lab = await startSimulatedHomelab({ taskDurationMs: 20 });
+    // The create task runs 3 s, so the step in progress is still running when the second signal
+    // follows the first (sent as soon as the child acknowledges the first, not after a sleep).
+    lab = await startSimulatedHomelab({ taskDurationMs: 3000 });
     let sent = 0;
     const run = await runChild(lab, (line, child) => {
-      if (sent === 0 && line.includes('creating tunnel')) {
+      if (sent === 0 && line.includes('creating container')) {
         sent = 1;
         child.kill('SIGINT');
       } else if (sent === 1 && line.includes('stopping at the next safe point')) {
