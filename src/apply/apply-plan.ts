@@ -10,6 +10,8 @@ import type { Ports } from '../sync/ports.js';
 import { ExecutorContext } from './executor-context.js';
 import type { Executor } from './executors/executor.js';
 import { EXECUTORS } from './executors/index.js';
+import type { StopRequest } from './stop-request.js';
+import { ApplyInterrupted } from './stop-request.js';
 
 export interface ApplyContext {
   inventory: Inventory;
@@ -23,6 +25,8 @@ export interface ApplyContext {
   lockWaitMs?: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs?: number;
+  /** Checked between changes: a Ctrl-C stops the apply there (ApplyInterrupted). */
+  stop?: StopRequest;
   /** The command whose re-run finishes an interrupted apply (named in the failure report). */
   command?: 'sync' | 'destroy';
 }
@@ -77,6 +81,9 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
     for (let i = 0; i < APPLY_ORDER.length; i++) {
       const changes = rows[i]!;
       if (changes.length === 0) continue;
+      if (options.stop?.requested) {
+        throw new ApplyInterrupted(options.stop.reason!, [...applied].map(entry), toDo.filter((c) => !ctx.isCompleted(c)).map(entry));
+      }
       for (const c of changes) walked.add(c);
       const executor = EXECUTORS[APPLY_ORDER[i]!.kind] as Executor<Change>;
       try {

@@ -2,6 +2,7 @@ import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ApplyResult } from '../apply/apply-plan.js';
 import { applyPlan } from '../apply/apply-plan.js';
+import type { StopRequest } from '../apply/stop-request.js';
 import type { PlanOptions } from '../plan/compute-plan.js';
 import { computePlan } from '../plan/compute-plan.js';
 import type { Plan } from '../plan/types.js';
@@ -52,10 +53,11 @@ export async function applySync(
   planned: PlannedSync,
   options: PlanOptions,
   reporter: Reporter,
+  stop?: StopRequest,
 ): Promise<AppliedSync> {
   let host = planned.read.host;
   try {
-    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host });
+    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host, ...(stop ? { stop } : {}) });
     host = result.host;
     await host?.close();
     host = undefined;

@@ -5,7 +5,9 @@ import { renderPlanJson } from '../../plan/render-plan-json.js';
 import { hasChanges, type Plan } from '../../plan/types.js';
 import { createRenderer } from '../../render/templates.js';
 import { assertLocalPrerequisites } from '../../sync/local-prerequisites.js';
-import { takeLocalLock } from '../../sync/local-lock.js';
+import { releaseLocalLockNow, takeLocalLock } from '../../sync/local-lock.js';
+import { ApplyInterrupted } from '../../apply/stop-request.js';
+import { INTERRUPTED_EXIT, handleInterrupts } from '../interrupts.js';
 import { applySync, planSync } from '../../sync/run-sync.js';
 import { createCliReporter } from '../reporter.js';
 import type { CliContext } from '../context.js';
@@ -32,6 +34,10 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
   await assertLocalPrerequisites(inventory);
   const ports = await io.createPorts(inventory, reporter);
   const releaseLocal = flags.dryRun ? undefined : await takeLocalLock(inventory.tunnel.name, 5_000, io.env.PROXFLARE_LOCK_DIR);
+  // A dry-run writes nothing, so the default (die at once) is right for it.
+  const interrupts = flags.dryRun
+    ? undefined
+    : handleInterrupts(io.stderr, () => releaseLocalLockNow(inventory.tunnel.name, io.env.PROXFLARE_LOCK_DIR));
   try {
     reporter.step('plan', 'reading Proxmox, Cloudflare and the connector');
     const planned = await planSync(inventory, ports, renderer, planOptions, reporter);
@@ -73,7 +79,19 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
       }
     }
 
-    const applied = await applySync(inventory, ports, renderer, planned, planOptions, reporter);
+    if (interrupts?.stop.requested) {
+      await planned.read.host?.close();
+      io.stderr(`Interrupted (${interrupts.stop.reason}) before applying; nothing was changed.\n`);
+      throw new ExitError(INTERRUPTED_EXIT);
+    }
+    const applied = await applySync(inventory, ports, renderer, planned, planOptions, reporter, interrupts?.stop).catch((err: unknown) => {
+      if (err instanceof ApplyInterrupted) {
+        reporter.stop();
+        io.stderr(interruptedReport(err));
+        throw new ExitError(INTERRUPTED_EXIT);
+      }
+      throw err;
+    });
     reporter.stop();
     const converged = !hasChanges(applied.after);
     if (flags.json) {
@@ -97,6 +115,7 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
     throwIfUnresolved(plan);
     if (!converged) throw new ExitError(1);
   } finally {
+    interrupts?.dispose();
     reporter.stop();
     await releaseLocal?.();
     await ports.close();
@@ -111,4 +130,12 @@ function throwIfUnresolved(plan: Plan): void {
     `${u.length} guest${u.length === 1 ? '' : 's'} could not be read, so ${u.length === 1 ? 'its' : 'their'} routes were left as they are (not changed, not deleted):\n` +
       u.map((x) => `  - ${x.hostnames.join(', ')}: ${x.error}`).join('\n'),
   );
+}
+
+function interruptedReport(err: ApplyInterrupted): string {
+  const lines = [`Interrupted (${err.reason}): stopped between two changes; nothing is half-applied.`, ''];
+  for (const a of err.applied) lines.push(`  ✓ applied  ${a.address} (${a.action})`);
+  for (const p of err.pending) lines.push(`  · pending  ${p.address} (${p.action})`);
+  lines.push('', 'Re-run `proxflare sync` to apply what is pending.');
+  return `${lines.join('\n')}\n`;
 }
