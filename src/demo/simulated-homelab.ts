@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
+import { createCloudflareAccess } from '../cloudflare/access-adapter.js';
 import { createCloudflare } from '../cloudflare/create-cloudflare.js';
 import { connectConnector } from '../connector/ssh-connector.js';
 import { createProxmox } from '../proxmox/create-proxmox.js';
@@ -19,6 +20,7 @@ import { buildStandinDeb } from '../sim/standin/build-deb.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
+import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
 import { startOriginServers } from './origin-servers.js';
 
 export const DEMO_ZONE = 'example.com';
@@ -28,6 +30,8 @@ export interface DemoService {
   hostname: string;
   port: number;
   scheme?: 'http' | 'https';
+  /** `access:` of the service (a policy name). */
+  access?: string;
 }
 
 /** The demo's four guests, as the Proxmox simulator's demo seed knows them. */
@@ -62,6 +66,14 @@ export interface SimulatedHomelabOptions {
   extraOrigins?: DemoService[];
   /** Proxmox task duration (LXC create/start). */
   taskDurationMs?: number;
+  /** Zero Trust team of the Cloudflare simulator (default homelab); null: no organization yet. */
+  accessTeam?: string | null;
+  /**
+   * Seed a pre-existing setup (`import`): a community-scripts cloudflared LXC running a
+   * token-installed cloudflared for a remotely-managed tunnel named `homelab`, with the demo's
+   * services as its dashboard routes (see pre-existing.ts).
+   */
+  preExisting?: boolean;
 }
 
 /**
@@ -80,8 +92,8 @@ export interface SimulatedHomelab {
   services: DemoService[];
   /** Hosts outside Proxmox in the inventory (the demo's NAS; none for generated homelabs). */
   hosts: DemoHost[];
-  /** Inventory YAML for these services. */
-  inventoryYaml(services?: DemoService[]): string;
+  /** Inventory YAML for these services; `extra` is appended (e.g. an `access:` section). */
+  inventoryYaml(services?: DemoService[], extra?: string): string;
   /** Real adapters against the simulators; SSH goes to the sandbox host. */
   createPorts(inventory: Inventory, reporter: Reporter): Ports;
   /** SSH round trips made by connections opened through createPorts. */
@@ -97,6 +109,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
   };
   try {
     const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    if (options.preExisting) seed.guests.push(communityScriptsLxc());
     const hosts = options.guests ? [] : DEMO_HOSTS;
     const proxmox = await startProxmoxSim({
       seed,
@@ -108,11 +121,22 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     const cloudflare = await startCloudflareSim({
       zones: [{ name: DEMO_ZONE, records: unrelatedRecords(options.unrelatedRecords ?? 2), recordQuota: 1_000_000 }],
       ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
+      ...(options.accessTeam !== undefined ? { accessTeam: options.accessTeam } : {}),
     });
     cleanups.push(() => cloudflare.close());
     const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
     cleanups.push(() => host.close());
     const deb = await buildStandinDeb(join(dir, 'packages'));
+    if (options.preExisting) {
+      await seedPreExisting({
+        cloudflare,
+        host,
+        zone: DEMO_ZONE,
+        tunnelName: 'homelab',
+        routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
+        connectorStarted: (clientId) => sandboxClients.set(cloudflare, clientId),
+      });
+    }
 
     let origins: OriginServers | undefined;
     if (options.serveOrigins) {
@@ -132,7 +156,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       CLOUDFLARE_API_TOKEN: cloudflare.token,
       PROXFLARE_LOCK_DIR: dir,
     };
-    const inventoryYaml = (list: DemoService[] = services) => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts });
+    const inventoryYaml = (list: DemoService[] = services, extra = '') => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;
     const inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventoryYaml());
 
@@ -153,6 +177,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
         return {
           proxmox: pve,
           cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
+          ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
           connect: async (target) => {
             const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
             connections.push(c);
@@ -220,7 +245,7 @@ function renderInventory(p: {
     .map(([name, list]) => {
       const meta = guestMeta(p.seed, name);
       const services = list
-        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}`)
+        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}${s.access ? `\n        access: ${s.access}` : ''}`)
         .join('\n');
       return `  - name: ${name}\n    type: ${meta.type}\n    vmid: ${meta.vmid}\n    services:\n${services}`;
     })
