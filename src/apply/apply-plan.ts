@@ -17,6 +17,8 @@ export interface ApplyContext {
   reporter: Reporter;
   /** Connection opened while reading, if the connector was reachable then. */
   host: ConnectorHost | undefined;
+  /** Every connection opened while reading, by connector hostname (replicas); `host` is the first's. */
+  hosts?: ReadonlyMap<string, ConnectorHost>;
   /** How long to wait for the connector LXC to get an address. */
   ipTimeoutMs?: number;
   /** How long to wait for another sync's lock on the connector. */
@@ -31,6 +33,8 @@ export interface ApplyResult {
   applied: ApplyReportEntry[];
   /** The connection used (left open for the convergence re-read; the caller closes it). */
   host: ConnectorHost | undefined;
+  /** Every connection open after apply, by connector hostname; the caller closes them. */
+  hosts: Map<string, ConnectorHost>;
   tunnelId: string;
   restarted: boolean;
 }
@@ -55,7 +59,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
       tunnelConnectTimeoutMs: options.tunnelConnectTimeoutMs ?? 20_000,
     },
     tunnelId,
-    options.host,
+    options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),
   );
 
   const toDo = plan.changes.filter((c) => c.action !== 'noop');
@@ -98,6 +102,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
   return {
     applied: [...applied].map(entry),
     host: ctx.hostOf(inventory.connector.hostname),
+    hosts: ctx.openHosts(),
     tunnelId: ctx.tunnelId,
     restarted: ctx.restarted,
   };

@@ -53,11 +53,11 @@ export class ExecutorContext {
     readonly reporter: Reporter,
     readonly timeouts: ExecutorTimeouts,
     tunnelId: string,
-    /** The connection the read phase opened (to the inventory's connector), if any. */
-    readHost: ConnectorHost | undefined,
+    /** The connections the read phase opened, by connector hostname. */
+    readHosts: ReadonlyMap<string, ConnectorHost>,
   ) {
     this.tunnelId = tunnelId;
-    if (readHost) this.#sessions.set(inventory.connector.hostname, { host: readHost, openedHere: false });
+    for (const [name, host] of readHosts) this.#sessions.set(name, { host, openedHere: false });
   }
 
   /** Text with the "known after apply" tunnel id filled in. */
@@ -75,7 +75,8 @@ export class ExecutorContext {
   }
 
   spec(connector: string): ConnectorSpec {
-    if (connector === this.inventory.connector.hostname) return this.inventory.connector;
+    const spec = this.inventory.connectors.find((c) => c.hostname === connector);
+    if (spec) return spec;
     throw new InternalError(`the plan names connector "${connector}", which the inventory does not have`);
   }
 
@@ -131,6 +132,11 @@ export class ExecutorContext {
   /** The connection to a connector after apply, if one is open. */
   hostOf(name: string): ConnectorHost | undefined {
     return this.#sessions.get(name)?.host;
+  }
+
+  /** Every connection open after apply, by connector hostname. */
+  openHosts(): Map<string, ConnectorHost> {
+    return new Map([...this.#sessions].map(([name, s]) => [name, s.host]));
   }
 
   /**

@@ -1,0 +1,131 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectConnector } from '../../../src/connector/ssh-connector.js';
+import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { simulateEdge, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
+import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
+import type { Ports } from '../../../src/sync/ports.js';
+import { runCli } from '../../support/homelab-cli.js';
+
+/**
+ * Two (or three) cloudflared replicas of one tunnel against the simulators, over real SSH:
+ * each replica is its own sandbox host (own sshd, own filesystem, own stand-in systemd). The
+ * inventory names each replica by a loopback `sshHost`; the test's connect sends 127.0.0.1 to
+ * the demo's connector and 127.0.0.2 / 127.0.0.3 to the extra sandboxes.
+ */
+let lab: SimulatedHomelab | undefined;
+const extra: SandboxHost[] = [];
+afterEach(async () => {
+  for (const h of extra.splice(0)) await h.close();
+  await lab?.close();
+  lab = undefined;
+});
+
+function routeBySshHost(lab: SimulatedHomelab, hosts: Record<string, SandboxHost>) {
+  return (ports: Ports): Ports => ({
+    ...ports,
+    connect: async (target) => {
+      const sandbox = hosts[target.host];
+      if (!sandbox) return ports.connect(target);
+      const host = await connectConnector(sandbox.target());
+      simulateEdge(host, lab.cloudflare);
+      return host;
+    },
+  });
+}
+
+/** The demo inventory with `connector.replicas` instead of the one connector. */
+function withReplicas(yaml: string, replicas: string[]): string {
+  const out = yaml
+    .replace(/^ {2}hostname: cloudflared\n/m, `  replicas:\n${replicas.map((r) => `    - ${r}\n`).join('')}`)
+    .replace(/^ {4}host: 127\.0\.0\.1\n/m, '');
+  expect(out).not.toBe(yaml);
+  return out;
+}
+
+type JsonPlan = { changes: { address: string; action: string; reason: string }[]; warnings: string[] };
+
+describe('connector replicas', () => {
+  it('going from one connector to two plans one new LXC and its files, nothing else; both get the same credentials and config', { timeout: 240_000 }, async () => {
+    lab = await startSimulatedHomelab({ serveOrigins: false });
+    const second = await startSandboxHost({ cloudflared: false });
+    extra.push(second);
+    const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+
+    expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
+
+    await writeFile(
+      lab.inventoryFile,
+      withReplicas(lab.inventoryYaml(), ['{ hostname: cloudflared, node: pve, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, node: pve, sshHost: 127.0.0.2 }']),
+    );
+    const dry = await runCli(lab, ['sync', '--dry-run', '--json'], wrap);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout) as JsonPlan;
+    const changed = plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.address}`);
+    expect(changed).toEqual([
+      'create lxc/cloudflared-2',
+      'create package:cloudflared-2:cloudflared',
+      'create file:cloudflared-2:/etc/cloudflared/credentials.json',
+      'create file:cloudflared-2:/etc/cloudflared/config.yml',
+      'create file:cloudflared-2:/etc/systemd/system/cloudflared.service',
+      'create unit:cloudflared-2:cloudflared.service',
+    ]);
+    // The first replica's resources are the single connector's, unchanged.
+    expect(plan.changes.filter((c) => c.address.includes(':cloudflared:')).every((c) => c.action === 'noop')).toBe(true);
+    // Both on node pve: warned, not refused.
+    expect(dry.stderr).toMatch(/replicas cloudflared, cloudflared-2 all run on node pve/);
+
+    const applied = await runCli(lab, ['sync', '--yes'], wrap);
+    expect(applied.code, applied.stderr).toBe(0);
+    const one = join(lab.host.root, 'etc/cloudflared');
+    const two = join(second.root, 'etc/cloudflared');
+    const config = await readFile(join(one, 'config.yml'), 'utf8');
+    expect(await readFile(join(two, 'config.yml'), 'utf8')).toBe(config);
+    expect(config).toMatch(/^metrics: 127\.0\.0\.1:20241$/m);
+    const tunnelOf = async (dir: string) => (JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')) as { TunnelID: string }).TunnelID;
+    expect(await tunnelOf(two)).toBe(await tunnelOf(one));
+    // Two containers with our tag in the Proxmox simulator.
+    const ours = [...lab.proxmox.state.guests.values()].filter((g) => g.type === 'lxc' && /cloudflared/.test(String(g.config.hostname)));
+    expect(ours.map((g) => g.config.hostname).sort()).toEqual(['cloudflared', 'cloudflared-2']);
+
+    expect((await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'], wrap)).code).toBe(0);
+  });
+
+  it('a standby replica is created and configured with its unit disabled and stopped; `standby: false` promotes it', { timeout: 240_000 }, async () => {
+    lab = await startSimulatedHomelab({ serveOrigins: false });
+    const third = await startSandboxHost({ cloudflared: false });
+    extra.push(third);
+    const wrap = routeBySshHost(lab, { '127.0.0.3': third });
+    const inventory = (standby: boolean) =>
+      withReplicas(lab!.inventoryYaml(), [
+        '{ hostname: cloudflared, sshHost: 127.0.0.1 }',
+        `{ hostname: cloudflared-3, sshHost: 127.0.0.3, standby: ${standby} }`,
+      ]);
+    await writeFile(lab.inventoryFile, inventory(true));
+    const first = await runCli(lab, ['sync', '--yes'], wrap);
+    expect(first.code, first.stderr).toBe(0);
+    const unitState = async () => {
+      const host = await connectConnector(third.target());
+      try {
+        return (await host.readState([], 'cloudflared.service')).unit;
+      } finally {
+        await host.close();
+      }
+    };
+    expect(await unitState()).toEqual({ enabled: false, active: false });
+    expect(await readFile(join(third.root, 'etc/cloudflared/config.yml'), 'utf8')).toBe(
+      await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8'),
+    );
+    expect((await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'], wrap)).code).toBe(0);
+
+    await writeFile(lab.inventoryFile, inventory(false));
+    const dry = await runCli(lab, ['sync', '--dry-run', '--json'], wrap);
+    const changed = (JSON.parse(dry.stdout) as JsonPlan).changes.filter((c) => c.action !== 'noop');
+    expect(changed.map((c) => `${c.action} ${c.address}`)).toEqual(['update unit:cloudflared-3:cloudflared.service']);
+    expect(changed[0]!.reason).toMatch(/not enabled, not active: enable and \(re\)start/);
+    expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
+    expect(await unitState()).toEqual({ enabled: true, active: true });
+  });
+});
