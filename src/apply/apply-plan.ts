@@ -89,7 +89,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
         collect();
         const stoppedAt = changes.find((c) => !ctx.isCompleted(c)) ?? changes[changes.length - 1]!;
         const pending = toDo.filter((c) => c !== stoppedAt && !ctx.isCompleted(c));
-        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command);
+        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command, { cause: err });
       }
       collect();
     }

@@ -83,8 +83,9 @@ export class ApplyError extends ProxflareError {
     readonly pending: ApplyReportEntry[],
     /** The command that finishes the job when re-run. */
     readonly command: 'sync' | 'destroy' = 'sync',
+    options?: { cause?: unknown },
   ) {
-    super(`apply failed at ${failed.address}: ${failed.error}`);
+    super(`apply failed at ${failed.address}: ${failed.error}`, options);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { formatNet0, mergeNet0, net0Differences, normalizeTags, parseRootfs } from '../core/pve-config.js';
+import { formatNet0, mergeNet0, net0Differences, normalizeTags, parsePropertyString, parseRootfs, printPropertyString } from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
 import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN, type Upsert } from './types.js';
@@ -43,7 +43,8 @@ function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
     swap: c.config.swap,
     cores: c.config.cores,
     onboot: c.config.onboot,
-    net0: c.config.net0,
+    // Key order as PVE prints it, so only real differences show in the plan.
+    net0: printPropertyString(parsePropertyString(c.config.net0)),
     tags: normalizeTags(c.config.tags),
   };
 }
@@ -134,7 +135,8 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
     action: changed || start ? 'update' : 'noop',
     reason: reasons.length > 0 ? reasons.join(', ') : 'matches the inventory',
     before,
-    after: { ...after, vmid: c.vmid, node: c.node },
+    // net0 as it will be written: our keys over what exists (MAC, type, firewall stay).
+    after: { ...after, vmid: c.vmid, node: c.node, net0: mergeNet0(spec.network, c.config.net0) },
     spec,
     ref,
     downloadTemplate: false,

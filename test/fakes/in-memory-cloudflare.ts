@@ -17,6 +17,8 @@ export class InMemoryCloudflare implements Cloudflare {
   readonly tunnels: (TunnelState & { secret: string; deleted: boolean; connections: number })[] = [];
   readonly zones = new Map<string, { id: string; records: DnsRecord[] }>();
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
   private recordCounter = 0;
   private connectorCounter = 0;
 
@@ -30,6 +32,7 @@ export class InMemoryCloudflare implements Cloudflare {
 
   private hit(action: string, method: string): void {
     this.actions.push(action);
+    this.effects.push(`cloudflare ${action}`);
     const failure = this.failures.get(method);
     if (failure) {
       this.failures.delete(method);

@@ -25,6 +25,10 @@ export class InMemoryConnector implements ConnectorHost {
   roundTrips = 0;
   connects = 0;
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
+  /** Another sync holds the connector lock (`lock` then fails, as flock -w would after its wait). */
+  heldElsewhere = false;
   /** Config validation used by deploy; defaults to the offline `cloudflared tunnel ingress validate`. */
   validate: (config: string) => string | undefined = (c) => {
     const verdict = validateIngressConfig(c);
@@ -38,6 +42,7 @@ export class InMemoryConnector implements ConnectorHost {
 
   private hit(action: string, method: string): void {
     this.actions.push(action);
+    this.effects.push(`connector ${action}`);
     this.roundTrips++;
     const failure = this.failures.get(method);
     if (failure) {
@@ -49,6 +54,7 @@ export class InMemoryConnector implements ConnectorHost {
   readonly connect: ConnectConnector = async () => {
     this.connects++;
     this.actions.push('connect');
+    this.effects.push('connector connect');
     return this;
   };
 
@@ -92,11 +98,17 @@ export class InMemoryConnector implements ConnectorHost {
 
   async lock(): Promise<() => Promise<void>> {
     this.hit('lock', 'lock');
-    if (this.locked) throw new Error('locked by another sync');
+    if (this.locked || this.heldElsewhere) throw new Error('another proxflare run holds it');
     this.locked = true;
     return async () => {
       this.locked = false;
+      this.effects.push('connector unlock');
     };
+  }
+
+  /** Whether this apply holds the lock right now. */
+  get lockHeld(): boolean {
+    return this.locked;
   }
 
   async stopService(unit: string): Promise<void> {
@@ -111,5 +123,6 @@ export class InMemoryConnector implements ConnectorHost {
 
   async close(): Promise<void> {
     this.actions.push('close');
+    this.effects.push('connector close');
   }
 }

@@ -24,6 +24,8 @@ export class InMemoryProxmox implements Proxmox {
   connectorIp = '192.0.2.50';
   guestIps = new Map<string, GuestIp>();
   readonly failures = new Map<string, Error>();
+  /** Shared with the other fakes, so a test can assert the order of effects across systems. */
+  effects: string[] = [];
   private nextVmid = 105;
   private digestCounter = 0;
 
@@ -33,6 +35,7 @@ export class InMemoryProxmox implements Proxmox {
 
   private hit(method: string): void {
     this.actions.push(method);
+    this.effects.push(`proxmox ${method}`);
     const failure = this.failures.get(method);
     if (failure) {
       this.failures.delete(method);

@@ -62,6 +62,8 @@ export interface FakeHomelab {
   cloudflare: InMemoryCloudflare;
   connector: InMemoryConnector;
   ports: Ports;
+  /** Every call to the three fakes, in order: `proxmox createLxc`, `connector deploy ...`, `cloudflare applyDnsChanges ...`. */
+  effects: string[];
   env: NodeJS.ProcessEnv;
   load(): Promise<Inventory>;
   write(yaml: string): Promise<void>;
@@ -83,6 +85,8 @@ export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
   proxmox.guestIps.set('jellyfin', { ok: true, ip: '192.0.2.11', source: 'interfaces' });
   const cloudflare = new InMemoryCloudflare(ACCOUNT_ID, ['example.com']);
   const connector = new InMemoryConnector();
+  const effects: string[] = [];
+  proxmox.effects = cloudflare.effects = connector.effects = effects;
   const ports: Ports = { proxmox, cloudflare, connect: connector.connect, close: async () => {} };
   const lab: FakeHomelab = {
     dir,
@@ -91,6 +95,7 @@ export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
     cloudflare,
     connector,
     ports,
+    effects,
     env,
     load: () => loadInventory(file, { env }),
     write: (y) => writeFile(file, y.replace('KEYDIR', dir)),

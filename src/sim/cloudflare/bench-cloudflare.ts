@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createCloudflare } from '../../cloudflare/create-cloudflare.js';
-import { dnsChangeSets, splitDnsPhases } from '../../cloudflare/dns-change-sets.js';
+import { dnsChangeSets } from '../../apply/executors/dns.js';
 import { Secret } from '../../core/secret.js';
 import { planDns, type PlanDnsResult } from '../../plan/plan-dns.js';
 import type { Cloudflare } from '../../ports/cloudflare.js';
@@ -38,8 +38,9 @@ export async function benchCloudflare(hostnameCount = 1000, unrelated = 4000): P
     const planned = await readAndPlan(applier, sim.accountId, zone, 'homelab', hostnames);
     const before = sim.requests.length;
     const t0 = performance.now();
-    const { routes } = splitDnsPhases(planned.changes);
-    for (const set of dnsChangeSets(routes, tunnel.id)) await applier.applyDnsChanges(set);
+    // The apply-order row of DNS creates/updates, grouped the way the DNS executor sends it.
+    const routes = planned.changes.filter((c) => c.action === 'create' || c.action === 'update');
+    for (const { set } of dnsChangeSets(routes, (text) => text)) await applier.applyDnsChanges(set);
     const applyMs = performance.now() - t0;
     const applyRequests = sim.requests.slice(before);
 

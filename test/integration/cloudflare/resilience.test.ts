@@ -223,8 +223,8 @@ describe('DNS apply', () => {
     const plan = await planSync(cf, sim.accountId, { ...input, hostnames: ['a.example.com', 'c.example.com'] });
     await applySync(cf, sim.accountId, plan);
     const writes = sim.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.status}`);
-    // One failed batch attempt per adapter, then single calls.
-    expect(writes).toEqual(['POST 200', 'POST 404', 'POST 200', 'POST 200', 'PUT 200', 'POST 200', 'DELETE 200']);
+    // One failed batch attempt per adapter, then single calls; in apply order: the delete, then the update and the create.
+    expect(writes).toEqual(['POST 200', 'POST 404', 'POST 200', 'POST 200', 'DELETE 200', 'PUT 200', 'POST 200']);
     expect(sim.state.records(ZONE).map((r) => [r.name, r.content])).toEqual([
       ['a.example.com', tunnelTarget(tunnelId)],
       ['c.example.com', tunnelTarget(tunnelId)],

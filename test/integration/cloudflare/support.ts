@@ -1,4 +1,10 @@
-import { dnsChangeSets, splitDnsPhases } from '../../../src/cloudflare/dns-change-sets.js';
+import { applyPlan } from '../../../src/apply/apply-plan.js';
+import { ApplyError } from '../../../src/core/errors.js';
+import { silentReporter } from '../../../src/core/reporter.js';
+import type { Inventory } from '../../../src/inventory/types.js';
+import { inApplyOrder } from '../../../src/plan/apply-order.js';
+import type { Change } from '../../../src/plan/types.js';
+import type { Ports } from '../../../src/sync/ports.js';
 import { createCloudflare, type CloudflareAdapter, type CloudflareAdapterOptions } from '../../../src/cloudflare/create-cloudflare.js';
 import { Secret } from '../../../src/core/secret.js';
 import type { CloudflareSettings } from '../../../src/inventory/types.js';
@@ -49,19 +55,46 @@ export async function planSync(cf: CloudflareAdapter, accountId: string, input: 
   };
 }
 
-/** Apply in the agreed order: tunnel, DNS creates/updates, then DNS deletes. */
+/**
+ * Apply through the production path: `applyPlan` walks APPLY_ORDER and runs the tunnel and DNS
+ * executors against the adapter. Proxmox and the connector are never reached by a plan of
+ * tunnel and DNS changes; touching them fails the test.
+ */
 export async function applySync(cf: CloudflareAdapter, accountId: string, plan: SyncPlan): Promise<{ tunnelId: string; credentials?: TunnelCredentials }> {
-  let tunnelId = plan.tunnel.after.id;
   let credentials: TunnelCredentials | undefined;
-  if (plan.tunnel.action === 'create') {
-    const created = await cf.createTunnel(accountId, plan.tunnel.after.name);
-    tunnelId = created.tunnel.id;
-    credentials = created.credentials;
-  }
-  const { routes, prunes } = splitDnsPhases(plan.dns.changes);
-  for (const set of dnsChangeSets(routes, tunnelId)) await cf.applyDnsChanges(set);
-  for (const set of dnsChangeSets(prunes, tunnelId)) await cf.applyDnsChanges(set);
-  return { tunnelId, ...(credentials ? { credentials } : {}) };
+  // Observes the real createTunnel (the credentials stay inside apply otherwise); the call goes through.
+  const cloudflare = new Proxy(cf, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (key !== 'createTunnel') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return async (...args: Parameters<CloudflareAdapter['createTunnel']>) => {
+        const created = await target.createTunnel(...args);
+        credentials = created.credentials;
+        return created;
+      };
+    },
+  });
+  const untouchable = new Proxy({} as Ports['proxmox'], {
+    get: (_t, key) => {
+      throw new Error(`a Cloudflare-only apply reached proxmox.${String(key)}`);
+    },
+  });
+  const ports: Ports = {
+    cloudflare,
+    proxmox: untouchable,
+    connect: () => Promise.reject(new Error('a Cloudflare-only apply reached the connector')),
+    close: async () => {},
+  };
+  // applyPlan reads only these inventory fields for tunnel and DNS changes.
+  const inventory = { cloudflare: { accountId }, tunnel: { name: plan.tunnel.after.name }, connector: { hostname: 'cloudflared' } } as unknown as Inventory;
+  const changes = inApplyOrder<Change>([plan.tunnel, ...plan.dns.changes]);
+  const result = await applyPlan({ changes, conflicts: [], warnings: [], origins: [] }, { inventory, ports, reporter: silentReporter, host: undefined }).catch(
+    (err: unknown) => {
+      // The tests look at the adapter's error that apply stopped at.
+      throw err instanceof ApplyError ? err.cause : err;
+    },
+  );
+  return { tunnelId: result.tunnelId, ...(credentials ? { credentials } : {}) };
 }
 
 export function actions(plan: SyncPlan): string[] {

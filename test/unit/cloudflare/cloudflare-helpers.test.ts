@@ -1,7 +1,7 @@
 import { APIError } from 'cloudflare';
 import { describe, expect, it } from 'vitest';
+import { dnsChangeSets } from '../../../src/apply/executors/dns.js';
 import { httpDetail, toProviderError } from '../../../src/cloudflare/cloudflare-errors.js';
-import { dnsChangeSets, splitDnsPhases } from '../../../src/cloudflare/dns-change-sets.js';
 import { batchBody, chunk, toOperations } from '../../../src/cloudflare/dns-operations.js';
 import { credentialsFromToken, generateTunnelSecret, renderCredentialsFile } from '../../../src/cloudflare/tunnel-credentials.js';
 import { ProviderError } from '../../../src/core/errors.js';
@@ -103,7 +103,7 @@ describe('DNS operations', () => {
     expect(chunk(Array.from({ length: 401 }, (_, i) => i), facts.limits.batchOperationsFree).map((c) => c.length)).toEqual([200, 200, 1]);
   });
 
-  it('groups plan changes per zone, resolves the placeholder, and phases adopt deletes with the routes', () => {
+  it('groups each apply-order row of DNS changes per zone and resolves the placeholder', () => {
     const r = planDns({
       hostnames: ['a.example.com', 'new.example.com'],
       zones: [
@@ -123,16 +123,22 @@ describe('DNS operations', () => {
       maxDeletes: 10,
       allowMassDelete: false,
     });
-    const { routes, prunes } = splitDnsPhases(r.changes);
-    expect(prunes.map((c) => c.before?.id)).toEqual(['o1']);
-    const [set] = dnsChangeSets(routes, TID);
-    expect(set).toEqual({
-      zoneId: 'z1',
-      zoneName: 'example.com',
-      deletes: [{ id: 'f2', name: 'a.example.com' }],
-      updates: [{ id: 'f1', record: expect.objectContaining({ content: tunnelTarget(TID) }) }],
-      creates: [expect.objectContaining({ name: 'new.example.com', content: tunnelTarget(TID) })],
-    });
+    const resolve = (text: string) => text.split(TUNNEL_ID_PLACEHOLDER).join(TID);
+    const deletes = dnsChangeSets(r.changes.filter((c) => c.action === 'delete'), resolve);
+    expect(deletes.map((z) => z.set)).toEqual([
+      { zoneId: 'z1', zoneName: 'example.com', deletes: [{ id: 'f2', name: 'a.example.com' }, { id: 'o1', name: 'gone.example.com' }], updates: [], creates: [] },
+    ]);
+    const upserts = dnsChangeSets(r.changes.filter((c) => c.action === 'create' || c.action === 'update'), resolve);
+    expect(upserts.map((z) => z.set)).toEqual([
+      {
+        zoneId: 'z1',
+        zoneName: 'example.com',
+        deletes: [],
+        updates: [{ id: 'f1', record: expect.objectContaining({ content: tunnelTarget(TID) }) }],
+        creates: [expect.objectContaining({ name: 'new.example.com', content: tunnelTarget(TID) })],
+      },
+    ]);
+    expect(upserts[0]!.changes.map((c) => c.address)).toEqual(['dns/a.example.com', 'dns/new.example.com']);
   });
 });
 

@@ -28,8 +28,20 @@ describe('sync over the in-memory fakes', () => {
     expect(lab.cloudflare.actions.every((a) => a.startsWith('find') || a.startsWith('list'))).toBe(true);
 
     const applied = await lab.cli('sync', '--yes');
-    expect(applied.stderr).toBe(applied.stderr); // progress goes to stderr
     expect(applied.code, applied.stderr).toBe(0);
+    // Progress goes to stderr, in apply order; stdout keeps the plan and the result.
+    const progress = applied.stderr.split('\n').filter((l) => l.startsWith('✓ '));
+    expect(progress).toEqual([
+      '✓ plan',
+      '✓ lxc/cloudflared: running at 192.0.2.50',
+      expect.stringMatching(/^✓ tunnel\/homelab: id [0-9a-f-]{36}$/),
+      '✓ package:cloudflared:cloudflared: cloudflared 2026.8.2',
+      '✓ unit:cloudflared:cloudflared.service: restarted',
+      expect.stringMatching(/^✓ tunnel\/homelab: connector \S+ \(cloudflared 2026\.8\.2\), 4 connections$/),
+      '✓ dns/example.com',
+      '✓ sync',
+    ]);
+    expect(applied.stdout).not.toMatch(/creating container|running at|restarted\n/);
     expect(applied.stdout).toContain('Re-read after apply: no changes left.');
     expect(lab.proxmox.connector?.status).toBe('running');
     expect(lab.cloudflare.tunnels).toHaveLength(1);
