@@ -25,6 +25,8 @@ export interface ApplyContext {
   lockWaitMs?: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs?: number;
+  /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
+  healthTimeoutMs?: number;
   /** The command whose re-run finishes an interrupted apply (named in the failure report). */
   command?: 'sync' | 'destroy';
 }
@@ -57,6 +59,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
       ipTimeoutMs: options.ipTimeoutMs ?? 120_000,
       lockWaitMs: options.lockWaitMs ?? 10_000,
       tunnelConnectTimeoutMs: options.tunnelConnectTimeoutMs ?? 20_000,
+      healthTimeoutMs: options.healthTimeoutMs ?? Number(process.env.PROXFLARE_HEALTH_TIMEOUT_MS ?? 30_000),
     },
     tunnelId,
     options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),

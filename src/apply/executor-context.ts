@@ -15,6 +15,8 @@ export interface ExecutorTimeouts {
   lockWaitMs: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs: number;
+  /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
+  healthTimeoutMs: number;
 }
 
 /** A managed file waiting for its connector's unit change to deploy it. */
@@ -68,6 +70,11 @@ export class ExecutorContext {
   /** Mark a change as carried out (executors call this as each change lands). */
   completed(change: Change): void {
     this.#completed.add(change);
+  }
+
+  /** A change that landed was undone (a rolled-back replica). */
+  uncompleted(change: Change): void {
+    this.#completed.delete(change);
   }
 
   isCompleted(change: Change): boolean {

@@ -4,6 +4,7 @@ import type { ExecutorContext, StagedFile } from '../executor-context.js';
 import type { ConnectorHost } from '../../ports/connector.js';
 import { watchConnectorRestart } from '../connector-wait.js';
 import { oneByOne } from './executor.js';
+import { isRollingRestart, rollingRestart } from '../rolling-restart.js';
 
 /**
  * The cloudflared unit: deploys the files staged for its connector in one atomic swap (config
@@ -31,6 +32,7 @@ export const unitExecutor = oneByOne<UnitChange>(async (change, ctx) => {
     address: `tunnel/${ctx.inventory.tunnel.name}`,
     timeoutMs: ctx.timeouts.tunnelConnectTimeoutMs,
   });
+  if (isRollingRestart(change)) return rollingRestart(change, ctx, host, staged, watch);
   ctx.reporter.step(change.address, change.restart ? 'deploying and restarting cloudflared' : 'deploying files');
   const result = await host.deploy({
     files: staged.map((s) => s.file),
