@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
 import { registerGraph } from './commands/graph.js';
 import { registerDestroy } from './commands/destroy.js';
+import { registerImport } from './commands/import.js';
 
 /*
  * Start-up cost is paid by every invocation, so this module and `commands/*` load only
@@ -19,7 +20,7 @@ import { registerDestroy } from './commands/destroy.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy];
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy, registerImport];
 
 export function defaultIo(): CliIo {
   return {

@@ -18,6 +18,7 @@ import { buildStandinDeb } from '../sim/standin/build-deb.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
+import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
 import { startOriginServers } from './origin-servers.js';
 
 export const DEMO_ZONE = 'example.com';
@@ -61,6 +62,12 @@ export interface SimulatedHomelabOptions {
   extraOrigins?: DemoService[];
   /** Proxmox task duration (LXC create/start). */
   taskDurationMs?: number;
+  /**
+   * Seed a pre-existing setup (`import`): a community-scripts cloudflared LXC running a
+   * token-installed cloudflared for a remotely-managed tunnel named `homelab`, with the demo's
+   * services as its dashboard routes (see pre-existing.ts).
+   */
+  preExisting?: boolean;
 }
 
 /**
@@ -96,6 +103,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
   };
   try {
     const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    if (options.preExisting) seed.guests.push(communityScriptsLxc());
     const hosts = options.guests ? [] : DEMO_HOSTS;
     const proxmox = await startProxmoxSim({
       seed,
@@ -112,6 +120,16 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
     cleanups.push(() => host.close());
     const deb = await buildStandinDeb(join(dir, 'packages'));
+    if (options.preExisting) {
+      await seedPreExisting({
+        cloudflare,
+        host,
+        zone: DEMO_ZONE,
+        tunnelName: 'homelab',
+        routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
+        connectorStarted: (clientId) => sandboxClients.set(cloudflare, clientId),
+      });
+    }
 
     let origins: OriginServers | undefined;
     if (options.serveOrigins) {

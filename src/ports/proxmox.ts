@@ -54,7 +54,19 @@ export interface ProxmoxState {
   nodeAddresses: string[];
 }
 
+/** Every guest of the cluster, as `import` sees it to match origin addresses to guests. */
+export interface GuestSummary extends LxcRef {
+  name: string;
+  type: 'lxc' | 'vm';
+  status: string;
+  tags: string[];
+  /** The discovered IPv4 (LXC interfaces / QEMU agent / static config), when there is one. */
+  ip?: string;
+}
+
 export interface ProxmoxReader {
+  /** Every LXC and VM with its discovered address (import). A partial listing throws. */
+  listGuests(): Promise<GuestSummary[]>;
   /**
    * Read everything the plan needs in few calls. A failed or partial read
    * (offline node, timeout) throws ProviderError; it is never "no guests".

@@ -6,6 +6,7 @@ import type { ConnectorSpec, GuestSpec, ProxmoxSettings } from '../inventory/typ
 import type {
   ConnectorLxcState,
   GuestIp,
+  GuestSummary,
   LxcConfigPatch,
   LxcCreateSpec,
   LxcRef,
@@ -127,6 +128,27 @@ class ProxmoxAdapter implements Proxmox {
       guestIps: new Map(guestIps),
       nodeAddresses,
     };
+  }
+
+  async listGuests(): Promise<GuestSummary[]> {
+    const limit = createLimit(this.concurrency);
+    const rows = (await this.#client.call('list guests (/cluster/resources)', 'GET', (api) => api.cluster.resources.$get({ type: 'vm' }))) as ResourceRow[];
+    if (!Array.isArray(rows)) throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
+    const guests = rows.filter((r) => r.type === 'lxc' || r.type === 'qemu').map((r) => ({ ...r, vmid: num(r.vmid) }));
+    const unknown = guests.filter((r) => r.status === 'unknown');
+    if (unknown.length > 0)
+      throw new ProviderError('proxmox', 'list guests', `node ${[...new Set(unknown.map((r) => r.node))].join(', ')} is not reporting; the guest list is incomplete`, 'bring the node back online and re-run');
+    return Promise.all(
+      guests.map(async (row): Promise<GuestSummary> => {
+        const type = row.type === 'lxc' ? 'lxc' : 'vm';
+        const name = row.name ?? `${type === 'lxc' ? 'CT' : 'VM'}${row.vmid}`;
+        const base: GuestSummary = { node: row.node, vmid: row.vmid, name, type, status: row.status, tags: splitTags(row.tags) };
+        if (row.status !== 'running') return base;
+        const spec = { name, type, vmid: row.vmid, node: row.node, services: [], field: `vmid ${row.vmid}` } as const;
+        const ip = await limit(() => resolveGuestIp(this.#client, { ...spec, services: [] }, row));
+        return ip.ok ? { ...base, ip: ip.ip } : base;
+      }),
+    );
   }
 
   /** A partial listing (offline node, unknown node) is an error, never "no guests". */

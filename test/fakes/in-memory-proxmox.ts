@@ -2,6 +2,7 @@ import type { ConnectorSpec, GuestSpec } from '../../src/inventory/types.js';
 import type {
   ConnectorLxcState,
   GuestIp,
+  GuestSummary,
   LxcConfigPatch,
   LxcCreateSpec,
   LxcRef,
@@ -57,6 +58,11 @@ export class InMemoryProxmox implements Proxmox {
       guestIps,
       nodeAddresses: [...this.nodeAddresses],
     };
+  }
+
+  async listGuests(): Promise<GuestSummary[]> {
+    this.hit('listGuests');
+    return [...this.guestIps.entries()].flatMap(([name, ip], i) => (ip.ok ? [{ node: 'pve', vmid: 300 + i, name, type: 'lxc' as const, status: 'running', tags: [], ip: ip.ip }] : []));
   }
 
   async ensureTemplate(): Promise<void> {

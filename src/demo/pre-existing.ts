@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connectConnector } from '../connector/ssh-connector.js';
+import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
+import { tunnelToken } from '../sim/cloudflare/sim-state.js';
+import type { SimLxcSeed } from '../sim/proxmox/seed.js';
+import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
+import { standinDir } from '../sim/ssh/sandbox-host.js';
+
+/**
+ * A homelab that already has a tunnel, as most people who find proxflare have one: a
+ * community-scripts cloudflared LXC (github.com/community-scripts/ProxmoxVE @ 8386465,
+ * ct/cloudflared.sh: tags `network;cloudflare`, 1 core, 512 MiB, 2 GiB, unprivileged;
+ * install/cloudflared-install.sh: cloudflared from Cloudflare's apt repository, no tunnel)
+ * on which the owner then ran `cloudflared service install <TOKEN>`, for a remotely-managed
+ * tunnel whose routes were made in the dashboard (each with a proxied CNAME, no comment).
+ */
+
+export const PRE_EXISTING_VMID = 110;
+
+/** The LXC as Proxmox lists it; its address is the sandbox's, where the SSH host plays it. */
+export function communityScriptsLxc(): SimLxcSeed {
+  return {
+    type: 'lxc',
+    vmid: PRE_EXISTING_VMID,
+    node: 'pve',
+    name: 'cloudflared',
+    status: 'running',
+    tags: ['network', 'cloudflare'],
+    memory: 512,
+    cores: 1,
+    swap: 512,
+    unprivileged: true,
+    rootfs: `local-lvm:vm-${PRE_EXISTING_VMID}-disk-0,size=2G`,
+    net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:10,ip=dhcp,type=veth',
+    interfaces: [{ name: 'eth0', ipv4: '127.0.0.1/8', hwaddr: 'bc:24:11:00:01:10' }],
+  };
+}
+
+/** `cloudflared service install <TOKEN>` (cmd/cloudflared/linux_service.go @ d1df798, since 2026.7.2: --token-file). */
+export const SERVICE_INSTALL_UNIT = `[Unit]
+Description=Cloudflare Tunnel client
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+TimeoutStartSec=15
+Type=notify
+ExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run --token-file /etc/cloudflared/token
+Restart=on-failure
+RestartSec=5s
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+const UPDATE_TIMER = `[Unit]
+Description=Update cloudflared
+
+[Timer]
+OnCalendar=daily
+
+[Install]
+WantedBy=timers.target
+`;
+
+export interface PreExistingRoute {
+  hostname: string;
+  service: string;
+}
+
+/**
+ * Seed the Cloudflare simulator and the sandbox host with the pre-existing setup, and start
+ * its cloudflared (from the token). Returns the tunnel id and the connector id it runs under.
+ */
+export async function seedPreExisting(p: {
+  cloudflare: CloudflareSim;
+  host: SandboxHost;
+  zone: string;
+  tunnelName: string;
+  routes: PreExistingRoute[];
+  /** Records the connector id of the sandbox's cloudflared (see simulateEdge). */
+  connectorStarted: (clientId: string) => void;
+}): Promise<{ tunnelId: string }> {
+  const { cloudflare, host } = p;
+  const tunnel = cloudflare.state.seedTunnel(cloudflare.accountId, p.tunnelName);
+  tunnel.configSrc = 'cloudflare';
+  tunnel.config = {
+    version: 3,
+    config: { ingress: [...p.routes.map((r) => ({ hostname: r.hostname, service: r.service, originRequest: {} })), { service: 'http_status:404' }] },
+    created_at: new Date().toISOString(),
+  };
+  for (const r of p.routes) cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
+
+  // install/cloudflared-install.sh: the apt package puts the binary at /usr/bin/cloudflared.
+  await mkdir(join(host.root, 'usr/bin'), { recursive: true });
+  await copyFile(join(standinDir(), 'cloudflared'), join(host.root, 'usr/bin/cloudflared'));
+  await chmod(join(host.root, 'usr/bin/cloudflared'), 0o755);
+  // The unit and token as `service install` writes them, started as it starts them.
+  const c = await connectConnector({
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    privateKey: host.privateKeyPath,
+    knownHosts: host.knownHostsPath,
+    trustOnFirstUse: false,
+    sandbox: { root: host.root, binDir: host.binDir },
+  });
+  try {
+    await c.deploy({
+      files: [
+        { path: '/etc/cloudflared/token', content: tunnelToken(tunnel), mode: 0o600, sensitive: true },
+        { path: '/etc/systemd/system/cloudflared.service', content: SERVICE_INSTALL_UNIT, mode: 0o644 },
+        { path: '/etc/systemd/system/cloudflared-update.timer', content: UPDATE_TIMER, mode: 0o644 },
+      ],
+      unit: 'cloudflared.service',
+      restart: true,
+      reloadUnits: true,
+    });
+  } finally {
+    await c.close();
+  }
+  const clientId = randomUUID();
+  cloudflare.state.setTunnelConnections(tunnel.id, 4, { clientId });
+  p.connectorStarted(clientId);
+  return { tunnelId: tunnel.id };
+}

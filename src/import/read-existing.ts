@@ -1,0 +1,110 @@
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import type { Inventory } from '../inventory/types.js';
+import type { DnsRecord, RemoteIngressRule, RemoteTunnelConfig, TunnelState } from '../ports/cloudflare.js';
+import type { GuestSummary } from '../ports/proxmox.js';
+import { tunnelTarget } from '../plan/plan-dns.js';
+import type { Ports } from '../sync/ports.js';
+import { connectTarget } from '../sync/read-actual.js';
+import type { CloudflaredInvocation } from './connector-setup.js';
+import { CONFIG_SEARCH, UNIT_CANDIDATES, configPathFor, execStartOf, parseExecStart, tokenTunnelId } from './connector-setup.js';
+
+/** What runs on the connector today, as read over SSH (never a secret's value). */
+export interface ExistingConnector {
+  address: string;
+  cloudflaredVersion: string | undefined;
+  unit: { path: string; active: boolean; enabled: boolean } | undefined;
+  invocation: CloudflaredInvocation | undefined;
+  /** Where its config.yml was found (explicit --config or cloudflared's search list). */
+  configPath: string | undefined;
+  /** `cloudflared service install` also installs a daily self-update; proxflare pins versions. */
+  updateTimer: boolean;
+  /** The token-installed layout: the tunnel id read from the token file (the secret is not kept). */
+  tokenTunnelId: string | undefined;
+}
+
+export interface ExistingSetup {
+  tunnel: TunnelState;
+  /** Where the ingress below came from. */
+  ingressSource: 'cloudflare' | 'config.yml';
+  ingress: RemoteIngressRule[];
+  /** Tunnel-wide originRequest defaults. */
+  originRequest?: Record<string, unknown>;
+  connector: ExistingConnector | undefined;
+  /** CNAMEs of the configured zones that point at the tunnel. */
+  records: DnsRecord[];
+  guests: GuestSummary[];
+}
+
+/**
+ * Read an existing setup with readers only: the tunnel (and, for a remotely-managed one, its
+ * ingress from the `configurations` endpoint), the connector's unit and config over SSH, the
+ * zones' CNAMEs pointing at the tunnel, and every Proxmox guest with its address.
+ */
+export async function readExisting(base: Inventory, ports: Ports, tunnelName: string, connectorAddress: string | undefined, reporter: Reporter): Promise<ExistingSetup> {
+  const accountId = base.cloudflare.accountId;
+  const tunnel = await ports.cloudflare.findTunnel(accountId, tunnelName);
+  if (!tunnel) throw new UserError(`no tunnel named "${tunnelName}" in Cloudflare account ${accountId}; check --tunnel (the dashboard lists them under Networks → Tunnels)`);
+  const [remote, zones, guests] = await Promise.all([
+    ports.cloudflare.getTunnelConfiguration(accountId, tunnel.id),
+    Promise.all(base.cloudflare.zones.map((z) => ports.cloudflare.listZoneRecords(z))),
+    ports.proxmox.listGuests(),
+  ]);
+  const target = tunnelTarget(tunnel.id);
+  const records = zones.flatMap((z) => z.records.filter((r) => r.type === 'CNAME' && r.content.toLowerCase() === target));
+
+  let connector: ExistingConnector | undefined;
+  let localConfig: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
+  const address = connectorAddress ?? base.connector.ssh.host;
+  if (address) {
+    reporter.step('import', `reading the connector at ${address}`);
+    const read = await readConnector(base, ports, address);
+    connector = read.connector;
+    localConfig = read.config;
+  } else {
+    reporter.warn('no --connector given: the connector host is not read; the ingress comes from Cloudflare only');
+  }
+
+  // A token-run or remotely-managed tunnel is served what Cloudflare holds; local ingress is then ignored.
+  const useRemote = tunnel.configSrc === 'cloudflare' || (remote?.source === 'cloudflare') || !localConfig;
+  if (useRemote) {
+    if (!remote) throw new UserError(`tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`);
+    return { tunnel, ingressSource: 'cloudflare', ingress: remote.ingress, ...(remote.originRequest ? { originRequest: remote.originRequest } : {}), connector, records, guests };
+  }
+  return { tunnel, ingressSource: 'config.yml', ingress: localConfig!.ingress, ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}), connector, records, guests };
+}
+
+async function readConnector(base: Inventory, ports: Ports, address: string): Promise<{ connector: ExistingConnector; config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined }> {
+  const host = await ports.connect(connectTarget(base, address));
+  try {
+    const units = await host.readState([...UNIT_CANDIDATES, '/etc/systemd/system/cloudflared-update.timer'], 'cloudflared.service');
+    const unitPath = UNIT_CANDIDATES.find((p) => units.files.has(p));
+    const execStart = unitPath ? execStartOf(units.files.get(unitPath)!.content) : undefined;
+    const invocation = execStart ? parseExecStart(execStart) : undefined;
+    // The files the unit names, and cloudflared's search list (one round trip).
+    const wanted = [...new Set([...(invocation?.configPath ? [invocation.configPath] : []), ...(invocation?.tokenFile ? [invocation.tokenFile] : []), ...CONFIG_SEARCH])].filter((p) => p.startsWith('/'));
+    const files = await host.readState(wanted, 'cloudflared.service');
+    const configPath = invocation ? configPathFor(invocation, (p) => files.files.has(p)) : CONFIG_SEARCH.find((p) => files.files.has(p));
+    const token = invocation?.tokenFile ? files.files.get(invocation.tokenFile)?.content : undefined;
+    const connector: ExistingConnector = {
+      address,
+      cloudflaredVersion: units.cloudflaredVersion,
+      unit: unitPath ? { path: unitPath, ...units.unit } : undefined,
+      invocation,
+      configPath,
+      updateTimer: units.files.has('/etc/systemd/system/cloudflared-update.timer'),
+      tokenTunnelId: token ? tokenTunnelId(token) : undefined,
+    };
+    const text = configPath ? files.files.get(configPath)?.content : undefined;
+    return { connector, config: text !== undefined ? parseLocalConfig(text) : undefined };
+  } finally {
+    await host.close();
+  }
+}
+
+function parseLocalConfig(text: string): { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined {
+  const doc = parseYaml(text) as { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | null;
+  if (!doc || !Array.isArray(doc.ingress)) return undefined;
+  return { ingress: doc.ingress, ...(doc.originRequest ? { originRequest: doc.originRequest } : {}) };
+}

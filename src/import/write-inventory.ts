@@ -1,0 +1,142 @@
+import { stringify } from 'yaml';
+import type { Inventory } from '../inventory/types.js';
+import type { RemoteIngressRule } from '../ports/cloudflare.js';
+import type { GuestSummary } from '../ports/proxmox.js';
+import type { ExistingSetup } from './read-existing.js';
+
+/** What import could not express in the inventory, said in the file and on stderr. */
+export interface ImportResult {
+  yaml: string;
+  notes: string[];
+}
+
+const NETWORK = new Set(['http', 'https', 'tcp', 'ssh', 'rdp']);
+const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443, ssh: 22, rdp: 3389 };
+/** The remote config carries durations as integer seconds (cloudflare.md §2.2); the inventory as Go durations. */
+const DURATION_KEYS = new Set(['connectTimeout', 'tlsTimeout', 'tcpKeepAlive', 'keepAliveTimeout', 'proxyConnectTimeout']);
+
+interface Route {
+  hostname: string;
+  path?: string;
+  scheme: string;
+  port?: number;
+  originRequest?: Record<string, unknown>;
+}
+
+/**
+ * The inventory for an imported setup: commented, secrets as `${VAR}`, the schema line, each
+ * origin under the Proxmox guest whose discovered address it is, or as a `hosts:` entry. Pure.
+ * The connection settings (Proxmox, Cloudflare, SSH) come from `base`, the inventory import ran with.
+ */
+export function writeImportedInventory(base: Inventory, setup: ExistingSetup): ImportResult {
+  const notes: string[] = [];
+  const byGuest = new Map<GuestSummary, Route[]>();
+  const byHost = new Map<string, Route[]>();
+  let catchAll: string | undefined;
+  for (const rule of setup.ingress) {
+    if (!rule.hostname && !rule.path) {
+      if (rule.service !== 'http_status:404') catchAll = rule.service;
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(rule.service);
+    } catch {
+      notes.push(`${rule.hostname ?? rule.path}: service ${rule.service} is not an address; add it by hand`);
+      continue;
+    }
+    const scheme = url.protocol.replace(/:$/, '');
+    if (!NETWORK.has(scheme) || !rule.hostname) {
+      notes.push(`${rule.hostname ?? `path ${rule.path}`}: ${rule.service} was not imported (only network origins on a hostname are); add it by hand`);
+      continue;
+    }
+    const address = url.hostname.replace(/^\[|\]$/g, '');
+    const route: Route = {
+      hostname: rule.hostname.toLowerCase(),
+      ...(rule.path ? { path: rule.path } : {}),
+      scheme,
+      ...(url.port ? { port: Number(url.port) } : DEFAULT_PORT[scheme] ? { port: DEFAULT_PORT[scheme] } : {}),
+      ...(rule.originRequest && Object.keys(rule.originRequest).length > 0 ? { originRequest: durations(rule.originRequest) } : {}),
+    };
+    const guest = setup.guests.find((g) => g.ip === address);
+    if (guest) byGuest.set(guest, [...(byGuest.get(guest) ?? []), route]);
+    else byHost.set(address, [...(byHost.get(address) ?? []), route]);
+  }
+
+  const routed = new Set(setup.ingress.map((r) => r.hostname?.toLowerCase()).filter(Boolean));
+  for (const r of setup.records) if (!routed.has(r.name)) notes.push(`dns/${r.name} points at the tunnel but no ingress rule serves it; it is left out`);
+
+  const connectorGuest = setup.connector ? setup.guests.find((g) => g.type === 'lxc' && g.ip === setup.connector!.address) : undefined;
+  const zones = [...new Set([...setup.records.map((r) => r.zoneName), ...base.cloudflare.zones])];
+  const doc = {
+    proxmox: {
+      url: base.proxmox.url,
+      tokenId: '${PVE_TOKEN_ID}',
+      tokenSecret: '${PVE_TOKEN_SECRET}',
+      ...(base.proxmox.fingerprint ? { fingerprint: base.proxmox.fingerprint } : {}),
+      ...(base.proxmox.insecure ? { insecure: true } : {}),
+      node: base.proxmox.node,
+    },
+    cloudflare: {
+      apiToken: '${CLOUDFLARE_API_TOKEN}',
+      accountId: base.cloudflare.accountId,
+      ...(zones.length === 1 ? { zone: zones[0] } : { zones }),
+      ...(base.cloudflare.baseUrl ? { baseUrl: base.cloudflare.baseUrl } : {}),
+    },
+    tunnel: { name: setup.tunnel.name, ...(catchAll ? { catchAll } : {}), ...(setup.originRequest ? { originRequest: durations(setup.originRequest) } : {}) },
+    connector: {
+      hostname: connectorGuest?.name ?? base.connector.hostname,
+      ...(connectorGuest ? { vmid: connectorGuest.vmid } : {}),
+      template: base.connector.template,
+      storage: base.connector.storage,
+      ssh: {
+        user: base.connector.ssh.user,
+        ...(setup.connector ? { host: setup.connector.address } : base.connector.ssh.host ? { host: base.connector.ssh.host } : {}),
+        port: base.connector.ssh.port,
+        privateKey: base.connector.ssh.privateKey,
+        knownHosts: base.connector.ssh.knownHosts,
+      },
+      cloudflared: base.connector.cloudflared.type === 'deb' ? { source: 'deb', path: base.connector.cloudflared.path } : { source: 'apt' },
+    },
+    ...(base.settings.allowLoopbackOrigins ? { settings: { allowLoopbackOrigins: true } } : {}),
+    guests: [...byGuest.entries()].map(([g, routes]) => ({ name: g.name, type: g.type, vmid: g.vmid, ...(g.node !== base.proxmox.node ? { node: g.node } : {}), services: routes.map(service) })),
+    hosts: [...byHost.entries()].map(([address, routes]) => ({ name: hostName(address), address, services: routes.map(service) })),
+  };
+  if (doc.guests.length === 0) delete (doc as Partial<typeof doc>).guests;
+  if (doc.hosts.length === 0) delete (doc as Partial<typeof doc>).hosts;
+
+  const c = setup.connector;
+  const header = [
+    '# yaml-language-server: $schema=./inventory.schema.json',
+    `# Imported by \`proxflare import --tunnel ${setup.tunnel.name}\` from what runs today:`,
+    `#   tunnel ${setup.tunnel.id} (${setup.tunnel.configSrc === 'cloudflare' ? 'remotely managed: ingress read from Cloudflare' : `locally managed: ingress read from ${c?.configPath ?? 'config.yml'}`})`,
+    ...(c ? [`#   connector ${c.address}: ${describeConnector(c)}`] : []),
+    `#   ${setup.records.length} DNS record${setup.records.length === 1 ? '' : 's'} pointing at the tunnel, not yet marked as proxflare's`,
+    '# Nothing is changed until you run sync. `proxflare sync --dry-run` lists what would be adopted;',
+    '# `proxflare sync --adopt` takes it over (the connector then runs from credentials + config.yml,',
+    '# validated before the restart; the tunnel id stays the same).',
+    '# Secrets stay in the environment or .env: PVE_TOKEN_ID, PVE_TOKEN_SECRET, CLOUDFLARE_API_TOKEN.',
+    ...notes.map((n) => `# NOTE: ${n}`),
+    '',
+  ];
+  return { yaml: `${header.join('\n')}${stringify(doc, { lineWidth: 0 })}`, notes };
+}
+
+function service(r: Route): Record<string, unknown> {
+  return { hostname: r.hostname, ...(r.port !== undefined ? { port: r.port } : {}), ...(r.scheme !== 'http' ? { scheme: r.scheme } : {}), ...(r.path ? { path: r.path } : {}), ...(r.originRequest ? { originRequest: r.originRequest } : {}) };
+}
+
+function durations(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, DURATION_KEYS.has(k) && typeof v === 'number' ? `${v}s` : v]));
+}
+
+function hostName(address: string): string {
+  return `host-${address.replace(/[^A-Za-z0-9]+/g, '-')}`;
+}
+
+function describeConnector(c: NonNullable<ExistingSetup['connector']>): string {
+  const how = c.invocation?.tokenFile ? `token file ${c.invocation.tokenFile} (cloudflared service install)` : c.invocation?.inlineToken ? 'a token on the ExecStart line' : c.configPath ? `config ${c.configPath}` : 'no cloudflared unit found';
+  return `cloudflared ${c.cloudflaredVersion ?? '(not installed)'}, ${c.unit ? `${c.unit.path} (${c.unit.active ? 'running' : 'stopped'})` : 'no unit'}, ${how}${c.updateTimer ? ', cloudflared-update.timer present' : ''}`;
+}
+
+export type { RemoteIngressRule };

@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { loadInventory } from '../../../src/inventory/load.js';
+import { runCli } from '../../support/homelab-cli.js';
+
+/**
+ * Issue 17, import: a homelab that already has a tunnel (a community-scripts LXC running a
+ * token-installed cloudflared for a remotely-managed tunnel, routes made in the dashboard),
+ * read over real sockets and written as an inventory whose plan changes no route.
+ */
+
+let lab: SimulatedHomelab | undefined;
+afterEach(async () => {
+  await lab?.close();
+  lab = undefined;
+});
+
+interface PlanJson {
+  changes: { address: string; action: string }[];
+  conflicts: { address: string; message: string }[];
+  warnings: string[];
+  routes: { hostname: string; service: string; guest?: string }[];
+}
+
+describe('proxflare import', () => {
+  it('writes an inventory of the existing setup whose dry run changes no route and lists what would be adopted', { timeout: 120_000 }, async () => {
+    lab = await startSimulatedHomelab({ preExisting: true, taskDurationMs: 50 });
+    const tunnel = [...lab.cloudflare.state.tunnels.values()].find((t) => t.name === 'homelab')!;
+    expect(tunnel.configSrc).toBe('cloudflare');
+    const ingress = (tunnel.config!.config as { ingress: { hostname?: string; service: string }[] }).ingress.filter((r) => r.hostname);
+
+    const out = join(lab.dir, 'imported.yaml');
+    const imported = await runCli(lab, ['import', '--tunnel', 'homelab', '--connector', '127.0.0.1', '-o', out]);
+    expect(imported.code, imported.stdout + imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(`${ingress.length} routes from cloudflare`);
+    const text = await readFile(out, 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./inventory.schema.json');
+    expect(text).toContain('tokenSecret: ${PVE_TOKEN_SECRET}');
+    expect(text).toContain('apiToken: ${CLOUDFLARE_API_TOKEN}');
+    expect(text).toContain('token file /etc/cloudflared/token (cloudflared service install)');
+    expect(text).toContain('cloudflared-update.timer present');
+    for (const secret of [lab.env.PVE_TOKEN_SECRET!, lab.env.CLOUDFLARE_API_TOKEN!, tunnel.secret]) expect(text + imported.stdout + imported.stderr).not.toContain(secret);
+
+    // Each origin went under the Proxmox guest whose discovered address it is.
+    const inventory = await loadInventory(out, { env: lab.env });
+    expect(inventory.guests.map((g) => g.name).sort()).toEqual(['homeassistant', 'jellyfin', 'nextcloud', 'vaultwarden']);
+    expect(inventory.connector.hostname).toBe('cloudflared');
+    expect(inventory.connector.vmid).toBe(110);
+    // Import changes nothing.
+    const again = await runCli(lab, ['import', '--tunnel', 'homelab', '--connector', '127.0.0.1', '-o', out]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('import never overwrites a file');
+
+    const dry = await runCli(lab, ['-i', out, 'sync', '--dry-run', '--json']);
+    const plan = JSON.parse(dry.stdout) as PlanJson;
+    // No route changes: the plan serves exactly what the tunnel serves today.
+    expect(plan.routes.map((r) => [r.hostname, r.service]).sort()).toEqual(ingress.map((r) => [r.hostname, r.service]).sort());
+    // What would be adopted is listed, and nothing is taken without being asked: the records
+    // pointing at the tunnel without our comment, and the LXC without our tag.
+    for (const r of ingress) expect(plan.warnings.some((w) => w.startsWith(`dns/${r.hostname}:`) && w.includes('--adopt'))).toBe(true);
+    expect(plan.conflicts.map((c) => c.address)).toEqual(['lxc/cloudflared']);
+    expect(dry.code).toBe(1);
+    expect(lab.cloudflare.state.records('example.com').filter((r) => r.comment?.startsWith('managed by proxflare'))).toEqual([]);
+  });
+});
