@@ -4,7 +4,7 @@ import { ADOPT_ALL, parseAdoptKinds } from '../../../src/plan/ownership.js';
 describe('parseAdoptKinds', () => {
   it('reads --adopt as every adoptable kind, and no flag as none', () => {
     expect(parseAdoptKinds(true)).toEqual(ADOPT_ALL);
-    expect([...(parseAdoptKinds(true) as Set<string>)]).toEqual(['dns']);
+    expect([...(parseAdoptKinds(true) as Set<string>)]).toEqual(['dns', 'access']);
     expect((parseAdoptKinds(false) as Set<string>).size).toBe(0);
     expect((parseAdoptKinds(undefined) as Set<string>).size).toBe(0);
   });
@@ -16,6 +16,7 @@ describe('parseAdoptKinds', () => {
 
   it('refuses lxc with the manual way to adopt a container, and unknown kinds with the list', () => {
     expect(parseAdoptKinds('lxc')).toMatch(/tag it on purpose \(pct set/);
-    expect(parseAdoptKinds('dns,access')).toBe('"access" cannot be adopted; --adopt takes dns (comma-separated) or nothing for all');
+    expect(parseAdoptKinds('dns,tunnel')).toBe('"tunnel" cannot be adopted; --adopt takes dns, access (comma-separated) or nothing for all');
+    expect([...(parseAdoptKinds('access') as Set<string>)]).toEqual(['access']);
   });
 });
