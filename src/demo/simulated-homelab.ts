@@ -127,7 +127,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
         zone: DEMO_ZONE,
         tunnelName: 'homelab',
         routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
-        connectorStarted: (clientId) => sandboxClients.set(cloudflare, clientId),
+        connectorStarted: () => undefined,
       });
     }
 
