@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { simulateEdge, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
@@ -18,6 +18,7 @@ import { runCli } from '../../support/homelab-cli.js';
 let lab: SimulatedHomelab | undefined;
 const extra: SandboxHost[] = [];
 afterEach(async () => {
+  vi.unstubAllEnvs();
   for (const h of extra.splice(0)) await h.close();
   await lab?.close();
   lab = undefined;
@@ -127,5 +128,77 @@ describe('connector replicas', () => {
     expect(changed[0]!.reason).toMatch(/not enabled, not active: enable and \(re\)start/);
     expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
     expect(await unitState()).toEqual({ enabled: true, active: true });
+  });
+
+  describe('rolling a config change', () => {
+    const replicas = ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }'];
+    const catchAll = (yaml: string) => yaml.replace(/^tunnel:\n {2}name: homelab\n/m, 'tunnel:\n  name: homelab\n  catchAll: 503\n');
+    const connectorIds = (l: SimulatedHomelab) => [...l.cloudflare.state.tunnels.values()].flatMap((t) => t.connectors.map((c) => c.id));
+    const readyId = async (sandbox: { target(): import('../../../src/ports/connector.js').ConnectTarget }) => {
+      const host = await connectConnector(sandbox.target());
+      try {
+        return await host.readiness();
+      } finally {
+        await host.close();
+      }
+    };
+
+    it('restarts one replica at a time, each gated on its /ready and its connector on the connections endpoint', { timeout: 240_000 }, async () => {
+      lab = await startSimulatedHomelab({ serveOrigins: false });
+      const second = await startSandboxHost({ cloudflared: false });
+      extra.push(second);
+      const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+      await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), replicas));
+      expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
+      const before = [(await readyId(lab.host)).connectorId, (await readyId(second)).connectorId];
+      expect(before.every((id) => id !== undefined)).toBe(true);
+      // Cloudflare lists exactly the two live connectors, under the ids their /ready reports.
+      expect(connectorIds(lab).sort()).toEqual([...before].sort());
+
+      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), replicas)));
+      const roll = await runCli(lab, ['sync', '--yes'], wrap);
+      expect(roll.code, roll.stderr).toBe(0);
+      const log = roll.stderr;
+      const firstReady = log.indexOf('✓ unit:cloudflared:cloudflared.service: restarted; /ready 200');
+      const firstListed = log.indexOf(`✓ tunnel/homelab: connector `, firstReady);
+      const secondStart = log.indexOf('… unit:cloudflared-2:cloudflared.service: deploying and restarting');
+      expect(firstReady, log).toBeGreaterThan(-1);
+      // The second replica is touched only after the first passed both gates.
+      expect(firstListed).toBeGreaterThan(firstReady);
+      expect(secondStart).toBeGreaterThan(firstListed);
+      expect(log).toMatch(/unit:cloudflared-2:cloudflared\.service: restarted; \/ready 200, 4 ready connections/);
+      const after = [(await readyId(lab.host)).connectorId, (await readyId(second)).connectorId];
+      expect(after[0]).not.toBe(before[0]);
+      expect(after[1]).not.toBe(before[1]);
+      expect(connectorIds(lab).sort()).toEqual([...after].sort());
+      expect(await readFile(join(second.root, 'etc/cloudflared/config.yml'), 'utf8')).toMatch(/service: http_status:503/);
+    });
+
+    it('a replica that fails its health gate is rolled back, the others are untouched, exit 1', { timeout: 240_000 }, async () => {
+      lab = await startSimulatedHomelab({ serveOrigins: false });
+      const second = await startSandboxHost({ cloudflared: false });
+      extra.push(second);
+      const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+      await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), replicas));
+      expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
+      const oldConfig = await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8');
+      const secondId = (await readyId(second)).connectorId;
+
+      // The first replica's cloudflared will run but hold no edge connection: /ready answers 503.
+      await mkdir(join(lab.host.root, 'var/lib/proxflare-standin'), { recursive: true });
+      await writeFile(join(lab.host.root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
+      vi.stubEnv('PROXFLARE_HEALTH_TIMEOUT_MS', '2000');
+      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), replicas)));
+      const roll = await runCli(lab, ['sync', '--yes'], wrap);
+      expect(roll.code).toBe(1);
+      expect(roll.stderr).toMatch(/replica cloudflared did not come back healthy and was rolled back; the apply stopped there and traffic is still served by cloudflared-2, which was not touched/);
+      expect(roll.stderr).toMatch(/\/ready answered 503/);
+      // Rolled back: the old config is in place again on the failed replica.
+      expect(await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8')).toBe(oldConfig);
+      // Untouched: the second replica has its old config and the same running cloudflared.
+      expect(await readFile(join(second.root, 'etc/cloudflared/config.yml'), 'utf8')).toBe(oldConfig);
+      expect((await readyId(second)).connectorId).toBe(secondId);
+      expect(connectorIds(lab)).toContain(secondId);
+    });
   });
 });
