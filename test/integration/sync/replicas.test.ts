@@ -172,6 +172,13 @@ describe('connector replicas', () => {
       expect(after[1]).not.toBe(before[1]);
       expect(connectorIds(lab).sort()).toEqual([...after].sort());
       expect(await readFile(join(second.root, 'etc/cloudflared/config.yml'), 'utf8')).toMatch(/service: http_status:503/);
+
+      const status = await runCli(lab, ['status', '--json'], wrap);
+      const replicasSeen = (JSON.parse(status.stdout) as { replicas: { address: string; service: string; ready: number; connectorId: string; seenByCloudflare: boolean }[] }).replicas;
+      expect(replicasSeen.map((r) => [r.address, r.service, r.ready, r.connectorId, r.seenByCloudflare])).toEqual([
+        ['lxc/cloudflared', 'active', 200, after[0], true],
+        ['lxc/cloudflared-2', 'active', 200, after[1], true],
+      ]);
     });
 
     it('a replica that fails its health gate is rolled back, the others are untouched, exit 1', { timeout: 240_000 }, async () => {
@@ -199,6 +206,11 @@ describe('connector replicas', () => {
       expect(await readFile(join(second.root, 'etc/cloudflared/config.yml'), 'utf8')).toBe(oldConfig);
       expect((await readyId(second)).connectorId).toBe(secondId);
       expect(connectorIds(lab)).toContain(secondId);
+
+      // status names the replica that does not serve.
+      const status = await runCli(lab, ['status'], wrap);
+      expect(status.stdout).toMatch(/lxc\/cloudflared: running at 127\.0\.0\.1; cloudflared\.service active; \/ready 503, 0 ready connections; connector \S+ NOT seen by Cloudflare/);
+      expect(status.stdout).toMatch(new RegExp(`lxc/cloudflared-2: running .*; /ready 200, 4 ready connections; connector ${secondId} seen by Cloudflare`));
     });
   });
 });
