@@ -155,10 +155,25 @@ describe('connector replicas', () => {
       // Cloudflare lists exactly the two live connectors, under the ids their /ready reports.
       expect(connectorIds(lab).sort()).toEqual([...before].sort());
 
-      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), replicas)));
+      // One hostname renamed: its old record goes before any replica drops the rule, the new one
+      // comes only after every replica serves it.
+      const [renamed, ...rest] = lab.services;
+      const newName = `renamed-${renamed!.hostname}`;
+      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml([{ ...renamed!, hostname: newName }, ...rest]), replicas)));
       const roll = await runCli(lab, ['sync', '--yes'], wrap);
       expect(roll.code, roll.stderr).toBe(0);
       const log = roll.stderr;
+      // DNS changes are reported per zone: the deletes, then (after the roll) the creates.
+      const oldRecordGone = log.indexOf('✓ dns/example.com');
+      const newRecord = log.lastIndexOf('✓ dns/example.com');
+      const firstDeploy = log.indexOf('… unit:cloudflared:cloudflared.service: deploying');
+      const lastRestart = log.indexOf('✓ unit:cloudflared-2:cloudflared.service: restarted');
+      expect(oldRecordGone, log).toBeGreaterThan(-1);
+      expect(oldRecordGone).toBeLessThan(firstDeploy);
+      expect(newRecord).toBeGreaterThan(lastRestart);
+      const names = [...lab.cloudflare.state.zones.values()].flatMap((z) => [...z.records.values()].map((r) => r.name));
+      expect(names).toContain(newName);
+      expect(names).not.toContain(renamed!.hostname);
       const firstReady = log.indexOf('✓ unit:cloudflared:cloudflared.service: restarted; /ready 200');
       const firstListed = log.indexOf(`✓ tunnel/homelab: connector `, firstReady);
       const secondStart = log.indexOf('… unit:cloudflared-2:cloudflared.service: deploying and restarting');
