@@ -12,6 +12,8 @@ export interface SandboxTarget {
   root: string;
   /** Its stand-in binaries, first on PATH. */
   binDir: string;
+  /** Where the stand-in cloudflared's metrics server listens (one per replica). */
+  metrics?: string;
 }
 
 /**

@@ -122,8 +122,8 @@ export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
   before: { enabled: boolean; active: boolean } | 'unknown' | undefined;
-  /** delete (destroy): stopped gracefully and disabled. */
-  after: { enabled: true; active: true } | undefined;
+  /** delete (destroy): stopped gracefully and disabled. A standby replica: both false. */
+  after: { enabled: boolean; active: boolean } | undefined;
   /** Restart because something it reads changed (never otherwise). */
   restart: boolean;
 }

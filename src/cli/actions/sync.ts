@@ -9,6 +9,7 @@ import { releaseLocalLockNow, takeLocalLock } from '../../sync/local-lock.js';
 import { ApplyInterrupted } from '../../apply/stop-request.js';
 import { INTERRUPTED_EXIT, handleInterrupts } from '../interrupts.js';
 import { applySync, planSync } from '../../sync/run-sync.js';
+import { closeRead } from '../../sync/read-actual.js';
 import { createCliReporter } from '../reporter.js';
 import type { CliContext } from '../context.js';
 import { globalOptions } from '../context.js';
@@ -49,18 +50,18 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
     else if (!flags.json) io.stdout(renderPlan(plan, { color: g.color, showNoop: flags.showUnchanged }));
 
     await assertLocalPrerequisites(inventory, plan).catch(async (err: unknown) => {
-      await planned.read.host?.close();
+      await closeRead(planned.read);
       throw err;
     });
     if (plan.conflicts.length > 0) {
-      await planned.read.host?.close();
+      await closeRead(planned.read);
       throw new UserError(
         `${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'} must be resolved before sync can apply:\n` +
           plan.conflicts.map((c) => `  - ${c.address}: ${c.message} (${c.hint})`).join('\n'),
       );
     }
     if (flags.dryRun || !changes) {
-      await planned.read.host?.close();
+      await closeRead(planned.read);
       if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderPlanJson(plan), apply: null }, null, 2)}\n`);
       throwIfUnresolved(plan);
       if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
@@ -69,11 +70,11 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
 
     if (!flags.yes) {
       if (!io.isTTY) {
-        await planned.read.host?.close();
+        await closeRead(planned.read);
         throw new UserError('refusing to apply without confirmation: not a terminal. Re-run with --yes to apply, or --dry-run to only look.');
       }
       if (!(await io.confirm('Apply this plan?'))) {
-        await planned.read.host?.close();
+        await closeRead(planned.read);
         io.stderr('Apply cancelled; nothing was changed.\n');
         return;
       }
