@@ -80,7 +80,7 @@ export async function seedPreExisting(p: {
   zone: string;
   tunnelName: string;
   routes: PreExistingRoute[];
-  /** Records the connector id of the sandbox's cloudflared (see simulateEdge). */
+  /** Records the connector id of the sandbox's cloudflared (it registers with the simulated edge itself). */
   connectorStarted: (clientId: string) => void;
 }): Promise<{ tunnelId: string }> {
   const { cloudflare, host } = p;
@@ -119,12 +119,11 @@ export async function seedPreExisting(p: {
       restart: true,
       reloadUnits: true,
     });
-    // The edge lists the connector under the id its /ready reports (see simulateEdge).
+    // The edge lists the connector under the id its /ready reports: it registered itself.
     clientId = (await c.readiness()).connectorId ?? randomUUID();
   } finally {
     await c.close();
   }
-  cloudflare.state.setTunnelConnections(tunnel.id, 4, { clientId });
   p.connectorStarted(clientId);
   return { tunnelId: tunnel.id };
 }

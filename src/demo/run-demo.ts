@@ -57,7 +57,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
     io.stdout(`      - hostname: ${ADDED.hostname}\n        port: ${ADDED.port}\n`);
     await run('the plan for the new service', ['sync', '--dry-run', '--detailed-exitcode'], [2]);
     await run('publish it', ['sync', '--yes']);
-    await run('status: every route checked from the connector', ['status']);
+    await run('status: every route checked from the connector, then requested through the (simulated) Cloudflare edge as a visitor', ['status', '--public']);
     say('\nDemo complete. Everything it started is being stopped.');
     if (flags.keep) io.stdout(`Kept ${lab.dir} (inventory, sandbox connector) for inspection.\n`);
   } finally {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.js';
@@ -11,7 +11,8 @@ import type { SimGuestSeed, SimSeed } from '../sim/proxmox/seed.js';
 import { DEMO_TEMPLATE, demoSeed } from '../sim/proxmox/seed.js';
 import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../sim/ssh/sandbox-host.js';
-import { buildStandinDeb } from '../sim/standin/build-deb.js';
+import { buildStandinDeb, type StandinEdgeConfig } from '../sim/standin/build-deb.js';
+import { PUBLIC_EDGE_ENV } from '../status/public-check.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
@@ -125,7 +126,11 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     cleanups.push(() => cloudflare.close());
     const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
     cleanups.push(() => host.close());
-    const deb = await buildStandinDeb(join(dir, 'packages'));
+    // The stand-in cloudflared dials the simulator's edge itself (the .deb carries the address, so
+    // every replica installed from it does; the pre-existing setup's copy reads it from etc).
+    const edge = { edge: cloudflare.edge.connectors, accessCertsUrl: cloudflare.accessCertsUrl };
+    const deb = await buildStandinDeb(join(dir, 'packages'), undefined, { edge });
+    await writeStandinEdgeConfig(host.root, edge);
     if (options.preExisting) {
       await seedPreExisting({
         cloudflare,
@@ -154,6 +159,8 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       PVE_TOKEN_SECRET: token.secret,
       CLOUDFLARE_API_TOKEN: cloudflare.token,
       PROXFLARE_LOCK_DIR: dir,
+      // `status --public` reaches every hostname through the simulated edge, never the Internet.
+      [PUBLIC_EDGE_ENV]: cloudflare.edge.url,
     };
     const inventoryYaml = (list: DemoService[] = services, extra = '') => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;
     const inventoryFile = join(dir, 'inventory.yaml');
@@ -174,7 +181,6 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       createPorts: (inventory, reporter) =>
         sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir, metrics: host.metrics }, (c) => {
           connections.push(c);
-          simulateEdge(c, cloudflare);
         }),
       sshRoundTrips: () => connections.reduce((n, c) => n + c.roundTrips, 0),
       close,
@@ -186,44 +192,12 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
 }
 
 /**
- * The stand-in cloudflared cannot reach Cloudflare's edge, so the simulated edge asks it: once
- * the service has (re)started and its `/ready` answers 200, the Cloudflare simulator lists that
- * connector (under the connector id `/ready` reports) on the tunnel's connections endpoint, as
- * the real API does seconds after a real start. A stopped connector's connections turn stale.
+ * Points a sandbox's stand-in cloudflared at the simulated edge ($ROOT/etc/proxflare-standin/edge.json,
+ * read over the packaged one key by key).
  */
-export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): void {
-  const deploy = host.deploy.bind(host);
-  host.deploy = async (request) => {
-    // The process a restart replaces unregisters (it drains, then its connections close).
-    const previous = request.restart ? (await host.readiness()).connectorId : undefined;
-    const result = await deploy(request);
-    const credentials = request.files.find((f) => f.path.endsWith('credentials.json'));
-    const tunnelIds = credentials
-      ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
-      : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
-    if (result.restarted) {
-      const ready = result.ready ?? (await host.readiness());
-      if (ready.status === 200 && ready.connectorId) {
-        for (const id of tunnelIds) {
-          const tunnel = cloudflare.state.tunnels.get(id);
-          if (!tunnel) continue;
-          // Other replicas' connectors stay listed next to this one.
-          const others = tunnel.connectors.filter((c) => c.id !== previous && c.id !== ready.connectorId);
-          cloudflare.state.setTunnelConnections(id, ready.readyConnections, { clientId: ready.connectorId });
-          tunnel.connectors = [...others, ...tunnel.connectors];
-        }
-      }
-    }
-    return result;
-  };
-  // Once the sandbox's cloudflared stops, its connections are stale: still listed until they
-  // are cleaned up, as on the real edge. Other connectors (other replicas) stay live.
-  const stopService = host.stopService.bind(host);
-  host.stopService = async (unit) => {
-    const ready = await host.readiness();
-    await stopService(unit);
-    if (ready.connectorId) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, ready.connectorId);
-  };
+export async function writeStandinEdgeConfig(root: string, edge: StandinEdgeConfig): Promise<void> {
+  await mkdir(join(root, 'etc/proxflare-standin'), { recursive: true });
+  await writeFile(join(root, 'etc/proxflare-standin/edge.json'), `${JSON.stringify(edge)}\n`);
 }
 
 function renderInventory(p: {

@@ -1,3 +1,4 @@
+import type { PublicCheck } from './public-check.js';
 import type { Status } from './read-status.js';
 
 /** A table for humans. Pure. */
@@ -21,6 +22,7 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
           return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}`;
         })
       : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`]),
+    ...degradedLine(status, paint),
     '',
   ];
   const rows = status.routes.map((r) => [
@@ -43,6 +45,31 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   lines.push('');
   const healthy = status.routes.filter((r) => (r.dns === 'ok' || r.dns === 'none') && r.reachable !== false).length;
   lines.push(`${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** With replicas: which active replicas do not serve (the tunnel still answers from the others). */
+function degradedLine(status: Status, paint: (ok: boolean | undefined, t: string) => string): string[] {
+  const active = status.replicas.filter((r) => !r.standby);
+  if (active.length < 2) return [];
+  const down = active.filter((r) => !(r.service === 'active' && r.ready === 200 && r.seenByCloudflare));
+  if (down.length === 0) return [];
+  const names = down.map((r) => r.address.replace(/^lxc\//, '')).join(', ');
+  const serving = active.length - down.length;
+  return [paint(false, `replicas DEGRADED: ${serving} of ${active.length} serving; not serving: ${names}${serving > 0 ? ' (routes still answer from the others)' : ''}`)];
+}
+
+/** `status --public`: one line per hostname, the status code a visitor gets. Pure. */
+export function renderPublicChecks(checks: PublicCheck[], options: { color: boolean }): string {
+  const paint = (ok: boolean, t: string) => (options.color ? `\u001b[${ok ? 32 : 31}m${t}\u001b[0m` : t);
+  const rows = checks.map((c) => [c.hostname, c.status === undefined ? '-' : String(c.status), c.ok ? 'ok' : 'FAIL', c.detail]);
+  const header = ['PUBLIC URL', 'HTTP', 'CHECK', 'DETAIL'];
+  const cells = [header, ...rows.map((r, i) => [checks[i]!.url, ...r.slice(1)])];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const lines = ['', fmt(header), ...cells.slice(1).map((r, i) => paint(checks[i]!.ok, fmt(r)))];
+  const good = checks.filter((c) => c.ok).length;
+  lines.push('', `${good}/${checks.length} public checks ok (a protected hostname is ok when it redirects to the Access login).`);
   return `${lines.join('\n')}\n`;
 }
 

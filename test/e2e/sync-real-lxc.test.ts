@@ -23,7 +23,7 @@ import { startCloudflareSim, type CloudflareSim } from '../../src/sim/cloudflare
 import { startProxmoxSim, type ProxmoxSim } from '../../src/sim/proxmox/start-proxmox-sim.js';
 import { DEMO_TEMPLATE, demoSeed } from '../../src/sim/proxmox/seed.js';
 import { buildStandinDeb } from '../../src/sim/standin/build-deb.js';
-import { simulateEdge } from '../../src/demo/simulated-homelab.js';
+import { request } from 'node:http';
 import { containerGate } from './support/prerequisites.js';
 import { generateKeyPair } from './support/ssh.js';
 
@@ -85,11 +85,8 @@ ${extra}`;
       confirm: async () => false,
       createPorts: (inv, reporter) => {
         const proxmox = createProxmox(inv.proxmox, { reporter, taskPollMs: 200 });
-        const connect = async (target: Parameters<typeof connectConnector>[0]) => {
-          const host = await connectConnector(target);
-          simulateEdge(host, cf!);
-          return host;
-        };
+        // The stand-in cloudflared in the container dials the simulated edge over the test bridge itself.
+        const connect = (target: Parameters<typeof connectConnector>[0]) => connectConnector(target);
         return { proxmox, cloudflare: createCloudflare(inv.cloudflare, { reporter }), connect, close: () => proxmox.close() };
       },
     };
@@ -114,15 +111,22 @@ ${extra}`;
     environment = await createE2eEnvironment({ tag: 'sync', subnet: '10.231.7' });
     backend = createRealLxcBackend({ environment });
     pve = await startProxmoxSim({ seed: demoSeed(), backend, taskDurationMs: 5 });
-    cf = await startCloudflareSim({ zones: [{ name: 'example.com' }] });
+    // The edge listens on the bridge's host address (created by this run), so the container reaches it.
+    cf = await startCloudflareSim({ zones: [{ name: 'example.com' }], edgeHost: environment.bridge.hostAddress });
     const key = generateKeyPair();
     await writeFile(join(dir, 'id_ed25519'), key.privateKey, { mode: 0o600 });
     await writeFile(join(dir, 'id_ed25519.pub'), `${key.publicKey}\n`);
-    const deb = await buildStandinDeb(join(dir, 'deb'));
+    const deb = await buildStandinDeb(join(dir, 'deb'), undefined, { edge: { edge: cf.edge.connectors } });
     await copyFile(deb, join(dir, 'cloudflared.deb'));
     origin = createServer((_req, res) => res.end('web origin\n'));
     await new Promise<void>((r) => origin!.listen(18080, environment!.bridge.hostAddress, () => r()));
-    env = { PVE_TOKEN_ID: pve.tokens[0]!.id, PVE_TOKEN_SECRET: pve.tokens[0]!.secret, CLOUDFLARE_API_TOKEN: cf.token, PROXFLARE_LOCK_DIR: dir };
+    env = {
+      PVE_TOKEN_ID: pve.tokens[0]!.id,
+      PVE_TOKEN_SECRET: pve.tokens[0]!.secret,
+      CLOUDFLARE_API_TOKEN: cf.token,
+      PROXFLARE_LOCK_DIR: dir,
+      PROXFLARE_PUBLIC_EDGE: cf.edge.url,
+    };
     inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventory());
   }, 20 * 60_000);
@@ -140,7 +144,11 @@ ${extra}`;
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('Re-read after apply: no changes left.');
     // The restarted connector, as the connections endpoint lists it.
-    expect(first.out).toMatch(/✓ tunnel\/e2e: connector [0-9a-f-]{36} \(cloudflared 2026\.8\.2\), 4 connections/);
+    // The connector the container's cloudflared registered with the edge, as the connections endpoint lists it.
+    expect(first.out).toMatch(/✓ tunnel\/e2e: connector [0-9a-f-]{36} \(cloudflared 2026\.8\.2-standin\), 4 connections/);
+    const [listed] = [...cf!.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.connectors);
+    expect(listed).toHaveLength(1);
+    expect(listed![0]!.conns[0]!.origin_ip).not.toBe(environment!.bridge.hostAddress);
 
     expect(await inContainer('systemctl is-active cloudflared')).toBe('active');
     expect(await inContainer('systemctl is-enabled cloudflared')).toBe('enabled');
@@ -160,6 +168,21 @@ ${extra}`;
     expect(status.code, status.out).toBe(0);
     expect(status.out).toMatch(/web\.example\.com\s+ok\s+http:\/\/10\.231\.7\.1:18080\s+up/);
     expect(status.out).toContain('cloudflared.service active');
+
+    // A visitor's request: edge → the container's connection → its config.yml → the origin on the bridge.
+    const edge = new URL(cf!.edge.url);
+    const visit = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: edge.hostname, port: edge.port, path: '/', headers: { host: 'web.example.com' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(visit).toEqual({ status: 200, body: 'web origin\n' });
+    const pub = await cli('status', '--public');
+    expect(pub.out).toMatch(/https:\/\/web\.example\.com\/ +200 +ok/);
   }, 15 * 60_000);
 
   it('a config change restarts the service; a config cloudflared would reject never reaches the host and the service keeps running', async () => {

@@ -1,4 +1,5 @@
-import { renderStatus, renderStatusJson } from '../../status/render-status.js';
+import { renderPublicChecks, renderStatus, renderStatusJson } from '../../status/render-status.js';
+import { checkPublicRoutes, type PublicCheck } from '../../status/public-check.js';
 import { readStatus } from '../../status/read-status.js';
 import { createRenderer } from '../../render/templates.js';
 import { createCliReporter } from '../reporter.js';
@@ -6,15 +7,30 @@ import type { CliContext } from '../context.js';
 import { globalOptions } from '../context.js';
 import { loadForCli } from '../load-for-cli.js';
 
-export async function runStatus(ctx: CliContext, flags: { json: boolean }): Promise<void> {
+export async function runStatus(ctx: CliContext, flags: { json: boolean; public?: boolean }): Promise<void> {
   const inventory = await loadForCli(ctx);
   const g = globalOptions(ctx);
   const reporter = createCliReporter({ write: ctx.io.stderr, tty: ctx.io.isTTY, color: g.color, verbose: g.verbose });
   const ports = await ctx.io.createPorts(inventory, reporter);
   try {
     const status = await readStatus(inventory, ports, createRenderer(), reporter);
+    let checks: PublicCheck[] | undefined;
+    if (flags.public) {
+      // Each published hostname once, as a visitor reaches it (wildcards and path-only rules have no URL of their own).
+      const targets = new Map<string, boolean>();
+      for (const r of status.routes) {
+        if (r.hostname === '' || r.hostname.includes('*') || r.dns !== 'ok') continue;
+        targets.set(r.hostname, (targets.get(r.hostname) ?? false) || (r.exposure.startsWith('PROTECTED') && !r.exposure.endsWith('(pending)')));
+      }
+      reporter.step('status', `requesting ${targets.size} hostname${targets.size === 1 ? '' : 's'} from here, as a visitor`);
+      checks = await checkPublicRoutes([...targets].map(([hostname, isProtected]) => ({ hostname, protected: isProtected })), ctx.io.env);
+      reporter.done('status');
+    }
     reporter.stop();
-    ctx.io.stdout(flags.json ? `${JSON.stringify(renderStatusJson(status), null, 2)}\n` : renderStatus(status, { color: g.color }));
+    const out = flags.json
+      ? `${JSON.stringify({ ...(renderStatusJson(status) as object), ...(checks ? { public: checks } : {}) }, null, 2)}\n`
+      : renderStatus(status, { color: g.color }) + (checks ? renderPublicChecks(checks, { color: g.color }) : '');
+    ctx.io.stdout(out);
   } finally {
     reporter.stop();
     await ports.close();

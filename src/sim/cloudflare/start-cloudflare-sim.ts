@@ -21,6 +21,8 @@ import {
 } from './tunnel-routes.js';
 import { getZone, listZones } from './zone-routes.js';
 import { AccessSimState, accessOperations, accessRequestValidator } from './access-routes.js';
+import { startTunnelEdge } from './tunnel-edge.js';
+import { startPublicEdge } from './public-edge.js';
 
 export const SIM_BASE_PATH = '/client/v4';
 export const DEFAULT_SIM_ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
@@ -36,6 +38,11 @@ export interface CloudflareSimOptions {
   batch?: boolean;
   /** Zero Trust team name (default `homelab`); null: the account has no Zero Trust organization yet. */
   accessTeam?: string | null;
+  /**
+   * Address the edge listens on for connectors and visitors (default 127.0.0.1); the e2e tests
+   * give the test bridge's host address, so a stand-in cloudflared inside a container reaches it.
+   */
+  edgeHost?: string;
 }
 
 export interface SimRequest {
@@ -68,6 +75,11 @@ export interface CloudflareSim {
   access: AccessSimState;
   /** The team domain's certs endpoint on loopback (stands in for https://<team>.cloudflareaccess.com/cdn-cgi/access/certs). */
   accessCertsUrl: string;
+  /**
+   * The simulated edge: `connectors` is the host:port a stand-in cloudflared dials (tunnel-edge.ts),
+   * `url` where a visitor's request for any hostname goes, Host header kept (public-edge.ts).
+   */
+  edge: { connectors: string; url: string };
   close(): Promise<void>;
 }
 
@@ -277,6 +289,8 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const tunnelEdge = await startTunnelEdge(state, options.edgeHost);
+  const publicEdge = await startPublicEdge(state, access, tunnelEdge, options.edgeHost);
 
   return {
     url: `http://127.0.0.1:${port}${SIM_BASE_PATH}`,
@@ -289,11 +303,15 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     token: tokens[0]!.token,
     access,
     accessCertsUrl: `http://127.0.0.1:${port}/cdn-cgi/access/certs`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    edge: { connectors: tunnelEdge.address, url: publicEdge.url },
+    close: async () => {
+      await publicEdge.close();
+      await tunnelEdge.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

@@ -88,8 +88,19 @@ function controlFile(version: string): string {
   ].join('\n');
 }
 
-/** Returns the path of `cloudflared_<version>_all.deb` written into outDir. */
-export async function buildStandinDeb(outDir: string, version: string = STANDIN_VERSION): Promise<string> {
+/** What the test harness tells the stand-in about the simulated edge (see ./cloudflared, "Simulated edge"). */
+export interface StandinEdgeConfig {
+  /** host:port of the Cloudflare simulator's connector endpoint (CloudflareSim.edge.connectors). */
+  edge?: string;
+  accessCertsUrl?: string;
+}
+
+/**
+ * Returns the path of `cloudflared_<version>_all.deb` written into outDir. With `edge`, the package
+ * carries /usr/lib/cloudflared-standin/edge.json, so every host (sandbox or container) that
+ * installs it dials that simulated edge.
+ */
+export async function buildStandinDeb(outDir: string, version: string = STANDIN_VERSION, options: { edge?: StandinEdgeConfig } = {}): Promise<string> {
   if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) {
     throw new UserError(`Stand-in cloudflared version "${version}" is not a valid Debian version; use e.g. 2026.8.2-standin`);
   }
@@ -105,6 +116,7 @@ export async function buildStandinDeb(outDir: string, version: string = STANDIN_
       version,
       engineDir: join(staging, 'usr', 'lib', 'cloudflared-standin'),
     });
+    if (options.edge) await writeFile(join(staging, 'usr', 'lib', 'cloudflared-standin', 'edge.json'), `${JSON.stringify(options.edge)}\n`);
     const debPath = join(outDir, `cloudflared_${version}_all.deb`);
     try {
       await run('dpkg-deb', ['--root-owner-group', '--build', staging, debPath]);

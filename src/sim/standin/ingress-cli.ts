@@ -8,8 +8,11 @@
  *   validate FILE      `ingress validate` without the first line; exit 0/1
  *   rule FILE URL      `ingress rule URL` without the first line; exit 0/1
  *   rules FILE         for `tunnel run`: JSON {ok, rules, tunnel, credentialsFile} or {ok: false, output}
+ *   match FILE         for `tunnel run` serving the simulated edge: reads one request URL per line on
+ *                      stdin, answers the index of the rule cloudflared would pick, one per line
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { matchIngressRule, parseIngressConfig, validateIngressConfig } from '../../ingress/validate-ingress.js';
 
 function read(file: string): string | undefined {
@@ -23,8 +26,8 @@ function read(file: string): string | undefined {
 }
 
 function main([command, file, url]: string[]): void {
-  if (!file || (command === 'rule' && !url) || !['validate', 'rule', 'rules'].includes(command ?? '')) {
-    process.stderr.write('usage: cloudflared-ingress.cjs validate FILE | rule FILE URL | rules FILE\n');
+  if (!file || (command === 'rule' && !url) || !['validate', 'rule', 'rules', 'match'].includes(command ?? '')) {
+    process.stderr.write('usage: cloudflared-ingress.cjs validate FILE | rule FILE URL | rules FILE | match FILE\n');
     process.exitCode = 2;
     return;
   }
@@ -54,6 +57,15 @@ function main([command, file, url]: string[]): void {
   if (!parsed.ok) {
     process.stderr.write(`${parsed.output}\n`);
     process.exitCode = 1;
+    return;
+  }
+  if (command === 'match') {
+    // The rules are read once, when `tunnel run` starts, as cloudflared reads config.yml once.
+    const ingress = parsed.ingress;
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      const found = matchIngressRule(ingress, line.trim());
+      process.stdout.write(`${found.ok ? found.index : -1}\n`);
+    });
     return;
   }
   const match = matchIngressRule(parsed.ingress, url!);

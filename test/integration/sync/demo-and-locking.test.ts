@@ -40,9 +40,14 @@ describe('proxflare demo', () => {
     expect(out).toMatch(/# dns\/requests\.example\.com will be created[\s\S]*Plan: 1 to add, 2 to change, 0 to destroy\./);
     expect(out).toMatch(/tunnel\/homelab: healthy, 4 connections/);
     // Per connector, from the connections endpoint: id, cloudflared version, connection count.
-    expect(out).toMatch(/ {2}connector [0-9a-f-]{36}: cloudflared 2026\.8\.2, 4 connections \(fra01, ams01, fra08, ams08\)/);
+    // The version the stand-in cloudflared reported when it registered with the simulated edge.
+    expect(out).toMatch(/ {2}connector [0-9a-f-]{36}: cloudflared 2026\.8\.2-standin, 4 connections \(fra01, ams01, fra08, ams08\)/);
     expect(out).toContain('cloudflared.service active');
     expect(out).toContain('6/6 routes healthy.');
+    // At the end every route answers through the simulated edge: the origin's 200, Access's login redirect for the vault.
+    expect(out).toMatch(/https:\/\/media\.example\.com\/ +200 +ok/);
+    expect(out).toMatch(/https:\/\/vault\.example\.com\/ +302 +ok +redirect to homelab\.cloudflareaccess\.com \(Access login\)/);
+    expect(out).toContain('6/6 public checks ok');
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];
     expect(dir).toBeDefined();
     await expect(access(dir!)).rejects.toThrow();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
-import { simulateEdge, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { Ports } from '../../../src/sync/ports.js';
@@ -24,15 +24,14 @@ afterEach(async () => {
   lab = undefined;
 });
 
-function routeBySshHost(lab: SimulatedHomelab, hosts: Record<string, SandboxHost>) {
+function routeBySshHost(_lab: SimulatedHomelab, hosts: Record<string, SandboxHost>) {
   return (ports: Ports): Ports => ({
     ...ports,
     connect: async (target) => {
       const sandbox = hosts[target.host];
       if (!sandbox) return ports.connect(target);
-      const host = await connectConnector(sandbox.target());
-      simulateEdge(host, lab.cloudflare);
-      return host;
+      // Its cloudflared (installed from the lab's .deb) registers with the simulated edge itself.
+      return connectConnector(sandbox.target());
     },
   });
 }
