@@ -32,6 +32,20 @@ export interface PublicCheck {
 
 const TIMEOUT_MS = 10_000;
 
+/**
+ * Each hostname once, as a visitor reaches it (wildcards and path-only rules have no URL of their
+ * own); protected when Access covers it now (`PROTECTED (…)`, not a pending change). Pure.
+ */
+export function publicTargets(routes: { hostname: string; exposure: string }[]): PublicCheckTarget[] {
+  const targets = new Map<string, boolean>();
+  for (const r of routes) {
+    if (r.hostname === '' || r.hostname.includes('*')) continue;
+    const isProtected = r.exposure.startsWith('PROTECTED') && !r.exposure.endsWith('(pending)');
+    targets.set(r.hostname, (targets.get(r.hostname) ?? false) || isProtected);
+  }
+  return [...targets].map(([hostname, p]) => ({ hostname, protected: p }));
+}
+
 export async function checkPublicRoutes(targets: PublicCheckTarget[], env: NodeJS.ProcessEnv): Promise<PublicCheck[]> {
   const edge = env[PUBLIC_EDGE_ENV] ? new URL(env[PUBLIC_EDGE_ENV]) : undefined;
   return Promise.all(targets.map((t) => checkOne(t, edge)));
@@ -54,7 +68,7 @@ async function checkOne(target: PublicCheckTarget, edge: URL | undefined): Promi
 }
 
 /** Exactly `<team>.cloudflareaccess.com` (a look-alike suffix such as `…cloudflareaccess.com.evil` is not). */
-function loginRedirect(location: string | undefined, hostname: string): boolean {
+export function loginRedirect(location: string | undefined, hostname: string): boolean {
   if (!location) return false;
   try {
     const u = new URL(location);

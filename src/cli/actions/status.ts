@@ -1,5 +1,5 @@
 import { renderPublicChecks, renderStatus, renderStatusJson } from '../../status/render-status.js';
-import { checkPublicRoutes, type PublicCheck } from '../../status/public-check.js';
+import { checkPublicRoutes, publicTargets, type PublicCheck } from '../../status/public-check.js';
 import { readStatus } from '../../status/read-status.js';
 import { createRenderer } from '../../render/templates.js';
 import { createCliReporter } from '../reporter.js';
@@ -16,14 +16,9 @@ export async function runStatus(ctx: CliContext, flags: { json: boolean; public?
     const status = await readStatus(inventory, ports, createRenderer(), reporter);
     let checks: PublicCheck[] | undefined;
     if (flags.public) {
-      // Each published hostname once, as a visitor reaches it (wildcards and path-only rules have no URL of their own).
-      const targets = new Map<string, boolean>();
-      for (const r of status.routes) {
-        if (r.hostname === '' || r.hostname.includes('*') || r.dns !== 'ok') continue;
-        targets.set(r.hostname, (targets.get(r.hostname) ?? false) || (r.exposure.startsWith('PROTECTED') && !r.exposure.endsWith('(pending)')));
-      }
-      reporter.step('status', `requesting ${targets.size} hostname${targets.size === 1 ? '' : 's'} from here, as a visitor`);
-      checks = await checkPublicRoutes([...targets].map(([hostname, isProtected]) => ({ hostname, protected: isProtected })), ctx.io.env);
+      const targets = publicTargets(status.routes);
+      reporter.step('status', `requesting ${targets.length} hostname${targets.length === 1 ? '' : 's'} from here, as a visitor`);
+      checks = await checkPublicRoutes(targets, ctx.io.env);
       reporter.done('status');
     }
     reporter.stop();

@@ -29,8 +29,7 @@ interface ChildRun {
 
 /**
  * Runs the child; `onLine` sees each stderr line as it arrives and may send signals.
- * The simulated edge is played here: once the child waits for tunnel connections, the
- * Cloudflare simulator reports them (the stand-in cloudflared cannot reach a real edge).
+ * The sandbox's stand-in cloudflared registers with the simulated edge itself.
  */
 function runChild(lab: SimulatedHomelab, onLine: (line: string, child: ReturnType<typeof spawn>) => void): Promise<ChildRun> {
   return new Promise((resolve) => {
@@ -48,9 +47,6 @@ function runChild(lab: SimulatedHomelab, onLine: (line: string, child: ReturnTyp
       partial = lines.pop()!;
       for (const line of lines) {
         if (line.startsWith('… ')) stepLines.push(line);
-        if (line.includes('waiting for the connector to connect to Cloudflare')) {
-          for (const t of lab.cloudflare.state.tunnels.values()) if (t.deleted_at === null) lab.cloudflare.state.setTunnelConnections(t.id, 4);
-        }
         onLine(line, child);
       }
     });
