@@ -149,9 +149,16 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
     link.pending.clear();
     const tunnel = state.tunnels.get(link.tunnelId);
     if (!tunnel) return;
+    // A cleanup (DELETE …/connections) re-lists a live connector's connections under new ids
+    // (sim-state.ts): then this link's entry is one no other live link of the connector claims.
+    const claimed = new Set([...links].filter((l) => l.connectorId === link.connectorId).map((l) => l.connectionId));
     tunnel.connectors = tunnel.connectors.flatMap((c) => {
       if (c.id !== link.connectorId) return [c];
       const conns = c.conns.filter((conn) => conn.id !== link.connectionId);
+      if (conns.length === c.conns.length) {
+        const unclaimed = conns.findIndex((conn) => !claimed.has(conn.id));
+        if (unclaimed >= 0) conns.splice(unclaimed, 1);
+      }
       return conns.length > 0 ? [{ ...c, conns }] : [];
     });
   }

@@ -173,6 +173,12 @@ describe('the simulated edge', () => {
     expect(refused.stderr).not.toContain(creds['TunnelSecret']!);
     expect(listed(lab).map((c) => c.id)).toEqual([ready.connectorId]);
 
+    // A cleanup of the connections while it runs: it reconnects at once (new connection ids), still listed.
+    const oldConns = listed(lab)[0]!.conns.map((c) => c.id);
+    lab.cloudflare.state.cleanupConnections(tunnelOf(lab).id);
+    expect(listed(lab).map((c) => [c.id, c.conns.length])).toEqual([[ready.connectorId, 4]]);
+    expect(listed(lab)[0]!.conns.filter((c) => oldConns.includes(c.id))).toEqual([]);
+
     // Killed: its connections close, the registration is gone, visitors get 1033.
     await killCloudflared(lab.host);
     await until('the killed connector to leave the connections endpoint', () => listed(lab!).length === 0);
