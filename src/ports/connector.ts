@@ -61,6 +61,28 @@ export interface Readiness {
   connectorId: string | undefined;
   /** What was seen, for messages ("HTTP 503", "connection refused"). */
   detail: string;
+  /** The metrics server's `/config`, read right after `/ready`; undefined when it did not answer 200 with JSON. */
+  config?: RunningConfig;
+}
+
+/**
+ * cloudflared's `/config` (metrics/metrics.go → Orchestrator.GetVersionedConfigJSON in
+ * orchestration/orchestrator.go, at d1df798): `{"version": N, "config": {"ingress": [Rule...],
+ * "warp-routing": ..., "originRequest": ...}}`, the rules it routes by right now. `version` is
+ * the remote-config version: it starts at -1 and only a configuration pushed by Cloudflare
+ * raises it, so a locally-managed tunnel always shows -1; whether a replica serves the current
+ * config is told by comparing its ingress with the rendered one, not by the version.
+ */
+export interface RunningConfig {
+  version: number;
+  ingress: ServedRule[];
+}
+
+/** One rule as ingress.Rule marshals it: path is the regexp source or null, service its String(). */
+export interface ServedRule {
+  hostname: string;
+  path: string | null;
+  service: string;
 }
 
 /** Where the metrics server listens: pinned in config.yml (templates/config.yml.hbs). */
