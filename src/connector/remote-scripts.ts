@@ -75,6 +75,8 @@ export function readStateScript(env: RemoteEnv, paths: string[], unit: string): 
     ...paths.map((p) => `emit ${shQuote(p)}`),
     `E=$(systemctl is-enabled ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@enabled \${E:-unknown}"`,
     `A=$(systemctl is-active ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@active \${A:-unknown}"`,
+    'echo "@@systemd $(systemctl --version 2>/dev/null </dev/null | head -n 1)"',
+    'echo "@@clock $(date +%s)"',
     'echo "@@done"',
   ]);
 }

@@ -18,6 +18,13 @@ export interface ConnectorState {
   /** Managed files that exist, by absolute path. */
   files: Map<string, RemoteFileState>;
   unit: { enabled: boolean; active: boolean };
+  /** The host's clock (`date +%s`) when the state was read: `doctor` compares it with the local one. */
+  clock?: number;
+  /**
+   * systemd's version (`systemctl --version`, e.g. 252 on Debian 12, 257 on Debian 13): the unit
+   * uses RestartSteps=/RestartMaxDelaySec= only from 254, where systemd knows them.
+   */
+  systemdVersion?: number;
 }
 
 export interface ManagedFile {

@@ -354,6 +354,21 @@ export const handlers: Record<string, Handler> = {
     ];
   },
 
+  // pve-manager PVE/API2.pm version: `release` is the x.y point release.
+  'GET /version': (ctx) => (ctx.state.pveVersion === 9 ? { release: '9.1', version: '9.1.1', repoid: '42fa3b4e' } : { release: '8.4', version: '8.4.1', repoid: '2a5fa54a' }),
+
+  // pve-access-control PVE/API2/AccessControl.pm permissions: without userid, the caller's own
+  // effective privileges, `{"<path>": {"<Priv>": 1 (propagate) | 0}}`; the simulator's ACLs all propagate.
+  'GET /access/permissions': (ctx) => {
+    const only = str(ctx.params.path);
+    const out: Record<string, Record<string, number>> = {};
+    for (const [path, privs] of Object.entries(ctx.token.acl)) {
+      if (only !== undefined && path !== only) continue;
+      out[path] = Object.fromEntries(privs.map((p) => [p, 1]));
+    }
+    return out;
+  },
+
   'GET /nodes': (ctx) =>
     [...ctx.state.nodes.values()].map((n) => ({
       node: n.name,
