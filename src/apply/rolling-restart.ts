@@ -3,6 +3,7 @@ import { MANAGED_PATHS } from '../plan/actual-state.js';
 import type { UnitChange } from '../plan/types.js';
 import type { ConnectorHost, DeployRequest, ManagedFile, Readiness } from '../ports/connector.js';
 import { renderedIngress, servesRendered } from '../render/served-config.js';
+import { deployExtras } from './deploy-extras.js';
 import type { ConnectorWatch } from './connector-wait.js';
 import type { ExecutorContext, StagedFile } from './executor-context.js';
 
@@ -26,7 +27,7 @@ export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, h
     unit: change.unit,
     ...(staged.some((s) => s.validate) ? { validateConfig: MANAGED_PATHS.config } : {}),
     restart: true,
-    reloadUnits: staged.some((s) => s.file.path === MANAGED_PATHS.unitFile),
+    ...deployExtras(staged),
     readyTimeoutSeconds: Math.max(1, Math.round(ctx.timeouts.healthTimeoutMs / 1000)),
   };
   ctx.reporter.step(change.address, 'deploying and restarting cloudflared (health-gated: /ready, then the connections endpoint)');

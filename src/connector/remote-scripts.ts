@@ -184,6 +184,14 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
       'fi',
     );
   }
+  for (const other of request.enable ?? []) {
+    body.push(
+      `if ! ROUT=$(systemctl enable --now ${shQuote(other)} 2>&1 </dev/null); then`,
+      '  printf "%s\\n" "$ROUT" | out; rollback',
+      `  fail ${DEPLOY_EXIT.restart} "systemctl enable --now ${other} failed"`,
+      'fi',
+    );
+  }
   if (request.restart) {
     body.push(
       `if ! ROUT=$(systemctl enable ${unit} 2>&1 </dev/null); then`,

@@ -42,8 +42,10 @@ export interface DeployRequest {
   validateConfig?: string;
   /** Restart (or start) the unit after the swap. */
   restart: boolean;
-  /** Whether the unit file itself changed (daemon-reload needed). */
+  /** Whether a unit file changed (daemon-reload needed). */
   reloadUnits: boolean;
+  /** Other units to `enable --now` after the swap (the watchdog timer); a failure rolls back like the unit's. */
+  enable?: string[];
   /**
    * After the restart, wait up to this many seconds for the metrics server's `/ready` to answer
    * 200; otherwise restore the previous files, restart the old config and fail (rolling apply).

@@ -7,6 +7,9 @@ import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { WATCHDOG_PATHS } from '../render/watchdog.js';
+
+const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
@@ -94,7 +97,7 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile], MANAGED_PATHS.unit);
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES)], MANAGED_PATHS.unit);
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

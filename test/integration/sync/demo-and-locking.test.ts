@@ -28,7 +28,7 @@ describe('proxflare demo', () => {
     };
     const code = await main(['node', 'proxflare', 'demo'], io);
     expect(code, out).toBe(0);
-    expect(out).toMatch(/Plan: 14 to add, 0 to change, 0 to destroy\./);
+    expect(out).toMatch(/Plan: 17 to add, 0 to change, 0 to destroy\./);
     // One hostname is protected by Cloudflare Access: policy + app planned, shown in the Exposure section and in status.
     expect(out).toContain('vault.example.com (new) → PROTECTED (admins)');
     expect(out).toMatch(/vault\.example\.com .*PROTECTED \(admins\)\n/);
