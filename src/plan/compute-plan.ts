@@ -27,7 +27,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const errors = [...desired.errors];
   const warnings = [...desired.warnings];
 
-  const lxc = planLxc(inventory.connector, actual.proxmox);
+  const lxc = planLxc(inventory.connector, actual.proxmox, options.adopt.has('lxc'));
   errors.push(...lxc.errors);
 
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);

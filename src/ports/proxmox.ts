@@ -46,6 +46,8 @@ export interface ProxmoxState {
   connector: ConnectorLxcState | undefined;
   /** Same-named LXCs without our tag: conflicts, never adopted silently. */
   foreignConnectors: LxcRef[];
+  /** The one same-named LXC without our tag, read in full: what `--adopt=lxc` would take over. */
+  adoptable?: ConnectorLxcState;
   /** Whether the connector's template is present in its storage. */
   templatePresent: boolean;
   /** Resolved IP per guest name. */
@@ -87,6 +89,8 @@ export interface LxcConfigPatch {
   cores?: number;
   onboot?: boolean;
   net0?: string;
+  /** `;`-separated; adoption adds the ownership tag to the tags already there. */
+  tags?: string;
 }
 
 export interface ProxmoxWriter {

@@ -37,7 +37,8 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
 
   let host: ConnectorHost | undefined;
   let hostState: ActualState['host'];
-  const lxc = proxmox.connector;
+  // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
+  const lxc = proxmox.connector ?? proxmox.adoptable;
   if (lxc && lxc.status === 'running') {
     const address = inventory.connector.ssh.host ?? lxc.ip;
     if (address) {
