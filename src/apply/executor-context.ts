@@ -7,6 +7,7 @@ import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ConnectorHost, ManagedFile } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
+import { resolveInText } from './executors/access.js';
 
 export interface ExecutorTimeouts {
   /** How long to wait for the connector LXC to get an address. */
@@ -42,6 +43,8 @@ export class ExecutorContext {
   tunnelId: string;
   credentials: TunnelCredentials | undefined;
   restarted = false;
+  /** Values learned during apply, by placeholder: Access policy/token ids, the aud of an app created now. */
+  readonly resolved = new Map<string, string>();
   readonly #sessions = new Map<string, Session>();
   readonly #addresses = new Map<string, string>();
   readonly #staged = new Map<string, StagedFile[]>();
@@ -60,9 +63,9 @@ export class ExecutorContext {
     if (readHost) this.#sessions.set(inventory.connector.hostname, { host: readHost, openedHere: false });
   }
 
-  /** Text with the "known after apply" tunnel id filled in. */
+  /** Text with the "known after apply" tunnel id (and the aud of an Access app created earlier) filled in. */
   resolve(text: string): string {
-    return text.split(TUNNEL_ID_PLACEHOLDER).join(this.tunnelId);
+    return resolveInText(text.split(TUNNEL_ID_PLACEHOLDER).join(this.tunnelId), this.resolved);
   }
 
   /** Mark a change as carried out (executors call this as each change lands). */

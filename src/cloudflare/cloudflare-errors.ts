@@ -6,6 +6,10 @@ export const TOKEN_PERMISSIONS = {
   tunnel: 'Account: Cloudflare Tunnel Edit',
   dns: 'Zone: DNS Edit',
   zone: 'Zone: Zone Read',
+  // Access (docs account-permissions-table.mdx; API names end in Write instead of Edit).
+  accessApps: 'Access: Apps and Policies Edit',
+  accessOrg: 'Access: Organizations, Identity Providers, and Groups Read',
+  accessTokens: 'Access: Service Tokens Edit',
 } as const;
 
 export type PermissionKey = keyof typeof TOKEN_PERMISSIONS;

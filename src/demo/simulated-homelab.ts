@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
+import { createCloudflareAccess } from '../cloudflare/access-adapter.js';
 import { createCloudflare } from '../cloudflare/create-cloudflare.js';
 import { connectConnector } from '../connector/ssh-connector.js';
 import { createProxmox } from '../proxmox/create-proxmox.js';
@@ -29,6 +30,8 @@ export interface DemoService {
   hostname: string;
   port: number;
   scheme?: 'http' | 'https';
+  /** `access:` of the service (a policy name). */
+  access?: string;
 }
 
 /** The demo's four guests, as the Proxmox simulator's demo seed knows them. */
@@ -63,6 +66,8 @@ export interface SimulatedHomelabOptions {
   extraOrigins?: DemoService[];
   /** Proxmox task duration (LXC create/start). */
   taskDurationMs?: number;
+  /** Zero Trust team of the Cloudflare simulator (default homelab); null: no organization yet. */
+  accessTeam?: string | null;
   /**
    * Seed a pre-existing setup (`import`): a community-scripts cloudflared LXC running a
    * token-installed cloudflared for a remotely-managed tunnel named `homelab`, with the demo's
@@ -87,8 +92,8 @@ export interface SimulatedHomelab {
   services: DemoService[];
   /** Hosts outside Proxmox in the inventory (the demo's NAS; none for generated homelabs). */
   hosts: DemoHost[];
-  /** Inventory YAML for these services. */
-  inventoryYaml(services?: DemoService[]): string;
+  /** Inventory YAML for these services; `extra` is appended (e.g. an `access:` section). */
+  inventoryYaml(services?: DemoService[], extra?: string): string;
   /** Real adapters against the simulators; SSH goes to the sandbox host. */
   createPorts(inventory: Inventory, reporter: Reporter): Ports;
   /** SSH round trips made by connections opened through createPorts. */
@@ -116,6 +121,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     const cloudflare = await startCloudflareSim({
       zones: [{ name: DEMO_ZONE, records: unrelatedRecords(options.unrelatedRecords ?? 2), recordQuota: 1_000_000 }],
       ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
+      ...(options.accessTeam !== undefined ? { accessTeam: options.accessTeam } : {}),
     });
     cleanups.push(() => cloudflare.close());
     const host = await startSandboxHost({ dir: join(dir, 'connector'), cloudflared: false });
@@ -150,7 +156,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       CLOUDFLARE_API_TOKEN: cloudflare.token,
       PROXFLARE_LOCK_DIR: dir,
     };
-    const inventoryYaml = (list: DemoService[] = services) => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts });
+    const inventoryYaml = (list: DemoService[] = services, extra = '') => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;
     const inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventoryYaml());
 
@@ -171,6 +177,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
         return {
           proxmox: pve,
           cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
+          ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
           connect: async (target) => {
             const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
             connections.push(c);
@@ -238,7 +245,7 @@ function renderInventory(p: {
     .map(([name, list]) => {
       const meta = guestMeta(p.seed, name);
       const services = list
-        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}`)
+        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}${s.access ? `\n        access: ${s.access}` : ''}`)
         .join('\n');
       return `  - name: ${name}\n    type: ${meta.type}\n    vmid: ${meta.vmid}\n    services:\n${services}`;
     })

@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from 'node:net';
 import { compileGoRegexp } from '../ingress/go-regexp.js';
+import { checkAccess } from './access-checks.js';
 import { depthBelowZone, isDnsLabel, parseHostname, parseZone, zoneOf } from './hostnames.js';
 import type { IssueSink } from './issue-sink.js';
 import { ipv4InSubnet, parseIpv4Cidr } from './network.js';
@@ -34,6 +35,7 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
     const proxmoxHost = typeof proxmox?.url === 'string' ? parseUrl(proxmox.url)?.hostname : undefined;
     checkHosts(raw.hosts, sink, seen.names, (service, field) => checkService(service, field, zones, seen.routes, sink), proxmoxHost);
   }
+  checkAccess(raw, sink);
   warnEmptyPublication(raw, sink);
 }
 

@@ -4,6 +4,7 @@ import { parseHostname, parseZone } from './hostnames.js';
 import type { InventoryInput, ServiceInput } from './schema.js';
 import type { SourceMap } from './source-map.js';
 import type { CloudflaredSource, Inventory, NetworkSpec, Scheme, ServiceSpec, TunnelSettings } from './types.js';
+import { normaliseAccess, normaliseServiceAccess } from './access-normalise.js';
 
 export interface NormaliseContext {
   /** Absolute path of the inventory file. */
@@ -111,6 +112,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       maxDeletes: settings.maxDeletes,
       ...optional('ownerComment', settings.ownerComment),
     },
+    ...optional('access', input.access && normaliseAccess(input.access, localPath)),
     positions: ctx.positions,
     warnings: ctx.warnings,
   };
@@ -127,6 +129,7 @@ function normaliseService(service: ServiceInput, field: string): ServiceSpec {
     ...optional('socket', service.socket),
     ...optional('status', service.status),
     ...optional('originRequest', service.originRequest as Record<string, unknown> | undefined),
+    ...optional('access', normaliseServiceAccess(service.access, `${field}.access`)),
     field,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessSchema, serviceAccessSchema } from './access-schema.js';
 
 /**
  * The inventory as written in YAML (after `${VAR}` expansion). Shape, types, ranges and
@@ -129,6 +130,7 @@ export const serviceSchema = z.strictObject({
   socket: z.string().min(1).meta(d('For scheme unix or unix+tls: the socket path on the connector.')).optional(),
   status: int(100, 999).meta(d('For scheme http_status: the HTTP status code returned.', [404])).optional(),
   originRequest: originRequestSchema.optional(),
+  access: serviceAccessSchema.optional(),
 });
 
 export const guestSchema = z.strictObject({
@@ -306,6 +308,7 @@ export const inventorySchema = z
     cloudflare: cloudflareSchema.meta(d('The Cloudflare account and zone(s).')),
     tunnel: tunnelSchema.meta(d('The Cloudflare Tunnel.')),
     connector: connectorSchema.meta(d('The dedicated cloudflared LXC.')),
+    access: accessSchema.optional(),
     guests: z.array(guestSchema).default([]).meta(d('Guests whose services are published.')),
     hosts: z.array(hostSchema).default([]).meta(d('Machines outside Proxmox guests (a NAS, a router, the Proxmox node itself) whose services are published.')),
     settings: settingsSchema.prefault({}).meta(d('Safety settings.')),

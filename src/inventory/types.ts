@@ -1,4 +1,5 @@
 import type { Secret } from '../core/secret.js';
+import type { AccessSettings, ServiceAccess } from './access-types.js';
 
 /**
  * The validated, normalised inventory. Produced by `loadInventory`; every other
@@ -15,6 +16,8 @@ export interface Inventory {
   /** Machines published by address, without a Proxmox lookup. */
   hosts: HostSpec[];
   settings: Settings;
+  /** Cloudflare Access; absent when the inventory uses none (then no Access API call is made). */
+  access?: AccessSettings;
   /** Where each field came from, for errors raised after loading (plan-time problems). */
   positions: SourcePositions;
   /**
@@ -153,6 +156,8 @@ export interface ServiceSpec {
   status?: number;
   /** cloudflared originRequest options, passed through (validated keys). */
   originRequest?: Record<string, unknown>;
+  /** Cloudflare Access protecting this hostname. */
+  access?: ServiceAccess;
   /** Position in the inventory, for messages: `guests[i].services[j]` or `hosts[i].services[j]`. */
   field: string;
 }

@@ -1,3 +1,4 @@
+import type { AccessState } from '../ports/access.js';
 import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
@@ -23,8 +24,13 @@ export interface DnsSlice {
   zones: ZoneRecords[];
 }
 
+/** Cloudflare Access (plan-access, plan-exposure); read only when the inventory has an `access:` section. */
+export interface AccessSlice {
+  access?: AccessState | undefined;
+}
+
 /** The slices read from remote APIs, all in parallel. */
-export type RemoteSlices = ProxmoxSlice & TunnelSlice & DnsSlice;
+export type RemoteSlices = ProxmoxSlice & TunnelSlice & DnsSlice & AccessSlice;
 
 /** The connector host (plan-host), read over SSH once the Proxmox slice says where it runs. */
 export interface HostSlice {

@@ -51,6 +51,13 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     why: 'the connector container exists and runs (with its address known) before anything is put on it',
   },
   { kind: 'tunnel', actions: ['create'], why: 'the tunnel id goes into the credentials, config.yml and every DNS target' },
+  { kind: 'service-token', actions: ['create'], why: 'a service token exists before the Access policy that admits it' },
+  { kind: 'access-policy', actions: ['create', 'update'], why: 'an Access policy exists before the application that links it' },
+  {
+    kind: 'access-app',
+    actions: ['create', 'update'],
+    why: 'the Access application (and its aud) exists before the connector config that checks its JWTs: a protected hostname is never served unprotected',
+  },
   { kind: 'package', actions: ['create', 'update'], why: 'cloudflared is installed before its config is validated with it' },
   {
     kind: 'credentials',
@@ -63,6 +70,14 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     actions: ['create', 'update'],
     why: 'the unit deploys the staged files (validated before the swap, rolled back on failure) and restarts only if an input changed',
   },
+  // Access removals, after the deploy: the connector stops checking a hostname before its app goes.
+  {
+    kind: 'access-app',
+    actions: ['delete'],
+    why: 'an Access application goes only once the connector no longer checks its aud (and after its DNS record, for a removed hostname)',
+  },
+  { kind: 'access-policy', actions: ['delete'], why: 'an Access policy goes after the applications that linked it' },
+  { kind: 'service-token', actions: ['delete'], why: 'a service token goes after the policies that admitted it' },
   {
     kind: 'dns',
     actions: ['create', 'update'],

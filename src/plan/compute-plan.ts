@@ -4,7 +4,9 @@ import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
 import type { DesiredState } from './desired-state.js';
 import { inApplyOrder } from './apply-order.js';
+import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
+import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
@@ -62,6 +64,12 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   errors.push(...dns.errors);
   warnings.push(...dns.warnings);
 
+  const access = planAccess({ inventory, state: actual.access, hostnames: desired.hostnames, adopt: options.adopt.has('access') });
+  errors.push(...access.errors);
+  warnings.push(...access.warnings);
+  const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
+  warnings.push(...exposure.warnings);
+
   if (errors.length > 0) throw new PlanError(errors);
 
   const changes = inApplyOrder<Change>([
@@ -72,6 +80,16 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     ...hostPlan.files,
     hostPlan.unit,
     ...dns.changes,
+    ...access.tokens,
+    ...access.policies,
+    ...access.apps,
   ]);
-  return { changes, conflicts: [...lxc.conflicts, ...dns.conflicts], warnings, origins: desired.origins };
+  return {
+    changes,
+    conflicts: [...lxc.conflicts, ...dns.conflicts, ...access.conflicts],
+    warnings,
+    origins: desired.origins,
+    exposure: exposure.exposure,
+    accessRead: actual.access !== undefined,
+  };
 }

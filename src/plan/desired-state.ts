@@ -9,6 +9,8 @@ import type { OriginView } from './types.js';
 import { TUNNEL_ID_PLACEHOLDER } from './types.js';
 import { checkOrigin } from './check-origin.js';
 import { isProtected } from './protection.js';
+import { withAccessCheck } from './connector-access.js';
+import { connectorAccessChecks } from './plan-access.js';
 import type { IpSource } from '../ports/proxmox.js';
 import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
@@ -72,6 +74,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const rules: IngressRule[] = [];
   const routeByRule = new Map<string, Omit<Route, 'hostname' | 'path' | 'service'>>();
   const at = (field: string) => inventory.positions.locate(field);
+  const accessChecks = connectorAccessChecks(inventory, actual.access);
   const originContext = { nodeAddresses: actual.proxmox.nodeAddresses, allowLoopback: inventory.settings.allowLoopbackOrigins };
 
   const addRoutes = (services: ServiceSpec[], origin: (resolved: Resolved & { ok: true }) => RouteOrigin, resolve: () => Resolved) => {
@@ -79,7 +82,7 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
     if (!resolved.ok) return;
     for (const service of services) {
       const network = NETWORK_SCHEMES.has(service.scheme);
-      const rule = toRule(service, network ? (resolved.address ?? DISCOVERED_AT_SYNC) : undefined);
+      const rule = withAccessCheck(toRule(service, network ? (resolved.address ?? DISCOVERED_AT_SYNC) : undefined), service, accessChecks);
       rules.push(rule);
       routeByRule.set(ruleKey(rule), {
         network,

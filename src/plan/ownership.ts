@@ -14,7 +14,7 @@ import { MANAGED_HEADER } from '../render/managed-header.js';
  */
 
 /** Kinds whose foreign resources `--adopt` can take over. */
-export const ADOPTABLE_KINDS = ['dns', 'lxc'] as const;
+export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
 
 /** Which kinds to adopt: `--adopt` is every adoptable kind, `--adopt=dns` only those named. */
@@ -128,6 +128,25 @@ export function lxcConflict(spec: ConnectorSpec, ref: LxcRef): Conflict {
     message: `an LXC named "${spec.hostname}" (vmid ${ref.vmid} on node ${ref.node}) exists without the ownership tag "${spec.tag}"; proxflare does not adopt it silently`,
     hint: `rename or remove CT ${ref.vmid}, change connector.hostname, or adopt it on purpose by tagging it: pct set ${ref.vmid} --tags ${spec.tag}`,
   };
+}
+
+// ── Cloudflare Access ───────────────────────────────────────────────────────────────────────
+// Mark: an application carries the Access tag `proxflare` AND the name
+// `proxflare:<tunnel>:<hostname>`; reusable policies and service tokens (which have no tags)
+// the name `proxflare:<tunnel>:<name>`. Conflict: an application covering a wanted hostname
+// without both marks. Adopt (`--adopt=access`): that application is rewritten with our name,
+// tag and the inventory's policies. Policies referenced with `existing:` are read, never written.
+
+export const ACCESS_TAG = 'proxflare';
+
+export function accessOwnedName(tunnelName: string, name: string): string {
+  return `proxflare:${tunnelName}:${name}`;
+}
+
+/** The inventory name inside one of our Access names, or undefined when the name is not ours (for this tunnel). */
+export function accessOwnedSuffix(name: string, tunnelName: string): string | undefined {
+  const prefix = accessOwnedName(tunnelName, '');
+  return name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
 }
 
 // ── Files on the connector ─────────────────────────────────────────────────────────────────

@@ -1,3 +1,4 @@
+import { exposureLine } from './plan-exposure.js';
 import type { Plan } from './types.js';
 import { TUNNEL_ID_PLACEHOLDER, summarize } from './types.js';
 
@@ -26,6 +27,8 @@ export function renderPlanJson(plan: Plan): unknown {
           return pick(c, ['address', 'kind', 'action', 'reason', 'path', 'mode', 'before', 'after']);
         case 'dns':
           return pick(c, ['address', 'kind', 'action', 'reason', 'zoneName', 'before', 'after']);
+        case 'service-token':
+          return { ...pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'secretFile']), sensitive: true };
         default:
           return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after']);
       }
@@ -33,6 +36,8 @@ export function renderPlanJson(plan: Plan): unknown {
     conflicts: plan.conflicts,
     warnings: plan.warnings,
     routes: plan.origins,
+    exposure: (plan.exposure ?? []).map((e) => ({ hostname: e.hostname, before: e.before ?? null, after: e.after ?? null, change: exposureLine(e).change ?? null })),
+    access_read: plan.accessRead ?? false,
   };
 }
 

@@ -1,4 +1,5 @@
 import { structuredPatch } from 'diff';
+import { renderAccessBody, renderExposure, showAudPlaceholders } from './render-access.js';
 import type { Action, Change, DnsChange, LxcChange, LxcView, Plan } from './types.js';
 import { TUNNEL_ID_PLACEHOLDER, UNKNOWN, hasChanges, summarize } from './types.js';
 
@@ -37,6 +38,7 @@ export function renderPlan(plan: Plan, options: RenderOptions): string {
     }
     out.push('');
   }
+  out.push(...renderExposure(plan.exposure, plan.accessRead ?? false, paint));
   for (const c of plan.conflicts) out.push(paint(31, `Conflict: ${c.address}: ${c.message}`), `  fix: ${c.hint}`);
   for (const w of plan.warnings) out.push(paint(33, `Warning: ${w}`));
   if (plan.conflicts.length > 0 || plan.warnings.length > 0) out.push('');
@@ -89,6 +91,10 @@ function renderBody(change: Change, paint: Paint): string[] {
     }
     case 'dns':
       return renderDns(change);
+    case 'access-policy':
+    case 'access-app':
+    case 'service-token':
+      return renderAccessBody(change);
   }
 }
 
@@ -143,7 +149,7 @@ function renderDns(change: DnsChange): string[] {
 
 /** The tunnel id of a tunnel not created yet is shown as such, never as the placeholder value. */
 function showTarget(content: string): string {
-  return content.split(TUNNEL_ID_PLACEHOLDER).join('(tunnel id known after apply)');
+  return showAudPlaceholders(content.split(TUNNEL_ID_PLACEHOLDER).join('(tunnel id known after apply)'));
 }
 
 function renderFile(change: Extract<Change, { kind: 'file' }>, paint: Paint): string[] {

@@ -1,6 +1,7 @@
 import type { CloudflaredSource, ConnectorSpec } from '../inventory/types.js';
 import type { DnsRecord, NewDnsRecord } from '../ports/cloudflare.js';
 import type { IpSource, LxcConfigPatch, LxcRef } from '../ports/proxmox.js';
+import type { AccessChange, ExposureEntry } from './access-changes.js';
 
 /**
  * The plan is data: dry-run renders it, apply executes it, and both read the same object,
@@ -133,7 +134,7 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange;
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */
@@ -163,6 +164,10 @@ export interface Plan {
   conflicts: Conflict[];
   warnings: string[];
   origins: OriginView[];
+  /** Who can reach each published hostname, before → after this plan (Cloudflare Access). */
+  exposure?: ExposureEntry[];
+  /** Whether Cloudflare Access was read (the inventory has an `access:` section). */
+  accessRead?: boolean;
 }
 
 export interface PlanSummary {

@@ -2,6 +2,7 @@ import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Renderer } from '../render/templates.js';
 import { isOwnedBy } from '../plan/ownership.js';
+import { describeExposure } from '../plan/plan-exposure.js';
 import { planSync } from '../sync/run-sync.js';
 import type { Ports } from '../sync/ports.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
@@ -14,6 +15,8 @@ export interface RouteStatus {
   path?: string;
   service: string;
   dns: DnsState;
+  /** PUBLIC or PROTECTED (policies), as published now (Cloudflare Access). */
+  exposure: string;
   /** Whether the origin answered from the connector (undefined: not checked, e.g. http_status). */
   reachable: boolean | undefined;
   detail: string;
@@ -58,11 +61,13 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
         else dns = record.content === tunnelTarget && record.proxied ? 'ok' : 'wrong-target';
       }
       const probe = probeByUrl.get(o.service);
+      const exposure = planned.plan.exposure?.find((e) => e.hostname === o.hostname);
       return {
         hostname: o.hostname,
         ...(o.path ? { path: o.path } : {}),
         service: o.service,
         dns,
+        exposure: exposure?.before ? describeExposure(exposure.before) : exposure?.after ? `${describeExposure(exposure.after)} (pending)` : '-',
         reachable: probe ? probe.ok : undefined,
         detail: probe ? probe.detail : host ? 'not probed' : 'connector not reachable',
       };

@@ -21,8 +21,9 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
     r.service,
     r.reachable === undefined ? '-' : r.reachable ? 'up' : 'DOWN',
     r.detail,
+    r.exposure,
   ]);
-  const header = ['HOSTNAME', 'DNS', 'ORIGIN', 'ORIGIN CHECK', 'DETAIL'];
+  const header = ['HOSTNAME', 'DNS', 'ORIGIN', 'ORIGIN CHECK', 'DETAIL', 'ACCESS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   lines.push(fmt(header));

@@ -1,5 +1,6 @@
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
+import { createCloudflareAccess } from '../cloudflare/access-adapter.js';
 import { createCloudflare } from '../cloudflare/create-cloudflare.js';
 import { connectConnector } from '../connector/ssh-connector.js';
 import { createProxmox } from '../proxmox/create-proxmox.js';
@@ -12,6 +13,8 @@ export function createRealPorts(inventory: Inventory, reporter: Reporter): Ports
   return {
     proxmox,
     cloudflare,
+    // Created only for an inventory that uses Access: no other run makes an Access call.
+    ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
     connect: connectConnector,
     close: () => proxmox.close(),
   };

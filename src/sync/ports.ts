@@ -1,3 +1,4 @@
+import type { CloudflareAccess } from '../ports/access.js';
 import type { Cloudflare } from '../ports/cloudflare.js';
 import type { ConnectConnector } from '../ports/connector.js';
 import type { Proxmox } from '../ports/proxmox.js';
@@ -6,6 +7,8 @@ import type { Proxmox } from '../ports/proxmox.js';
 export interface Ports {
   proxmox: Proxmox;
   cloudflare: Cloudflare;
+  /** Cloudflare Access; only called when the inventory has an `access:` section. */
+  access?: CloudflareAccess;
   connect: ConnectConnector;
   close(): Promise<void>;
 }

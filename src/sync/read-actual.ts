@@ -1,7 +1,8 @@
+import { InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectorHost, ConnectTarget } from '../ports/connector.js';
-import type { ActualState, RemoteSlices } from '../plan/actual-state.js';
+import type { AccessSlice, ActualState, RemoteSlices } from '../plan/actual-state.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
 import type { Ports } from './ports.js';
 
@@ -11,14 +12,22 @@ export interface ReadResult {
   host: ConnectorHost | undefined;
 }
 
-type SliceReaders = { [K in keyof RemoteSlices]: (inventory: Inventory, ports: Ports) => Promise<RemoteSlices[K]> };
+type SliceReaders = { [K in keyof RemoteSlices]-?: (inventory: Inventory, ports: Ports) => Promise<RemoteSlices[K]> };
 
 /** One reader per remote slice of the actual state; all run in parallel. */
 const SLICE_READERS: SliceReaders = {
   proxmox: (inventory, ports) => ports.proxmox.readState(inventory.connector, inventory.guests),
   tunnel: (inventory, ports) => ports.cloudflare.findTunnel(inventory.cloudflare.accountId, inventory.tunnel.name),
   zones: (inventory, ports) => Promise.all(inventory.cloudflare.zones.map((z) => ports.cloudflare.listZoneRecords(z))),
+  access: readAccess,
 };
+
+/** Access is read only when the inventory uses it, so a token without Access permissions keeps working. */
+async function readAccess(inventory: Inventory, ports: Ports): Promise<AccessSlice['access']> {
+  if (!inventory.access) return undefined;
+  if (!ports.access) throw new InternalError('the inventory uses Cloudflare Access but no Access adapter was created');
+  return ports.access.readAccess(inventory.cloudflare.accountId);
+}
 
 async function readRemoteSlices(inventory: Inventory, ports: Ports): Promise<RemoteSlices> {
   const keys = Object.keys(SLICE_READERS) as (keyof RemoteSlices)[];

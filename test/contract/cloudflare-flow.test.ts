@@ -32,11 +32,13 @@ afterEach(async () => {
 });
 
 async function contract(options: CloudflareSimOptions = {}) {
-  sim = await startCloudflareSim({ zones: [{ name: ZONE }, { name: 'bücher.example' }], ...options });
-  proxy = await startContractProxy(sim.url);
-  const adapter = (token = sim.token) =>
-    createCloudflare({ apiToken: new Secret(token), accountId: sim!.accountId, zones: [ZONE, IDN_ZONE], baseUrl: proxy!.url }, { maxRetries: 2 });
-  return { sim, proxy, adapter };
+  const started = await startCloudflareSim({ zones: [{ name: ZONE }, { name: 'bücher.example' }], ...options });
+  const checking = await startContractProxy(started.url);
+  sim = started;
+  proxy = checking;
+  const adapter = (token = started.token) =>
+    createCloudflare({ apiToken: new Secret(token), accountId: started.accountId, zones: [ZONE, IDN_ZONE], baseUrl: checking.url }, { maxRetries: 2 });
+  return { sim: started, proxy: checking, adapter };
 }
 
 async function failure(p: Promise<unknown>): Promise<ProviderError> {

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStandinDeb, STANDIN_VERSION, standinScriptPath } from '../../src/sim/standin/build-deb.js';
+import { buildStandinDeb, installStandinCloudflared, STANDIN_VERSION } from '../../src/sim/standin/build-deb.js';
+import { matchIngressRule, parseIngressConfig, validateIngressConfig, type CompiledIngress } from '../../src/ingress/validate-ingress.js';
 import { standinGate } from './support/prerequisites.js';
 
 interface Golden {
@@ -19,8 +20,9 @@ const golden = JSON.parse(
   readFileSync(new URL('../fixtures/e2e/cloudflared-ingress-golden.json', import.meta.url), 'utf8'),
 ) as Golden;
 const gate = standinGate('stand-in cloudflared tests');
-const script = standinScriptPath();
 const work = mkdtempSync(join(tmpdir(), 'pf-standin-'));
+const script = join(work, 'bin', 'cloudflared');
+beforeAll(() => installStandinCloudflared(script));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -188,19 +190,55 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
     });
   });
 
-  it('packs into a cloudflared .deb (Architecture all, depends on python3 and python3-yaml)', async () => {
+  it('packs into a cloudflared .deb (Architecture all, depends on python3) with its ingress engine', async () => {
     const deb = await buildStandinDeb(join(work, 'deb'), '2026.9.1-standin');
     expect(deb).toMatch(/cloudflared_2026\.9\.1-standin_all\.deb$/);
     const info = spawnSync('dpkg-deb', ['--field', deb, 'Package', 'Version', 'Architecture', 'Depends'], { encoding: 'utf8' });
     expect(info.stdout).toBe(
-      'Package: cloudflared\nVersion: 2026.9.1-standin\nArchitecture: all\nDepends: python3, python3-yaml\n',
+      'Package: cloudflared\nVersion: 2026.9.1-standin\nArchitecture: all\nDepends: python3\n',
     );
     const listing = spawnSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' }).stdout;
     expect(listing).toMatch(/^-rwxr-xr-x root\/root .* \.\/usr\/bin\/cloudflared$/m);
+    expect(listing).toMatch(/ \.\/usr\/lib\/cloudflared-standin\/cloudflared-ingress\.cjs$/m);
     expect(listing).toMatch(/^drwxr-xr-x root\/root .* \.\/$/m);
     const unpacked = join(work, 'unpacked');
     spawnSync('dpkg-deb', ['-x', deb, unpacked]);
     const version = spawnSync(join(unpacked, 'usr', 'bin', 'cloudflared'), ['--version'], { encoding: 'utf8' });
     expect(version.stdout).toContain('cloudflared version 2026.9.1-standin (proxflare test stand-in');
   });
+
+  /**
+   * What the stand-in used to get wrong (Python `re` instead of RE2, no percent-decoding, empty
+   * path turned into "/", YAML 1.1 booleans, merge keys, a second document): it now answers
+   * exactly as the project's port of cloudflared, which the golden cases above pin to the real one.
+   */
+  const divergences: [name: string, yaml: string, url?: string, rule?: number][] = [
+    ['RE2 \\pL', 'ingress:\n  - hostname: a.example.com\n    path: \'^/\\pL+$\'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/%C3%A4'],
+    ['RE2 (?U)', 'ingress:\n  - hostname: a.example.com\n    path: "(?U)^/a+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
+    ['RE2 \\Q..\\E and \\z', 'ingress:\n  - hostname: a.example.com\n    path: \'^\\Q/a.b\\E\\z\'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/a.b'],
+    ['RE2 named group', 'ingress:\n  - hostname: a.example.com\n    path: "^/(?<n>x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
+    ['no lookahead in RE2', 'ingress:\n  - hostname: a.example.com\n    path: "^/(?=x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
+    ['no possessive in RE2', 'ingress:\n  - hostname: a.example.com\n    path: "a*+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
+    ['percent-decoded path', 'ingress:\n  - hostname: a.example.com\n    path: "^/a b$"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/a%20b'],
+    // cloudflared matches the empty path of https://host as "", which `^/` does not match.
+    ['empty path', 'ingress:\n  - hostname: a.example.com\n    path: "^/"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com', 1],
+    ['merge key', 'base: &b\n  service: http://10.0.0.1:80\ningress:\n  - <<: *b\n    hostname: a.example.com\n  - service: http_status:404\n', 'https://a.example.com/'],
+    ['a second YAML document', 'ingress:\n  - service: http_status:404\n---\nnot: [valid\n'],
+  ];
+  for (const [name, yaml, url, rule = 0] of divergences) {
+    it(`agrees with the project's cloudflared port: ${name}`, async () => {
+      const file = join(work, `div-${name.replace(/\W+/g, '-')}.yml`);
+      writeFileSync(file, yaml);
+      const validated = await cloudflared(['tunnel', '--config', file, 'ingress', 'validate']);
+      const expected = validateIngressConfig(yaml, { fileName: file });
+      expect(withoutFirstLine(validated)).toBe(expected.output);
+      expect(validated.code).toBe(expected.ok ? 0 : 1);
+      if (url) {
+        const ruled = await cloudflared(['tunnel', '--config', file, 'ingress', 'rule', url]);
+        expect(ruled.code).toBe(0);
+        expect(withoutFirstLine(ruled)).toBe(matchIngressRule((parseIngressConfig(yaml) as { ingress: CompiledIngress }).ingress, url).output);
+        expect(withoutFirstLine(ruled)).toMatch(new RegExp(`^Matched rule #${rule}\n`));
+      }
+    });
+  }
 });

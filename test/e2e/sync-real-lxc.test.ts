@@ -139,7 +139,8 @@ ${extra}`;
     const first = await cli('sync', '--yes');
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('Re-read after apply: no changes left.');
-    expect(first.out).toContain('✓ tunnel/e2e: healthy, 4 connections');
+    // The restarted connector, as the connections endpoint lists it.
+    expect(first.out).toMatch(/✓ tunnel\/e2e: connector [0-9a-f-]{36} \(cloudflared 2026\.8\.2\), 4 connections/);
 
     expect(await inContainer('systemctl is-active cloudflared')).toBe('active');
     expect(await inContainer('systemctl is-enabled cloudflared')).toBe('enabled');

@@ -1,4 +1,5 @@
 import type { Executors } from './executor.js';
+import { accessAppExecutor, accessPolicyExecutor, serviceTokenExecutor } from './access.js';
 import { connectionsExecutor } from './connections.js';
 import { credentialsExecutor } from './credentials.js';
 import { dnsExecutor } from './dns.js';
@@ -17,5 +18,8 @@ export const EXECUTORS: Executors = {
   file: fileExecutor,
   unit: unitExecutor,
   dns: dnsExecutor,
+  'service-token': serviceTokenExecutor,
+  'access-policy': accessPolicyExecutor,
+  'access-app': accessAppExecutor,
   connections: connectionsExecutor,
 };

@@ -83,8 +83,9 @@ export interface ValidationProblem {
 export class RequestValidator {
   readonly #paths: CompiledPath[] = [];
 
-  constructor() {
-    const doc = apiSchema as unknown as { paths: Record<string, Record<string, unknown>>; components: JsonObject };
+  /** `document`: an OpenAPI document of the same shape (default: the tunnel/DNS/zone subset). */
+  constructor(document: unknown = apiSchema) {
+    const doc = document as { paths: Record<string, Record<string, unknown>>; components: JsonObject };
     const bodyAjv = new Ajv({ strict: false, allErrors: true });
     // Query strings are text; the schema's number/boolean types are checked after coercion.
     const paramAjv = new Ajv({ strict: false, allErrors: true, coerceTypes: true, useDefaults: false });

@@ -8,6 +8,10 @@ export const PERMISSIONS = {
   dnsEdit: 'Zone: DNS Edit',
   dnsRead: 'Zone: DNS Read',
   zoneRead: 'Zone: Zone Read',
+  accessAppsEdit: 'Access: Apps and Policies Edit',
+  accessAppsRead: 'Access: Apps and Policies Read',
+  accessOrgRead: 'Access: Organizations, Identity Providers, and Groups Read',
+  accessServiceTokensEdit: 'Access: Service Tokens Edit',
 } as const;
 export const ALL_PERMISSIONS: string[] = Object.values(PERMISSIONS);
 

@@ -20,6 +20,7 @@ import {
   putConfiguration,
 } from './tunnel-routes.js';
 import { getZone, listZones } from './zone-routes.js';
+import { AccessSimState, accessOperations, accessRequestValidator } from './access-routes.js';
 
 export const SIM_BASE_PATH = '/client/v4';
 export const DEFAULT_SIM_ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
@@ -33,6 +34,8 @@ export interface CloudflareSimOptions {
   latencyMs?: number;
   /** Serve POST /dns_records/batch (default true); false answers like an API without the route. */
   batch?: boolean;
+  /** Zero Trust team name (default `homelab`); null: the account has no Zero Trust organization yet. */
+  accessTeam?: string | null;
 }
 
 export interface SimRequest {
@@ -61,6 +64,10 @@ export interface CloudflareSim {
   features: { batch: boolean };
   accountId: string;
   token: string;
+  /** Cloudflare Access state; its team certs are served at `<url origin>/cdn-cgi/access/certs`. */
+  access: AccessSimState;
+  /** The team domain's certs endpoint on loopback (stands in for https://<team>.cloudflareaccess.com/cdn-cgi/access/certs). */
+  accessCertsUrl: string;
   close(): Promise<void>;
 }
 
@@ -155,6 +162,9 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     for (const r of z.records ?? []) state.seedRecord(z.name, r);
   }
 
+  const access = new AccessSimState(options.accessTeam === undefined ? 'homelab' : options.accessTeam);
+  const operations = { ...OPERATIONS, ...accessOperations(state, access) };
+  const accessValidator = accessRequestValidator();
   const faults = new SimFaults();
   faults.latencyMs = options.latencyMs ?? 0;
   const features = { batch: options.batch ?? true };
@@ -201,8 +211,19 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
 
     let response: SimResponse;
     try {
+      if (method === 'GET' && url.pathname === '/cdn-cgi/access/certs') {
+        response = { status: 200, body: access.certs() };
+        entry.status = 200;
+        send(res, 200, response.body);
+        return;
+      }
       if (!url.pathname.startsWith(SIM_BASE_PATH)) throw fail(404, 7003, 'No route for the URI');
-      const route = validator.match(method, path);
+      let routeValidator = validator;
+      let route = validator.match(method, path);
+      if (route.kind === 'no-route' && accessValidator.match(method, path).kind !== 'no-route') {
+        routeValidator = accessValidator;
+        route = accessValidator.match(method, path);
+      }
       if (route.kind === 'no-route' || (route.kind === 'found' && route.operation.operationId === 'x-derived-dns-records-batch' && !features.batch)) {
         throw fail(404, 7003, 'No route for the URI');
       }
@@ -210,7 +231,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
       entry.operationId = route.operation.operationId;
       const body = parseBody(raw, entry);
       authorize(req, route.operation);
-      const problems = validator.validate(method, route.operation, url.searchParams, body, raw.length > 0);
+      const problems = routeValidator.validate(method, route.operation, url.searchParams, body, raw.length > 0);
       if (problems.length > 0) {
         entry.problems = problems;
         validationFailures.push(entry);
@@ -219,7 +240,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
           problems.map((p) => ({ code: p.where === 'body' ? 9207 : 9106, message: `Invalid ${p.where}: ${p.message}` })),
         );
       }
-      const op = OPERATIONS[route.operation.operationId];
+      const op = operations[route.operation.operationId];
       if (!op) throw fail(404, 7003, 'No route for the URI');
       response = op.handle(state, route.operation.params, url.searchParams, (body ?? {}) as Record<string, unknown>);
     } catch (err) {
@@ -247,7 +268,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     }
     const known = token === undefined ? undefined : state.tokens.get(token);
     if (!known) throw fail(401, 10000, 'Authentication error');
-    const needs = OPERATIONS[op.operationId]?.anyOf ?? [];
+    const needs = operations[op.operationId]?.anyOf ?? [];
     if (needs.length > 0 && !needs.some((p) => known.permissions.includes(p))) throw fail(403, 10000, 'Authentication error');
   }
 
@@ -266,6 +287,8 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     features,
     accountId: accounts[0]!.id,
     token: tokens[0]!.token,
+    access,
+    accessCertsUrl: `http://127.0.0.1:${port}/cdn-cgi/access/certs`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -71,6 +71,9 @@ function lxcConfig(spec: ContainerSpec, delta: string, logFile: string): string 
     // systemd shuts down on SIGRTMIN+3; LXC's default SIGPWR would be ignored until the timeout.
     'lxc.signal.halt = SIGRTMIN+3',
     'lxc.init.cmd = /sbin/init',
+    // The stand-in cloudflared checks ingress with proxflare's own cloudflared port, run by node:
+    // the host's node binary, read-only at the same path (the stand-in names it; same Debian 12).
+    `lxc.mount.entry = ${process.execPath} ${process.execPath.slice(1)} none bind,ro,create=file 0 0`,
     'lxc.net.0.type = veth',
     `lxc.net.0.link = ${spec.bridge.name}`,
     `lxc.net.0.veth.pair = ${spec.vethName}`,

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import type { ConnectTarget } from '../../ports/connector.js';
+import { installStandinCloudflared } from '../standin/build-deb.js';
 import { generateEd25519Key } from './generate-key.js';
 import { startInProcessSshServer } from './in-process-server.js';
 
@@ -204,9 +205,14 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
   await writeFile(join(sshDir, 'authorized_keys'), `${clientKey.public}\n`, { mode: 0o600 });
 
   const standins = standinDir();
-  for (const name of [...STANDINS, ...(options.cloudflared === false ? [] : ['cloudflared'])]) {
+  for (const name of STANDINS) {
     if (!existsSync(join(standins, name))) continue;
     await installStandin(join(standins, name), join(binDir, name));
+  }
+  if (options.cloudflared !== false) {
+    // With its ingress engine next to it (the project's cloudflared port, run with node).
+    await installStandinCloudflared(join(binDir, 'cloudflared'));
+    await installStandin(join(binDir, 'cloudflared'), join(binDir, 'cloudflared'));
   }
   // Packages unpacked into the sandbox (`#!/usr/bin/env python3`) get the system python3 too.
   if (SYSTEM_PYTHON) await symlink(SYSTEM_PYTHON, join(binDir, 'python3'));

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
@@ -34,19 +34,56 @@ export function standinScriptPath(): string {
   return found;
 }
 
+let engineBundle: Promise<string> | undefined;
+
+/**
+ * The stand-in's ingress engine (ingress-cli.ts with src/ingress and `yaml`) as one CommonJS file (yaml is CommonJS),
+ * bundled from the TypeScript source with esbuild, once per process.
+ */
+function ingressEngine(): Promise<string> {
+  engineBundle ??= (async () => {
+    const entry = join(dirname(standinScriptPath()), 'ingress-cli.ts');
+    if (!existsSync(entry)) throw new UserError(`the stand-in's ingress engine ${entry} is missing; it ships with the proxflare source checkout`);
+    const { build } = await import('esbuild');
+    const result = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+    return result.outputFiles[0]!.text;
+  })();
+  return engineBundle;
+}
+
+/**
+ * Writes the stand-in cloudflared to `target` and its ingress engine (`cloudflared-ingress.cjs`)
+ * into `engineDir` (default: next to it), with the pinned version and this process's node.
+ */
+export async function installStandinCloudflared(target: string, options: { version?: string; engineDir?: string } = {}): Promise<void> {
+  const version = options.version ?? STANDIN_VERSION;
+  const engineDir = options.engineDir ?? dirname(target);
+  await mkdir(dirname(target), { recursive: true });
+  await mkdir(engineDir, { recursive: true });
+  // A pinned version must be what `--version` prints, or upgrade checks would never settle.
+  const script = (await readFile(standinScriptPath(), 'utf8'))
+    .replace(`VERSION = "${STANDIN_VERSION}"`, `VERSION = "${version}"`)
+    .replace('NODE = "node"', `NODE = ${JSON.stringify(process.execPath)}`);
+  await writeFile(target, script);
+  await chmod(target, 0o755);
+  await writeFile(join(engineDir, 'cloudflared-ingress.cjs'), await ingressEngine());
+}
+
 function controlFile(version: string): string {
   return [
     'Package: cloudflared',
     `Version: ${version}`,
     'Architecture: all',
     'Maintainer: proxflare tests <proxflare@localhost>',
-    'Depends: python3, python3-yaml',
+    // node runs the ingress engine; the e2e containers get the host's node bind-mounted (src/sim/lxc).
+    'Depends: python3',
     'Section: net',
     'Priority: optional',
     'Description: proxflare test stand-in for cloudflared (NOT the real cloudflared)',
     ' Answers --version, tunnel ingress validate and tunnel run like cloudflared',
-    ' so installs, config validation and systemd supervision can be tested',
-    ' without network access. It never connects to Cloudflare.',
+    ' (ingress checks run proxflare\'s own cloudflared port with node), so installs,',
+    ' config validation and systemd supervision can be tested without network',
+    ' access. It never connects to Cloudflare.',
     '',
   ].join('\n');
 }
@@ -64,11 +101,10 @@ export async function buildStandinDeb(outDir: string, version: string = STANDIN_
     await mkdir(join(staging, 'DEBIAN'), { recursive: true });
     await mkdir(join(staging, 'usr', 'bin'), { recursive: true });
     await writeFile(join(staging, 'DEBIAN', 'control'), controlFile(version));
-    const binary = join(staging, 'usr', 'bin', 'cloudflared');
-    // A pinned version must be what `--version` prints, or upgrade checks would never settle.
-    const script = await readFile(standinScriptPath(), 'utf8');
-    await writeFile(binary, script.replace(`VERSION = "${STANDIN_VERSION}"`, `VERSION = "${version}"`));
-    await chmod(binary, 0o755);
+    await installStandinCloudflared(join(staging, 'usr', 'bin', 'cloudflared'), {
+      version,
+      engineDir: join(staging, 'usr', 'lib', 'cloudflared-standin'),
+    });
     const debPath = join(outDir, `cloudflared_${version}_all.deb`);
     try {
       await run('dpkg-deb', ['--root-owner-group', '--build', staging, debPath]);

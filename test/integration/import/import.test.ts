@@ -68,7 +68,7 @@ describe('proxflare import', () => {
     // --adopt: the plan says what it takes over, with the routes still unchanged.
     const adoptPlan = await runCli(lab, ['-i', out, 'sync', '--dry-run', '--adopt', '--json']);
     expect(adoptPlan.code, adoptPlan.stderr).toBe(0);
-    const ap = JSON.parse(adoptPlan.stdout) as PlanJson & { changes: { address: string; action: string; reason: string }[] };
+    const ap = JSON.parse(adoptPlan.stdout) as Omit<PlanJson, 'changes'> & { changes: { address: string; action: string; reason: string }[] };
     expect(ap.conflicts).toEqual([]);
     expect(ap.routes.map((r) => [r.hostname, r.service]).sort()).toEqual(ingress.map((r) => [r.hostname, r.service]).sort());
     const lxcChange = ap.changes.find((c) => c.address === 'lxc/cloudflared')!;
