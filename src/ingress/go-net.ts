@@ -59,7 +59,6 @@ export function parseGoUrl(raw: string): { ok: true; url: GoUrl } | { ok: false;
 }
 
 function parseWithoutFragment(raw: string): GoUrl {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(raw)) throw new UrlError('net/url: invalid control character in URL');
   const url: GoUrl = { scheme: '', opaque: '', userinfo: '', host: '', path: '', rawQuery: '', forceQuery: false, fragment: '' };
   if (raw === '*') {

@@ -3,7 +3,7 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 
-interface Holder {
+export interface Holder {
   pid: number;
   host: string;
   user: string;
@@ -31,10 +31,7 @@ export async function takeLocalLock(name: string, waitMs: number, dir = tmpdir()
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = await readHolder(path);
-    if (holder && holder.host === me.host && !isAlive(holder.pid)) {
-      await rm(path, { force: true });
-      continue;
-    }
+    if (holder && holder.host === me.host && !isAlive(holder.pid) && (await removeStaleLock(path, holder, me))) continue;
     if (Date.now() >= deadline) {
       const who = holder ? `pid ${holder.pid} (${holder.user}@${holder.host}, since ${holder.started})` : 'an unknown process';
       throw new UserError(
@@ -42,6 +39,35 @@ export async function takeLocalLock(name: string, waitMs: number, dir = tmpdir()
       );
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Remove the lock file only if it still names `stale`. Takers that saw the same dead holder
+ * serialize on a second file created with O_EXCL and re-read the lock under it, so the second
+ * one finds the first one's live lock and leaves it: a live lock is never deleted. (If a taker
+ * dies holding that second file, the next one clears it once its process is gone.)
+ */
+export async function removeStaleLock(path: string, stale: Holder, me: Holder): Promise<boolean> {
+  const mutex = `${path}.takeover`;
+  let handle;
+  try {
+    handle = await open(mutex, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = await readHolder(mutex);
+    if (other && other.host === me.host && !isAlive(other.pid)) await rm(mutex, { force: true });
+    return false;
+  }
+  try {
+    await handle.writeFile(JSON.stringify(me));
+    await handle.close();
+    const current = await readHolder(path);
+    if (!current || current.pid !== stale.pid || current.started !== stale.started || current.host !== stale.host) return false;
+    await rm(path, { force: true });
+    return true;
+  } finally {
+    await rm(mutex, { force: true });
   }
 }
 

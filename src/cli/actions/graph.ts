@@ -6,7 +6,7 @@ import { graphFromActual, inventoryOnlyActual, readExposureGraph } from '../../g
 import type { Inventory } from '../../inventory/types.js';
 import { createRenderer } from '../../render/templates.js';
 import type { GraphFlags } from '../commands/graph.js';
-import { GRAPH_FORMATS } from '../commands/graph.js';
+import { GRAPH_FORMATS } from '../graph-formats.js';
 import type { CliContext } from '../context.js';
 import { globalOptions } from '../context.js';
 import { loadForCli } from '../load-for-cli.js';

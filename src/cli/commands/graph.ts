@@ -1,4 +1,5 @@
 import type { CliContext } from '../context.js';
+import { GRAPH_FORMATS } from '../graph-formats.js';
 
 export interface GraphFlags {
   format: string;
@@ -6,7 +7,6 @@ export interface GraphFlags {
   offline: boolean;
 }
 
-export const GRAPH_FORMATS = ['mermaid', 'text', 'json'] as const;
 
 export function registerGraph(ctx: CliContext): void {
   ctx.program

@@ -20,13 +20,27 @@ describe('checkOrigin', () => {
     ['::ffff:192.168.1.2', /Proxmox node/],
     ['fd00::2', /Proxmox node/],
     ['not-an-ip', /not an IP address/],
+    // The same addresses in other forms (IPv4-mapped IPv6, expanded IPv6, a zone id).
+    ['::ffff:7f00:1', /loopback/],
+    ['::ffff:127.0.0.1', /loopback/],
+    ['0:0:0:0:0:0:0:1', /loopback/],
+    ['::ffff:a9fe:304', /link-local/],
+    ['fe80::1%eth0', /link-local/],
+    ['::ffff:0.0.0.0', /unspecified/],
+    ['::ffff:e000:fb', /multicast/],
+    ['::ffff:c0a8:102', /Proxmox node/],
+    ['fd00:0:0:0:0:0:0:2', /Proxmox node/],
   ];
   it.each(refused)('%s is refused', (ip, message) => {
     expect(checkOrigin(ip, ctx)).toMatch(message);
   });
 
-  it.each(['192.168.1.50', '10.0.0.7', '172.16.5.5', 'fd00::50', '2001:db8::5'])('%s is fine', (ip) => {
+  it.each(['192.168.1.50', '10.0.0.7', '172.16.5.5', 'fd00::50', '2001:db8::5', '::ffff:192.168.1.50'])('%s is fine', (ip) => {
     expect(checkOrigin(ip, ctx)).toBeUndefined();
+  });
+
+  it('a node address reported in mapped form still matches the guest in plain form', () => {
+    expect(checkOrigin('192.168.1.2', { nodeAddresses: ['::ffff:192.168.1.2'], allowLoopback: false })).toMatch(/Proxmox node/);
   });
 
   it('loopback only when allowed (demo), node addresses never', () => {
