@@ -10,6 +10,8 @@ import type { Ports } from '../sync/ports.js';
 import { ExecutorContext } from './executor-context.js';
 import type { Executor } from './executors/executor.js';
 import { EXECUTORS } from './executors/index.js';
+import type { StopRequest } from './stop-request.js';
+import { ApplyInterrupted } from './stop-request.js';
 
 export interface ApplyContext {
   inventory: Inventory;
@@ -17,12 +19,18 @@ export interface ApplyContext {
   reporter: Reporter;
   /** Connection opened while reading, if the connector was reachable then. */
   host: ConnectorHost | undefined;
+  /** Every connection opened while reading, by connector hostname (replicas); `host` is the first's. */
+  hosts?: ReadonlyMap<string, ConnectorHost>;
   /** How long to wait for the connector LXC to get an address. */
   ipTimeoutMs?: number;
   /** How long to wait for another sync's lock on the connector. */
   lockWaitMs?: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs?: number;
+  /** Checked between changes: a Ctrl-C stops the apply there (ApplyInterrupted). */
+  stop?: StopRequest;
+  /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
+  healthTimeoutMs?: number;
   /** The command whose re-run finishes an interrupted apply (named in the failure report). */
   command?: 'sync' | 'destroy';
 }
@@ -31,6 +39,8 @@ export interface ApplyResult {
   applied: ApplyReportEntry[];
   /** The connection used (left open for the convergence re-read; the caller closes it). */
   host: ConnectorHost | undefined;
+  /** Every connection open after apply, by connector hostname; the caller closes them. */
+  hosts: Map<string, ConnectorHost>;
   tunnelId: string;
   restarted: boolean;
 }
@@ -53,9 +63,10 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
       ipTimeoutMs: options.ipTimeoutMs ?? 120_000,
       lockWaitMs: options.lockWaitMs ?? 10_000,
       tunnelConnectTimeoutMs: options.tunnelConnectTimeoutMs ?? 20_000,
+      healthTimeoutMs: options.healthTimeoutMs ?? Number(process.env.PROXFLARE_HEALTH_TIMEOUT_MS ?? 30_000),
     },
     tunnelId,
-    options.host,
+    options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),
   );
 
   const toDo = plan.changes.filter((c) => c.action !== 'noop');
@@ -77,6 +88,9 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
     for (let i = 0; i < APPLY_ORDER.length; i++) {
       const changes = rows[i]!;
       if (changes.length === 0) continue;
+      if (options.stop?.requested) {
+        throw new ApplyInterrupted(options.stop.reason!, [...applied].map(entry), toDo.filter((c) => !ctx.isCompleted(c)).map(entry));
+      }
       for (const c of changes) walked.add(c);
       const executor = EXECUTORS[APPLY_ORDER[i]!.kind] as Executor<Change>;
       try {
@@ -98,6 +112,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
   return {
     applied: [...applied].map(entry),
     host: ctx.hostOf(inventory.connector.hostname),
+    hosts: ctx.openHosts(),
     tunnelId: ctx.tunnelId,
     restarted: ctx.restarted,
   };

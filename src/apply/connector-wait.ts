@@ -17,6 +17,11 @@ export interface ConnectorWaitOptions {
 export interface ConnectorWatch {
   /** Waits until a connector that was not there before the restart holds edge connections. */
   waitForRestarted(): Promise<void>;
+  /**
+   * Waits until the connector with this id (from its `/ready`) holds edge connections; false
+   * when the timeout passes first. The health gate of a rolling restart.
+   */
+  waitForConnector(id: string): Promise<boolean>;
 }
 
 /**
@@ -32,6 +37,18 @@ export async function watchConnectorRestart(options: ConnectorWaitOptions): Prom
   const { reporter, address } = options;
   const before = new Set((await readConnectors(options)).map((c) => c.id));
   return {
+    async waitForConnector(id) {
+      const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+      for (;;) {
+        const found = (await readConnectors(options)).find((c) => c.id === id && c.connections > 0);
+        if (found) {
+          reporter.done(address, `connector ${found.id} (cloudflared ${found.version}), ${plural(found.connections, 'connection')}`);
+          return true;
+        }
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
+      }
+    },
     async waitForRestarted() {
       const deadline = Date.now() + (options.timeoutMs ?? 20_000);
       reporter.step(address, 'waiting for the connector to connect to Cloudflare');

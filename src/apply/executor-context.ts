@@ -16,6 +16,8 @@ export interface ExecutorTimeouts {
   lockWaitMs: number;
   /** How long to wait for the restarted connector to show up as tunnel connections. */
   tunnelConnectTimeoutMs: number;
+  /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
+  healthTimeoutMs: number;
 }
 
 /** A managed file waiting for its connector's unit change to deploy it. */
@@ -56,11 +58,11 @@ export class ExecutorContext {
     readonly reporter: Reporter,
     readonly timeouts: ExecutorTimeouts,
     tunnelId: string,
-    /** The connection the read phase opened (to the inventory's connector), if any. */
-    readHost: ConnectorHost | undefined,
+    /** The connections the read phase opened, by connector hostname. */
+    readHosts: ReadonlyMap<string, ConnectorHost>,
   ) {
     this.tunnelId = tunnelId;
-    if (readHost) this.#sessions.set(inventory.connector.hostname, { host: readHost, openedHere: false });
+    for (const [name, host] of readHosts) this.#sessions.set(name, { host, openedHere: false });
   }
 
   /** Text with the "known after apply" tunnel id (and the aud of an Access app created earlier) filled in. */
@@ -73,12 +75,18 @@ export class ExecutorContext {
     this.#completed.add(change);
   }
 
+  /** A change that landed was undone (a rolled-back replica). */
+  uncompleted(change: Change): void {
+    this.#completed.delete(change);
+  }
+
   isCompleted(change: Change): boolean {
     return this.#completed.has(change);
   }
 
   spec(connector: string): ConnectorSpec {
-    if (connector === this.inventory.connector.hostname) return this.inventory.connector;
+    const spec = this.inventory.connectors.find((c) => c.hostname === connector);
+    if (spec) return spec;
     throw new InternalError(`the plan names connector "${connector}", which the inventory does not have`);
   }
 
@@ -134,6 +142,11 @@ export class ExecutorContext {
   /** The connection to a connector after apply, if one is open. */
   hostOf(name: string): ConnectorHost | undefined {
     return this.#sessions.get(name)?.host;
+  }
+
+  /** Every connection open after apply, by connector hostname. */
+  openHosts(): Map<string, ConnectorHost> {
+    return new Map([...this.#sessions].map(([name, s]) => [name, s.host]));
   }
 
   /**

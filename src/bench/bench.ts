@@ -1,12 +1,30 @@
 /**
- * `npm run bench`: no-op and full-apply syncs for 10, 100 and 1,000 services against the
- * simulators (25 ms injected latency per API request) and the sandbox SSH connector, plus
- * the pure load+plan time of a 1,000-service inventory. Each scenario runs in its own child
- * process so peak RSS is its own. Everything listens on 127.0.0.1.
+ * `npm run bench`. Two tables:
+ *
+ * Start-up: whole `node bin/proxflare.js ...` processes (median of 10, peak RSS), the time a
+ * user waits for `--version`, `--help` and `validate`, against the issue's targets.
+ *
+ * Sync: full applies and no-op plans for 10, 100 and 1,000 services against the simulators
+ * (25 ms injected latency per API request, 4,000 unrelated DNS records) and the sandbox SSH
+ * connector, with their request counts and the lower bound those requests imply:
+ *   reads  = latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,  1 + DNS list pages)
+ *            (one listing round, then every other Proxmox read under the concurrency limit;
+ *            on Cloudflare the zone lookup, then the DNS pages one after another; both APIs
+ *            are read in parallel; SSH adds no injected latency)
+ *   apply  = reads of the convergence re-read (the no-op plan's) + latency × each write
+ *            (applied one after another) + each Proxmox task's simulated duration
+ * A row slower than 1.5 × its bound is flagged. No-op plans run in a process of their own,
+ * so their peak RSS and CPU time are proxflare's (its wall time starts at main(), after
+ * Node's start-up, and includes loading the adapters); full applies run in the simulators'
+ * process (the stand-in edge needs the Cloudflare simulator's state).
+ * Everything listens on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { main } from '../cli/main.js';
 import type { CliIo } from '../cli/io.js';
 import { generatedGuestIp, startSimulatedHomelab } from '../demo/simulated-homelab.js';
@@ -18,12 +36,23 @@ import { computeDesired } from '../plan/desired-state.js';
 import type { ActualState } from '../plan/actual-state.js';
 import type { GuestIp } from '../ports/proxmox.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
+import type { BenchPlanInput, BenchPlanOutput } from './bench-plan.js';
 
 const SIZES = [10, 100, 1000];
 const LATENCY_MS = 25;
 const UNRELATED_RECORDS = 4000;
+const TASK_MS = 200;
+/** The inventory default of `proxmox.concurrency`. */
+const CONCURRENCY = 8;
+const STARTUP_RUNS = 10;
+const FLAG_RATIO = 1.5;
 
-interface Row {
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/proxflare.js`;
+const SELF = fileURLToPath(import.meta.url);
+const PLAN_RUNNER = fileURLToPath(new URL('./bench-plan.js', import.meta.url));
+
+interface SyncRow {
   scenario: string;
   services: number;
   wallMs: number;
@@ -31,36 +60,140 @@ interface Row {
   cloudflareRequests: number;
   sshRoundTrips: number;
   peakRssMiB: number;
+  /** CPU time of the proxflare process (no-op plans, which run alone). */
+  cpuMs?: number;
+  boundMs: number | undefined;
+  target?: { wallMs?: number; rssMiB?: number };
 }
 
-async function runScenario(services: number): Promise<Row[]> {
-  const lab = await startSimulatedHomelab({ guests: services, latencyMs: LATENCY_MS, unrelatedRecords: UNRELATED_RECORDS, taskDurationMs: 200 });
+interface StartupRow {
+  command: string;
+  medianMs: number;
+  peakRssMiB: number;
+  targetMs: number | undefined;
+}
+
+// ---------------------------------------------------------------- start-up (whole processes)
+
+/** Writes the process's peak RSS (KiB) to fd 3 when it exits. */
+const RSS_PRELOAD = `data:text/javascript,${encodeURIComponent(
+  "import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));",
+)}`;
+
+function timeProcess(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = ['--import', RSS_PRELOAD, BIN]): StartupRow {
+  const walls: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < STARTUP_RUNS; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    walls.push(performance.now() - t0);
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    rss.push(Number((r.output[3] as string | null) ?? 0) / 1024);
+  }
+  return { command: args.join(' '), medianMs: median(walls), peakRssMiB: Math.max(...rss), targetMs: undefined };
+}
+
+async function startupRows(): Promise<StartupRow[]> {
+  const lab = await startSimulatedHomelab({ guests: 1000 });
   try {
-    const rows: Row[] = [];
-    const measure = async (scenario: string, args: string[], expect: number) => {
-      const pve0 = lab.proxmox.requests.length;
-      const cf0 = lab.cloudflare.requests.length;
-      const ssh0 = lab.sshRoundTrips();
-      const t0 = performance.now();
-      const code = await cli(lab, args);
-      const wallMs = performance.now() - t0;
-      if (code !== expect) throw new Error(`${scenario} with ${services} services exited ${code}, expected ${expect}`);
-      rows.push({
-        scenario,
-        services,
-        wallMs,
-        proxmoxRequests: lab.proxmox.requests.length - pve0,
-        cloudflareRequests: lab.cloudflare.requests.length - cf0,
-        sshRoundTrips: lab.sshRoundTrips() - ssh0,
-        peakRssMiB: process.resourceUsage().maxRSS / 1024,
-      });
-    };
-    await measure('full apply (sync --yes, incl. convergence re-read)', ['sync', '--yes'], 0);
-    await measure('no-op plan (sync --dry-run)', ['sync', '--dry-run', '--detailed-exitcode'], 0);
+    const env = { PATH: process.env.PATH, HOME: lab.dir };
+    const rows: StartupRow[] = [];
+    const baseline = timeProcess(['-e', '0'], env, ['--import', RSS_PRELOAD]);
+    rows.push({ ...baseline, command: 'node -e 0 (Node itself, for reference)' });
+    rows.push({ ...timeProcess(['--version'], env), targetMs: 150 });
+    rows.push({ ...timeProcess(['--help'], env), targetMs: 150 });
+    rows.push({ ...timeProcess(['validate', '-i', 'inventory.yaml'], env), command: 'validate (the example inventory.yaml)', targetMs: 250 });
+    rows.push({
+      ...timeProcess(['validate', '-i', lab.inventoryFile], { ...env, ...lab.env }),
+      command: 'validate (1,000 services)',
+      targetMs: 500,
+    });
     return rows;
   } finally {
     await lab.close();
   }
+}
+
+// ---------------------------------------------------------------- sync (simulators)
+
+const isDnsListing = (method: string, path: string) => method === 'GET' && /\/dns_records(\?|$)/.test(path);
+const isPveTask = (method: string, path: string) => method === 'POST' && /\/lxc$|\/status\/(start|stop|shutdown|reboot)$|\/aplinfo$|\/download-url$/.test(path);
+
+interface Window {
+  pve: { method: string; path: string }[];
+  cf: { method: string; path: string }[];
+}
+
+function readBoundMs(w: Window): number {
+  const pveReads = w.pve.filter((r) => r.method === 'GET').length;
+  const pveRounds = pveReads === 0 ? 0 : 1 + Math.ceil(Math.max(0, pveReads - 2) / CONCURRENCY);
+  const cfRounds = 1 + w.cf.filter((r) => isDnsListing(r.method, r.path)).length;
+  return LATENCY_MS * Math.max(pveRounds, cfRounds);
+}
+
+function applyBoundMs(w: Window, reread: number): number {
+  const writes = [...w.pve, ...w.cf].filter((r) => r.method !== 'GET').length;
+  const tasks = w.pve.filter((r) => isPveTask(r.method, r.path)).length;
+  return reread + LATENCY_MS * writes + TASK_MS * tasks;
+}
+
+async function runScenario(services: number, staticIps: boolean): Promise<SyncRow[]> {
+  const lab = await startSimulatedHomelab({ guests: services, latencyMs: LATENCY_MS, unrelatedRecords: UNRELATED_RECORDS, taskDurationMs: TASK_MS });
+  try {
+    if (staticIps) await writeFile(lab.inventoryFile, withInventoryIps(await readFile(lab.inventoryFile, 'utf8')));
+    const label = staticIps ? ', inventory IPs (no discovery)' : '';
+    const window = async <T>(run: () => Promise<T>) => {
+      const pve0 = lab.proxmox.requests.length;
+      const cf0 = lab.cloudflare.requests.length;
+      const result = await run();
+      const w: Window = {
+        pve: lab.proxmox.requests.slice(pve0).map((r) => ({ method: r.method, path: r.path })),
+        cf: lab.cloudflare.requests.slice(cf0).map((r) => ({ method: r.method, path: r.path })),
+      };
+      return { result, w };
+    };
+
+    const apply = await window(async () => {
+      const ssh0 = lab.sshRoundTrips();
+      const t0 = performance.now();
+      const code = await cli(lab, ['sync', '--yes']);
+      const wallMs = performance.now() - t0;
+      if (code !== 0) throw new Error(`full apply with ${services} services exited ${code}`);
+      return { wallMs, sshRoundTrips: lab.sshRoundTrips() - ssh0, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+    });
+    const noop = await window(() => planInOwnProcess(lab));
+    if (noop.result.code !== 0) throw new Error(`no-op plan with ${services} services exited ${noop.result.code}`);
+
+    const noopBound = readBoundMs(noop.w);
+    const row = (scenario: string, w: Window, r: { wallMs: number; sshRoundTrips: number; peakRssMiB: number; cpuMs?: number }, boundMs: number): SyncRow => ({
+      scenario,
+      services,
+      wallMs: r.wallMs,
+      proxmoxRequests: w.pve.length,
+      cloudflareRequests: w.cf.length,
+      sshRoundTrips: r.sshRoundTrips,
+      peakRssMiB: r.peakRssMiB,
+      ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}),
+      boundMs,
+    });
+    const noopRow = row(`no-op plan (sync --dry-run)${label}`, noop.w, noop.result, noopBound);
+    if (services === 1000) noopRow.target = { rssMiB: 200, ...(staticIps ? {} : { wallMs: 3600 }) };
+    return [row(`full apply (sync --yes, incl. convergence re-read)${label} [RSS incl. simulators]`, apply.w, apply.result, applyBoundMs(apply.w, noopBound)), noopRow];
+  } finally {
+    await lab.close();
+  }
+}
+
+/** Every generated guest gets its address in the inventory, so nothing is discovered. */
+function withInventoryIps(yaml: string): string {
+  return yaml.replace(/^ {2}- name: svc(\d+)\n {4}type: lxc\n/gm, (block, i: string) => `${block}    ip: ${generatedGuestIp(Number(i))}\n`);
+}
+
+async function planInOwnProcess(lab: SimulatedHomelab): Promise<BenchPlanOutput> {
+  const input: BenchPlanInput = { inventoryFile: lab.inventoryFile, cwd: lab.dir, env: lab.env, sandbox: { root: lab.host.root, binDir: lab.host.binDir } };
+  // Asynchronous: the simulators in this process must keep answering while the child plans.
+  const { stdout } = await promisify(execFile)(process.execPath, [PLAN_RUNNER, JSON.stringify(input)], { maxBuffer: 16 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as BenchPlanOutput;
 }
 
 async function cli(lab: SimulatedHomelab, args: string[]): Promise<number> {
@@ -77,7 +210,7 @@ async function cli(lab: SimulatedHomelab, args: string[]): Promise<number> {
 }
 
 /** Load + validate + desired + plan of a 1,000-service inventory, no I/O but the file read. */
-async function pureScenario(): Promise<Row> {
+async function pureScenario(): Promise<SyncRow> {
   const lab = await startSimulatedHomelab({ guests: 1000 });
   try {
     const t0 = performance.now();
@@ -92,49 +225,114 @@ async function pureScenario(): Promise<Row> {
     const desired = computeDesired(inventory, actual, createRenderer());
     computePlan(inventory, actual, desired, { adopt: ADOPT_NOTHING, allowMassDelete: false });
     return {
-      scenario: 'load + validate + plan, no I/O',
+      scenario: 'load + validate + plan, no I/O (in-process)',
       services: 1000,
       wallMs: performance.now() - t0,
       proxmoxRequests: 0,
       cloudflareRequests: 0,
       sshRoundTrips: 0,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      boundMs: undefined,
     };
   } finally {
     await lab.close();
   }
 }
 
+// ---------------------------------------------------------------- driver and tables
+
 async function child(arg: string): Promise<void> {
-  const rows = arg === 'pure' ? [await pureScenario()] : await runScenario(Number(arg));
+  let rows: unknown;
+  if (arg === 'startup') rows = await startupRows();
+  else if (arg === 'pure') rows = [await pureScenario()];
+  else if (arg.startsWith('static-')) rows = await runScenario(Number(arg.slice('static-'.length)), true);
+  else rows = await runScenario(Number(arg), false);
   process.stdout.write(`${JSON.stringify(rows)}\n`);
+  process.exit(0);
+}
+
+function runChild<T>(arg: string, what: string): T[] {
+  process.stderr.write(`bench: ${what}…\n`);
+  const r = spawnSync(process.execPath, [SELF, '--child', arg], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench child ${arg} exited ${r.status}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T[];
 }
 
 function parent(): void {
-  const self = fileURLToPath(import.meta.url);
-  const rows: Row[] = [];
-  for (const arg of ['pure', ...SIZES.map(String)]) {
-    process.stderr.write(`bench: ${arg === 'pure' ? 'pure plan of 1000 services' : `${arg} services`}…\n`);
-    const out = execFileSync(process.execPath, [self, '--child', arg], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
-    rows.push(...(JSON.parse(out.trim().split('\n').pop()!) as Row[]));
-  }
-  const header = ['scenario', 'services', 'wall time', 'Proxmox req', 'Cloudflare req', 'SSH round trips', 'peak RSS'];
-  const cells = rows.map((r) => [
-    r.scenario,
-    String(r.services),
-    `${(r.wallMs / 1000).toFixed(2)} s`,
-    String(r.proxmoxRequests),
-    String(r.cloudflareRequests),
-    String(r.sshRoundTrips),
-    `${r.peakRssMiB.toFixed(0)} MiB`,
-  ]);
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = load();
+  const startup = runChild<StartupRow>('startup', `start-up, ${STARTUP_RUNS} runs each`);
+  const rows: SyncRow[] = [];
+  rows.push(...runChild<SyncRow>('pure', 'pure plan of 1000 services'));
+  for (const n of SIZES) rows.push(...runChild<SyncRow>(String(n), `${n} services`));
+  rows.push(...runChild<SyncRow>('static-1000', '1000 services with inventory IPs'));
+
+  const flags: string[] = [];
+  console.log(`proxflare bench (load average before: ${loadBefore}; after: ${load()}; ${process.arch}, Node ${process.version})`);
+  console.log('');
+  console.log(`Start-up: whole processes, median of ${STARTUP_RUNS}`);
+  // On a loaded machine every process is slower; the multiple of Node's own start-up says
+  // what proxflare adds, independently of the load.
+  const node = startup[0]!.medianMs;
+  table(
+    ['command', 'median', '× node -e 0', 'peak RSS', 'target', ''],
+    startup.map((r) => {
+      const over = r.targetMs !== undefined && r.medianMs > r.targetMs;
+      if (over) flags.push(`${r.command}: ${seconds(r.medianMs)} is above its target ${seconds(r.targetMs!)}`);
+      return [
+        r.command,
+        seconds(r.medianMs),
+        `${(r.medianMs / node).toFixed(1)}×`,
+        mib(r.peakRssMiB),
+        r.targetMs === undefined ? '' : `≤ ${seconds(r.targetMs)}`,
+        over ? 'ABOVE TARGET' : '',
+      ];
+    }),
+  );
+  console.log('');
+  console.log(
+    `Sync: simulators with ${LATENCY_MS} ms latency per request, ${UNRELATED_RECORDS} unrelated DNS records, ` +
+      `proxmox.concurrency ${CONCURRENCY}, ${TASK_MS} ms per Proxmox task`,
+  );
+  table(
+    ['scenario', 'services', 'wall time', 'lower bound', 'measured/bound', 'CPU', 'Proxmox req', 'Cloudflare req', 'SSH round trips', 'peak RSS', ''],
+    rows.map((r) => {
+      const ratio = r.boundMs ? r.wallMs / r.boundMs : undefined;
+      const notes: string[] = [];
+      if (ratio !== undefined && ratio > FLAG_RATIO) notes.push(`ABOVE ${FLAG_RATIO}× BOUND`);
+      if (r.target?.wallMs !== undefined && r.wallMs > r.target.wallMs) notes.push(`above target ${seconds(r.target.wallMs)}`);
+      if (r.target?.rssMiB !== undefined && r.peakRssMiB > r.target.rssMiB) notes.push(`RSS above ${r.target.rssMiB} MiB`);
+      if (notes.length > 0) flags.push(`${r.scenario}, ${r.services} services: ${notes.join(', ')}`);
+      return [
+        r.scenario,
+        String(r.services),
+        seconds(r.wallMs),
+        r.boundMs === undefined ? '' : seconds(r.boundMs),
+        ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        r.cpuMs === undefined ? '' : seconds(r.cpuMs),
+        String(r.proxmoxRequests),
+        String(r.cloudflareRequests),
+        String(r.sshRoundTrips),
+        mib(r.peakRssMiB),
+        notes.join(', '),
+      ];
+    }),
+  );
+  console.log('');
+  console.log(flags.length === 0 ? 'Every row is within its target and within 1.5× its lower bound.' : `Called out:\n${flags.map((f) => `  - ${f}`).join('\n')}`);
+}
+
+function table(header: string[], cells: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(`proxflare bench: simulators with ${LATENCY_MS} ms latency per request, ${UNRELATED_RECORDS} unrelated DNS records in the zone`);
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const c of cells) console.log(line(c));
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 1000 ? 3 : 2)} s`;
+const mib = (m: number) => `${m.toFixed(0)} MiB`;
 
 if (process.argv[2] === '--child') await child(process.argv[3]!);
 else parent();

@@ -1,4 +1,5 @@
-import Cloudflare, { APIError } from 'cloudflare';
+import type Cloudflare from 'cloudflare';
+import { APIError } from 'cloudflare';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
 import { Secret } from '../core/secret.js';
@@ -15,7 +16,8 @@ import type {
   ServiceToken,
 } from '../ports/access.js';
 import { toProviderError, type CallContext } from './cloudflare-errors.js';
-import { createGuardedFetch, type FetchStats } from './guarded-fetch.js';
+import type { FetchStats } from './guarded-fetch.js';
+import { createSdkClient } from './sdk-client.js';
 
 /**
  * The Access port over the official SDK (cloudflare 7.3.0, account scope):
@@ -69,16 +71,11 @@ class AccessSdkAdapter implements CloudflareAccess {
 
   constructor(settings: CloudflareSettings, options: AccessAdapterOptions) {
     const reporter = options.reporter ?? silentReporter;
-    this.#client = new Cloudflare({
-      apiToken: settings.apiToken.reveal(),
-      apiKey: null,
-      apiEmail: null,
-      userServiceKey: null,
-      ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
+    this.#client = createSdkClient(settings, {
+      reporter,
       maxRetries: options.maxRetries ?? 4,
-      timeout: options.timeoutMs ?? 60_000,
-      logLevel: 'off',
-      fetch: createGuardedFetch({ reporter, maxRateLimitWaitSeconds: 120, stats: this.stats }),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      stats: this.stats,
     });
   }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII, domainToUnicode } from 'node:url';
-import Cloudflare, { APIError } from 'cloudflare';
+import type Cloudflare from 'cloudflare';
+import { APIError } from 'cloudflare';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
 import { Secret } from '../core/secret.js';
@@ -19,7 +20,8 @@ import type {
 import { apiErrorCodes, httpDetail, toProviderError, type CallContext } from './cloudflare-errors.js';
 import { batchBody, chunk, FREE_PLAN_BATCH_LIMIT, operationName, recordParam, toOperations, type DnsOperation } from './dns-operations.js';
 import { isUnknownOutcome, listOperations, reconcile } from './dns-outcome.js';
-import { createGuardedFetch, retryAfterSeconds, type FetchStats } from './guarded-fetch.js';
+import { retryAfterSeconds, type FetchStats } from './guarded-fetch.js';
+import { createSdkClient } from './sdk-client.js';
 import { credentialsFromToken, generateTunnelSecret } from './tunnel-credentials.js';
 
 /**
@@ -113,21 +115,12 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     this.#reporter = options.reporter ?? silentReporter;
     this.#batchSize = Math.min(options.batchSize ?? FREE_PLAN_BATCH_LIMIT, FREE_PLAN_BATCH_LIMIT);
     this.#maxRetries = options.maxRetries ?? 4;
-    this.#client = new Cloudflare({
-      apiToken: settings.apiToken.reveal(),
-      // Explicit nulls keep CLOUDFLARE_API_KEY/EMAIL from the environment out of our requests.
-      apiKey: null,
-      apiEmail: null,
-      userServiceKey: null,
-      ...(settings.baseUrl ? { baseURL: settings.baseUrl } : {}),
+    this.#client = createSdkClient(settings, {
+      reporter: this.#reporter,
       maxRetries: this.#maxRetries,
-      timeout: options.timeoutMs ?? 60_000,
-      logLevel: 'off',
-      fetch: createGuardedFetch({
-        reporter: this.#reporter,
-        maxRateLimitWaitSeconds: options.maxRateLimitWaitSeconds ?? 120,
-        stats: this.stats,
-      }),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.maxRateLimitWaitSeconds !== undefined ? { maxRateLimitWaitSeconds: options.maxRateLimitWaitSeconds } : {}),
+      stats: this.stats,
     });
   }
 

@@ -8,6 +8,7 @@
  * on stdout is ignored, so a chatty profile or tool cannot confuse the parser.
  */
 import type { DeployRequest, ProbeTarget } from '../ports/connector.js';
+import { METRICS_ADDRESS } from '../ports/connector.js';
 import { assertManagedPath, base64Lines, rooted, shQuote } from './shell.js';
 
 /** Where scripts run: production (`root: ''`) or a sandbox directory on a test machine. */
@@ -16,6 +17,8 @@ export interface RemoteEnv {
   root: string;
   /** Prepended to PATH (sandbox stand-ins for systemctl, dpkg, ...). */
   binDir?: string;
+  /** Sandboxes share the test machine's loopback: each one's cloudflared gets its own metrics address. */
+  metrics?: string;
 }
 
 /** The command that reads a script from stdin and runs it only once it is complete. */
@@ -31,6 +34,7 @@ export function prelude(env: RemoteEnv): string {
     const bin = env.binDir ? `${shQuote(env.binDir)}:` : '';
     lines.push(`PATH="$R/usr/local/bin:$R/usr/bin:"${bin}"$PATH"; export PATH`);
     lines.push('PROXFLARE_SANDBOX_ROOT="$R"; export PROXFLARE_SANDBOX_ROOT');
+    if (env.metrics) lines.push(`PROXFLARE_SANDBOX_METRICS=${shQuote(env.metrics)}; export PROXFLARE_SANDBOX_METRICS`);
   } else {
     lines.push('PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"; export PATH');
   }
@@ -81,6 +85,7 @@ export const DEPLOY_EXIT = {
   validation: 10,
   swap: 21,
   restart: 11,
+  health: 12,
 } as const;
 
 /**
@@ -193,9 +198,51 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
       'fi',
       'echo "@@restarted"',
     );
+    if (request.readyTimeoutSeconds !== undefined) {
+      // The health gate: the restarted cloudflared must hold an edge connection (/ready 200)
+      // before the next replica is touched; otherwise the old config comes back.
+      body.push(
+        ...readyFunction(),
+        `N=0; while :; do ready_once; [ "$RCODE" = 200 ] && break; N=$((N+1)); [ "$N" -ge ${request.readyTimeoutSeconds * 2} ] && break; sleep 0.5; done`,
+        'echo "@@ready ${RCODE:-}"',
+        'echo "@@ready-body ${RBODY:-}"',
+        'if [ "$RCODE" != 200 ]; then',
+        '  rollback',
+        `  fail ${DEPLOY_EXIT.health} "${request.unit} restarted but /ready answered \${RCODE:-nothing} for ${request.readyTimeoutSeconds}s (no edge connection)"`,
+        'fi',
+      );
+    }
   }
   body.push('echo "@@done"');
   return wrap(env, body);
+}
+
+/**
+ * Sets RCODE (HTTP status, empty when nothing answered) and RBODY from cloudflared's `/ready`
+ * on the connector's loopback: curl when present, else bash's /dev/tcp (Debian's LXC templates
+ * have bash but not always curl).
+ */
+function readyFunction(): string[] {
+  return [
+    `M="\${PROXFLARE_SANDBOX_METRICS:-${METRICS_ADDRESS}}"`,
+    'ready_once() {',
+    '  RB=""',
+    '  if command -v curl >/dev/null 2>&1; then',
+    `    RB=$(curl -s -m 3 -w '\n@@code %{http_code}' "http://$M/ready" 2>/dev/null </dev/null) || true`,
+    '  elif command -v bash >/dev/null 2>&1; then',
+    `    RB=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/\${1%:*}/\${1##*:}" || exit 1; printf "GET /ready HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3; cat <&3' _ "$M" 2>/dev/null </dev/null | tr -d '\r' | awk 'NR==1{c=$2;next} b{print;next} /^$/{b=1} END{print "@@code " c}') || true`,
+    '  fi',
+    `  RCODE=$(printf '%s\n' "$RB" | sed -n 's/^@@code //p' | tail -n 1)`,
+    `  RBODY=$(printf '%s\n' "$RB" | grep -v '^@@code ' | tr -d '\n')`,
+    '  [ "$RCODE" = 000 ] && RCODE=""',
+    '  :',
+    '}',
+  ];
+}
+
+/** One read of `/ready`: `@@ready <code>` (empty when nothing answered) and `@@ready-body <json>`. */
+export function readinessScript(env: RemoteEnv): string {
+  return wrap(env, [...readyFunction(), 'ready_once', 'echo "@@ready ${RCODE:-}"', 'echo "@@ready-body ${RBODY:-}"', 'echo "@@done"']);
 }
 
 /** Installed cloudflared package version, as dpkg sees it (empty when absent). */

@@ -16,6 +16,7 @@ import type {
   DeployResult,
   ProbeResult,
   ProbeTarget,
+  Readiness,
 } from '../ports/connector.js';
 import {
   OutputFormatError,
@@ -38,6 +39,7 @@ import {
   packageVersionScript,
   probeScript,
   readStateScript,
+  readinessScript,
 } from './remote-scripts.js';
 import type { RemoteEnv } from './remote-scripts.js';
 import { removeFilesScript, stopServiceScript } from './teardown-scripts.js';
@@ -119,13 +121,18 @@ export class SshConnectorHost implements ConnectorHost {
     const operation = `deploy ${request.files.map((f) => f.path).join(', ') || request.unit}`;
     const result = await this.#run(operation, deployScript(this.#env, request));
     if (result.code === 0 && hasTag(result.stdout, 'done')) {
-      return { restarted: hasTag(result.stdout, 'restarted') };
+      const restarted = hasTag(result.stdout, 'restarted');
+      return request.readyTimeoutSeconds !== undefined && restarted ? { restarted, ready: parseReadiness(result.stdout) } : { restarted };
     }
     const rolledBack = hasTag(result.stdout, 'rolled-back');
     const oldRunning = hasTag(result.stdout, 'rollback-restarted');
     const oldDown = hasTag(result.stdout, 'rollback-restart-failed');
     let hint: string;
-    if (result.code === DEPLOY_EXIT.validation) {
+    if (result.code === DEPLOY_EXIT.health) {
+      hint = oldRunning
+        ? `the previous files were restored and ${request.unit} runs the old configuration again; check that the connector reaches Cloudflare (outbound 7844), then run again`
+        : `the previous files were restored but ${request.unit} did not come back: check \`systemctl status ${request.unit}\` on the connector`;
+    } else if (result.code === DEPLOY_EXIT.validation) {
       hint = 'nothing was changed on the host; fix the ingress rules in the inventory (the host output above says which) and run again';
     } else if (rolledBack && tagValue(result.stdout, 'result')?.trim() === 'timeout') {
       // Type=notify: the start only completes once cloudflared reached Cloudflare's edge.
@@ -142,6 +149,14 @@ export class SshConnectorHost implements ConnectorHost {
       hint = 'the files are either all old or all new (renames are atomic); run sync again to converge';
     }
     throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint);
+  }
+
+  async readiness(): Promise<Readiness> {
+    const result = await this.#run('read cloudflared /ready', readinessScript(this.#env));
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `read cloudflared /ready on ${this.#where}`, failureDetail(result), 'the connector needs a POSIX sh and curl or bash');
+    }
+    return parseReadiness(result.stdout);
   }
 
   async installCloudflared(source: CloudflaredSource): Promise<string> {
@@ -238,8 +253,28 @@ export class SshConnectorHost implements ConnectorHost {
   }
 }
 
+/** `@@ready <code>` and `@@ready-body <json>` (metrics/readiness.go's body) → Readiness. */
+export function parseReadiness(stdout: string): Readiness {
+  const code = tagValue(stdout, 'ready')?.trim() ?? '';
+  const status = /^\d{3}$/.test(code) ? Number(code) : undefined;
+  let body: { readyConnections?: unknown; connectorId?: unknown } = {};
+  try {
+    body = JSON.parse(tagValue(stdout, 'ready-body')?.trim() || '{}') as typeof body;
+  } catch {
+    // Not cloudflared's JSON (another server on the port): the status alone says it.
+  }
+  return {
+    status,
+    readyConnections: typeof body.readyConnections === 'number' ? body.readyConnections : 0,
+    connectorId: typeof body.connectorId === 'string' ? body.connectorId : undefined,
+    detail: status === undefined ? 'nothing answers on the metrics address' : `HTTP ${status}`,
+  };
+}
+
 export const connectConnector: ConnectConnector = async (target: ConnectTarget): Promise<ConnectorHost> => {
   const session = await SshSession.open(target);
-  const env: RemoteEnv = target.sandbox ? { root: target.sandbox.root, binDir: target.sandbox.binDir } : { root: '' };
+  const env: RemoteEnv = target.sandbox
+    ? { root: target.sandbox.root, binDir: target.sandbox.binDir, ...(target.sandbox.metrics ? { metrics: target.sandbox.metrics } : {}) }
+    : { root: '' };
   return new SshConnectorHost(session, env);
 };

@@ -47,6 +47,13 @@ export function net0Differences(desired: NetworkSpec, actualNet0: string): strin
   return diffs;
 }
 
+/** Words for a busy container: `being created by task UPID…` or `busy (lock: backup, task UPID…)` (README-pve §4.14). */
+export function describeBusy(lock: string | undefined, upid: string | undefined): string {
+  if (lock === 'create' && upid) return `being created by task ${upid}`;
+  const parts = [lock ? `lock: ${lock}` : undefined, upid ? `task ${upid}` : undefined].filter(Boolean);
+  return `busy (${parts.join(', ')})`;
+}
+
 /** The new net0: desired managed keys over what exists, so the MAC (and a DHCP lease) survives. */
 export function mergeNet0(desired: NetworkSpec, actualNet0: string): string {
   const have = parsePropertyString(actualNet0);
@@ -69,7 +76,7 @@ export function parseRootfs(rootfs: string): { storage: string; sizeGiB: number 
   return { storage, sizeGiB };
 }
 
-/** `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst` → storage + file name. */
+/** `local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst` → storage + file name. */
 export function parseTemplateVolid(volid: string): { storage: string; file: string } {
   const m = /^([^:]+):(?:vztmpl\/)?(.+)$/.exec(volid);
   return m ? { storage: m[1]!, file: m[2]! } : { storage: '', file: volid };

@@ -100,8 +100,9 @@ export async function seedPreExisting(p: {
     privateKey: host.privateKeyPath,
     knownHosts: host.knownHostsPath,
     trustOnFirstUse: false,
-    sandbox: { root: host.root, binDir: host.binDir },
+    sandbox: { root: host.root, binDir: host.binDir, metrics: host.metrics },
   });
+  let clientId: string;
   try {
     // install/cloudflared-install.sh: the cloudflared package (here the stand-in's .deb) at /usr/bin/cloudflared.
     await c.installCloudflared({ type: 'deb', path: p.deb });
@@ -115,10 +116,11 @@ export async function seedPreExisting(p: {
       restart: true,
       reloadUnits: true,
     });
+    // The edge lists the connector under the id its /ready reports (see simulateEdge).
+    clientId = (await c.readiness()).connectorId ?? randomUUID();
   } finally {
     await c.close();
   }
-  const clientId = randomUUID();
   cloudflare.state.setTunnelConnections(tunnel.id, 4, { clientId });
   p.connectorStarted(clientId);
   return { tunnelId: tunnel.id };

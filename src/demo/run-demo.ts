@@ -8,6 +8,11 @@ import { DEMO_SERVICES, startSimulatedHomelab } from './simulated-homelab.js';
 
 const ADDED: DemoService = { guest: 'jellyfin', hostname: 'requests.example.com', port: 5055 };
 
+/** The demo protects one hostname with Cloudflare Access: the password vault. */
+const PROTECTED = 'vault.example.com';
+const ACCESS_SECTION = `access:\n  policies:\n    admins:\n      emails: [me@example.com]\n`;
+const withAccess = (list: DemoService[]) => list.map((s) => (s.hostname === PROTECTED ? { ...s, access: 'admins' } : s));
+
 /**
  * `proxflare demo`: the whole flow against the bundled simulated homelab. Everything it
  * starts listens on 127.0.0.0/8 and is stopped at the end.
@@ -21,6 +26,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
   // The new service's origin already runs on its guest; publishing it is what the demo shows.
   const lab = await startSimulatedHomelab({ serveOrigins: true, extraOrigins: [ADDED], taskDurationMs: 300 });
   try {
+    await writeFile(lab.inventoryFile, lab.inventoryYaml(withAccess(DEMO_SERVICES), ACCESS_SECTION));
     io.stdout(
       [
         `Proxmox VE API simulator   ${lab.proxmox.url} (self-signed; pinned by fingerprint)`,
@@ -46,7 +52,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
     await run('a second run changes nothing', ['sync', '--dry-run', '--detailed-exitcode']);
     await run('what is exposed, as the plan sees it (also --format mermaid or --json)', ['graph', '--format', 'text']);
 
-    await writeFile(lab.inventoryFile, lab.inventoryYaml([...DEMO_SERVICES, ADDED]));
+    await writeFile(lab.inventoryFile, lab.inventoryYaml(withAccess([...DEMO_SERVICES, ADDED]), ACCESS_SECTION));
     say(`\n# adding a service: three lines under guest "jellyfin" in ${lab.inventoryFile}:`);
     io.stdout(`      - hostname: ${ADDED.hostname}\n        port: ${ADDED.port}\n`);
     await run('the plan for the new service', ['sync', '--dry-run', '--detailed-exitcode'], [2]);

@@ -1,16 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
-import { createCloudflareAccess } from '../cloudflare/access-adapter.js';
-import { createCloudflare } from '../cloudflare/create-cloudflare.js';
-import { connectConnector } from '../connector/ssh-connector.js';
-import { createProxmox } from '../proxmox/create-proxmox.js';
 import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
 import { startCloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
-import type { ProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
+import type { ProxmoxSim, ProxmoxSimOptions } from '../sim/proxmox/start-proxmox-sim.js';
 import { startProxmoxSim } from '../sim/proxmox/start-proxmox-sim.js';
 import type { SimGuestSeed, SimSeed } from '../sim/proxmox/seed.js';
 import { DEMO_TEMPLATE, demoSeed } from '../sim/proxmox/seed.js';
@@ -21,6 +16,7 @@ import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
 import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
+import { sandboxPorts } from './sandbox-ports.js';
 import { startOriginServers } from './origin-servers.js';
 
 export const DEMO_ZONE = 'example.com';
@@ -66,6 +62,8 @@ export interface SimulatedHomelabOptions {
   extraOrigins?: DemoService[];
   /** Proxmox task duration (LXC create/start). */
   taskDurationMs?: number;
+  /** More Proxmox simulator options (status refresh, per-type task durations, agent timeout, ...). */
+  proxmox?: Partial<Omit<ProxmoxSimOptions, 'seed'>>;
   /** Zero Trust team of the Cloudflare simulator (default homelab); null: no organization yet. */
   accessTeam?: string | null;
   /**
@@ -116,6 +114,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       latencyMs: options.latencyMs ?? 0,
       taskDurationMs: options.taskDurationMs ?? 200,
       connectorIp: '127.0.0.1',
+      ...options.proxmox,
     });
     cleanups.push(() => proxmox.close());
     const cloudflare = await startCloudflareSim({
@@ -135,7 +134,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
         tunnelName: 'homelab',
         deb,
         routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
-        connectorStarted: (clientId) => sandboxClients.set(cloudflare, clientId),
+        connectorStarted: () => undefined,
       });
     }
 
@@ -173,21 +172,11 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       services,
       hosts,
       inventoryYaml,
-      createPorts(inventory, reporter) {
-        const pve = createProxmox(inventory.proxmox, { reporter, taskPollMs: 50 });
-        return {
-          proxmox: pve,
-          cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
-          ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
-          connect: async (target) => {
-            const c = await connectConnector({ ...target, sandbox: { root: host.root, binDir: host.binDir } });
-            connections.push(c);
-            simulateEdge(c, cloudflare);
-            return c;
-          },
-          close: () => pve.close(),
-        };
-      },
+      createPorts: (inventory, reporter) =>
+        sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir, metrics: host.metrics }, (c) => {
+          connections.push(c);
+          simulateEdge(c, cloudflare);
+        }),
       sshRoundTrips: () => connections.reduce((n, c) => n + c.roundTrips, 0),
       close,
     };
@@ -198,38 +187,45 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
 }
 
 /**
- * The stand-in cloudflared cannot reach Cloudflare's edge, so the simulated edge takes its
- * word: once the service has (re)started with a tunnel's credentials, the Cloudflare simulator
- * reports that tunnel's connections, as the real API would seconds after a real start.
+ * The stand-in cloudflared cannot reach Cloudflare's edge, so the simulated edge asks it: once
+ * the service has (re)started and its `/ready` answers 200, the Cloudflare simulator lists that
+ * connector (under the connector id `/ready` reports) on the tunnel's connections endpoint, as
+ * the real API does seconds after a real start. A stopped connector's connections turn stale.
  */
 export function simulateEdge(host: ConnectorHost, cloudflare: CloudflareSim): void {
   const deploy = host.deploy.bind(host);
   host.deploy = async (request) => {
+    // The process a restart replaces unregisters (it drains, then its connections close).
+    const previous = request.restart ? (await host.readiness()).connectorId : undefined;
     const result = await deploy(request);
     const credentials = request.files.find((f) => f.path.endsWith('credentials.json'));
     const tunnelIds = credentials
       ? [String((JSON.parse(credentials.content) as { TunnelID?: string }).TunnelID)]
       : [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).map((t) => t.id);
     if (result.restarted) {
-      // A restarted cloudflared registers under a new connector id.
-      const client = randomUUID();
-      sandboxClients.set(cloudflare, client);
-      for (const id of tunnelIds) if (cloudflare.state.tunnels.has(id)) cloudflare.state.setTunnelConnections(id, 4, { clientId: client });
+      const ready = result.ready ?? (await host.readiness());
+      if (ready.status === 200 && ready.connectorId) {
+        for (const id of tunnelIds) {
+          const tunnel = cloudflare.state.tunnels.get(id);
+          if (!tunnel) continue;
+          // Other replicas' connectors stay listed next to this one.
+          const others = tunnel.connectors.filter((c) => c.id !== previous && c.id !== ready.connectorId);
+          cloudflare.state.setTunnelConnections(id, ready.readyConnections, { clientId: ready.connectorId });
+          tunnel.connectors = [...others, ...tunnel.connectors];
+        }
+      }
     }
     return result;
   };
   // Once the sandbox's cloudflared stops, its connections are stale: still listed until they
-  // are cleaned up, as on the real edge. Other connectors (replicas a test adds) stay live.
+  // are cleaned up, as on the real edge. Other connectors (other replicas) stay live.
   const stopService = host.stopService.bind(host);
   host.stopService = async (unit) => {
+    const ready = await host.readiness();
     await stopService(unit);
-    const client = sandboxClients.get(cloudflare);
-    if (client) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, client);
+    if (ready.connectorId) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, ready.connectorId);
   };
 }
-
-/** The connector id of the sandbox's running cloudflared, per simulated homelab. */
-const sandboxClients = new WeakMap<CloudflareSim, string>();
 
 function renderInventory(p: {
   proxmox: ProxmoxSim;
@@ -268,7 +264,7 @@ tunnel:
   name: homelab
 connector:
   hostname: cloudflared
-  template: local:vztmpl/${DEMO_TEMPLATE}
+  template: debian-12
   storage: local-lvm
   network: { bridge: vmbr0, ip: dhcp }
   ssh:

@@ -5,7 +5,7 @@ import type { Renderer } from '../render/templates.js';
 import type { ActualState } from '../plan/actual-state.js';
 import { computeDesired } from '../plan/desired-state.js';
 import type { Ports } from '../sync/ports.js';
-import { readActual } from '../sync/read-actual.js';
+import { closeRead, readActual } from '../sync/read-actual.js';
 import type { ExposureGraph } from './exposure-graph.js';
 import { buildExposureGraph } from './exposure-graph.js';
 
@@ -46,6 +46,6 @@ export async function readExposureGraph(inventory: Inventory, ports: Ports, rend
   try {
     return graphFromActual(inventory, read.actual, renderer, false);
   } finally {
-    await read.host?.close();
+    await closeRead(read);
   }
 }

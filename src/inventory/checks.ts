@@ -25,6 +25,7 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
   }
   const connector = record(raw.connector);
   if (connector) checkConnector(connector, sink);
+  if (connector && Array.isArray(connector.replicas)) checkReplicas(connector, connector.replicas, proxmox, sink);
   const settings = record(raw.settings);
   if (settings && typeof settings.ownerComment === 'string' && /[\r\n]/.test(settings.ownerComment)) {
     sink.error('settings.ownerComment', 'must be a single line', 'DNS record comments cannot contain line breaks');
@@ -180,17 +181,69 @@ function checkConnector(connector: Record<string, unknown>, sink: IssueSink): vo
   }
 }
 
-function checkNetwork(network: Record<string, unknown>, sink: IssueSink): void {
+/**
+ * Replicas are told apart by hostname (their resources are `lxc/<hostname>`, `file:<hostname>:...`).
+ * Two on one node still go down together with it, which defeats their purpose: warned, not refused.
+ */
+function checkReplicas(connector: Record<string, unknown>, replicas: unknown[], proxmox: Record<string, unknown> | undefined, sink: IssueSink): void {
+  const hostnames = new Map<string, number>();
+  const vmids = new Map<number, number>();
+  const nodes = new Map<string, string[]>();
+  let serving = 0;
+  const fallbackNode = typeof connector.node === 'string' ? connector.node : typeof proxmox?.node === 'string' ? proxmox.node : undefined;
+  replicas.forEach((value, i) => {
+    const replica = record(value);
+    if (!replica) return;
+    const field = `connector.replicas[${i}]`;
+    if (typeof replica.hostname === 'string') {
+      const name = replica.hostname.toLowerCase();
+      if (!isDnsLabel(name)) {
+        sink.error(`${field}.hostname`, `"${replica.hostname}" is not a valid hostname label`, 'use one DNS label, e.g. cloudflared-1');
+      }
+      const first = hostnames.get(name);
+      if (first !== undefined) sink.error(`${field}.hostname`, `"${name}" is also connector.replicas[${first}]`, 'give every replica its own hostname');
+      else hostnames.set(name, i);
+      const node = typeof replica.node === 'string' ? replica.node : fallbackNode;
+      if (node) nodes.set(node, [...(nodes.get(node) ?? []), name]);
+    }
+    if (typeof replica.vmid === 'number') {
+      const first = vmids.get(replica.vmid);
+      if (first !== undefined) sink.error(`${field}.vmid`, `vmid ${replica.vmid} is also connector.replicas[${first}]`, 'give every replica its own vmid, or leave it out');
+      else vmids.set(replica.vmid, i);
+    }
+    if (replica.standby !== true) serving++;
+    const network = record(replica.network);
+    if (network) checkNetwork(network, sink, `${field}.network`);
+  });
+  for (const [node, names] of nodes) {
+    if (names.length > 1) {
+      sink.warn('connector.replicas', `replicas ${names.join(', ')} all run on node ${node}: a reboot of ${node} takes them down together; put them on different nodes`);
+    }
+  }
+  if (serving === 0 && replicas.length > 0) {
+    sink.error('connector.replicas', 'every replica is a standby: no cloudflared would serve the tunnel', 'set `standby: false` (or leave it out) on at least one replica');
+  }
+  const ssh = record(connector.ssh);
+  if (replicas.length > 1 && typeof ssh?.host === 'string') {
+    sink.error('connector.ssh.host', 'is one address, but there are several replicas', 'set `sshHost:` on each replica instead');
+  }
+  const network = record(connector.network);
+  if (replicas.length > 1 && typeof network?.ip === 'string' && network.ip !== 'dhcp' && replicas.some((r) => !record(record(r)?.network))) {
+    sink.error('connector.network.ip', 'a static address cannot be shared by several replicas', 'give each replica its own `network:`, or use dhcp');
+  }
+}
+
+function checkNetwork(network: Record<string, unknown>, sink: IssueSink, at = 'connector.network'): void {
   const ip = network.ip ?? 'dhcp';
   if (typeof ip !== 'string') return;
   if (ip === 'dhcp') {
-    if (network.gw !== undefined) sink.error('connector.network.gw', 'is only used with a static ip', 'remove `gw`, or set `ip:` to an address like 192.168.1.50/24');
+    if (network.gw !== undefined) sink.error(`${at}.gw`, 'is only used with a static ip', 'remove `gw`, or set `ip:` to an address like 192.168.1.50/24');
     return;
   }
   const cidr = parseIpv4Cidr(ip);
   if (!cidr) {
     sink.error(
-      'connector.network.ip',
+      `${at}.ip`,
       `"${ip}" is neither dhcp nor an IPv4 address with prefix length`,
       isIPv4(ip) ? `add the prefix length, e.g. ${ip}/24` : 'write `dhcp` or an address like 192.168.1.50/24',
     );
@@ -198,9 +251,9 @@ function checkNetwork(network: Record<string, unknown>, sink: IssueSink): void {
   }
   if (typeof network.gw === 'string') {
     if (!isIPv4(network.gw)) {
-      sink.error('connector.network.gw', `"${network.gw}" is not an IPv4 address`, 'write the router address, e.g. 192.168.1.1');
+      sink.error(`${at}.gw`, `"${network.gw}" is not an IPv4 address`, 'write the router address, e.g. 192.168.1.1');
     } else if (!ipv4InSubnet(network.gw, cidr)) {
-      sink.error('connector.network.gw', `gateway ${network.gw} is outside ${ip}`, 'the gateway must be in the connector\'s subnet; check the prefix length');
+      sink.error(`${at}.gw`, `gateway ${network.gw} is outside ${ip}`, 'the gateway must be in the connector\'s subnet; check the prefix length');
     }
   }
 }

@@ -3,7 +3,7 @@ import { Secret } from '../core/secret.js';
 import { parseHostname, parseZone } from './hostnames.js';
 import type { InventoryInput, ServiceInput } from './schema.js';
 import type { SourceMap } from './source-map.js';
-import type { CloudflaredSource, Inventory, NetworkSpec, Scheme, ServiceSpec, TunnelSettings } from './types.js';
+import type { CloudflaredSource, ConnectorSpec, Inventory, NetworkSpec, Scheme, ServiceSpec, TunnelSettings } from './types.js';
 import { normaliseAccess, normaliseServiceAccess } from './access-normalise.js';
 
 export interface NormaliseContext {
@@ -28,21 +28,53 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
   const port = url.port === '' ? 8006 : Number(url.port);
   const zones = (cloudflare.zones ?? [cloudflare.zone ?? '']).map((z) => parseZone(z) ?? z.toLowerCase());
 
-  const network: NetworkSpec =
-    connector.network.ip === 'dhcp'
-      ? { bridge: connector.network.bridge, ip: 'dhcp', ...optional('vlan', connector.network.vlan) }
-      : {
-          bridge: connector.network.bridge,
-          ip: connector.network.ip,
-          ...optional('gw', connector.network.gw),
-          ...optional('vlan', connector.network.vlan),
-        };
+  const network = normaliseNetwork(connector.network);
   const cloudflared: CloudflaredSource =
     connector.cloudflared.source === 'deb'
       ? { type: 'deb', path: localPath(connector.cloudflared.path ?? ''), ...optional('version', connector.cloudflared.version) }
       : { type: 'apt', ...optional('version', connector.cloudflared.version) };
   const privateKey = localPath(connector.ssh.privateKey);
   const jump = connector.ssh.jump;
+
+  const base: ConnectorSpec = {
+    hostname: connector.hostname.toLowerCase(),
+    node: connector.node ?? proxmox.node,
+    ...optional('vmid', connector.vmid),
+    template: connector.template,
+    storage: connector.storage,
+    disk: connector.disk,
+    memory: connector.memory,
+    swap: connector.swap,
+    cores: connector.cores,
+    onboot: connector.onboot,
+    network,
+    ssh: {
+      user: connector.ssh.user,
+      port: connector.ssh.port,
+      privateKey,
+      publicKey: connector.ssh.publicKey ? localPath(connector.ssh.publicKey) : `${privateKey}.pub`,
+      knownHosts: localPath(connector.ssh.knownHosts),
+      trustOnFirstUse: connector.ssh.trustOnFirstUse,
+      ...optional('host', connector.ssh.host),
+      ...(jump ? { jump: { host: jump.host, port: jump.port, user: jump.user } } : {}),
+    },
+    cloudflared,
+    tag: connector.tag,
+  };
+  const connectors: ConnectorSpec[] = connector.replicas
+    ? connector.replicas.map((replica, i) => ({
+        ...base,
+        hostname: replica.hostname.toLowerCase(),
+        node: replica.node ?? base.node,
+        ...(replica.vmid !== undefined ? { vmid: replica.vmid } : { vmid: undefined }),
+        storage: replica.storage ?? base.storage,
+        network: replica.network ? normaliseNetwork(replica.network) : base.network,
+        ssh: { ...base.ssh, ...optional('host', replica.sshHost) },
+        standby: replica.standby,
+        field: `connector.replicas[${i}]`,
+      }))
+    : [{ ...base, field: 'connector' }];
+  for (const c of connectors) if (c.vmid === undefined) delete c.vmid;
 
   return {
     file: ctx.file,
@@ -65,31 +97,8 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
       ...optional('baseUrl', cloudflare.baseUrl),
     },
     tunnel: normaliseTunnel(input.tunnel),
-    connector: {
-      hostname: connector.hostname.toLowerCase(),
-      node: connector.node ?? proxmox.node,
-      ...optional('vmid', connector.vmid),
-      template: connector.template,
-      storage: connector.storage,
-      disk: connector.disk,
-      memory: connector.memory,
-      swap: connector.swap,
-      cores: connector.cores,
-      onboot: connector.onboot,
-      network,
-      ssh: {
-        user: connector.ssh.user,
-        port: connector.ssh.port,
-        privateKey,
-        publicKey: connector.ssh.publicKey ? localPath(connector.ssh.publicKey) : `${privateKey}.pub`,
-        knownHosts: localPath(connector.ssh.knownHosts),
-        trustOnFirstUse: connector.ssh.trustOnFirstUse,
-        ...optional('host', connector.ssh.host),
-        ...(jump ? { jump: { host: jump.host, port: jump.port, user: jump.user } } : {}),
-      },
-      cloudflared,
-      tag: connector.tag,
-    },
+    connector: connectors[0]!,
+    connectors,
     guests: input.guests.map((guest, i) => ({
       name: guest.name,
       type: guest.type,
@@ -116,6 +125,12 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
     positions: ctx.positions,
     warnings: ctx.warnings,
   };
+}
+
+function normaliseNetwork(network: InventoryInput['connector']['network']): NetworkSpec {
+  return network.ip === 'dhcp'
+    ? { bridge: network.bridge, ip: 'dhcp', ...optional('vlan', network.vlan) }
+    : { bridge: network.bridge, ip: network.ip, ...optional('gw', network.gw), ...optional('vlan', network.vlan) };
 }
 
 function normaliseService(service: ServiceInput, field: string): ServiceSpec {

@@ -266,6 +266,17 @@ export const cloudflaredSchema = z.strictObject({
   version: z.string().min(1).meta(d('Pin this cloudflared version.', ['2026.8.2'])).optional(),
 });
 
+/** One cloudflared LXC of a tunnel with several; its values override the connector's shared defaults. */
+export const replicaSchema = z.strictObject({
+  hostname: z.string().meta(d('Hostname of this replica\'s LXC (a single DNS label).', ['cloudflared-1'])),
+  node: nodeName().meta(d('Proxmox node for this replica (default: connector.node, then proxmox.node).', ['pve2'])).optional(),
+  vmid: vmid().meta(d('Fixed vmid of this replica.', [151])).optional(),
+  storage: z.string().min(1).meta(d('Storage for this replica\'s root disk (default: connector.storage).')).optional(),
+  network: networkSchema.meta(d('Network of this replica (default: connector.network; a static ip needs one per replica).')).optional(),
+  sshHost: z.string().min(1).meta(d('Address proxflare logs in to for this replica (default: its address read from Proxmox).')).optional(),
+  standby: z.boolean().default(false).meta(d('Installed and configured, service stopped and disabled; set false to promote it.')),
+});
+
 export const connectorSchema = z.strictObject({
   hostname: z.string().default('cloudflared').meta(d('Hostname of the connector LXC (a single DNS label).')),
   node: nodeName().meta(d('Proxmox node for the connector (default: proxmox.node).')).optional(),
@@ -273,10 +284,30 @@ export const connectorSchema = z.strictObject({
   template: z
     .string()
     .regex(
-      /^[a-zA-Z][a-zA-Z0-9_.-]*:.+$/,
-      withHint('must be a volume id like local:vztmpl/<file>', 'list templates with `pveam list local`'),
+      /^(?:[a-z][a-z0-9]*-\d+(?:\.\d+)*|[a-zA-Z][a-zA-Z0-9_.-]*:.+)$/,
+      withHint(
+        'must be an OS and release like debian-12, or a template volume id like local:vztmpl/<file>',
+        'write debian-12, debian-13 or ubuntu-24.04 to use the newest matching template of the node, or list downloaded ones with `pveam list local`',
+      ),
     )
-    .meta(d('LXC template volume id.', ['local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'])),
+    .superRefine((value, ctx) => {
+      // PVE refuses `local:<file>` at create time (content type needs to be 'vztmpl'); say so now.
+      const m = /^([a-zA-Z][a-zA-Z0-9_.-]*):(?!vztmpl\/)(.+)$/.exec(value);
+      if (m)
+        ctx.addIssue({
+          code: 'custom',
+          message: withHint('is a volume id without the content type vztmpl/ (Proxmox refuses it)', `write ${m[1]}:vztmpl/${m[2]}, or just debian-12 to use the newest template of the node`),
+        });
+    })
+    .default('debian-12')
+    .meta(
+      d('Container template: an OS and release (resolved on the node to the newest `<os>-standard_*` template of its appliance index), or a volume id to pin one.', [
+        'debian-12',
+        'debian-13',
+        'ubuntu-24.04',
+        'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
+      ]),
+    ),
   storage: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/, withHint('is not a valid storage id', 'use a storage that holds container disks, e.g. local-lvm'))
@@ -294,6 +325,13 @@ export const connectorSchema = z.strictObject({
     .regex(/^[a-z0-9_][a-z0-9_+.-]*$/, withHint('is not a valid Proxmox tag', 'use lower-case letters, digits, _ - + .'))
     .default('proxflare')
     .meta(d('Proxmox tag marking the connector as ours.')),
+  replicas: z
+    .array(replicaSchema)
+    .min(1)
+    // Cloudflare runs at most 25 replicas (connectors) per tunnel (access-ha-health.md §2).
+    .max(25, withHint('is more than 25 replicas', 'Cloudflare allows at most 25 connectors per tunnel'))
+    .meta(d('Several cloudflared LXCs with the same tunnel credentials and config; the fields above are their shared defaults and `connector.hostname` is not used.'))
+    .optional(),
 });
 
 export const settingsSchema = z.strictObject({

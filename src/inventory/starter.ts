@@ -57,7 +57,7 @@ tunnel:
 # The dedicated LXC that runs cloudflared. proxflare creates it and keeps it configured.
 connector:
   hostname: cloudflared
-  template: local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst   # pveam list local
+  template: debian-12                  # newest debian-12-standard of the node; or pin: local:vztmpl/<file>
   storage: local-lvm
   # disk: 4          # GiB
   # memory: 512      # MiB

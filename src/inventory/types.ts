@@ -11,7 +11,13 @@ export interface Inventory {
   proxmox: ProxmoxSettings;
   cloudflare: CloudflareSettings;
   tunnel: TunnelSettings;
+  /** The first replica (today's single connector); every replica is in `connectors`. */
   connector: ConnectorSpec;
+  /**
+   * Every cloudflared LXC of the tunnel, in inventory order: `connector.replicas`, or the
+   * one `connector` when there are none. Each has the same tunnel credentials and config.
+   */
+  connectors: ConnectorSpec[];
   guests: GuestSpec[];
   /** Machines published by address, without a Proxmox lookup. */
   hosts: HostSpec[];
@@ -107,7 +113,7 @@ export interface ConnectorSpec {
   node: string;
   /** Fixed vmid; otherwise /cluster/nextid at creation. */
   vmid?: number;
-  /** volid, e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst */
+  /** `debian-12` (resolved on the node through aplinfo) or a volid pin, e.g. local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst */
   template: string;
   /** Storage for the root disk, e.g. local-lvm. */
   storage: string;
@@ -124,6 +130,10 @@ export interface ConnectorSpec {
   cloudflared: CloudflaredSource;
   /** Ownership tag put on the LXC; the connector is found by tag + hostname. */
   tag: string;
+  /** Installed and configured, cloudflared stopped and disabled (a replica waiting for promotion). */
+  standby?: boolean;
+  /** `connector.replicas[i]` for a replica, `connector` for the single connector. */
+  field?: string;
 }
 
 export type Scheme =

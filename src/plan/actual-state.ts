@@ -41,7 +41,26 @@ export interface HostSlice {
   host: ConnectorState | undefined;
 }
 
-export type ActualState = RemoteSlices & HostSlice;
+/** One replica's container (as Proxmox reports it) and host (as read over SSH). */
+export interface ReplicaActual {
+  proxmox: ProxmoxState;
+  host: ConnectorState | undefined;
+}
+
+/**
+ * Every replica by hostname (`connector.replicas`). Absent or missing a name: that connector
+ * is the one in `proxmox` + `host` (the single-connector shape).
+ */
+export interface ReplicasSlice {
+  replicas?: Map<string, ReplicaActual>;
+}
+
+export type ActualState = RemoteSlices & HostSlice & ReplicasSlice;
+
+/** The container and host of one connector, by its hostname. */
+export function replicaActual(actual: ActualState, hostname: string): ReplicaActual {
+  return actual.replicas?.get(hostname) ?? { proxmox: actual.proxmox, host: actual.host };
+}
 
 /** Paths proxflare owns on the connector. Nothing else there is ever written. */
 export const MANAGED_PATHS = {

@@ -1,7 +1,7 @@
 import { PlanError } from '../core/errors.js';
-import type { Inventory } from '../inventory/types.js';
+import type { ConnectorSpec, Inventory } from '../inventory/types.js';
 import type { ActualState } from './actual-state.js';
-import { MANAGED_PATHS } from './actual-state.js';
+import { MANAGED_PATHS, replicaActual, type ReplicaActual } from './actual-state.js';
 import type { DesiredState } from './desired-state.js';
 import { inApplyOrder } from './apply-order.js';
 import { planAccess } from './plan-access.js';
@@ -10,7 +10,7 @@ import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
-import type { Change, Plan } from './types.js';
+import type { Change, Plan, TunnelChange, Upsert } from './types.js';
 import type { AdoptKinds } from './ownership.js';
 
 export interface PlanOptions {
@@ -29,27 +29,10 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const errors = [...desired.errors];
   const warnings = [...desired.warnings];
 
-  const lxc = planLxc(inventory.connector, actual.proxmox, options.adopt.has('lxc'));
-  errors.push(...lxc.errors);
-
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);
-
-  // A host we will create or start cannot have been read: its state is "known after apply".
-  const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
-  const host = hostKnown ? actual.host : undefined;
-  const hostPlan = planHost({
-    connector: inventory.connector.hostname,
-    host,
-    tunnel,
-    accountId: inventory.cloudflare.accountId,
-    source: inventory.connector.cloudflared,
-    credentialsPath: MANAGED_PATHS.credentials,
-    files: [
-      { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
-      { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
-    ],
-    unit: MANAGED_PATHS.unit,
-  });
+  // Every replica is resources of its own, all with the same credentials and the same files.
+  const replicas = inventory.connectors.map((spec) => planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, options.adopt.has('lxc')));
+  for (const r of replicas) errors.push(...r.lxc.errors);
 
   const dns = planDns({
     hostnames: desired.hostnames,
@@ -72,24 +55,48 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   if (errors.length > 0) throw new PlanError(errors);
 
+  // Records of a guest that could not be read are neither created nor deleted (unresolved-routes.ts).
+  const frozen = new Set(desired.unresolved.flatMap((u) => u.hostnames.filter((h) => !u.kept.includes(h))));
+  const dnsChanges = dns.changes.filter((c) => !frozen.has(c.after?.name ?? c.before?.name ?? ''));
   const changes = inApplyOrder<Change>([
-    lxc.change,
+    ...replicas.map((r) => r.lxc.change),
     tunnel,
-    hostPlan.pkg,
-    hostPlan.credentials,
-    ...hostPlan.files,
-    hostPlan.unit,
-    ...dns.changes,
+    ...replicas.flatMap((r) => [r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
+    ...dnsChanges,
     ...access.tokens,
     ...access.policies,
     ...access.apps,
   ]);
-  return {
+  const plan: Plan = {
     changes,
-    conflicts: [...lxc.conflicts, ...dns.conflicts, ...access.conflicts],
+    conflicts: [...replicas.flatMap((r) => r.lxc.conflicts), ...dns.conflicts, ...access.conflicts],
     warnings,
     origins: desired.origins,
     exposure: exposure.exposure,
     accessRead: actual.access !== undefined,
   };
+  if (desired.unresolved.length > 0) plan.unresolved = desired.unresolved.map((u) => ({ guest: u.guest, error: u.error, hostnames: u.hostnames }));
+  return plan;
+}
+
+/** One connector's container and what lives on it. */
+function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaActual, tunnel: Upsert<TunnelChange>, desired: DesiredState, adoptLxc: boolean) {
+  const lxc = planLxc(spec, actual.proxmox, adoptLxc);
+  // A host we will create or start cannot have been read: its state is "known after apply".
+  const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
+  const host = planHost({
+    connector: spec.hostname,
+    host: hostKnown ? actual.host : undefined,
+    tunnel,
+    accountId: inventory.cloudflare.accountId,
+    source: spec.cloudflared,
+    credentialsPath: MANAGED_PATHS.credentials,
+    files: [
+      { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
+      { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
+    ],
+    unit: MANAGED_PATHS.unit,
+    ...(spec.standby ? { standby: true } : {}),
+  });
+  return { lxc, host };
 }

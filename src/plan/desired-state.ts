@@ -14,6 +14,7 @@ import { connectorAccessChecks } from './plan-access.js';
 import type { IpSource } from '../ports/proxmox.js';
 import type { ActualState } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
+import { currentRulesFor, type UnresolvedGuest } from './unresolved-routes.js';
 
 /** Shown where an address will only be known once Proxmox is read (`graph --offline`). */
 export const DISCOVERED_AT_SYNC = '(discovered at sync)';
@@ -53,8 +54,10 @@ export interface DesiredState {
   /** The service of the last rule, for requests no route matches. */
   catchAll: string;
   warnings: string[];
-  /** Problems that make the plan unsafe (unresolvable or refused origins); each names the field. */
+  /** Problems that make the plan unsafe (refused origins); each names the field. */
   errors: string[];
+  /** Guests whose address could not be read: their routes stay as they are (see unresolved-routes.ts). */
+  unresolved: UnresolvedGuest[];
 }
 
 export interface DesiredOptions {
@@ -76,6 +79,26 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const at = (field: string) => inventory.positions.locate(field);
   const accessChecks = connectorAccessChecks(inventory, actual.access);
   const originContext = { nodeAddresses: actual.proxmox.nodeAddresses, allowLoopback: inventory.settings.allowLoopbackOrigins };
+  const unresolved: UnresolvedGuest[] = [];
+  const currentConfig = actual.host?.files.get(MANAGED_PATHS.config)?.content;
+  /** A guest that could not be read keeps the rules the connector serves now for its hostnames. */
+  const keepCurrent = (guest: Inventory['guests'][number], error: string): Resolved => {
+    const hostnames = [...new Set(guest.services.map((s) => s.hostname))];
+    const kept = currentRulesFor(currentConfig, new Set(hostnames));
+    for (const rule of kept) {
+      const service = guest.services.find((s) => s.hostname === rule.hostname && (s.path ?? '') === (rule.path ?? '')) ?? guest.services.find((s) => s.hostname === rule.hostname)!;
+      rules.push(rule);
+      routeByRule.set(ruleKey(rule), {
+        network: NETWORK_SCHEMES.has(service.scheme),
+        origin: { kind: 'guest', name: guest.name, type: guest.type, vmid: guest.vmid, node: guest.node },
+        protected: isProtected(service, inventory),
+        field: service.field,
+        originRequest: effectiveOriginRequest(inventory.tunnel.originRequest, service.originRequest),
+      });
+    }
+    unresolved.push({ guest: guest.name, error, hostnames, kept: [...new Set(kept.map((r) => r.hostname))] });
+    return { ok: false };
+  };
 
   const addRoutes = (services: ServiceSpec[], origin: (resolved: Resolved & { ok: true }) => RouteOrigin, resolve: () => Resolved) => {
     const resolved: Resolved = services.some((s) => NETWORK_SCHEMES.has(s.scheme)) ? resolve() : { ok: true, address: undefined };
@@ -110,13 +133,9 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
         const resolved = actual.proxmox.guestIps.get(guest.name);
         if (!resolved) {
           if (options.offline) return { ok: true, address: undefined };
-          errors.push(`${at(guest.field)} guest "${guest.name}": no address was read for it`);
-          return { ok: false };
+          return keepCurrent(guest, `${at(guest.field)} guest "${guest.name}": no address was read for it`);
         }
-        if (!resolved.ok) {
-          errors.push(`${at(guest.field)} ${resolved.error}`);
-          return { ok: false };
-        }
+        if (!resolved.ok) return keepCurrent(guest, `${at(guest.field)} ${resolved.error}`);
         const refused = checkOrigin(resolved.ip, originContext);
         if (refused) {
           errors.push(`${at(guest.field)} guest "${guest.name}" (${resolved.ip}, from ${resolved.source}): ${refused}`);
@@ -182,7 +201,11 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   // A path rule without hostname has no DNS record of its own: it applies to the hostnames that do.
   const hostnames = [...new Set(rules.map((r) => r.hostname).filter((h) => h !== ''))].sort();
   if (hostnames.length === 0 && rules.length === 0) warnings.push(EMPTY_PUBLICATION);
-  return { tunnelId, configYml, unitFile, hostnames, origins, routes, catchAll, warnings, errors };
+  for (const u of unresolved)
+    warnings.push(
+      `${u.error} — not planned: ${u.hostnames.join(', ')}${u.kept.length > 0 ? ` (the connector keeps serving ${u.kept.join(', ')} as now)` : ''}; its DNS records are left as they are`,
+    );
+  return { tunnelId, configYml, unitFile, hostnames, origins, routes, catchAll, warnings, errors, unresolved };
 }
 
 /** The hypervisor's login page on the Internet without Access: allowed on purpose, never quietly. */

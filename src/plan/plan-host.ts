@@ -18,6 +18,8 @@ export interface HostPlanInput {
   credentialsPath: string;
   files: { path: string; content: string; mode: number; validate: boolean }[];
   unit: string;
+  /** A standby replica: files in place, the unit installed but disabled and stopped. */
+  standby?: boolean;
 }
 
 export interface HostPlan {
@@ -141,14 +143,26 @@ function planFile(
 }
 
 function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[]): UnitChange {
+  const standby = input.standby === true;
   const base = {
     kind: 'unit' as const,
     address: hostAddress('unit', input.connector, input.unit),
     connector: input.connector,
     unit: input.unit,
-    after: { enabled: true as const, active: true as const },
+    after: { enabled: !standby, active: !standby },
   };
   const changed = inputsOfService.filter((c) => c.action !== 'noop').map((c) => c.address);
+  if (standby) {
+    // Files are deployed (validated, swapped) so a promotion only has to start it.
+    if (!input.host) return { ...base, action: 'create', reason: 'standby: installed, disabled and stopped', before: 'unknown', restart: false };
+    const state = input.host.unit;
+    if (state.enabled || state.active) {
+      const what = [state.enabled && 'enabled', state.active && 'active'].filter(Boolean).join(', ');
+      return { ...base, action: 'update', reason: `standby but ${what}: stop and disable`, before: state, restart: false };
+    }
+    if (changed.length > 0) return { ...base, action: 'update', reason: `standby: deploy ${changed.join(', ')} (not started)`, before: state, restart: false };
+    return { ...base, action: 'noop', reason: 'standby: disabled and stopped', before: state, restart: false };
+  }
   if (!input.host) {
     return { ...base, action: 'create', reason: 'enable and start', before: 'unknown', restart: true };
   }

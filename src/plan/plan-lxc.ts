@@ -1,6 +1,6 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { formatNet0, mergeNet0, net0Differences, normalizeTags, parsePropertyString, parseRootfs, printPropertyString } from '../core/pve-config.js';
+import { describeBusy, formatNet0, mergeNet0, net0Differences, normalizeTags, parsePropertyString, parseRootfs, printPropertyString } from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
 import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN, type Upsert } from './types.js';
@@ -12,12 +12,18 @@ export interface LxcPlan {
   errors: string[];
 }
 
-export function desiredLxcView(spec: ConnectorSpec): LxcView {
+/** `debian-12 → local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst`, or the pinned volid. */
+function templateText(spec: ConnectorSpec, state: ProxmoxState | undefined): string {
+  const t = state?.template;
+  return t && t.requested !== t.volid ? `${t.requested} → ${t.volid}` : (t?.volid ?? spec.template);
+}
+
+export function desiredLxcView(spec: ConnectorSpec, state?: ProxmoxState): LxcView {
   return {
     node: spec.node,
     vmid: spec.vmid ?? UNKNOWN,
     hostname: spec.hostname,
-    template: spec.template,
+    template: templateText(spec, state),
     storage: spec.storage,
     disk: spec.disk,
     memory: spec.memory,
@@ -29,21 +35,22 @@ export function desiredLxcView(spec: ConnectorSpec): LxcView {
   };
 }
 
-function currentView(spec: ConnectorSpec, c: ConnectorLxcState): LxcView {
+function currentView(spec: ConnectorSpec, c: ConnectorLxcState, state: ProxmoxState): LxcView {
   const rootfs = parseRootfs(c.config.rootfs);
   return {
     node: c.node,
     vmid: c.vmid,
     hostname: c.config.hostname,
     // The config does not record which template a container came from.
-    template: spec.template,
+    template: templateText(spec, state),
     storage: rootfs.storage,
     disk: rootfs.sizeGiB ?? spec.disk,
     memory: c.config.memory,
     swap: c.config.swap,
     cores: c.config.cores,
     onboot: c.config.onboot,
-    // Key order as PVE prints it, so only real differences show in the plan.
+    // Key order as PVE prints it; the desired side is net0 as it will be written (MAC and type kept),
+    // so PVE's own hwaddr= and type=veth never show as a change.
     net0: printPropertyString(parsePropertyString(c.config.net0)),
     tags: normalizeTags(c.config.tags),
   };
@@ -59,8 +66,10 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
   const adopting = adopt && state.connector === undefined ? state.adoptable : undefined;
   const conflicts: Conflict[] = state.foreignConnectors.filter((ref) => ref.vmid !== adopting?.vmid).map((ref) => lxcConflict(spec, ref));
   const errors: string[] = [];
-  const after = desiredLxcView(spec);
+  const after = desiredLxcView(spec, state);
   const c = state.connector ?? adopting;
+  // The create uses the template as resolved on the node (a symbolic `debian-12` is no volid).
+  const createSpec = state.template ? { ...spec, template: state.template.volid } : spec;
 
   if (!c) {
     return {
@@ -69,10 +78,10 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
         address,
         connector: spec.hostname,
         action: 'create',
-        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${spec.template} will be downloaded first`,
+        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${createSpec.template} will be downloaded first`,
         before: undefined,
         after,
-        spec,
+        spec: createSpec,
         downloadTemplate: !state.templatePresent,
         start: true,
         needsRestart: [],
@@ -82,9 +91,19 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
     };
   }
 
-  const before = currentView(spec, c);
+  const before = currentView(spec, c, state);
   const ref = { node: c.node, vmid: c.vmid };
   const ct = `${address} (CT ${c.vmid})`;
+  if (c.lock !== undefined || c.busyTask !== undefined) {
+    // The reader waited for it already; still busy, nothing may be planned on it (README-pve §4.14).
+    const busy = describeBusy(c.lock, c.busyTask);
+    const hint = c.busyTask ? `re-run when task ${c.busyTask} ends` : `re-run when the operation holding the lock ends (a leftover lock is cleared on node ${c.node} with \`pct unlock ${c.vmid}\`)`;
+    return {
+      change: { kind: 'lxc', address, connector: spec.hostname, action: 'noop', reason: busy, before, after: { ...after, vmid: c.vmid, node: c.node }, spec, ref, downloadTemplate: false, start: false, needsRestart: [] },
+      conflicts,
+      errors: [`${ct}: ${busy}, still after waiting; ${hint}`],
+    };
+  }
   if (spec.vmid !== undefined && spec.vmid !== c.vmid)
     errors.push(`${ct}: the inventory pins vmid ${spec.vmid}, but the connector is CT ${c.vmid}; changing the vmid needs a new container and is refused (set connector.vmid: ${c.vmid})`);
   if (spec.node !== c.node)
@@ -102,6 +121,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
   const patch: LxcConfigPatch = {};
   const reasons: string[] = [];
   const needsRestart: string[] = [];
+  const appliedLive: string[] = [];
   const tags = adopting ? normalizeTags([...c.config.tags, spec.tag]) : after.tags;
   if (adopting) {
     patch.tags = tags.join(';');
@@ -127,8 +147,9 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
   if (netDiffs.length > 0) {
     patch.net0 = mergeNet0(spec.network, c.config.net0);
     reasons.push(...netDiffs);
-    // The address inside the container changes; cloudflared's SSH session and DHCP lease follow a restart.
-    if (c.status === 'running') needsRestart.push('net0');
+    // PVE hot-applies network changes to a running CT (pve-container src/PVE/LXC.pm update_net): the
+    // address changes at once, so apply re-reads it and reconnects SSH.
+    if (c.status === 'running') appliedLive.push('net0');
   }
   const start = c.status !== 'running';
   if (start) reasons.push(`${c.status} → running`);
@@ -149,6 +170,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
     start,
     needsRestart,
   };
+  if (appliedLive.length > 0) change.appliedLive = appliedLive;
   if (changed) {
     change.patch = patch;
     change.digest = c.config.digest;

@@ -18,7 +18,7 @@ export function renderPlanJson(plan: Plan): unknown {
     changes: plan.changes.map((c) => {
       switch (c.kind) {
         case 'lxc':
-          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart']);
+          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart', 'appliedLive']);
         case 'credentials':
           return { ...pick(c, ['address', 'kind', 'action', 'reason', 'path', 'source', 'before', 'after']), sensitive: true };
         case 'package':
@@ -36,6 +36,7 @@ export function renderPlanJson(plan: Plan): unknown {
     conflicts: plan.conflicts,
     warnings: plan.warnings,
     routes: plan.origins,
+    ...(plan.unresolved ? { unresolved: plan.unresolved } : {}),
     exposure: (plan.exposure ?? []).map((e) => ({ hostname: e.hostname, before: e.before ?? null, after: e.after ?? null, change: exposureLine(e).change ?? null })),
     access_read: plan.accessRead ?? false,
   };

@@ -130,6 +130,7 @@ function renderLxc(change: LxcChange): string[] {
   if (change.downloadTemplate) lines.push(`template ${change.after.template} will be downloaded first`);
   if (change.start) lines.push('will be started');
   if (change.needsRestart.length > 0) lines.push(`takes effect after a container restart: ${change.needsRestart.join(', ')}`);
+  if (change.appliedLive?.length) lines.push(`applied live to the running container: ${change.appliedLive.join(', ')} (its address is re-read and SSH reconnects)`);
   return lines;
 }
 

@@ -66,6 +66,8 @@ export interface LxcChange extends ChangeBase {
   start: boolean;
   /** Changes that take effect only after a restart of the container. */
   needsRestart: string[];
+  /** Changes PVE applies to the running container at once (net0: the address may change). */
+  appliedLive?: string[];
 }
 
 export interface TunnelChange extends ChangeBase {
@@ -120,8 +122,8 @@ export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
   before: { enabled: boolean; active: boolean } | 'unknown' | undefined;
-  /** delete (destroy): stopped gracefully and disabled. */
-  after: { enabled: true; active: true } | undefined;
+  /** delete (destroy): stopped gracefully and disabled. A standby replica: both false. */
+  after: { enabled: boolean; active: boolean } | undefined;
   /** Restart because something it reads changed (never otherwise). */
   restart: boolean;
 }
@@ -164,6 +166,11 @@ export interface Plan {
   conflicts: Conflict[];
   warnings: string[];
   origins: OriginView[];
+  /**
+   * Guests whose address could not be read: their routes are not planned (their current rule and
+   * DNS record stay as they are). A partly resolved plan applies the rest, then sync exits 1.
+   */
+  unresolved?: { guest: string; error: string; hostnames: string[] }[];
   /** Who can reach each published hostname, before → after this plan (Cloudflare Access). */
   exposure?: ExposureEntry[];
   /** Whether Cloudflare Access was read (the inventory has an `access:` section). */

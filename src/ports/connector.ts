@@ -37,11 +37,34 @@ export interface DeployRequest {
   restart: boolean;
   /** Whether the unit file itself changed (daemon-reload needed). */
   reloadUnits: boolean;
+  /**
+   * After the restart, wait up to this many seconds for the metrics server's `/ready` to answer
+   * 200; otherwise restore the previous files, restart the old config and fail (rolling apply).
+   */
+  readyTimeoutSeconds?: number;
 }
 
 export interface DeployResult {
   restarted: boolean;
+  /** The `/ready` answer that passed the health gate (with `readyTimeoutSeconds`). */
+  ready?: Readiness;
 }
+
+/**
+ * cloudflared's metrics server `/ready` (metrics/readiness.go): 200 with
+ * `{"status":200,"readyConnections":N,"connectorId":"<uuid>"}` once it holds an edge
+ * connection, 503 with 0 connections otherwise. `status` is undefined when nothing answered.
+ */
+export interface Readiness {
+  status: number | undefined;
+  readyConnections: number;
+  connectorId: string | undefined;
+  /** What was seen, for messages ("HTTP 503", "connection refused"). */
+  detail: string;
+}
+
+/** Where the metrics server listens: pinned in config.yml (templates/config.yml.hbs). */
+export const METRICS_ADDRESS = '127.0.0.1:20241';
 
 export interface ProbeTarget {
   /** e.g. http://10.0.0.5:8096, tcp://10.0.0.5:22 */
@@ -59,6 +82,8 @@ export interface ConnectorReader {
   readState(paths: string[], unit: string): Promise<ConnectorState>;
   /** Check each origin from the connector (HTTP HEAD/GET or TCP connect). */
   probe(targets: ProbeTarget[]): Promise<ProbeResult[]>;
+  /** cloudflared's `/ready`, read on the connector (the metrics server is bound to its loopback). */
+  readiness(): Promise<Readiness>;
 }
 
 export interface ConnectorWriter {
@@ -99,7 +124,7 @@ export interface ConnectTarget {
    * every managed path is prefixed with `root`, and `binDir` (stand-ins for systemctl,
    * dpkg, cloudflared) is put first on PATH. Production leaves it unset.
    */
-  sandbox?: { root: string; binDir: string };
+  sandbox?: { root: string; binDir: string; metrics?: string };
 }
 
 export type ConnectConnector = (target: ConnectTarget) => Promise<ConnectorHost>;

@@ -28,10 +28,23 @@ export interface LxcConfigState {
 }
 
 export interface ConnectorLxcState extends LxcRef {
+  /** Live, from status/current (never the lagging /cluster/resources row). */
   status: 'running' | 'stopped' | string;
   config: LxcConfigState;
   /** First non-loopback IPv4 from /interfaces, when running. */
   ip?: string;
+  /** Config lock (create, backup, migrate, ...): the container is busy and must not be acted on. */
+  lock?: string;
+  /** A running worker task on the container (its UPID): busy as well. */
+  busyTask?: string;
+}
+
+/** connector.template as asked for and as resolved on the node. */
+export interface ResolvedTemplate {
+  /** As written: `debian-12`, or a volid pin. */
+  requested: string;
+  /** `local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst` */
+  volid: string;
 }
 
 export type IpSource = 'inventory' | 'interfaces' | 'agent' | 'config';
@@ -48,7 +61,9 @@ export interface ProxmoxState {
   foreignConnectors: LxcRef[];
   /** The one same-named LXC without our tag, read in full: what `--adopt=lxc` would take over. */
   adoptable?: ConnectorLxcState;
-  /** Whether the connector's template is present in its storage. */
+  /** connector.template resolved through the node's appliance index; absent = connector.template as written. */
+  template?: ResolvedTemplate;
+  /** Whether the resolved template is present in its storage. */
   templatePresent: boolean;
   /** Resolved IP per guest name. */
   guestIps: Map<string, GuestIp>;
@@ -101,7 +116,10 @@ export interface ProxmoxWriter {
   startLxc(ref: LxcRef): Promise<void>;
   /** Poll /interfaces until an IPv4 appears. */
   waitForIp(ref: LxcRef, timeoutMs: number): Promise<string>;
-  /** PUT config with the digest read at plan time. */
+  /**
+   * PUT config with the digest read at plan time. On a busy CT (locked, or a task holds its
+   * flock) waits for the task, bounded, then fails "busy (lock: X), re-run when task UPID… ends".
+   */
   updateLxc(ref: LxcRef, patch: LxcConfigPatch, digest: string): Promise<void>;
   /** Stop the container and wait for the task; a stopped container is not an error. */
   stopLxc(ref: LxcRef): Promise<void>;

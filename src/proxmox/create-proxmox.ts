@@ -14,11 +14,13 @@ import type {
   ProxmoxState,
 } from '../ports/proxmox.js';
 import { PveApiClient } from './api-client.js';
+import { BUSY_ERROR, configLock, isOwnTask, lockOf, readVia, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
 import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
 import { createLimit } from './limit.js';
 import { parseTemplateVolid } from '../core/pve-config.js';
 import { lxcCreateParams } from './lxc-spec.js';
 import { waitForTask } from './task.js';
+import { resolveTemplate } from './template.js';
 
 export interface ProxmoxAdapterOptions {
   reporter?: Reporter;
@@ -34,6 +36,8 @@ export interface ProxmoxAdapterOptions {
   readAttempts?: number;
   /** First retry delay, doubling. Default 250 ms. */
   retryDelayMs?: number;
+  /** How long to wait for a busy connector (create or backup in progress) before reporting it. Default taskTimeoutMs. */
+  busyWaitMs?: number;
 }
 
 /**
@@ -77,6 +81,7 @@ class ProxmoxAdapter implements Proxmox {
   private readonly concurrency: number;
   private readonly taskPollMs: number;
   private readonly taskTimeoutMs: number;
+  private readonly busyWaitMs: number;
 
   constructor(
     private readonly settings: ProxmoxSettings,
@@ -86,6 +91,7 @@ class ProxmoxAdapter implements Proxmox {
     this.concurrency = options.concurrency ?? settings.concurrency ?? DEFAULT_CONCURRENCY;
     this.taskPollMs = options.taskPollMs ?? 1000;
     this.taskTimeoutMs = options.taskTimeoutMs ?? 10 * 60_000;
+    this.busyWaitMs = options.busyWaitMs ?? this.taskTimeoutMs;
     this.#client = new PveApiClient(settings, {
       reporter: this.reporter,
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -94,7 +100,24 @@ class ProxmoxAdapter implements Proxmox {
     });
   }
 
+  /**
+   * A busy connector (being created, locked, a task running on it) is waited for, with progress,
+   * and then read again: a plan is never made from a half-created container. Still busy at the
+   * deadline, it is returned with `lock`/`busyTask` set and planning refuses to act on it.
+   */
   async readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
+    const deadline = Date.now() + this.busyWaitMs;
+    for (;;) {
+      const state = await this.readOnce(connector, guests);
+      const c = state.connector;
+      if (!c || (c.lock === undefined && c.busyTask === undefined)) return state;
+      const busy = { ...(c.lock ? { lock: c.lock } : {}), ...(c.busyTask ? { upid: c.busyTask } : {}) };
+      const idle = await waitUntilIdle(readVia(this.#client), c, busy, { reporter: this.reporter, address: `lxc/${connector.hostname}`, pollMs: this.taskPollMs, deadline });
+      if (!idle) return state;
+    }
+  }
+
+  private async readOnce(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
     const limit = createLimit(this.concurrency);
     const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => limit(() => this.#client.call(op, 'GET', fn) as Promise<T>);
 
@@ -111,7 +134,7 @@ class ProxmoxAdapter implements Proxmox {
     this.assertComplete(rows, nodes, connector, guests);
 
     const nodeAddressesP = this.nodeAddresses(call);
-    const templateP = this.templatePresent(connector, call);
+    const templateP = resolveTemplate(call, connector).then(async (template) => ({ template, present: await this.templatePresent(template.volid, connector.node, call) }));
     const connectorP = this.findConnector(connector, rows, call);
     const byVmid = new Map(rows.map((r) => [r.vmid, r]));
     const guestIpsP = Promise.all(
@@ -120,12 +143,13 @@ class ProxmoxAdapter implements Proxmox {
         return [g.name, await limit(() => resolveGuestIp(this.#client, g, byVmid.get(g.vmid)))];
       }),
     );
-    const [nodeAddresses, templatePresent, found, guestIps] = await Promise.all([nodeAddressesP, templateP, connectorP, guestIpsP]);
+    const [nodeAddresses, template, found, guestIps] = await Promise.all([nodeAddressesP, templateP, connectorP, guestIpsP]);
     return {
       connector: found.connector,
       foreignConnectors: found.foreign,
       ...(found.adoptable ? { adoptable: found.adoptable } : {}),
-      templatePresent,
+      template: template.template,
+      templatePresent: template.present,
       guestIps: new Map(guestIps),
       nodeAddresses,
     };
@@ -182,45 +206,74 @@ class ProxmoxAdapter implements Proxmox {
     const foreign = lxcs.filter((r) => r.name === spec.hostname && !splitTags(r.tags).includes(tag)).map((r) => ({ node: r.node, vmid: r.vmid }));
 
     // Right after creation a row has no name yet (RRD lag, README-pve §9.10): the config decides.
-    const candidates: { row: ResourceRow; config: RawConfig }[] = [];
+    const candidates: { row: ResourceRow; config: RawConfig; task?: TaskRow }[] = [];
     await Promise.all(
       tagged
-        .filter((r) => r.name === spec.hostname || r.name === undefined)
+        .filter((r) => r.name === spec.hostname || r.name === undefined || r.lock !== undefined)
         .map(async (row) => {
           const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get());
           if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
         }),
+    );
+    // While `vzcreate` unpacks the template the config holds only `lock: create`: no tag, no hostname
+    // (README-pve §4.14). Such a CT is ours when the running create task was started by this token.
+    const lockedUntagged = lxcs.filter((r) => r.lock !== undefined && !splitTags(r.tags).includes(tag));
+    await Promise.all(
+      lockedUntagged.map(async (row) => {
+        const tasks = await runningTasks(call, { node: row.node, vmid: row.vmid });
+        const task = tasks.find((t) => t.type === 'vzcreate' && isOwnTask(t, this.settings.tokenId));
+        if (task) {
+          candidates.push({ row, config: { lock: row.lock }, task });
+          return;
+        }
+        // The task may have ended between the listing and now: the config tells what it left.
+        const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get()).catch((e: unknown) => {
+          if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return undefined; // a failed create removed it
+          throw e;
+        });
+        if (config && String(config.hostname ?? '') === spec.hostname && splitTags(config.tags).includes(tag)) candidates.push({ row, config });
+      }),
     );
     if (candidates.length === 0) {
       // One same-named container without the tag: read it in full, so `--adopt=lxc` can take it over.
       const only = foreign.length === 1 ? lxcs.find((r) => r.vmid === foreign[0]!.vmid) : undefined;
       if (!only) return { connector: undefined, foreign };
       const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) => api.nodes.$(only.node).lxc.$(only.vmid).config.$get());
-      return { connector: undefined, foreign, adoptable: await this.lxcState(only, config, call) };
+      return { connector: undefined, foreign, adoptable: await this.lxcState(only, config, undefined, call) };
     }
     if (candidates.length > 1) {
       const pinned = spec.vmid !== undefined ? candidates.filter((c) => c.row.vmid === spec.vmid) : [];
       if (pinned.length !== 1)
         throw new PlanError([
-          `lxc/${spec.hostname}: ${candidates.length} containers carry the tag "${spec.tag}" and the hostname "${spec.hostname}" (CT ${candidates
+          `lxc/${spec.hostname}: ${candidates.length} containers carry the tag "${spec.tag}" and the hostname "${spec.hostname}" or are being created by this token (CT ${candidates
             .map((c) => c.row.vmid)
             .sort((a, b) => a - b)
             .join(', CT ')}); remove the duplicates or pin one with connector.vmid`,
         ]);
       candidates.splice(0, candidates.length, pinned[0]!);
     }
-    const { row, config } = candidates[0]!;
-    return { connector: await this.lxcState(row, config, call), foreign };
+    const { row, config, task } = candidates[0]!;
+    return { connector: await this.lxcState(row, config, task, call), foreign };
   }
 
-  private async lxcState(row: ResourceRow, config: RawConfig, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<ConnectorLxcState> {
-    let statusText = row.status;
-    if (statusText === 'unknown') {
-      const current = await call<{ status: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
-      statusText = current.status;
+  private async lxcState(
+    row: ResourceRow,
+    config: RawConfig,
+    task: TaskRow | undefined,
+    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
+  ): Promise<ConnectorLxcState> {
+    // /cluster/resources lags pvestatd's cycle (~10 s, README-pve §4.14): status/current is live.
+    const current = await call<{ status: string; lock?: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
+    const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: current.status, config: toConfigState(config) };
+    const lock = current.lock ?? (typeof config.lock === 'string' ? config.lock : undefined);
+    if (lock !== undefined) state.lock = lock;
+    if (task) state.busyTask = task.upid;
+    else if (lock !== undefined || current.status !== 'running') {
+      // A create that has written its full config still holds the flock until the task ends.
+      const running = await runningTasks(call, row);
+      if (running[0]) state.busyTask = running[0].upid;
     }
-    const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: statusText, config: toConfigState(config) };
-    if (statusText === 'running') {
+    if (current.status === 'running') {
       const ifaces = await call<unknown>(`read interfaces of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).interfaces.$get());
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) state.ip = ip;
@@ -228,12 +281,12 @@ class ProxmoxAdapter implements Proxmox {
     return state;
   }
 
-  private async templatePresent(spec: ConnectorSpec, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
-    const { storage, file } = parseTemplateVolid(spec.template);
+  private async templatePresent(volid: string, node: string, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
+    const { storage, file } = parseTemplateVolid(volid);
     const content = await call<{ volid: string }[]>(`list templates on storage ${storage}`, (api) =>
-      api.nodes.$(spec.node).storage.$(storage).content.$get({ content: 'vztmpl' }),
+      api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
     );
-    return content.some((c) => c.volid === spec.template || c.volid === `${storage}:vztmpl/${file}`);
+    return content.some((c) => c.volid === volid || c.volid === `${storage}:vztmpl/${file}`);
   }
 
   /** The API host itself plus every node's address (needs Sys.Audit on /; skipped without it). */
@@ -316,7 +369,12 @@ class ProxmoxAdapter implements Proxmox {
     }
   }
 
+  /** Start; a start task refused because the CT is busy waits for the lock holder once, then retries. */
   async startLxc(ref: LxcRef): Promise<void> {
+    await this.whenIdle(ref, `start CT ${ref.vmid} on ${ref.node}`, () => this.startOnce(ref));
+  }
+
+  private async startOnce(ref: LxcRef): Promise<void> {
     const operation = `start CT ${ref.vmid} on ${ref.node}`;
     let upid: string;
     try {
@@ -328,6 +386,42 @@ class ProxmoxAdapter implements Proxmox {
       throw e;
     }
     await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
+  }
+
+  /**
+   * Runs a write; when PVE refuses it because the CT is busy (`CT is locked (X)`, or the flock is held:
+   * `can't lock file ... - got timeout`, README-pve §4.14) waits for the running task (bounded) and tries
+   * once more. Still busy: "busy (lock: X), re-run when task UPID… ends", and nothing else is written.
+   */
+  private async whenIdle(ref: LxcRef, operation: string, write: () => Promise<void>): Promise<void> {
+    try {
+      return await write();
+    } catch (e) {
+      if (!(e instanceof ProviderError) || !BUSY_ERROR.test(e.detail)) throw e;
+      const lock = lockOf(e.detail) ?? (await configLock(readVia(this.#client), ref));
+      const upid = (await runningTasks(readVia(this.#client), ref))[0]?.upid;
+      const idle = await waitUntilIdle(readVia(this.#client), ref, { ...(lock ? { lock } : {}), ...(upid ? { upid } : {}) }, {
+        reporter: this.reporter,
+        address: `CT ${ref.vmid}`,
+        pollMs: this.taskPollMs,
+        deadline: Date.now() + this.busyWaitMs,
+      });
+      if (idle) {
+        try {
+          return await write();
+        } catch (again) {
+          if (!(again instanceof ProviderError) || !BUSY_ERROR.test(again.detail)) throw again;
+        }
+      }
+      const still = (await runningTasks(readVia(this.#client), ref).catch(() => []))[0]?.upid ?? upid;
+      throw new ProviderError(
+        'proxmox',
+        operation,
+        `CT ${ref.vmid} is busy (${lock ? `lock: ${lock}` : 'a running task holds its lock'})${still ? `, re-run when task ${still} ends` : ''}`,
+        still ? `re-run when task ${still} ends (Proxmox UI → ${ref.node} → Tasks)` : `re-run when the operation holding the lock ends; a leftover lock is cleared on the node with \`pct unlock ${ref.vmid}\``,
+        { cause: e, status: 500 },
+      );
+    }
   }
 
   async waitForIp(ref: LxcRef, timeoutMs: number): Promise<string> {
@@ -356,6 +450,10 @@ class ProxmoxAdapter implements Proxmox {
     if (patch.onboot !== undefined) params.onboot = patch.onboot ? 1 : 0;
     if (patch.net0 !== undefined) params.net0 = patch.net0;
     if (patch.tags !== undefined) params.tags = patch.tags;
+    await this.whenIdle(ref, operation, () => this.putConfig(ref, operation, params));
+  }
+
+  private async putConfig(ref: LxcRef, operation: string, params: Record<string, string | number>): Promise<void> {
     try {
       await this.#client.call(operation, 'PUT', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$put(params as never));
     } catch (e) {
@@ -367,11 +465,6 @@ class ProxmoxAdapter implements Proxmox {
           're-run sync: it re-reads the container and plans again',
           { cause: e, status: 500 },
         );
-      if (e instanceof ProviderError && e.status === 500 && /CT is locked/.test(e.detail))
-        throw new ProviderError('proxmox', operation, `CT ${ref.vmid} is locked (${e.detail})`, 'wait for the running operation (backup, snapshot, ...) to finish and re-run', {
-          cause: e,
-          status: 500,
-        });
       throw e;
     }
   }

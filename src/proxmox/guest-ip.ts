@@ -79,7 +79,17 @@ export function vmConfigAddress(config: Record<string, unknown>): string | undef
   return undefined;
 }
 
-const AGENT_ERRORS = /No QEMU guest agent configured|QEMU guest agent is not running|is not running/;
+/**
+ * Agent answers that concern this VM only (qemu-server src/PVE/QemuServer/Agent.pm assert_agent_available;
+ * a wedged agent: `VM <vmid> qga command 'guest-network-get-interfaces' failed - got timeout`,
+ * src/PVE/QMPClient.pm; an agent-side failure: `Agent error: <desc>`, Agent.pm check_agent_error).
+ */
+const AGENT_ERRORS = /No QEMU guest agent configured|QEMU guest agent is not running|is not running|qga command '[^']*' failed|Agent error:/;
+
+/** PVE's own words about the agent, without our request prefix. */
+function agentText(detail: string): string {
+  return (/(VM \d+ qga command '[^']*' failed - [^\n.]*|Agent error: [^\n]*)/.exec(detail)?.[1] ?? detail).trim();
+}
 
 function describe(guest: GuestSpec, row: ResourceRow): string {
   return `guest "${guest.name}" (${row.type === 'qemu' ? 'VM' : 'CT'} ${row.vmid} on ${row.node})`;
@@ -91,6 +101,18 @@ function describe(guest: GuestSpec, row: ResourceRow): string {
  * failures of the API itself (auth, offline node, transport) are thrown.
  */
 export async function resolveGuestIp(client: PveApiClient, guest: GuestSpec, row: ResourceRow | undefined): Promise<GuestIp> {
+  try {
+    return await discover(client, guest, row);
+  } catch (e) {
+    // A 500 while reading one guest (its config, its interfaces) is that guest's problem; auth,
+    // offline nodes (59x) and transport failures stay errors of the whole read.
+    if (e instanceof ProviderError && e.status === 500 && row)
+      return { ok: false, error: `${describe(guest, row)}: ${e.detail.trim()}; or set ${guest.field}.ip in the inventory` };
+    throw e;
+  }
+}
+
+async function discover(client: PveApiClient, guest: GuestSpec, row: ResourceRow | undefined): Promise<GuestIp> {
   if (guest.ip) return { ok: true, ip: guest.ip, source: 'inventory' };
   const setIp = `or set ${guest.field}.ip in the inventory`;
   if (!row)
@@ -155,7 +177,11 @@ export async function resolveGuestIp(client: PveApiClient, guest: GuestSpec, row
         ? `no QEMU guest agent is configured: install qemu-guest-agent in the VM and enable it (qm set ${vmid} --agent enabled=1, then restart the VM)`
         : /guest agent is not running/.test(e.detail)
           ? `the QEMU guest agent is not running: start it inside the VM (systemctl enable --now qemu-guest-agent)`
-          : `the VM is not running: start it (qm start ${vmid})`;
+          : /qga command '[^']*' failed - got timeout/.test(e.detail)
+            ? `the QEMU guest agent did not answer in time (${agentText(e.detail)}): restart it inside the VM (systemctl restart qemu-guest-agent) or restart the VM (qm reboot ${vmid})`
+            : /qga command|Agent error:/.test(e.detail)
+              ? `the QEMU guest agent failed (${agentText(e.detail)}): check qemu-guest-agent inside the VM`
+              : `the VM is not running: start it (qm start ${vmid})`;
     } else if (e.status === 403) {
       agentProblem = e.detail;
     } else throw e;

@@ -4,6 +4,8 @@ import type { Renderer } from '../render/templates.js';
 import { isOwnedBy } from '../plan/ownership.js';
 import { describeExposure } from '../plan/plan-exposure.js';
 import { planSync } from '../sync/run-sync.js';
+import { closeRead } from '../sync/read-actual.js';
+import { replicaActual } from '../plan/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
 
@@ -30,10 +32,27 @@ export interface ConnectorStatus {
   colos: string[];
 }
 
+/** One cloudflared replica, as Proxmox, its unit, its `/ready` and Cloudflare see it. */
+export interface ReplicaStatus {
+  address: string;
+  standby: boolean;
+  state: string;
+  ip: string | undefined;
+  service: string;
+  /** HTTP status of `/ready` read on the replica (undefined: nothing answered or not reachable). */
+  ready: number | undefined;
+  readyConnections: number;
+  connectorId: string | undefined;
+  /** Its connector id is on the tunnel's connections endpoint, with connections. */
+  seenByCloudflare: boolean;
+}
+
 export interface Status {
   /** `connections` is the sum over `connectors`, read from the tunnel's connections endpoint. */
   tunnel: { name: string; id: string | undefined; status: string; connections: number; connectors: ConnectorStatus[] };
   connector: { address: string; state: string; ip: string | undefined; service: string };
+  /** Every replica (one for the single-connector shape). */
+  replicas: ReplicaStatus[];
   routes: RouteStatus[];
   pendingChanges: number;
 }
@@ -75,6 +94,24 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
 
     const connector = actual.proxmox.connector;
     const connectors = actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, actual.tunnel.id) : [];
+    const replicas: ReplicaStatus[] = [];
+    for (const spec of inventory.connectors) {
+      const r = replicaActual(actual, spec.hostname);
+      const lxc = r.proxmox.connector;
+      const replicaHost = planned.read.hosts.get(spec.hostname);
+      const ready = replicaHost ? await replicaHost.readiness().catch(() => undefined) : undefined;
+      replicas.push({
+        address: `lxc/${spec.hostname}`,
+        standby: spec.standby === true,
+        state: lxc ? lxc.status : 'missing',
+        ip: lxc?.ip,
+        service: r.host ? (r.host.unit.active ? 'active' : 'inactive') : 'unknown',
+        ready: ready?.status,
+        readyConnections: ready?.readyConnections ?? 0,
+        connectorId: ready?.connectorId,
+        seenByCloudflare: ready?.connectorId !== undefined && connectors.some((c) => c.id === ready.connectorId && c.connections > 0),
+      });
+    }
     reporter.done('status');
     return {
       tunnel: {
@@ -90,10 +127,11 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
         ip: connector?.ip,
         service: actual.host ? (actual.host.unit.active ? 'active' : 'inactive') : 'unknown',
       },
+      replicas,
       routes,
       pendingChanges: planned.plan.changes.filter((c) => c.action !== 'noop').length,
     };
   } finally {
-    await host?.close();
+    await closeRead(planned.read);
   }
 }

@@ -12,7 +12,15 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
       (k) =>
         `  connector ${k.id}: cloudflared ${k.version}, ${paint(k.connections > 0, `${k.connections} connection${k.connections === 1 ? '' : 's'}`)}${k.colos.length > 0 ? ` (${k.colos.join(', ')})` : ''}${k.runAt ? `, running since ${k.runAt}` : ''}`,
     ),
-    `${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`,
+    ...(status.replicas.length > 1
+      ? status.replicas.map((r) => {
+          const serving = r.service === 'active' && r.ready === 200 && r.seenByCloudflare;
+          const ready = r.ready === undefined ? 'no answer' : `${r.ready}, ${r.readyConnections} ready connections`;
+          const seen = r.connectorId ? `; connector ${r.connectorId} ${r.seenByCloudflare ? 'seen by Cloudflare' : 'NOT seen by Cloudflare'}` : '';
+          const role = r.standby ? ' (standby)' : '';
+          return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}`;
+        })
+      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`]),
     '',
   ];
   const rows = status.routes.map((r) => [

@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ export interface Holder {
  * Returns the release function. A lock left by a dead process is taken over.
  */
 export async function takeLocalLock(name: string, waitMs: number, dir = tmpdir()): Promise<() => Promise<void>> {
-  const path = join(dir, `proxflare-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
+  const path = localLockPath(name, dir);
   const me: Holder = { pid: process.pid, host: hostname(), user: userInfo().username, started: new Date().toISOString() };
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -85,5 +86,19 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function localLockPath(name: string, dir = tmpdir()): string {
+  return join(dir, `proxflare-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
+}
+
+/** For an abort that cannot wait (a second Ctrl-C): removes the lock now, if this process holds it. */
+export function releaseLocalLockNow(name: string, dir = tmpdir()): void {
+  const path = localLockPath(name, dir);
+  try {
+    if ((JSON.parse(readFileSync(path, 'utf8')) as Holder).pid === process.pid) rmSync(path, { force: true });
+  } catch {
+    /* not ours, or already gone */
   }
 }

@@ -2,14 +2,25 @@ import { InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectorHost, ConnectTarget } from '../ports/connector.js';
-import type { AccessSlice, ActualState, RemoteSlices } from '../plan/actual-state.js';
+import type { AccessSlice, ActualState, RemoteSlices, ReplicaActual } from '../plan/actual-state.js';
+import type { ConnectorSpec } from '../inventory/types.js';
+import type { ConnectorState } from '../ports/connector.js';
+import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
   actual: ActualState;
-  /** The open SSH connection to the connector, reused by apply; undefined if not reachable yet. */
+  /** The open SSH connection to the first connector, reused by apply; undefined if not reachable yet. */
   host: ConnectorHost | undefined;
+  /** Every open connection by connector hostname (the first one included), reused by apply. */
+  hosts: Map<string, ConnectorHost>;
+}
+
+/** Close every connection a read opened. */
+export async function closeRead(read: Pick<ReadResult, 'hosts'>): Promise<void> {
+  for (const host of read.hosts.values()) await host.close().catch(() => undefined);
+  read.hosts.clear();
 }
 
 type SliceReaders = { [K in keyof RemoteSlices]-?: (inventory: Inventory, ports: Ports) => Promise<RemoteSlices[K]> };
@@ -41,26 +52,50 @@ async function readRemoteSlices(inventory: Inventory, ports: Ports): Promise<Rem
  */
 export async function readActual(inventory: Inventory, ports: Ports, reporter: Reporter): Promise<ReadResult> {
   reporter.debug('reading Proxmox and Cloudflare');
-  const remote = await readRemoteSlices(inventory, ports);
-  const { proxmox } = remote;
+  const [first, ...others] = inventory.connectors;
+  // The first connector's read also resolves the guests; the other replicas only need their container.
+  const [remote, otherStates] = await Promise.all([
+    readRemoteSlices(inventory, ports),
+    Promise.all(others.map((spec) => ports.proxmox.readState(spec, []))),
+  ]);
+  const hosts = new Map<string, ConnectorHost>();
+  const replicas = new Map<string, ReplicaActual>();
+  const specs = [first!, ...others];
+  const states = [remote.proxmox, ...otherStates];
+  try {
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const proxmox = states[i]!;
+      replicas.set(spec.hostname, { proxmox, host: await readHost(inventory, spec, proxmox, ports, reporter, hosts) });
+    }
+  } catch (err) {
+    await closeRead({ hosts });
+    throw err;
+  }
+  const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
+  if (others.length > 0) actual.replicas = replicas;
+  return { actual, host: hosts.get(first!.hostname), hosts };
+}
 
-  let host: ConnectorHost | undefined;
-  let hostState: ActualState['host'];
+async function readHost(
+  inventory: Inventory,
+  spec: ConnectorSpec,
+  proxmox: ProxmoxState,
+  ports: Ports,
+  reporter: Reporter,
+  hosts: Map<string, ConnectorHost>,
+): Promise<ConnectorState | undefined> {
   // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
   const lxc = proxmox.connector ?? proxmox.adoptable;
-  if (lxc && lxc.status === 'running') {
-    const address = inventory.connector.ssh.host ?? lxc.ip;
-    if (address) {
-      host = await ports.connect(connectTarget(inventory, address));
-      hostState = await host.readState(
-        [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile],
-        MANAGED_PATHS.unit,
-      );
-    } else {
-      reporter.warn(`lxc/${inventory.connector.hostname} runs but has no IPv4 address yet; its files are read after apply`);
-    }
+  if (!lxc || lxc.status !== 'running') return undefined;
+  const address = spec.ssh.host ?? lxc.ip;
+  if (!address) {
+    reporter.warn(`lxc/${spec.hostname} runs but has no IPv4 address yet; its files are read after apply`);
+    return undefined;
   }
-  return { actual: { ...remote, host: hostState }, host };
+  const host = await ports.connect(connectTarget(inventory, address));
+  hosts.set(spec.hostname, host);
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile], MANAGED_PATHS.unit);
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

@@ -2,6 +2,7 @@ import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ApplyResult } from '../apply/apply-plan.js';
 import { applyPlan } from '../apply/apply-plan.js';
+import type { StopRequest } from '../apply/stop-request.js';
 import type { PlanOptions } from '../plan/compute-plan.js';
 import { computePlan } from '../plan/compute-plan.js';
 import type { Plan } from '../plan/types.js';
@@ -11,7 +12,7 @@ import type { DesiredState } from '../plan/desired-state.js';
 import { computeDesired } from '../plan/desired-state.js';
 import type { Ports } from './ports.js';
 import type { ReadResult } from './read-actual.js';
-import { readActual } from './read-actual.js';
+import { closeRead, readActual } from './read-actual.js';
 
 export interface PlannedSync {
   plan: Plan;
@@ -33,7 +34,7 @@ export async function planSync(
     const plan = computePlan(inventory, read.actual, desired, options);
     return { plan, desired, read };
   } catch (err) {
-    await read.host?.close();
+    await closeRead(read);
     throw err;
   }
 }
@@ -52,16 +53,16 @@ export async function applySync(
   planned: PlannedSync,
   options: PlanOptions,
   reporter: Reporter,
+  stop?: StopRequest,
 ): Promise<AppliedSync> {
-  let host = planned.read.host;
+  let hosts = new Map(planned.read.hosts);
   try {
-    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host });
-    host = result.host;
-    await host?.close();
-    host = undefined;
+    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host: planned.read.host, hosts, ...(stop ? { stop } : {}) });
+    hosts = result.hosts;
+    await closeRead({ hosts, ...(stop ? { stop } : {}) });
     reporter.step('sync', 're-reading to check convergence');
     const again = await planSync(inventory, ports, renderer, options, reporter);
-    await again.read.host?.close();
+    await closeRead(again.read);
     reporter.done('sync');
     if (hasChanges(again.plan)) {
       const left = again.plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.address} (${c.reason})`);
@@ -69,6 +70,6 @@ export async function applySync(
     }
     return { result, after: again.plan };
   } finally {
-    await host?.close();
+    await closeRead({ hosts });
   }
 }

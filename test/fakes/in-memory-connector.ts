@@ -8,6 +8,7 @@ import type {
   DeployResult,
   ProbeResult,
   ProbeTarget,
+  Readiness,
   RemoteFileState,
 } from '../../src/ports/connector.js';
 
@@ -93,7 +94,14 @@ export class InMemoryConnector implements ConnectorHost {
       this.restarts++;
       restarted = true;
     }
-    return { restarted };
+    return request.readyTimeoutSeconds !== undefined && restarted ? { restarted, ready: await this.readiness() } : { restarted };
+  }
+
+  /** Ready while active; names no connector id (the fake Cloudflare invents ids per read). */
+  async readiness(): Promise<Readiness> {
+    return this.unit.active
+      ? { status: 200, readyConnections: 4, connectorId: undefined, detail: 'HTTP 200' }
+      : { status: undefined, readyConnections: 0, connectorId: undefined, detail: 'nothing answers on the metrics address' };
   }
 
   async lock(): Promise<() => Promise<void>> {

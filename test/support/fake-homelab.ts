@@ -32,7 +32,7 @@ tunnel:
   name: homelab
 connector:
   hostname: cloudflared
-  template: local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst
+  template: local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst
   storage: local-lvm
   ssh:
     privateKey: KEYDIR/id_ed25519

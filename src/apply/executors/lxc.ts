@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { LxcChange } from '../../plan/types.js';
 import type { LxcRef } from '../../ports/proxmox.js';
 import type { ExecutorContext } from '../executor-context.js';
+import { followLiveNetworkChange } from '../lxc-live-network.js';
 import { oneByOne } from './executor.js';
 
 /** The connector container: download the template, create or patch it, start it, learn its address. */
@@ -20,6 +21,7 @@ export const lxcExecutor = oneByOne<LxcChange>(async (change: LxcChange, ctx: Ex
   } else if (change.patch && ref && change.digest) {
     reporter.step(change.address, 'updating container config');
     await ports.proxmox.updateLxc(ref, change.patch, change.digest);
+    await followLiveNetworkChange(change, ctx);
   }
   if (!ref) {
     reporter.done(change.address);

@@ -24,6 +24,23 @@ export interface FailAction {
 
 export type DropWhen = 'before' | 'after';
 
+/**
+ * A task kept running until the test releases it: the test drives the task clock by events
+ * instead of sleeping (e.g. a re-run that starts while `vzcreate` is still unpacking).
+ */
+export interface TaskHold {
+  /** Resolves with the UPID once a task of this type started and is being held. */
+  started: Promise<string>;
+  /** Let the held task run to its end. */
+  release(): void;
+}
+
+interface PendingHold {
+  type: string;
+  started: (upid: string) => void;
+  released: Promise<void>;
+}
+
 export class SimFaults {
   /** Extra latency for every request, in ms. */
   latencyMs = 0;
@@ -31,6 +48,7 @@ export class SimFaults {
   private dropRules: Rule<DropWhen>[] = [];
   private latencyRules: Rule<number>[] = [];
   private taskFailures: { type: string; message: string }[] = [];
+  private holds: PendingHold[] = [];
   /** Nodes switched offline by a test (in addition to the seed). */
   readonly offline = new Set<string>();
 
@@ -56,6 +74,25 @@ export class SimFaults {
     this.taskFailures.push({ type, message });
   }
 
+  /** The next task of this type stays `running` (its work not done) until `release()`. */
+  holdNextTask(type: string): TaskHold {
+    let started!: (upid: string) => void;
+    let release!: () => void;
+    const startedP = new Promise<string>((r) => (started = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.holds.push({ type, started, released });
+    return { started: startedP, release };
+  }
+
+  /** Consumed by the simulator when a task starts. */
+  takeHold(type: string, upid: string): Promise<void> | undefined {
+    const i = this.holds.findIndex((h) => h.type === type);
+    if (i < 0) return undefined;
+    const hold = this.holds.splice(i, 1)[0]!;
+    hold.started(upid);
+    return hold.released;
+  }
+
   setNodeOffline(node: string, offline = true): void {
     if (offline) this.offline.add(node);
     else this.offline.delete(node);
@@ -67,6 +104,7 @@ export class SimFaults {
     this.dropRules = [];
     this.latencyRules = [];
     this.taskFailures = [];
+    this.holds = [];
     this.offline.clear();
   }
 

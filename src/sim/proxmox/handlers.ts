@@ -23,7 +23,14 @@ export interface HandlerContext {
   runTask(node: string, type: string, id: string, token: SimToken, work: (task: SimTask) => Promise<void> | void): SimTask;
   /** Next address for a started container without a static ip and without a backend. */
   allocateIp(): string;
-  rrdLagMs: number;
+  /** pvestatd's refresh interval; 0 = /cluster/resources shows live status (tests that do not care). */
+  statusRefreshMs: number;
+  /** How long a worker or a config update waits for a CT's flock (lock_config: 10 s). */
+  flockTimeoutMs: number;
+  /** Resolves after `ms` (or never, until the sim closes); the sim's own timers. */
+  sleep(ms: number): Promise<void>;
+  /** How long qemu-ga is waited for before `got timeout` (QMPClient default 5 s). */
+  agentTimeoutMs: number;
   /** Emit vmids in /cluster/resources as strings (seen in the wild, README-pve §9.6). */
   vmidAsString: boolean;
   /** Seeded online and not switched offline by a fault. */
@@ -49,11 +56,14 @@ function guestOn(ctx: HandlerContext, kind: 'lxc' | 'qemu'): SimGuest {
 function resourceRow(ctx: HandlerContext, g: SimGuest): Record<string, unknown> {
   const nodeOnline = ctx.nodeOnline(g.node);
   const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: ctx.vmidAsString ? String(g.vmid) : g.vmid, node: g.node, type: g.type, template: 0 };
-  // Name and status come from RRD data pushed by pvestatd: missing for offline nodes and brand-new guests.
-  if (!nodeOnline || Date.now() < g.rrdReadyAt) row.status = 'unknown';
+  // Name and status come from RRD data pushed by pvestatd (pve-manager PVE/API2Tools.pm extract_vm_stats,
+  // default status 'unknown'): missing for offline nodes and for guests no cycle has seen yet, and
+  // lagging start/stop by up to one cycle (README-pve §4.14 "How stale /cluster/resources can be").
+  const reported = ctx.statusRefreshMs === 0 ? { status: g.status, name: g.type === 'lxc' ? g.config.hostname ?? `CT${g.vmid}` : g.config.name ?? `VM ${g.vmid}` } : g.reported;
+  if (!nodeOnline || !reported) row.status = 'unknown';
   else {
-    row.status = g.status;
-    row.name = g.type === 'lxc' ? g.config.hostname : g.config.name;
+    row.status = reported.status;
+    row.name = reported.name;
     row.maxcpu = Number(g.config.cores ?? 1);
     row.maxmem = Number(g.config.memory ?? 512) * 1024 * 1024;
     row.mem = g.status === 'running' ? 64 * 1024 * 1024 : 0;
@@ -194,6 +204,34 @@ function ipFromNet(net: Record<string, string>): string | undefined {
   return net.ip && net.ip !== 'dhcp' && net.ip !== 'manual' ? net.ip.split('/')[0] : undefined;
 }
 
+const flockFile = (vmid: number) => `/run/lock/lxc/pve-config-${vmid}.lock`;
+
+/**
+ * lock_config: wait up to 10 s for the CT's flock, then run `work` holding it
+ * (pve-guest-common src/PVE/AbstractConfig.pm lock_config; pve-common src/PVE/Tools.pm lock_file_full:
+ * `can't lock file '<file>' - got timeout`).
+ */
+async function withFlock<T>(ctx: HandlerContext, g: SimGuest, holder: string, work: () => Promise<T> | T): Promise<T> {
+  const deadline = Date.now() + ctx.flockTimeoutMs;
+  while (g.flock) {
+    const left = deadline - Date.now();
+    const timedOut = await Promise.race([g.flock.released.then(() => false), ctx.sleep(Math.max(0, left)).then(() => true)]);
+    if (timedOut && g.flock) throw new SimError(500, `can't lock file '${flockFile(g.vmid)}' - got timeout`);
+  }
+  const flock = ctx.state.takeFlock(g, holder);
+  try {
+    return await work();
+  } finally {
+    flock.release();
+  }
+}
+
+/** check_lock: any config lock refuses the operation (`mounted` is exempt for stop only). */
+function checkLock(g: SimGuest, exempt?: string): void {
+  const lock = g.config.lock;
+  if (lock !== undefined && lock !== exempt) throw new SimError(500, `CT is locked (${lock})`);
+}
+
 async function startLxc(ctx: HandlerContext, g: SimGuest): Promise<void> {
   const net = parseNet(String(g.config.net0 ?? ''));
   let ipv4 = ipFromNet(net);
@@ -211,6 +249,44 @@ async function startLxc(ctx: HandlerContext, g: SimGuest): Promise<void> {
   }
   g.status = 'running';
   g.startedAt = Date.now();
+}
+
+function updateConfig(ctx: HandlerContext, g: SimGuest): null {
+  const p = ctx.params;
+  const changes = Object.keys(p).filter((k) => !['node', 'vmid', 'digest', 'delete', 'revert'].includes(k));
+  const deletes = str(p.delete)?.split(/[;,\s]+/).filter(Boolean) ?? [];
+  if (changes.length === 0 && deletes.length === 0) throw new SimError(500, 'no options specified');
+  checkOptionPrivs(ctx, g.vmid, [...changes, ...deletes]);
+  checkLock(g);
+  const digest = str(p.digest);
+  if (digest !== undefined && digest !== ctx.state.digest(g))
+    throw new SimError(500, 'detected modified configuration - file changed by other user? Try again.');
+  if (changes.includes('unprivileged')) throw new SimError(500, "unable to modify read-only option: 'unprivileged'");
+  for (const k of deletes) {
+    if (!(k in g.config)) continue;
+    delete g.config[k];
+  }
+  for (const k of changes) {
+    const v = str(p[k])!;
+    if (k === 'tags') g.config.tags = normalizeTags(v);
+    else if (/^net\d+$/.test(k)) {
+      const net = parseNet(v);
+      const old = parseNet(String(g.config[k] ?? ''));
+      net.hwaddr ??= old.hwaddr ?? ctx.state.nextMac();
+      net.type ??= 'veth';
+      g.config[k] = printNet(net);
+      // A running CT gets network changes at once (pve-container src/PVE/LXC.pm update_net ->
+      // update_ipconfig): a new static address replaces the old one inside the container.
+      const ip = ipFromNet(net);
+      const iface = g.interfaces.find((i) => i.name === (net.name ?? 'eth0'));
+      if (g.status === 'running' && ip && iface && ip !== ipFromNet(old)) {
+        const prefix = net.ip?.includes('/') ? net.ip.split('/')[1] : '24';
+        iface.ipv4 = `${ip}/${prefix}`;
+      }
+    } else if (['memory', 'swap', 'cores', 'onboot'].includes(k)) g.config[k] = Number(v);
+    else g.config[k] = v;
+  }
+  return null;
 }
 
 export const handlers: Record<string, Handler> = {
@@ -361,6 +437,7 @@ export const handlers: Record<string, Handler> = {
       throw new SimError(400, 'Parameter verification failed.', { storage: `storage '${rootStorageId}' does not support container directories` });
     requirePriv(ctx.token, `/storage/${rootStorageId}`, 'Datastore.AllocateSpace');
 
+    // The configuration the task writes after unpacking; until then the file holds only `lock: create`.
     const config: Record<string, ConfigValue> = {
       arch: str(p.arch) ?? 'amd64',
       hostname: str(p.hostname) ?? `CT${vmid}`,
@@ -369,7 +446,6 @@ export const handlers: Record<string, Handler> = {
       ostype: 'debian',
       rootfs: `${rootStorageId}:vm-${vmid}-disk-0,size=${rm[2]}G`,
       unprivileged: str(p.unprivileged) === '0' ? 0 : 1,
-      lock: 'create',
     };
     if (p.cores !== undefined) config.cores = num(p.cores)!;
     if (p.onboot !== undefined) config.onboot = num(p.onboot)!;
@@ -381,18 +457,23 @@ export const handlers: Record<string, Handler> = {
       net.type ??= 'veth';
       config[k] = printNet(net);
     }
+    // Phase 1 (README-pve §4.14): create_and_lock_config writes a config holding only `lock: create`
+    // before the UPID is returned (pve-container src/PVE/API2/LXC.pm create_vm ->
+    // pve-guest-common src/PVE/AbstractConfig.pm create_and_lock_config); the worker holds the flock
+    // while volumes are allocated and the template is unpacked. No RRD entry yet: the
+    // /cluster/resources row reads `unknown`, no name, no tags, `lock: create`.
     const guest: SimGuest = {
       type: 'lxc',
       vmid,
       node,
       status: 'stopped',
-      config,
+      config: { lock: 'create' },
       interfaces: [],
       agentRunning: false,
-      rrdReadyAt: Date.now() + ctx.rrdLagMs,
       startedAt: Date.now(),
     };
     ctx.state.guests.set(vmid, guest);
+    let flock: ReturnType<SimState['takeFlock']> | undefined;
     const task = ctx.runTask(node, 'vzcreate', String(vmid), ctx.token, async (t) => {
       try {
         if (!tmplStorage.templates.has(tmpl.volume.replace(/^vztmpl\//, '')))
@@ -409,13 +490,18 @@ export const handlers: Record<string, Handler> = {
         });
         t.log.push('Total bytes read: 524288000 (500MiB, 500MiB/s)', 'Detected container architecture: amd64');
         if (keys !== undefined) t.log.push('Adding SSH keys to the container');
-        delete config.lock;
+        // Phase 2: "safe config (after OS detection)" - the full config from the request, no `lock`.
+        guest.config = config;
       } catch (e) {
-        ctx.state.guests.delete(vmid); // a failed create removes the config again
+        ctx.state.guests.delete(vmid); // a failed create removes the config again ($destroy_config_on_error)
         throw new Error(`unable to create CT ${vmid} - ${(e as Error).message}`);
+      } finally {
+        flock?.release(); // released before the optional start
       }
       if (str(p.start) === '1') await startLxc(ctx, guest);
     });
+    flock = ctx.state.takeFlock(guest, task.upid);
+    task.onEnd = () => flock?.release();
     return task.upid;
   },
 
@@ -438,35 +524,11 @@ export const handlers: Record<string, Handler> = {
     return { ...g.config, digest: ctx.state.digest(g) };
   },
 
+  // update_vm runs under lock_config synchronously: flock (10 s) -> check_lock -> assert_if_modified
+  // (pve-container src/PVE/API2/LXC/Config.pm update_vm @ 94f5585, lines 174-176 and 268).
   'PUT /nodes/{node}/lxc/{vmid}/config': (ctx) => {
     const g = guestOn(ctx, 'lxc');
-    const p = ctx.params;
-    const changes = Object.keys(p).filter((k) => !['node', 'vmid', 'digest', 'delete', 'revert'].includes(k));
-    const deletes = str(p.delete)?.split(/[;,\s]+/).filter(Boolean) ?? [];
-    if (changes.length === 0 && deletes.length === 0) throw new SimError(500, 'no options specified');
-    checkOptionPrivs(ctx, g.vmid, [...changes, ...deletes]);
-    const digest = str(p.digest);
-    if (digest !== undefined && digest !== ctx.state.digest(g))
-      throw new SimError(500, 'detected modified configuration - file changed by other user? Try again.');
-    if (g.config.lock) throw new SimError(500, `CT is locked (${g.config.lock})`);
-    if (changes.includes('unprivileged')) throw new SimError(500, "unable to modify read-only option: 'unprivileged'");
-    for (const k of deletes) {
-      if (!(k in g.config)) continue;
-      delete g.config[k];
-    }
-    for (const k of changes) {
-      const v = str(p[k])!;
-      if (k === 'tags') g.config.tags = normalizeTags(v);
-      else if (/^net\d+$/.test(k)) {
-        const net = parseNet(v);
-        const old = parseNet(String(g.config[k] ?? ''));
-        net.hwaddr ??= old.hwaddr ?? ctx.state.nextMac();
-        net.type ??= 'veth';
-        g.config[k] = printNet(net);
-      } else if (['memory', 'swap', 'cores', 'onboot'].includes(k)) g.config[k] = Number(v);
-      else g.config[k] = v;
-    }
-    return null;
+    return withFlock(ctx, g, 'update_vm', () => updateConfig(ctx, g));
   },
 
   'GET /nodes/{node}/lxc/{vmid}/status/current': (ctx) => {
@@ -475,15 +537,17 @@ export const handlers: Record<string, Handler> = {
       vmid: g.vmid,
       type: 'lxc',
       status: g.status,
-      name: g.config.hostname,
-      cpus: Number(g.config.cores ?? 1),
+      // Live, from the config (pve-container src/PVE/LXC.pm vmstatus): a lock-only config reads
+      // `CT<vmid>`, 512 MiB, 4 GiB and all host CPUs (README-pve §4.14).
+      name: g.config.hostname ?? `CT${g.vmid}`,
+      cpus: Number(g.config.cores ?? 2),
       cpu: 0,
       mem: 0,
-      maxmem: Number(g.config.memory) * 1024 * 1024,
+      maxmem: Number(g.config.memory ?? 512) * 1024 * 1024,
       swap: 0,
-      maxswap: Number(g.config.swap) * 1024 * 1024,
+      maxswap: Number(g.config.swap ?? 512) * 1024 * 1024,
       disk: 0,
-      maxdisk: 8 * 1024 ** 3,
+      maxdisk: g.config.rootfs ? 8 * 1024 ** 3 : 4 * 1024 ** 3,
       uptime: g.status === 'running' ? Math.floor((Date.now() - g.startedAt) / 1000) : 0,
       netin: 0,
       netout: 0,
@@ -497,29 +561,45 @@ export const handlers: Record<string, Handler> = {
     return out;
   },
 
+  // The handler checks only "already running"; the lock is checked inside the task, after waiting up to
+  // 10 s for the flock (pve-container src/PVE/API2/LXC/Status.pm vm_start; README-pve §4.14).
   'POST /nodes/{node}/lxc/{vmid}/status/start': (ctx) => {
     const g = guestOn(ctx, 'lxc');
     if (g.status === 'running') throw new SimError(500, `CT ${g.vmid} already running`);
-    if (g.config.lock) throw new SimError(500, `CT is locked (${g.config.lock})`);
-    return ctx.runTask(g.node, 'vzstart', String(g.vmid), ctx.token, () => startLxc(ctx, g)).upid;
+    const task = ctx.runTask(g.node, 'vzstart', String(g.vmid), ctx.token, () =>
+      withFlock(ctx, g, task.upid, async () => {
+        checkLock(g);
+        if (g.status === 'running') return;
+        await startLxc(ctx, g);
+      }),
+    );
+    return task.upid;
   },
 
   'POST /nodes/{node}/lxc/{vmid}/status/stop': (ctx) => {
     const g = guestOn(ctx, 'lxc');
     if (g.status !== 'running') throw new SimError(500, `CT ${g.vmid} not running`);
-    return ctx.runTask(g.node, 'vzstop', String(g.vmid), ctx.token, async () => {
-      await ctx.backend?.stop(g.vmid);
-      g.status = 'stopped';
-    }).upid;
+    const task = ctx.runTask(g.node, 'vzstop', String(g.vmid), ctx.token, () =>
+      withFlock(ctx, g, task.upid, async () => {
+        checkLock(g, 'mounted'); // vm_stop exempts `mounted`
+        await ctx.backend?.stop(g.vmid);
+        g.status = 'stopped';
+      }),
+    );
+    return task.upid;
   },
 
   'POST /nodes/{node}/lxc/{vmid}/status/shutdown': (ctx) => {
     const g = guestOn(ctx, 'lxc');
     if (g.status !== 'running') throw new SimError(500, `CT ${g.vmid} not running`);
-    return ctx.runTask(g.node, 'vzshutdown', String(g.vmid), ctx.token, async () => {
-      await ctx.backend?.stop(g.vmid);
-      g.status = 'stopped';
-    }).upid;
+    const task = ctx.runTask(g.node, 'vzshutdown', String(g.vmid), ctx.token, () =>
+      withFlock(ctx, g, task.upid, async () => {
+        checkLock(g);
+        await ctx.backend?.stop(g.vmid);
+        g.status = 'stopped';
+      }),
+    );
+    return task.upid;
   },
 
   'GET /nodes/{node}/lxc/{vmid}/interfaces': (ctx) => {
@@ -532,12 +612,51 @@ export const handlers: Record<string, Handler> = {
     return { ...g.config, digest: ctx.state.digest(g) };
   },
 
-  'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': (ctx) => {
+  'GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces': async (ctx) => {
     const g = guestOn(ctx, 'qemu');
     if (!g.config.agent) throw new SimError(500, 'No QEMU guest agent configured');
     if (g.status !== 'running') throw new SimError(500, `VM ${g.vmid} is not running`);
     if (!g.agentRunning) throw new SimError(500, 'QEMU guest agent is not running');
+    if (g.agentHangs) {
+      // The ping (3 s) succeeds, the command does not answer within QMPClient's 5 s:
+      // `<peer name> <peer type> command '<execute>' failed - got timeout` with peer "VM <vmid>"/qga and
+      // execute "guest-network-get-interfaces" (qemu-server src/PVE/QMPClient.pm:175 and :503 @ e6352be6,
+      // src/PVE/API2/Qemu/Agent.pm mon_cmd($vmid, "guest-$cmd")).
+      await ctx.sleep(ctx.agentTimeoutMs);
+      throw new SimError(500, `VM ${g.vmid} qga command 'guest-network-get-interfaces' failed - got timeout`);
+    }
     return agentInterfaces(g);
+  },
+
+  // node_tasks (pve-manager PVE/API2/Tasks.pm; README-pve §4.15): without Sys.Audit on /nodes/<node>
+  // only the caller's own tasks; `active` = not yet archived, running ones with status "RUNNING" and the
+  // full `user@realm!token` as user; archive rows split the token into user + tokenid.
+  'GET /nodes/{node}/tasks': (ctx) => {
+    const node = str(ctx.params.node)!;
+    const source = str(ctx.params.source) ?? 'archive';
+    const vmid = str(ctx.params.vmid);
+    const typefilter = str(ctx.params.typefilter);
+    const userfilter = str(ctx.params.userfilter)?.toLowerCase();
+    const start = num(ctx.params.start) ?? 0;
+    const limit = num(ctx.params.limit) ?? 50;
+    const seeAll = hasPriv(ctx.token, `/nodes/${node}`, 'Sys.Audit');
+    const all = [...ctx.state.tasks.values()]
+      .filter((t) => t.node === node && (seeAll || t.owner === ctx.token.id))
+      .filter((t) => vmid === undefined || t.id === vmid)
+      .filter((t) => typefilter === undefined || t.type === typefilter)
+      .sort((a, b) => b.starttime - a.starttime || b.pid - a.pid);
+    const active = all.filter((t) => t.status === 'running');
+    const archived = all.filter((t) => t.status === 'stopped');
+    const activeRow = (t: SimTask) => ({ upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.owner, status: 'RUNNING', saved: '0' });
+    const archiveRow = (t: SimTask) => {
+      const row: Record<string, unknown> = { upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user, status: t.exitstatus ?? 'unexpected status' };
+      if (t.tokenid) row.tokenid = t.tokenid;
+      if (t.endtime !== undefined) row.endtime = t.endtime;
+      return row;
+    };
+    let rows = source === 'active' ? active.map(activeRow) : source === 'all' ? [...active.map(activeRow), ...archived.map(archiveRow)] : archived.map(archiveRow);
+    if (userfilter) rows = rows.filter((r) => String(r.user).toLowerCase().includes(userfilter));
+    return { data: rows.slice(start, start + limit), total: rows.length, __envelope: true };
   },
 
   'GET /nodes/{node}/tasks/{upid}/status': (ctx) => {

@@ -28,7 +28,7 @@ export interface SimStorageSeed {
   type: 'dir' | 'lvmthin' | 'zfspool' | 'nfs';
   /** e.g. ['vztmpl', 'iso', 'backup'] or ['rootdir', 'images']. */
   content: string[];
-  /** Template file names present (`debian-12-standard_12.7-1_amd64.tar.zst`). */
+  /** Template file names present (`debian-12-standard_12.12-1_amd64.tar.zst`). */
   templates?: string[];
 }
 
@@ -82,14 +82,32 @@ export interface SimLxcSeed extends SimGuestSeedBase {
 
 export interface SimVmSeed extends SimGuestSeedBase {
   type: 'qemu';
-  /** none: no `agent` key; not-running: configured but qemu-ga does not answer. */
-  agent?: 'running' | 'not-running' | 'none';
+  /**
+   * none: no `agent` key; not-running: configured but qemu-ga does not answer the ping;
+   * timeout: qemu-ga answers the ping but the command times out (a wedged agent).
+   */
+  agent?: 'running' | 'not-running' | 'none' | 'timeout';
   ipconfig0?: string;
 }
 
 export type SimGuestSeed = SimLxcSeed | SimVmSeed;
 
-export const DEMO_TEMPLATE = 'debian-12-standard_12.7-1_amd64.tar.zst';
+/**
+ * The system templates of Proxmox's appliance index (`pveam available --section system`) as of
+ * late 2025: debian-12-standard 12.7-1 left the index on 2025-09-07 (12.12-1 since) and Debian 13
+ * templates exist (issue #11; community-scripts ct/cloudflared.sh moved to var_version=13 on
+ * 2025-09-18, README-pve §6). The simulated index lists these, so the default template resolves as
+ * on a current node.
+ */
+export const CURRENT_SYSTEM_TEMPLATES: SimAplSeed[] = [
+  { template: 'debian-12-standard_12.12-1_amd64.tar.zst', os: 'debian-12', section: 'system', version: '12.12-1', headline: 'Debian 12 Bookworm (standard)' },
+  { template: 'debian-13-standard_13.1-2_amd64.tar.zst', os: 'debian-13', section: 'system', version: '13.1-2', headline: 'Debian 13 Trixie (standard)' },
+  { template: 'ubuntu-22.04-standard_22.04-1_amd64.tar.zst', os: 'ubuntu-22.04', section: 'system', version: '22.04-1', headline: 'Ubuntu 22.04 Jammy (standard)' },
+  { template: 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst', os: 'ubuntu-24.04', section: 'system', version: '24.04-2', headline: 'Ubuntu 24.04 Noble (standard)' },
+  { template: 'alpine-3.22-default_20250617_amd64.tar.xz', os: 'alpine-3.22', section: 'system', version: '20250617', headline: 'Alpine Linux 3.22 (default)' },
+];
+
+export const DEMO_TEMPLATE = 'debian-12-standard_12.12-1_amd64.tar.zst';
 
 /** Privileges of the role docs/proxmox.md recommends (PVE 9 names) plus Sys.Audit for node addresses. */
 export const RECOMMENDED_PRIVILEGES_PVE9 = [
@@ -123,16 +141,7 @@ export function demoSeed(): SimSeed {
       { id: 'local', type: 'dir', content: ['iso', 'vztmpl', 'backup'], templates: [DEMO_TEMPLATE] },
       { id: 'local-lvm', type: 'lvmthin', content: ['rootdir', 'images'] },
     ],
-    aplinfo: [
-      { template: DEMO_TEMPLATE, os: 'debian-12', section: 'system', version: '12.7-1', headline: 'Debian 12 Bookworm (standard)' },
-      {
-        template: 'debian-13-standard_13.1-2_amd64.tar.zst',
-        os: 'debian-13',
-        section: 'system',
-        version: '13.1-2',
-        headline: 'Debian 13 Trixie (standard)',
-      },
-    ],
+    aplinfo: CURRENT_SYSTEM_TEMPLATES,
     tokens: [{ id: DEMO_TOKEN_ID, secret: '5f0c1c1e-8d4b-4d7e-9a51-3c2f7e2b9a10', privileges: RECOMMENDED_PRIVILEGES_PVE9 }],
     guests: [
       {

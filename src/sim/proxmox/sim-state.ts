@@ -40,9 +40,24 @@ export interface SimGuest {
   interfaces: SimInterfaceSeed[];
   /** VM only: whether qemu-ga answers. */
   agentRunning: boolean;
-  /** Before this time /cluster/resources shows the guest without RRD data (status unknown, no name). */
-  rrdReadyAt: number;
+  /** VM only: qemu-ga answers the ping but not the command (a wedged agent). */
+  agentHangs?: boolean;
+  /**
+   * Status and name as pvestatd last pushed them into the RRD (what /cluster/resources shows).
+   * Undefined until the first cycle after the guest appeared: the row then reads `unknown`
+   * without a name (README-pve §4.1, §4.14 "How stale /cluster/resources can be").
+   */
+  reported?: { status: string; name: string };
+  /** The per-CT flock `/run/lock/lxc/pve-config-<vmid>.lock`, while a worker holds it (§4.14). */
+  flock?: Flock;
   startedAt: number;
+}
+
+/** A held per-guest flock; `released` settles when its holder lets go. */
+export interface Flock {
+  holder: string;
+  released: Promise<void>;
+  release(): void;
 }
 
 export interface SimTask {
@@ -59,7 +74,10 @@ export interface SimTask {
   starttime: number;
   status: 'running' | 'stopped';
   exitstatus?: string;
+  endtime?: number;
   log: string[];
+  /** Runs when the task stops, success or not (releases what the worker held). */
+  onEnd?: () => void;
 }
 
 export interface SimToken {
@@ -91,6 +109,12 @@ export function parseNet(value: string): Record<string, string> {
     if (i > 0) out[part.slice(0, i)] = part.slice(i + 1);
   }
   return out;
+}
+
+/** vmstatus: a config without hostname reads `CT<vmid>` (pve-container src/PVE/LXC.pm vmstatus); a VM `VM <vmid>`. */
+function reportedName(g: SimGuest): string {
+  if (g.type === 'lxc') return g.config.hostname !== undefined ? String(g.config.hostname) : `CT${g.vmid}`;
+  return g.config.name !== undefined ? String(g.config.name) : `VM ${g.vmid}`;
 }
 
 export class SimState {
@@ -172,12 +196,38 @@ export class SimState {
       status: g.status,
       config,
       interfaces: g.interfaces ?? [],
-      agentRunning: g.type === 'qemu' ? (g.agent ?? 'running') === 'running' : false,
-      rrdReadyAt: 0,
+      agentRunning: g.type === 'qemu' ? ['running', 'timeout'].includes(g.agent ?? 'running') : false,
       startedAt: Date.now(),
     };
+    if (g.type === 'qemu' && g.agent === 'timeout') guest.agentHangs = true;
+    // Seeded guests have been running for a while: pvestatd has reported them already.
+    guest.reported = { status: guest.status, name: reportedName(guest) };
     this.guests.set(g.vmid, guest);
     return guest;
+  }
+
+  /**
+   * One pvestatd cycle: push every guest's live status and name into the RRD that
+   * /cluster/resources reads (pve-manager PVE/Service/pvestatd.pm update_lxc_status/update_qemu_status).
+   */
+  pvestatdCycle(): void {
+    for (const g of this.guests.values()) g.reported = { status: g.status, name: reportedName(g) };
+  }
+
+  /** Take the guest's flock for `holder`; callers wait for `flock.released` first. */
+  takeFlock(guest: SimGuest, holder: string): Flock {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const flock: Flock = {
+      holder,
+      released,
+      release: () => {
+        if (guest.flock === flock) delete guest.flock;
+        release();
+      },
+    };
+    guest.flock = flock;
+    return flock;
   }
 
   nextMac(): string {

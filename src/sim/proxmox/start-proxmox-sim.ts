@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,14 +20,24 @@ export interface ProxmoxSimOptions {
   latencyMs?: number;
   /** How long a worker task stays `running` (ms). Default 30. */
   taskDurationMs?: number;
+  /** Per task type (`vzcreate`, `download`, `vzstart`, ...), overriding taskDurationMs. */
+  taskDurations?: Record<string, number>;
   /** Real containers behind create/start/stop/destroy (e2e tier). */
   backend?: SimLxcBackend;
   /** Plain HTTP instead of HTTPS (debugging only). */
   http?: boolean;
   /** Address(es) handed to started containers without static ip or backend. Default 127.0.0.1 (demo SSH on loopback). */
   connectorIp?: string | string[];
-  /** How long a new guest shows `status: unknown` without a name in /cluster/resources. Default 0. */
-  rrdLagMs?: number;
+  /**
+   * pvestatd's cycle: /cluster/resources shows a guest's status and name as of the last cycle,
+   * a new guest `unknown` without a name until the next one (README-pve §4.1, §4.14). Default
+   * 10 000 like pvestatd's `$updatetime`; 0 = always live. `Infinity` = only when the test calls `pvestatd()`.
+   */
+  statusRefreshMs?: number;
+  /** How long a worker or config update waits for a CT's flock before `got timeout`. Default 10 000 (lock_config). */
+  flockTimeoutMs?: number;
+  /** How long a wedged guest agent takes to time out. Default 5000 (QMPClient). */
+  agentTimeoutMs?: number;
   /** Delay of 401 answers (a real node waits ~3 s). Default 0. */
   authFailDelayMs?: number;
   port?: number;
@@ -61,6 +72,12 @@ export interface ProxmoxSim {
   faults: SimFaults;
   /** Live state, for tests that arrange or inspect a situation. */
   state: SimState;
+  /** `request` (a SimRequestLogEntry, once answered), `task-start` and `task-end` (a SimTask). */
+  events: EventEmitter;
+  /** Resolves with the next answered request that matches. */
+  nextRequest(match: (e: SimRequestLogEntry) => boolean): Promise<SimRequestLogEntry>;
+  /** Run one pvestatd cycle now (refresh /cluster/resources status and names). */
+  pvestatd(): void;
   /** Highest number of requests served at once since start (or since resetRequests). */
   maxInFlight(filter?: (e: SimRequestLogEntry) => boolean): number;
   resetRequests(): void;
@@ -123,6 +140,9 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
   const faults = new SimFaults();
   faults.latencyMs = options.latencyMs ?? 0;
   const taskDurationMs = options.taskDurationMs ?? 30;
+  const statusRefreshMs = options.statusRefreshMs ?? 10_000;
+  const events = new EventEmitter();
+  events.setMaxListeners(100);
   const ipPool = Array.isArray(options.connectorIp) ? options.connectorIp : [options.connectorIp ?? '127.0.0.1'];
   let ipIndex = 0;
   const requests: SimRequestLogEntry[] = [];
@@ -141,7 +161,9 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
 
   const runTask: HandlerContext['runTask'] = (node, type, id, token, work) => {
     const task = state.newTask(node, type, id, token.id);
-    void sleep(taskDurationMs).then(async () => {
+    const held = faults.takeHold(type, task.upid);
+    events.emit('task-start', task);
+    void (held ?? sleep(options.taskDurations?.[type] ?? taskDurationMs)).then(async () => {
       const injected = faults.takeTaskFailure(type);
       try {
         if (injected !== undefined && type !== 'vzcreate') throw new Error(injected);
@@ -154,7 +176,10 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         task.log.push(`TASK ERROR: ${msg}`);
         task.exitstatus = msg;
       }
+      task.onEnd?.();
+      task.endtime = Math.floor(Date.now() / 1000);
       task.status = 'stopped';
+      events.emit('task-end', task);
     });
     return task;
   };
@@ -164,6 +189,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
     if (injected !== undefined && task.type === 'vzcreate') {
       const guest = state.guests.get(Number(task.id));
       if (guest) state.guests.delete(guest.vmid);
+      task.onEnd?.();
       task.log.push(`extracting archive`);
       throw new Error(`unable to create CT ${task.id} - ${injected}`);
     }
@@ -313,7 +339,10 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
         backend: options.backend,
         runTask,
         allocateIp: () => ipPool[ipIndex++ % ipPool.length]!,
-        rrdLagMs: options.rrdLagMs ?? 0,
+        statusRefreshMs,
+        flockTimeoutMs: options.flockTimeoutMs ?? 10_000,
+        agentTimeoutMs: options.agentTimeoutMs ?? 5000,
+        sleep,
         vmidAsString: options.vmidAsString ?? false,
         nodeOnline: (name) => (state.nodes.get(name)?.online ?? false) && !faults.offline.has(name),
       });
@@ -341,6 +370,7 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
       })
       .finally(() => {
         inFlight--;
+        events.emit('request', entry);
       });
   };
 
@@ -362,6 +392,13 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
   });
   const port = (server.address() as AddressInfo).port;
 
+  // pvestatd: the first cycle after start is skipped (pvestatd.pm run), so new guests wait a full interval.
+  let refresh: NodeJS.Timeout | undefined;
+  if (statusRefreshMs > 0 && Number.isFinite(statusRefreshMs)) {
+    refresh = setInterval(() => state.pvestatdCycle(), statusRefreshMs);
+    refresh.unref();
+  }
+
   return {
     url: `${options.http ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
@@ -370,11 +407,23 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
     requests,
     faults,
     state,
+    events,
+    nextRequest: (match) =>
+      new Promise((resolve) => {
+        const listener = (e: SimRequestLogEntry) => {
+          if (!match(e)) return;
+          events.off('request', listener);
+          resolve(e);
+        };
+        events.on('request', listener);
+      }),
+    pvestatd: () => state.pvestatdCycle(),
     maxInFlight: (filter) => requests.filter(filter ?? (() => true)).reduce((m, e) => Math.max(m, e.inFlight), 0),
     resetRequests: () => {
       requests.length = 0;
     },
     close: async () => {
+      if (refresh) clearInterval(refresh);
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const s of sockets) s.destroy();

@@ -36,6 +36,11 @@ export interface SandboxHost {
   root: string;
   /** Stand-ins, first on PATH for the adapter's scripts. */
   binDir: string;
+  /**
+   * Where this sandbox's cloudflared serves its metrics (`/ready`): every sandbox shares the
+   * machine's loopback, so each gets its own free port instead of config.yml's 127.0.0.1:20241.
+   */
+  metrics: string;
   /** Everything the sandbox owns. */
   dir: string;
   /** A ConnectTarget for this host, in sandbox mode. */
@@ -236,6 +241,7 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
     await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${type} ${blob}\n`, { mode: 0o600 });
   }
 
+  const metrics = `127.0.0.1:${await freePort()}`;
   let closed = false;
   const host: SandboxHost = {
     kind,
@@ -247,6 +253,7 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
     hostPublicKey: hostKey.public,
     root,
     binDir,
+    metrics,
     dir,
     target: (overrides = {}) => ({
       host: '127.0.0.1',
@@ -255,7 +262,7 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
       privateKey: privateKeyPath,
       knownHosts: knownHostsPath,
       trustOnFirstUse: false,
-      sandbox: { root, binDir },
+      sandbox: { root, binDir, metrics },
       ...overrides,
     }),
     close: async () => {

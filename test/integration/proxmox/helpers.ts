@@ -17,7 +17,7 @@ export function baseSeed(guests: SimGuestSeed[] = [], overrides: Partial<SimSeed
       { id: 'local', type: 'dir', content: ['iso', 'vztmpl', 'backup'], templates: [DEMO_TEMPLATE] },
       { id: 'local-lvm', type: 'lvmthin', content: ['rootdir', 'images'] },
     ],
-    aplinfo: [{ template: DEMO_TEMPLATE, os: 'debian-12', section: 'system', version: '12.7-1' }],
+    aplinfo: [{ template: DEMO_TEMPLATE, os: 'debian-12', section: 'system', version: '12.12-1' }],
     tokens: [{ id: TOKEN_ID, secret: TOKEN_SECRET, privileges: RECOMMENDED_PRIVILEGES_PVE9 }],
     guests,
     ...overrides,

@@ -31,7 +31,7 @@ describe('connector LXC lifecycle against the simulator', () => {
     expect(create[0]!.params).toMatchObject({
       vmid: '100',
       hostname: 'cloudflared',
-      ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      ostemplate: 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
       rootfs: 'local-lvm:4',
       memory: '512',
       swap: '512',
@@ -54,7 +54,7 @@ describe('connector LXC lifecycle against the simulator', () => {
   });
 
   it('finds a just-created connector even before its row has a name (RRD lag)', async () => {
-    h = await startHarness(baseSeed(), { rrdLagMs: 60_000 });
+    h = await startHarness(baseSeed(), { statusRefreshMs: Infinity });
     const spec = connectorSpec();
     await h.adapter.createLxc({ connector: spec, sshPublicKey: SSH_KEY });
     const state = await h.adapter.readState(spec, []);
@@ -83,7 +83,7 @@ describe('connector LXC lifecycle against the simulator', () => {
     expect(planLxc(spec, state).change.downloadTemplate).toBe(true);
     await h.adapter.ensureTemplate(spec);
     expect(posts(h, /^\/nodes\/pve\/aplinfo$/).map((r) => r.params)).toEqual([
-      { node: 'pve', storage: 'local', template: 'debian-12-standard_12.7-1_amd64.tar.zst' },
+      { node: 'pve', storage: 'local', template: 'debian-12-standard_12.12-1_amd64.tar.zst' },
     ]);
     expect((await h.adapter.readState(spec, [])).templatePresent).toBe(true);
     await h.adapter.ensureTemplate(spec); // present now: no second download
@@ -143,7 +143,8 @@ describe('connector LXC lifecycle against the simulator', () => {
       onboot: true,
       net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth',
     });
-    expect(plan.change.needsRestart).toEqual(['net0']);
+    expect(plan.change.needsRestart).toEqual([]);
+    expect(plan.change.appliedLive).toEqual(['net0']);
     expect(plan.change.digest).toBe(state.connector!.config.digest);
 
     await h.adapter.updateLxc(plan.change.ref!, plan.change.patch!, plan.change.digest!);

@@ -109,7 +109,7 @@ describe('simulator follows the PVE schema, not our client', () => {
     expect((await req('GET', '/cluster/resources', { type: 'bogus' })).json!.errors).toEqual({ type: facts.messages.enum });
     const create = await req('POST', '/nodes/pve/lxc', {
       vmid: '300',
-      ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      ostemplate: 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
       hostname: 'bad_name',
       memory: '8',
       net0: 'name=eth0,bridge=vm br0',
@@ -156,7 +156,7 @@ describe('simulator follows the PVE schema, not our client', () => {
   it('create: lock during the task, tags normalised, duplicate vmid refused, interfaces null when stopped', async () => {
     const params = {
       vmid: '300',
-      ostemplate: 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst',
+      ostemplate: 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
       hostname: 'cf',
       rootfs: 'local-lvm:2',
       net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
@@ -164,13 +164,14 @@ describe('simulator follows the PVE schema, not our client', () => {
     };
     const created = await req('POST', '/nodes/pve/lxc', params);
     expect(created.status).toBe(200);
-    expect((await req('GET', '/nodes/pve/lxc/300/config')).json!.data).toMatchObject({ lock: 'create', tags: 'network;proxflare' });
+    // Phase 1 of vzcreate: the config holds only `lock: create` (README-pve §4.14).
+    expect(Object.keys((await req('GET', '/nodes/pve/lxc/300/config')).json!.data as object).sort()).toEqual(['digest', 'lock']);
     const dup = await req('POST', '/nodes/pve/lxc', { ...params, vmid: '101' });
     expect(dup.status).toBe(500);
     expect(dup.reason).toBe(facts.messages.ctExists);
     while (((await req('GET', '/nodes/pve/lxc/300/config')).json!.data as Record<string, unknown>).lock) await new Promise((r) => setTimeout(r, 10));
     const cfg = (await req('GET', '/nodes/pve/lxc/300/config')).json!.data as Record<string, unknown>;
-    expect(cfg).toMatchObject({ hostname: 'cf', rootfs: 'local-lvm:vm-300-disk-0,size=2G', unprivileged: 1, memory: 512, swap: 512 });
+    expect(cfg).toMatchObject({ hostname: 'cf', rootfs: 'local-lvm:vm-300-disk-0,size=2G', unprivileged: 1, memory: 512, swap: 512, tags: 'network;proxflare' });
     expect(cfg.net0).toMatch(/^name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth$/);
     expect(cfg.digest).toMatch(/^[0-9a-f]{40}$/);
     expect((await req('GET', '/nodes/pve/lxc/300/interfaces')).text).toBe('{"data":null}');

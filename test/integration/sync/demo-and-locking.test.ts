@@ -28,14 +28,19 @@ describe('proxflare demo', () => {
     };
     const code = await main(['node', 'proxflare', 'demo'], io);
     expect(code, out).toBe(0);
-    expect(out).toMatch(/Plan: 12 to add, 0 to change, 0 to destroy\./);
+    expect(out).toMatch(/Plan: 14 to add, 0 to change, 0 to destroy\./);
+    // One hostname is protected by Cloudflare Access: policy + app planned, shown in the Exposure section and in status.
+    expect(out).toContain('vault.example.com (new) → PROTECTED (admins)');
+    expect(out).toMatch(/vault\.example\.com .*PROTECTED \(admins\)\n/);
     // The NAS is a `hosts:` entry: published by address, its origin served on a loopback alias.
     expect(out).toContain('nas.example.com → http://127.0.20.1:5000  (host nas)');
-    expect(out).toMatch(/\$ proxflare graph --format text[\s\S]*  nas\.example\.com  +PUBLIC  → http:\/\/127\.0\.20\.1:5000 +nas \(host\)/);
+    expect(out).toMatch(/\$ proxflare graph --format text[\s\S]*  nas\.example\.com  +PUBLIC +→ http:\/\/127\.0\.20\.1:5000 +nas \(host\)/);
     expect(out).toContain('Re-read after apply: no changes left.');
     expect(out).toContain('No changes. The homelab matches the inventory.');
     expect(out).toMatch(/# dns\/requests\.example\.com will be created[\s\S]*Plan: 1 to add, 2 to change, 0 to destroy\./);
     expect(out).toMatch(/tunnel\/homelab: healthy, 4 connections/);
+    // Per connector, from the connections endpoint: id, cloudflared version, connection count.
+    expect(out).toMatch(/ {2}connector [0-9a-f-]{36}: cloudflared 2026\.8\.2, 4 connections \(fra01, ams01, fra08, ams08\)/);
     expect(out).toContain('cloudflared.service active');
     expect(out).toContain('6/6 routes healthy.');
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];

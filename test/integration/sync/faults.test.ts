@@ -127,3 +127,83 @@ describe('a fault at each step of a full apply', () => {
     });
   }
 });
+
+/**
+ * Issue #11: the answer to the create is lost (Ctrl-C, client timeout, dropped connection) and the
+ * user re-runs. On a real node the CT then sits in create phase 1 (config holding only
+ * `lock: create`, no tag, no hostname; README-pve §4.14) for as long as the template takes to
+ * unpack. Whenever the re-run starts, it must end with exactly one connector. The moments are
+ * driven by the simulator's task hold and request events; the durations run on the real clock.
+ */
+describe('a re-run at each moment of a create whose answer was lost converges to one connector', () => {
+  const connectors = (l: SimulatedHomelab) => [...l.proxmox.state.guests.values()].filter((g) => g.type === 'lxc' && !['jellyfin', 'vaultwarden'].includes(String(g.config.hostname)));
+  const createPost = { method: 'POST', path: '/nodes/pve/lxc' };
+
+  async function rerunConverges(l: SimulatedHomelab, rerun: Promise<CliRun> | CliRun, faulted: CliRun): Promise<void> {
+    const again = await rerun;
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('Re-read after apply: no changes left.');
+    const check = await runCli(l, ['sync', '--dry-run', '--detailed-exitcode']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const cts = connectors(l);
+    expect(cts.map((g) => g.config.hostname)).toEqual(['cloudflared']);
+    expect(cts[0]!.config.lock).toBeUndefined();
+    // Exactly one create ever ran on the node (the lost one, or the re-run's when the first never arrived).
+    expect([...l.proxmox.state.tasks.values()].filter((t) => t.type === 'vzcreate')).toHaveLength(1);
+    assertNoSecrets(l, [faulted, again, check]);
+  }
+
+  it('before the create reached the node (nothing was created): the re-run creates it', { timeout: 120_000 }, async () => {
+    lab = await startSimulatedHomelab({ taskDurationMs: 50 });
+    lab.proxmox.faults.dropNext(createPost, 'before');
+    const faulted = await runCli(lab, ['sync', '--yes']);
+    expect(faulted.code).toBe(1);
+    expect(connectors(lab)).toEqual([]);
+    await rerunConverges(lab, runCli(lab, ['sync', '--yes']), faulted);
+  });
+
+  it('during the task (CT still lock-only): the re-run waits for our task instead of creating a second CT', { timeout: 120_000 }, async () => {
+    lab = await startSimulatedHomelab({ taskDurationMs: 50 });
+    const hold = lab.proxmox.faults.holdNextTask('vzcreate');
+    lab.proxmox.faults.dropNext(createPost, 'after');
+    const faulted = await runCli(lab, ['sync', '--yes']);
+    expect(faulted.code).toBe(1);
+    const upid = await hold.started;
+    expect(connectors(lab).map((g) => g.config)).toEqual([{ lock: 'create' }]);
+    const tasks = (e: { method: string; path: string }) => e.method === 'GET' && e.path === '/nodes/pve/tasks';
+    const found = lab.proxmox.nextRequest(tasks);
+    const rerun = runCli(lab, ['sync', '--yes']);
+    const finishedFirst = rerun.then((r) => {
+      throw new Error(`the re-run ended without waiting for the running create:\n${r.stdout}${r.stderr}`);
+    });
+    await Promise.race([found, finishedFirst]); // the re-run found the lock-only CT and asked whose create it is
+    await Promise.race([lab.proxmox.nextRequest(tasks), finishedFirst]); // and is now waiting on the task
+    finishedFirst.catch(() => undefined);
+    hold.release();
+    await rerunConverges(lab, rerun, faulted);
+    expect(lab.proxmox.state.tasks.get(upid)!.exitstatus).toBe('OK');
+  });
+
+  it('after the task ended: the re-run finds the finished CT and starts it', { timeout: 120_000 }, async () => {
+    lab = await startSimulatedHomelab({ taskDurationMs: 50 });
+    const hold = lab.proxmox.faults.holdNextTask('vzcreate');
+    lab.proxmox.faults.dropNext(createPost, 'after');
+    const faulted = await runCli(lab, ['sync', '--yes']);
+    expect(faulted.code).toBe(1);
+    const upid = await hold.started;
+    const ended = new Promise<void>((resolve) => lab!.proxmox.events.on('task-end', (t: { upid: string }) => t.upid === upid && resolve()));
+    hold.release();
+    await ended;
+    await rerunConverges(lab, runCli(lab, ['sync', '--yes']), faulted);
+  });
+
+  for (const ms of [0, 50, 500, 5000]) {
+    it(`create task taking ${ms} ms, re-run right after the lost answer`, { timeout: 120_000 }, async () => {
+      lab = await startSimulatedHomelab({ taskDurationMs: 50, proxmox: { taskDurations: { vzcreate: ms } } });
+      lab.proxmox.faults.dropNext(createPost, 'after');
+      const faulted = await runCli(lab, ['sync', '--yes']);
+      expect(faulted.code).toBe(1);
+      await rerunConverges(lab, runCli(lab, ['sync', '--yes']), faulted);
+    });
+  }
+});

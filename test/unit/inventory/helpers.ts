@@ -34,7 +34,7 @@ cloudflare:
 tunnel:
   name: homelab
 connector:
-  template: local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst
+  template: local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst
   storage: local-lvm
 `;
 

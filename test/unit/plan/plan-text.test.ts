@@ -43,7 +43,7 @@ describe('plan text', () => {
     expect(out).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy\.\n$/);
   });
 
-  it('a bridge change: net0 as it will be written (the MAC and type kept), and that it needs a restart', async () => {
+  it('a bridge change: net0 as it will be written (the MAC and type kept), applied live to the running container', async () => {
     const lab = await synced();
     lab.proxmox.connector!.config.net0 = 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth';
     const out = await dryRun(lab, BASE_INVENTORY.replace('  storage: local-lvm\n', '  storage: local-lvm\n  network:\n    bridge: vmbr1\n'));
@@ -52,7 +52,7 @@ describe('plan text', () => {
         '  # lxc/cloudflared will be updated in place (net0.bridge vmbr0 → vmbr1)',
         '  ~ lxc/cloudflared',
         '      net0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth → name=eth0,bridge=vmbr1,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth',
-        '      takes effect after a container restart: net0',
+        '      applied live to the running container: net0 (its address is re-read and SSH reconnects)',
         '',
         '',
       ].join('\n'),
@@ -74,9 +74,9 @@ describe('plan text', () => {
         '  ~ file:cloudflared:/etc/cloudflared/config.yml',
         '      --- /etc/cloudflared/config.yml (current)',
         '      +++ /etc/cloudflared/config.yml (desired)',
-        '      @@ -2,10 +2,6 @@',
-        `       tunnel: ${tunnelId}`,
+        '      @@ -3,10 +3,6 @@',
         '       credentials-file: /etc/cloudflared/credentials.json',
+        '       metrics: 127.0.0.1:20241',
         '       ingress:',
         '      -  - hostname: cloud.example.com',
         '      -    service: https://192.0.2.20:443',

@@ -83,14 +83,16 @@ describe('planLxc', () => {
     ['bridge', { net0: 'name=eth0,bridge=vmbr1,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, ['net0']],
     ['vlan tag', { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,tag=30,type=veth' }, { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, ['net0']],
   ];
-  it.each(drift)('%s drift → in-place update with the digest', (_, config, patch, restart) => {
+  it.each(drift)('%s drift → in-place update with the digest', (_, config, patch, live) => {
     const p = planLxc(spec, state(existing(config)));
     expect(p.errors).toEqual([]);
     expect(p.change.action).toBe('update');
     expect(p.change.patch).toEqual(patch);
     expect(p.change.digest).toBe('a'.repeat(40));
     expect(p.change.ref).toEqual({ node: 'pve', vmid: 105 });
-    expect(p.change.needsRestart).toEqual(restart);
+    // PVE hot-applies net0 to a running CT (pve-container src/PVE/LXC.pm update_net): nothing waits for a restart.
+    expect(p.change.needsRestart).toEqual([]);
+    expect(p.change.appliedLive ?? []).toEqual(live);
     expect(p.change.start).toBe(false);
   });
 

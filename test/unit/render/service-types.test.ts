@@ -42,6 +42,7 @@ const HOSTS = `hosts:
 const GOLDEN = `# managed by proxflare; do not edit by hand — changes are reverted by the next sync
 tunnel: 6f1c2a4e-8b7d-4e2f-9a1b-3c5d7e9f0a2b
 credentials-file: /etc/cloudflared/credentials.json
+metrics: 127.0.0.1:20241
 edge-ip-version: "4"
 grace-period: 1m
 loglevel: warn

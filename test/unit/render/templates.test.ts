@@ -52,6 +52,7 @@ describe('renderConfig', () => {
       "# managed by proxflare; do not edit by hand — changes are reverted by the next sync
       tunnel: 6ff42ae2-765d-4adf-8112-31c55c1551ef
       credentials-file: /etc/cloudflared/6ff42ae2-765d-4adf-8112-31c55c1551ef.json
+      metrics: 127.0.0.1:20241
       originRequest:
         connectTimeout: 30s
       ingress:
@@ -85,7 +86,7 @@ describe('renderConfig', () => {
 
   it('renders only the catch-all when there are no rules', () => {
     expect(renderer.renderConfig(input([]))).toBe(
-      `${MANAGED_HEADER}\ntunnel: ${TUNNEL}\ncredentials-file: ${CREDS}\ningress:\n  - service: http_status:404\n`,
+      `${MANAGED_HEADER}\ntunnel: ${TUNNEL}\ncredentials-file: ${CREDS}\nmetrics: 127.0.0.1:20241\ningress:\n  - service: http_status:404\n`,
     );
   });
 
@@ -107,6 +108,8 @@ describe('renderConfig', () => {
     const doc = parse(text) as { tunnel: string; 'credentials-file': string; ingress: Record<string, unknown>[] };
     expect(doc.tunnel).toBe(TUNNEL);
     expect(doc['credentials-file']).toBe(CREDS);
+    // Pinned so the health gate finds /ready (cloudflared otherwise picks 20241-20245 or a random port).
+    expect((doc as unknown as { metrics: string }).metrics).toBe('127.0.0.1:20241');
     expect(doc.ingress.at(-1)).toEqual({ service: 'http_status:404' });
     expect(doc.ingress.slice(0, -1)).toEqual([
       { hostname: 'media.example.com', path: '^/api/.*', service: 'http://[fd00::5]:8080' },

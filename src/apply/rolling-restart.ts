@@ -1,0 +1,84 @@
+import { ProxflareError } from '../core/errors.js';
+import { MANAGED_PATHS } from '../plan/actual-state.js';
+import type { UnitChange } from '../plan/types.js';
+import type { ConnectorHost, ManagedFile } from '../ports/connector.js';
+import type { ConnectorWatch } from './connector-wait.js';
+import type { ExecutorContext, StagedFile } from './executor-context.js';
+
+/**
+ * A restart of a replica that was serving is one step of a rolling apply: validate, swap,
+ * restart, then wait until *that* replica is healthy again — its `/ready` answers 200 (read on
+ * the connector over SSH, inside the deploy) and Cloudflare lists its connector id on the
+ * tunnel's connections endpoint — before the apply moves on to the next replica (the next unit
+ * change of the same apply-order row). A replica that does not come back gets its previous files
+ * and config again, and the apply stops there: the replicas after it are never touched.
+ */
+export function isRollingRestart(change: UnitChange): boolean {
+  return change.restart && change.before !== undefined && change.before !== 'unknown' && change.before.active;
+}
+
+export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, host: ConnectorHost, staged: StagedFile[], watch: ConnectorWatch): Promise<void> {
+  const replica = change.connector;
+  const serving = servingOthers(ctx, replica);
+  const request = {
+    files: staged.map((s) => s.file),
+    unit: change.unit,
+    ...(staged.some((s) => s.validate) ? { validateConfig: MANAGED_PATHS.config } : {}),
+    restart: true,
+    reloadUnits: staged.some((s) => s.file.path === MANAGED_PATHS.unitFile),
+    readyTimeoutSeconds: Math.max(1, Math.round(ctx.timeouts.healthTimeoutMs / 1000)),
+  };
+  ctx.reporter.step(change.address, 'deploying and restarting cloudflared (health-gated: /ready, then the connections endpoint)');
+  let ready;
+  try {
+    ready = (await host.deploy(request)).ready;
+  } catch (err) {
+    // The deploy script has put the previous files back and restarted the old config.
+    throw notBack(replica, serving, (err as Error).message);
+  }
+  for (const s of staged) ctx.completed(s.change);
+  ctx.restarted = true;
+  ctx.reporter.done(change.address, `restarted; /ready 200, ${ready?.readyConnections ?? 0} ready connections`);
+  if (!ready?.connectorId) {
+    // A cloudflared whose /ready names no connector (older releases): any fresh connector will do.
+    await watch.waitForRestarted();
+    return;
+  }
+  if (await watch.waitForConnector(ready.connectorId)) return;
+
+  // /ready passed but Cloudflare does not list the connector: put the previous files back.
+  const previous = previousFiles(staged);
+  if (previous) {
+    ctx.reporter.step(change.address, 'rolling back: the connector is not listed by Cloudflare');
+    await host.deploy({ ...request, files: previous, readyTimeoutSeconds: undefined });
+    for (const s of staged) ctx.uncompleted(s.change);
+  }
+  throw notBack(
+    replica,
+    serving,
+    `connector ${ready.connectorId} is not listed on the tunnel's connections endpoint` +
+      (previous ? '; its previous files were restored and cloudflared restarted with them' : '; its previous files are not known, so they were left in place'),
+  );
+}
+
+/** The files as they were before this deploy, when the plan read all of them (never the credentials' secret). */
+function previousFiles(staged: StagedFile[]): ManagedFile[] | undefined {
+  const files: ManagedFile[] = [];
+  for (const s of staged) {
+    if (s.change.kind !== 'file' || !s.change.before || s.change.before === 'unknown') return undefined;
+    files.push({ path: s.file.path, content: s.change.before.content, mode: s.change.before.mode });
+  }
+  return files;
+}
+
+function servingOthers(ctx: ExecutorContext, replica: string): string[] {
+  return ctx.inventory.connectors.filter((c) => c.hostname !== replica && !c.standby).map((c) => c.hostname);
+}
+
+function notBack(replica: string, serving: string[], why: string): ProxflareError {
+  const traffic =
+    serving.length > 0
+      ? `traffic is still served by ${serving.join(', ')}, which ${serving.length === 1 ? 'was' : 'were'} not touched`
+      : 'it is the only serving replica: check `proxflare status`';
+  return new ProxflareError(`replica ${replica} did not come back healthy and was rolled back; the apply stopped there and ${traffic}.\n${why}`);
+}
