@@ -1,5 +1,5 @@
 import type { PublicCheck } from './public-check.js';
-import type { Status } from './read-status.js';
+import type { ReplicaStatus, Status } from './read-status.js';
 
 /** A table for humans. Pure. */
 export function renderStatus(status: Status, options: { color: boolean }): string {
@@ -19,10 +19,10 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
           const ready = r.ready === undefined ? 'no answer' : `${r.ready}, ${r.readyConnections} ready connections`;
           const seen = r.connectorId ? `; connector ${r.connectorId} ${r.seenByCloudflare ? 'seen by Cloudflare' : 'NOT seen by Cloudflare'}` : '';
           const role = r.standby ? ' (standby)' : '';
-          return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}`;
+          return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}${configText(r, paint)}`;
         })
-      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`]),
-    ...degradedLine(status, paint),
+      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}${status.replicas[0] ? configText(status.replicas[0], paint) : ''}`]),
+    overallText(status, paint),
     '',
   ];
   const rows = status.routes.map((r) => [
@@ -48,15 +48,19 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   return `${lines.join('\n')}\n`;
 }
 
-/** With replicas: which active replicas do not serve (the tunnel still answers from the others). */
-function degradedLine(status: Status, paint: (ok: boolean | undefined, t: string) => string): string[] {
-  const active = status.replicas.filter((r) => !r.standby);
-  if (active.length < 2) return [];
-  const down = active.filter((r) => !(r.service === 'active' && r.ready === 200 && r.seenByCloudflare));
-  if (down.length === 0) return [];
-  const names = down.map((r) => r.address.replace(/^lxc\//, '')).join(', ');
-  const serving = active.length - down.length;
-  return [paint(false, `replicas DEGRADED: ${serving} of ${active.length} serving; not serving: ${names}${serving > 0 ? ' (routes still answer from the others)' : ''}`)];
+function configText(r: ReplicaStatus, paint: (ok: boolean | undefined, t: string) => string): string {
+  const parts = [
+    ...(r.version ? [`cloudflared ${r.version}`] : []),
+    ...(r.configVersion !== undefined ? [`config version ${r.configVersion}`] : []),
+    ...(r.servesCurrentConfig === undefined ? [] : [paint(r.servesCurrentConfig, r.servesCurrentConfig ? 'serves the current config' : `STALE config (${r.configDetail ?? 'differs'})`)]),
+  ];
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
+function overallText(status: Status, paint: (ok: boolean | undefined, t: string) => string): string {
+  const o = status.overall;
+  if (o.state === 'healthy') return `connectors: ${paint(true, 'healthy')}`;
+  return `connectors: ${paint(false, o.state)} (${o.unhealthy.join(', ')} not healthy)`;
 }
 
 /** `status --public`: one line per hostname, the status code a visitor gets. Pure. */
