@@ -5,11 +5,17 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
-import { DEMO_SERVICES, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
+
+/**
+ * Generated guests (127.0.10.1-4, ports 8000-8003): the demo's own origin addresses are taken by
+ * the demo tests, which may run at the same time.
+ */
+const lab4 = () => startSimulatedHomelab({ serveOrigins: true, guests: 4 });
 
 /**
  * The faithful edge: every stand-in cloudflared dials out to the Cloudflare simulator's edge
@@ -46,10 +52,7 @@ function visit(l: SimulatedHomelab, host: string, headers: Record<string, string
   });
 }
 
-const originAnswer = (hostname: string) => {
-  const s = DEMO_SERVICES.find((x) => x.hostname === hostname)!;
-  return new RegExp(`^${s.guest}: hello from the simulated guest at `);
-};
+const originAnswer = (hostname: string) => new RegExp(`^${hostname.split('.')[0]}: hello from the simulated guest at `);
 
 /** Waits for a condition the simulators reach on their own (a socket close arriving), checking on every turn of the event loop. */
 async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 20_000): Promise<void> {
@@ -117,13 +120,14 @@ function withReplicas(yaml: string, replicas: string[]): string {
 }
 const REPLICAS = ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }'];
 const catchAll = (yaml: string, code: number) => yaml.replace(/^tunnel:\n {2}name: homelab\n/m, `tunnel:\n  name: homelab\n  catchAll: ${code}\n`);
-const HOSTS = DEMO_SERVICES.map((s) => s.hostname).filter((h) => h !== 'vault.example.com');
+const HOSTS = ['svc0.example.com', 'svc1.example.com', 'svc2.example.com', 'svc3.example.com'];
+const PROTECTED = 'svc3.example.com';
 
 describe('the simulated edge', () => {
   it('lists exactly the live connector, routes visitors through it to the origin, and refuses the way Cloudflare does', { timeout: 180_000 }, async () => {
-    lab = await startSimulatedHomelab({ serveOrigins: true });
+    lab = await lab4();
     const protectedYaml = lab.inventoryYaml(
-      DEMO_SERVICES.map((s) => (s.hostname === 'vault.example.com' ? { ...s, access: 'admins' } : s)),
+      lab.services.map((s) => (s.hostname === PROTECTED ? { ...s, access: 'admins' } : s)),
       'access:\n  policies:\n    admins:\n      emails: [me@example.com]\n',
     );
     await writeFile(lab.inventoryFile, protectedYaml);
@@ -137,30 +141,30 @@ describe('the simulated edge', () => {
     expect(listed(lab)[0]!.conns.map((c) => c.colo_name)).toEqual(['fra01', 'ams01', 'fra08', 'ams08']);
 
     // A visitor gets the origin's answer, routed by the connector's own config.yml.
-    const media = await visit(lab, 'media.example.com');
+    const media = await visit(lab, 'svc0.example.com');
     expect(media.status).toBe(200);
-    expect(media.body).toMatch(originAnswer('media.example.com'));
+    expect(media.body).toMatch(originAnswer('svc0.example.com'));
     // No record in the zone: error 1016. Not a zone on Cloudflare at all: no answer.
     const nowhere = await visit(lab, 'nothing.example.com');
     expect(nowhere.status).toBe(530);
     expect(nowhere.body).toContain('<span>1016</span>');
-    await expect(visit(lab, 'media.example.org')).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await expect(visit(lab, 'svc0.example.org')).rejects.toThrow(/socket hang up|ECONNRESET/);
     // Access: the login redirect without a token, the origin with a valid one (the connector checks it too).
-    const app = lab.cloudflare.access.appByDomain('vault.example.com')!;
-    const login = await visit(lab, 'vault.example.com');
+    const app = lab.cloudflare.access.appByDomain(PROTECTED)!;
+    const login = await visit(lab, PROTECTED);
     expect(login.status).toBe(302);
-    expect(login.location).toBe(`https://homelab.cloudflareaccess.com/cdn-cgi/access/login/vault.example.com?kid=${app.aud}&redirect_url=%2F`);
-    const allowed = await visit(lab, 'vault.example.com', { 'cf-access-jwt-assertion': lab.cloudflare.access.signJwt({ aud: app.aud }) });
+    expect(login.location).toBe(`https://homelab.cloudflareaccess.com/cdn-cgi/access/login/${PROTECTED}?kid=${app.aud}&redirect_url=%2F`);
+    const allowed = await visit(lab, PROTECTED, { 'cf-access-jwt-assertion': lab.cloudflare.access.signJwt({ aud: app.aud }) });
     expect(allowed.status).toBe(200);
-    expect(allowed.body).toMatch(originAnswer('vault.example.com'));
-    expect((await visit(lab, 'vault.example.com', { 'cf-access-jwt-assertion': lab.cloudflare.access.signJwt({ aud: '0'.repeat(64) }) })).status).toBe(302);
+    expect(allowed.body).toMatch(originAnswer(PROTECTED));
+    expect((await visit(lab, PROTECTED, { 'cf-access-jwt-assertion': lab.cloudflare.access.signJwt({ aud: '0'.repeat(64) }) })).status).toBe(302);
 
     // status --public: the code per hostname; the protected one is ok because it redirects to the login.
     const pub = await runCli(lab, ['status', '--public', '--json']);
     expect(pub.code, pub.stderr).toBe(0);
     const checks = (JSON.parse(pub.stdout) as { public: { hostname: string; status: number; ok: boolean }[] }).public;
     expect(checks.map((c) => [c.hostname, c.status, c.ok]).sort()).toEqual(
-      [...DEMO_SERVICES.map((s) => s.hostname), 'nas.example.com'].map((h) => [h, h === 'vault.example.com' ? 302 : 200, true]).sort(),
+      HOSTS.map((h) => [h, h === PROTECTED ? 302 : 200, true]).sort(),
     );
 
     // A second process with the wrong secret is refused by the edge (as cloudflared#426 shows) and exits.
@@ -182,17 +186,17 @@ describe('the simulated edge', () => {
     // Killed: its connections close, the registration is gone, visitors get 1033.
     await killCloudflared(lab.host);
     await until('the killed connector to leave the connections endpoint', () => listed(lab!).length === 0);
-    const down = await visit(lab, 'media.example.com');
+    const down = await visit(lab, 'svc0.example.com');
     expect(down.status).toBe(530);
     expect(down.body).toContain('<span>1033</span>');
     const after = await runCli(lab, ['status', '--public']);
-    expect(after.stdout).toMatch(/https:\/\/media\.example\.com\/ +530 +FAIL +Cloudflare error 1033/);
+    expect(after.stdout).toMatch(/https:\/\/svc0\.example\.com\/ +530 +FAIL +Cloudflare error 1033/);
     // Access still answers first, as on the real edge.
-    expect(after.stdout).toMatch(/https:\/\/vault\.example\.com\/ +302 +ok/);
+    expect(after.stdout).toMatch(/https:\/\/svc3\.example\.com\/ +302 +ok/);
   });
 
   it('kill cloudflared on one replica: degraded, status names it, the edge still answers from the other; sync brings it back', { timeout: 240_000 }, async () => {
-    lab = await startSimulatedHomelab({ serveOrigins: true });
+    lab = await lab4();
     const second = await startSandboxHost({ cloudflared: false });
     extra.push(second);
     const wrap = routeBySshHost({ '127.0.0.2': second });
@@ -235,7 +239,7 @@ describe('the simulated edge', () => {
   });
 
   it('one connector → two replicas, then a rolled config change: requests through the edge see only origin answers throughout', { timeout: 300_000 }, async () => {
-    lab = await startSimulatedHomelab({ serveOrigins: true });
+    lab = await lab4();
     const second = await startSandboxHost({ cloudflared: false });
     extra.push(second);
     const wrap = routeBySshHost({ '127.0.0.2': second });
@@ -265,7 +269,7 @@ describe('the simulated edge', () => {
   });
 
   it('a replica that fails its health gate is rolled back, the other is untouched, exit 1, and every route is still served', { timeout: 240_000 }, async () => {
-    lab = await startSimulatedHomelab({ serveOrigins: true });
+    lab = await lab4();
     const second = await startSandboxHost({ cloudflared: false });
     extra.push(second);
     const wrap = routeBySshHost({ '127.0.0.2': second });
