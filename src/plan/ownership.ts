@@ -156,7 +156,8 @@ export function accessOwnedSuffix(name: string, tunnelName: string): string | un
 // unit, a hand-written config) is not ours: destroy leaves it, import reads it.
 
 export function isOurFile(content: string): boolean {
-  return content.startsWith(MANAGED_HEADER);
+  // A script keeps its `#!` line first; the header is then the second line.
+  return content.startsWith(MANAGED_HEADER) || (content.startsWith('#!') && content.slice(content.indexOf('\n') + 1).startsWith(MANAGED_HEADER));
 }
 
 export function isOurCredentials(credentialsTunnelId: string | undefined, ourConfigPresent: boolean, tunnelId: string | undefined): boolean {

@@ -3,6 +3,7 @@ import type { TunnelConnector, TunnelState, ZoneRecords } from '../ports/cloudfl
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import type { DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
+import { WATCHDOG_PATHS } from '../render/watchdog.js';
 import { MANAGED_PATHS } from './actual-state.js';
 import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.js';
 import { inApplyOrder } from './apply-order.js';
@@ -194,7 +195,7 @@ function planHostTeardown(
   const configIsOurs = config !== undefined && isOurFile(config.content);
   const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
-  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
+  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, WATCHDOG_PATHS.script, WATCHDOG_PATHS.service, WATCHDOG_PATHS.timer]) {
     const f = host.files.get(path);
     if (!f) continue;
     const address = hostAddress('file', connector, path);
