@@ -125,9 +125,14 @@ async function killCloudflared(host: SandboxHost, cloudflare: CloudflareSim): Pr
   const connectorId = await readyConnectorId(host);
   const pid = Number((await readFile(join(host.root, 'var/lib/proxflare-standin/systemd/cloudflared.service/pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
-  // The simulated edge only learns of (re)starts through the deploy; a killed process's
-  // connections go stale on the real edge, so the demo tells the simulator.
-  if (connectorId) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, connectorId);
+  // The simulated edge only learns of (re)starts through the deploy, so the demo tells it what the
+  // real edge sees when a connector's connections drop: they are pending reconnection (the
+  // tunnel reads degraded) and go stale, listed until cleaned up.
+  if (connectorId)
+    for (const t of cloudflare.state.tunnels.values()) {
+      for (const c of t.connectors) if (c.id === connectorId) for (const conn of c.conns) conn.is_pending_reconnect = true;
+      cloudflare.state.connectorStopped(t.id, connectorId);
+    }
   return { pid, connectorId };
 }
 

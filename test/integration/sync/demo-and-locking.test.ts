@@ -96,6 +96,7 @@ describe('proxflare demo --ha', () => {
     const degraded = out.slice(out.indexOf('# status: degraded'), out.indexOf('# recovery'));
     expect(degraded).toMatch(/lxc\/cloudflared-2: running .*cloudflared\.service inactive; \/ready no answer/);
     expect(degraded).toMatch(/connectors: degraded \(lxc\/cloudflared-2 not healthy\)/);
+    expect(degraded).toMatch(/tunnel\/homelab: degraded, /);
     expect(out).toMatch(/tick 3: watchdog: \/ready did not answer 3 times in a row: restarting cloudflared\.service/);
     const healthy = out.slice(out.indexOf('# status: healthy again'));
     expect(healthy).toMatch(/lxc\/cloudflared-2: running .*cloudflared\.service active; \/ready 200, 4 ready connections; connector \S+ seen by Cloudflare/);
