@@ -5,6 +5,7 @@ import type { Inventory } from '../inventory/types.js';
 import { APPLY_ORDER } from '../plan/apply-order.js';
 import type { Change, Plan } from '../plan/types.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
+import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import { ExecutorContext } from './executor-context.js';
@@ -31,6 +32,8 @@ export interface ApplyContext {
   stop?: StopRequest;
   /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
   healthTimeoutMs?: number;
+  /** The existing tunnel's credentials if the read recovered them (saves a second token fetch). */
+  credentials?: TunnelCredentials;
   /** The command whose re-run finishes an interrupted apply (named in the failure report). */
   command?: 'sync' | 'destroy';
 }
@@ -68,6 +71,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
     tunnelId,
     options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),
   );
+  if (options.credentials?.tunnelId === tunnelId) ctx.credentials = options.credentials;
 
   const toDo = plan.changes.filter((c) => c.action !== 'noop');
   const rows = APPLY_ORDER.map((row) => toDo.filter((c) => c.kind === row.kind && row.actions.some((a) => a === c.action)));

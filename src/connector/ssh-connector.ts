@@ -39,6 +39,7 @@ import {
   packageVersionScript,
   probeScript,
   readStateScript,
+  removeStagingScript,
   readinessScript,
 } from './remote-scripts.js';
 import type { RemoteEnv } from './remote-scripts.js';
@@ -94,11 +95,12 @@ export class SshConnectorHost implements ConnectorHost {
     }
   }
 
-  async readState(paths: string[], unit: string): Promise<ConnectorState> {
-    const result = await this.#run('read connector state', readStateScript(this.#env, paths, unit));
+  async readState(paths: string[], unit: string, options: { secretPaths?: string[] } = {}): Promise<ConnectorState> {
+    const secretPaths = options.secretPaths ?? [];
+    const result = await this.#run('read connector state', readStateScript(this.#env, paths, unit, secretPaths));
     try {
       if (result.code !== 0) throw new OutputFormatError(`the state script failed (${describeExit(result)})`);
-      return parseStateOutput(result.stdout, paths);
+      return parseStateOutput(result.stdout, paths, secretPaths);
     } catch (err) {
       if (!(err instanceof OutputFormatError)) throw err;
       throw new ProviderError('ssh', `read connector state on ${this.#where}`, failureDetail(result, err.message), 'the host must have a POSIX sh, coreutils (base64, stat) and systemd', {
@@ -237,6 +239,15 @@ export class SshConnectorHost implements ConnectorHost {
     const result = await this.#run(operation, stopServiceScript(this.#env, unit));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), `check \`systemctl status ${unit}\` on the connector`);
+    }
+  }
+
+  async removeStaging(paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
+    const operation = `remove stale staging files ${paths.join(', ')}`;
+    const result = await this.#run('remove stale staging files', removeStagingScript(this.#env, paths));
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'remove them by hand on the connector (they may hold the tunnel secret), then run again');
     }
   }
 

@@ -55,7 +55,16 @@ export interface ReplicasSlice {
   replicas?: Map<string, ReplicaActual>;
 }
 
-export type ActualState = RemoteSlices & HostSlice & ReplicasSlice;
+/**
+ * The digest of the credentials file the existing tunnel's token gives (what the deploy would
+ * write), read only when the tunnel exists and a connector runs: a hand-edited or stale
+ * `TunnelSecret` shows up in the plan without the secret ever leaving the read phase.
+ */
+export interface CredentialsSlice {
+  expectedCredentials?: { tunnelId: string; sha256: string };
+}
+
+export type ActualState = RemoteSlices & HostSlice & ReplicasSlice & CredentialsSlice;
 
 /** The container and host of one connector, by its hostname. */
 export function replicaActual(actual: ActualState, hostname: string): ReplicaActual {

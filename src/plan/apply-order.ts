@@ -50,6 +50,11 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     actions: ['create', 'update'],
     why: 'the connector container exists and runs (with its address known) before anything is put on it',
   },
+  {
+    kind: 'staging-file',
+    actions: ['delete'],
+    why: 'staging files a killed deploy left on a connector (one may hold the tunnel secret) are removed under the connector lock, before anything is staged there',
+  },
   { kind: 'tunnel', actions: ['create'], why: 'the tunnel id goes into the credentials, config.yml and every DNS target' },
   { kind: 'service-token', actions: ['create'], why: 'a service token exists before the Access policy that admits it' },
   { kind: 'access-policy', actions: ['create', 'update'], why: 'an Access policy exists before the application that links it' },

@@ -9,6 +9,7 @@ import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLxc } from './plan-lxc.js';
+import { planStaging } from './plan-staging.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan, TunnelChange, Upsert } from './types.js';
 import type { AdoptKinds } from './ownership.js';
@@ -31,7 +32,9 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);
   // Every replica is resources of its own, all with the same credentials and the same files.
-  const replicas = inventory.connectors.map((spec) => planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired));
+  const replicas = inventory.connectors.map((spec) =>
+    planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, actual.expectedCredentials),
+  );
   for (const r of replicas) errors.push(...r.lxc.errors);
 
   const dns = planDns({
@@ -61,7 +64,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const changes = inApplyOrder<Change>([
     ...replicas.map((r) => r.lxc.change),
     tunnel,
-    ...replicas.flatMap((r) => [r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
+    ...replicas.flatMap((r) => [...r.staging, r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
     ...dnsChanges,
     ...access.tokens,
     ...access.policies,
@@ -80,7 +83,14 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 }
 
 /** One connector's container and what lives on it. */
-function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaActual, tunnel: Upsert<TunnelChange>, desired: DesiredState) {
+function planReplica(
+  inventory: Inventory,
+  spec: ConnectorSpec,
+  actual: ReplicaActual,
+  tunnel: Upsert<TunnelChange>,
+  desired: DesiredState,
+  expectedCredentials: ActualState['expectedCredentials'],
+) {
   const lxc = planLxc(spec, actual.proxmox);
   // A host we will create or start cannot have been read: its state is "known after apply".
   const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
@@ -91,6 +101,7 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     accountId: inventory.cloudflare.accountId,
     source: spec.cloudflared,
     credentialsPath: MANAGED_PATHS.credentials,
+    ...(expectedCredentials ? { expectedCredentials } : {}),
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
       { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
@@ -98,5 +109,5 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),
   });
-  return { lxc, host };
+  return { lxc, host, staging: planStaging(spec.hostname, hostKnown ? actual.host : undefined) };
 }

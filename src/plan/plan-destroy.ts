@@ -8,7 +8,7 @@ import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.
 import { inApplyOrder } from './apply-order.js';
 import { isOurCredentials, isOurFile, isOwnedBy, markerTunnel } from './ownership.js';
 import { tunnelTarget } from './plan-dns.js';
-import { credentialsTunnelId } from './plan-host.js';
+import { readCredentials } from './plan-host.js';
 import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
 
 /**
@@ -195,11 +195,11 @@ function planHostTeardown(
   const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
   for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
-    const f = host.files.get(path);
-    if (!f) continue;
     const address = hostAddress('file', connector, path);
     if (path === MANAGED_PATHS.credentials) {
-      if (!isOurCredentials(credentialsTunnelId(f.content), configIsOurs, tunnel?.id)) {
+      const credentials = readCredentials(host, path);
+      if (!credentials) continue;
+      if (!isOurCredentials(credentials.tunnelId, configIsOurs, tunnel?.id)) {
         kept.push({ address, reason: 'not written by proxflare (no proxflare config next to it, another tunnel): left in place' });
         continue;
       }
@@ -212,11 +212,13 @@ function planHostTeardown(
         path,
         source: 'token',
         accountId,
-        before: { tunnelId: credentialsTunnelId(f.content) ?? '' },
+        before: { tunnelId: credentials.tunnelId ?? '' },
         after: undefined,
       });
       continue;
     }
+    const f = host.files.get(path);
+    if (!f) continue;
     if (!isOurFile(f.content)) {
       kept.push({ address, reason: 'not written by proxflare (no proxflare header): left in place' });
       continue;

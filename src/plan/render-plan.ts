@@ -80,6 +80,8 @@ function renderBody(change: Change, paint: Paint): string[] {
       ];
     case 'file':
       return renderFile(change, paint);
+    case 'staging-file':
+      return ['content: (not read; may be sensitive)', 'removed'];
     case 'unit': {
       const lines: string[] = [];
       const b = change.before;

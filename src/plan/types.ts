@@ -118,6 +118,18 @@ export interface FileChange extends HostChangeBase {
   validate: boolean;
 }
 
+/**
+ * A staging file of ours a killed deploy left beside a managed file (`.<name>.proxflare-tmp.<pid>`,
+ * maybe holding the tunnel secret): removed, under the connector lock. Only `delete`; its
+ * content is never read.
+ */
+export interface StagingFileChange extends HostChangeBase {
+  kind: 'staging-file';
+  path: string;
+  before: { path: string };
+  after: undefined;
+}
+
 export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
@@ -136,7 +148,17 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange | AccessChange;
+export type Change =
+  | LxcChange
+  | TunnelChange
+  | CredentialsChange
+  | PackageChange
+  | FileChange
+  | StagingFileChange
+  | UnitChange
+  | DnsChange
+  | ConnectionsChange
+  | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */

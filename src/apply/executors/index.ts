@@ -6,6 +6,7 @@ import { dnsExecutor } from './dns.js';
 import { fileExecutor } from './file.js';
 import { lxcExecutor } from './lxc.js';
 import { packageExecutor } from './package.js';
+import { stagingFileExecutor } from './staging-file.js';
 import { tunnelExecutor } from './tunnel.js';
 import { unitExecutor } from './unit.js';
 
@@ -16,6 +17,7 @@ export const EXECUTORS: Executors = {
   package: packageExecutor,
   credentials: credentialsExecutor,
   file: fileExecutor,
+  'staging-file': stagingFileExecutor,
   unit: unitExecutor,
   dns: dnsExecutor,
   'service-token': serviceTokenExecutor,
