@@ -9,6 +9,7 @@ import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import { ExecutorContext } from './executor-context.js';
+import { failedChange } from './failed-change.js';
 import type { Executor } from './executors/executor.js';
 import { EXECUTORS } from './executors/index.js';
 import type { StopRequest } from './stop-request.js';
@@ -101,7 +102,8 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
         await executor.apply(changes, ctx);
       } catch (err) {
         collect();
-        const stoppedAt = changes.find((c) => !ctx.isCompleted(c)) ?? changes[changes.length - 1]!;
+        const notLanded = (list: readonly Change[]) => list.filter((c) => !ctx.isCompleted(c));
+        const stoppedAt = failedChange(err, notLanded(changes).length > 0 ? notLanded(changes) : [changes[changes.length - 1]!], notLanded(toDo));
         const pending = toDo.filter((c) => c !== stoppedAt && !ctx.isCompleted(c));
         throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command, { cause: err });
       }

@@ -150,7 +150,8 @@ export class SshConnectorHost implements ConnectorHost {
     } else {
       hint = 'the files are either all old or all new (renames are atomic); run sync again to converge';
     }
-    throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint);
+    const subject = result.code === DEPLOY_EXIT.validation ? request.validateConfig : undefined;
+    throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint, subject ? { subject } : {});
   }
 
   async readiness(): Promise<Readiness> {
