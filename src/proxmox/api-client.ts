@@ -83,9 +83,13 @@ export class PveApiClient {
       () => controller.abort(new Error(`no answer from ${this.endpoint} within ${this.options.timeoutMs} ms`)),
       this.options.timeoutMs,
     );
+    // -v: method, path (no query), status and duration; never the token header or the body.
+    const call = `proxmox ${outcome.method} ${outcome.path}`;
+    const started = performance.now();
     try {
       const res = await undiciFetch(u, { ...init, signal: controller.signal, dispatcher: this.dispatcher });
       const body = await res.text();
+      this.options.reporter.debug(`${call} → ${res.status} (${Math.round(performance.now() - started)} ms)`);
       outcome.status = res.status;
       outcome.statusText = res.statusText;
       outcome.contentType = res.headers.get('content-type');
@@ -93,6 +97,7 @@ export class PveApiClient {
       const headers = outcome.contentType ? { 'content-type': outcome.contentType } : undefined;
       return new Response(body === '' ? null : body, { status: res.status, statusText: res.statusText, headers });
     } catch (e) {
+      this.options.reporter.debug(`${call} → no answer (${Math.round(performance.now() - started)} ms)`);
       outcome.transportError = e;
       // Never throw into the package: it would send the same request again (a second POST).
       return new Response(null, { status: 599, statusText: 'proxflare: transport failure' });
