@@ -8,6 +8,7 @@ import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
+import { lxcLeftoverWarnings } from './lxc-leftovers.js';
 import { planLxc } from './plan-lxc.js';
 import { planStaging } from './plan-staging.js';
 import { planTunnel } from './plan-tunnel.js';
@@ -36,6 +37,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, actual.expectedCredentials),
   );
   for (const r of replicas) errors.push(...r.lxc.errors);
+  for (const spec of inventory.connectors) warnings.push(...lxcLeftoverWarnings(spec, replicaActual(actual, spec.hostname).proxmox));
 
   const dns = planDns({
     hostnames: desired.hostnames,

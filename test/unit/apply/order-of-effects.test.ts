@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASE_INVENTORY, fakeHomelab, type FakeHomelab } from '../../support/fake-homelab.js';
 
-const READS = /^(proxmox readState|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
+const READS = /^(proxmox readState|proxmox listConnectors|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
 
 /** The writes (and connection/lock events) since `from`, reads left out. */
 function writes(lab: FakeHomelab, from = 0): string[] {
