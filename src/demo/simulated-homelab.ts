@@ -132,6 +132,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
         host,
         zone: DEMO_ZONE,
         tunnelName: 'homelab',
+        deb,
         routes: services.map((s) => ({ hostname: s.hostname, service: `${s.scheme ?? 'http'}://${guestIp(seed, s.guest)}:${s.port}` })),
         connectorStarted: () => undefined,
       });

@@ -34,7 +34,10 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);
   // Every replica is resources of its own, all with the same credentials and the same files.
   const replicas = inventory.connectors.map((spec) =>
-    planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, actual.expectedCredentials),
+    planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, {
+      adoptLxc: options.adopt.has('lxc'),
+      expectedCredentials: actual.expectedCredentials,
+    }),
   );
   for (const r of replicas) errors.push(...r.lxc.errors);
   for (const spec of inventory.connectors) warnings.push(...lxcLeftoverWarnings(spec, replicaActual(actual, spec.hostname).proxmox));
@@ -91,9 +94,9 @@ function planReplica(
   actual: ReplicaActual,
   tunnel: Upsert<TunnelChange>,
   desired: DesiredState,
-  expectedCredentials: ActualState['expectedCredentials'],
+  options: { adoptLxc: boolean; expectedCredentials: ActualState['expectedCredentials'] },
 ) {
-  const lxc = planLxc(spec, actual.proxmox);
+  const lxc = planLxc(spec, actual.proxmox, options.adoptLxc);
   // A host we will create or start cannot have been read: its state is "known after apply".
   const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
   const host = planHost({
@@ -103,7 +106,7 @@ function planReplica(
     accountId: inventory.cloudflare.accountId,
     source: spec.cloudflared,
     credentialsPath: MANAGED_PATHS.credentials,
-    ...(expectedCredentials ? { expectedCredentials } : {}),
+    ...(options.expectedCredentials ? { expectedCredentials: options.expectedCredentials } : {}),
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
       { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },

@@ -163,6 +163,7 @@ class ProxmoxAdapter implements Proxmox {
       foreignConnectors: found.foreign,
       ...(found.duplicates.length > 0 ? { duplicateConnectors: found.duplicates } : {}),
       ...(found.failedCreates.length > 0 ? { failedCreates: found.failedCreates } : {}),
+      ...(found.adoptable ? { adoptable: found.adoptable } : {}),
       template: template.template,
       templatePresent: template.present,
       guestIps: new Map(guestIps),
@@ -282,9 +283,15 @@ class ProxmoxAdapter implements Proxmox {
     spec: ConnectorSpec,
     rows: ResourceRow[],
     call: ReadCall,
-  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; duplicates: LxcRef[]; failedCreates: FailedCreate[] }> {
+  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; duplicates: LxcRef[]; failedCreates: FailedCreate[]; adoptable?: ConnectorLxcState }> {
     const { candidates, foreign, failedCreates } = await this.connectorCandidates(spec, rows, call);
-    if (candidates.length === 0) return { connector: undefined, foreign, duplicates: [], failedCreates };
+    if (candidates.length === 0) {
+      // One same-named container without the tag: read it in full, so `--adopt=lxc` can take it over.
+      const only = foreign.length === 1 ? rows.find((r) => r.type === 'lxc' && r.vmid === foreign[0]!.vmid) : undefined;
+      if (!only) return { connector: undefined, foreign, duplicates: [], failedCreates };
+      const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) => api.nodes.$(only.node).lxc.$(only.vmid).config.$get());
+      return { connector: undefined, foreign, duplicates: [], failedCreates, adoptable: await this.lxcState(only, config, undefined, call) };
+    }
     // Two runs without a shared lock can each create one: every run keeps the same one (a pinned
     // connector.vmid, else the lowest vmid) and names the others, instead of refusing to plan.
     const pinned = spec.vmid !== undefined ? candidates.find((c) => c.row.vmid === spec.vmid) : undefined;
@@ -292,6 +299,15 @@ class ProxmoxAdapter implements Proxmox {
     const duplicates = candidates.filter((c) => c !== kept).map((c) => ({ node: c.row.node, vmid: c.row.vmid }));
     candidates.splice(0, candidates.length, kept);
     const { row, config, task } = candidates[0]!;
+    return { connector: await this.lxcState(row, config, task, call), foreign, duplicates, failedCreates };
+  }
+
+  private async lxcState(
+    row: ResourceRow,
+    config: RawConfig,
+    task: TaskRow | undefined,
+    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
+  ): Promise<ConnectorLxcState> {
     // /cluster/resources lags pvestatd's cycle (~10 s, README-pve §4.14): status/current is live.
     const current = await call<{ status: string; lock?: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
     const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: current.status, config: toConfigState(config) };
@@ -308,7 +324,7 @@ class ProxmoxAdapter implements Proxmox {
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) state.ip = ip;
     }
-    return { connector: state, foreign, duplicates, failedCreates };
+    return state;
   }
 
   private async templatePresent(volid: string, node: string, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
@@ -479,6 +495,7 @@ class ProxmoxAdapter implements Proxmox {
     if (patch.cores !== undefined) params.cores = patch.cores;
     if (patch.onboot !== undefined) params.onboot = patch.onboot ? 1 : 0;
     if (patch.net0 !== undefined) params.net0 = patch.net0;
+    if (patch.tags !== undefined) params.tags = patch.tags;
     await this.whenIdle(ref, operation, () => this.putConfig(ref, operation, params));
   }
 

@@ -110,7 +110,8 @@ async function readHost(
   reporter: Reporter,
   hosts: Map<string, ConnectorHost>,
 ): Promise<ConnectorState | undefined> {
-  const lxc = proxmox.connector;
+  // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
+  const lxc = proxmox.connector ?? proxmox.adoptable;
   if (!lxc || lxc.status !== 'running') return undefined;
   const address = spec.ssh.host ?? lxc.ip;
   if (!address) {

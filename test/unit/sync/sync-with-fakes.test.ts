@@ -194,9 +194,10 @@ describe('sync over the in-memory fakes', () => {
     expect(out.code).toBe(1);
     expect(out.stdout + out.stderr).toContain('--adopt');
     expect(lab.proxmox.connector).toBeUndefined();
+    // Adopting containers only leaves the foreign record a conflict.
     const refused = await lab.cli('sync', '--yes', '--adopt=lxc');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('--adopt: an LXC is not adopted by a flag');
+    expect(refused.stderr).toContain('dns/media.example.com: A media.example.com → 198.51.100.9');
     expect(lab.proxmox.connector).toBeUndefined();
     const adopted = await lab.cli('sync', '--adopt', '--yes');
     expect(adopted.code, adopted.stderr).toBe(0);
