@@ -67,7 +67,8 @@ export function readStateScript(env: RemoteEnv, paths: string[], unit: string, s
   const staging = [...paths, ...secretPaths].map((p) => {
     const { dir, prefix } = stagingGlob(p);
     // The prefix is quoted, the `*` is not: sh expands it; no match leaves the word, which -f rejects.
-    return `for s in "$R"${shQuote(`${dir === '/' ? '' : dir}/${prefix}`)}*; do if [ -f "$s" ] && [ ! -L "$s" ]; then echo "@@staging \${s#"$R"}"; fi; done`;
+    // A staging file whose deploy still runs (an aborted client leaves the remote script going) is not stale.
+    return `for s in "$R"${shQuote(`${dir === '/' ? '' : dir}/${prefix}`)}*; do if [ -f "$s" ] && [ ! -L "$s" ] && ! kill -0 "\${s##*.}" 2>/dev/null; then echo "@@staging \${s#"$R"}"; fi; done`;
   });
   return wrap(env, [
     `echo ${shQuote(STATE_HEADER)}`,
@@ -106,8 +107,9 @@ export function readStateScript(env: RemoteEnv, paths: string[], unit: string, s
 }
 
 /**
- * Remove staging files of ours (`.<name>.proxflare-tmp.<pid>`), never reading them. Run under
- * the connector lock: no deploy of ours is in progress then, so every such file is stale.
+ * Remove staging files of ours (`.<name>.proxflare-tmp.<pid>`), never reading them. Run under the
+ * connector lock, so no deploy of ours has started since; one whose deploy shell (the pid in its
+ * name) still runs, orphaned by a client that went away, is left to it (`@@in-use`).
  */
 export function removeStagingScript(env: RemoteEnv, paths: string[]): string {
   paths.forEach(assertManagedPath);
@@ -115,7 +117,10 @@ export function removeStagingScript(env: RemoteEnv, paths: string[]): string {
   for (const p of paths) {
     body.push(
       `F=${rooted(p)}`,
-      `if [ -f "$F" ] && [ ! -L "$F" ]; then rm -f "$F" || { echo "@@error cannot remove ${p}"; exit 65; }; echo "@@removed ${p}"; fi`,
+      `if [ -f "$F" ] && [ ! -L "$F" ]; then`,
+      `  if kill -0 "\${F##*.}" 2>/dev/null; then echo "@@in-use ${p}"`,
+      `  else rm -f "$F" || { echo "@@error cannot remove ${p}"; exit 65; }; echo "@@removed ${p}"; fi`,
+      'fi',
     );
   }
   body.push('echo "@@done"');

@@ -265,13 +265,16 @@ export class SshConnectorHost implements ConnectorHost {
     }
   }
 
-  async removeStaging(paths: string[]): Promise<void> {
-    if (paths.length === 0) return;
+  async removeStaging(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
     const operation = `remove stale staging files ${paths.join(', ')}`;
     const result = await this.#run('remove stale staging files', removeStagingScript(this.#env, paths));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'remove them by hand on the connector (they may hold the tunnel secret), then run again');
     }
+    return taggedLines(result.stdout)
+      .filter((l) => l.tag === 'in-use')
+      .map((l) => l.rest);
   }
 
   async removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void> {

@@ -122,8 +122,11 @@ export interface ConnectorWriter {
   lock(name: string, waitMs: number): Promise<() => Promise<void>>;
   /** `systemctl stop` (graceful: cloudflared drains for its grace period) then `disable`. Idempotent. */
   stopService(unit: string): Promise<void>;
-  /** Remove stale staging files (only names of ours: `.<name>.proxflare-tmp.<pid>`); never reads them. Idempotent. */
-  removeStaging(paths: string[]): Promise<void>;
+  /**
+   * Remove stale staging files (only names of ours: `.<name>.proxflare-tmp.<pid>`); never reads
+   * them. Idempotent. Returns the ones left because their deploy (the pid) still runs.
+   */
+  removeStaging(paths: string[]): Promise<string[]>;
   /** Remove files (and their `.proxflare.bak` copies); daemon-reload when a unit file was among them. Idempotent. */
   removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void>;
 }

@@ -80,9 +80,10 @@ export class InMemoryConnector implements ConnectorHost {
     return { cloudflaredVersion: this.version, files, secretFiles, staging: [...this.staging].sort(), unit: { ...this.unit } };
   }
 
-  async removeStaging(paths: string[]): Promise<void> {
+  async removeStaging(paths: string[]): Promise<string[]> {
     this.hit(`remove staging ${paths.join(',')}`, 'removeStaging');
     for (const p of paths) this.staging.delete(p);
+    return [];
   }
 
   async probe(targets: ProbeTarget[]): Promise<ProbeResult[]> {

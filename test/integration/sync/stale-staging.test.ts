@@ -57,18 +57,22 @@ describe('stale staging files on the connector', () => {
     expect(left.some((p) => /^\/etc\/cloudflared\/\.config\.yml\.proxflare-tmp\.\d+$/.test(p))).toBe(true);
     // Not ours (no managed file of that name), so never touched.
     await writeFile(join(lab.host.root, 'etc/cloudflared/.notes.txt.proxflare-tmp.1'), 'mine');
+    // Ours, but its deploy shell (the pid in the name: a live process on the same machine) still runs.
+    const live = `/etc/cloudflared/.config.yml.proxflare-tmp.${process.pid}`;
+    await writeFile(join(lab.host.root, live), 'in progress');
 
     const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode']);
     expect(plan.code, plan.stdout + plan.stderr).toBe(2);
     for (const p of left) expect(plan.stdout).toContain(`- staging:cloudflared:${p}`);
     expect(plan.stdout).not.toContain('.notes.txt.proxflare-tmp.1');
+    expect(plan.stdout).not.toContain(live);
     const json = await runCli(lab, ['sync', '--dry-run', '--json']);
     const kinds = (JSON.parse(json.stdout) as { changes: { kind: string; action: string }[] }).changes.filter((c) => c.kind === 'staging-file');
     expect(kinds.map((c) => c.action)).toEqual(left.map(() => 'delete'));
 
     const rerun = await runCli(lab, ['sync', '--yes']);
     expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
-    expect(await stagingFiles(lab.host.root)).toEqual(['/etc/cloudflared/.notes.txt.proxflare-tmp.1']);
+    expect(await stagingFiles(lab.host.root)).toEqual(['/etc/cloudflared/.notes.txt.proxflare-tmp.1', live].sort());
     const secret = await tunnelSecret(lab);
     for (const out of [killed, plan, json, rerun]) expectNoSecret(out.stdout + out.stderr, [secret]);
     const check = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode']);
