@@ -156,6 +156,10 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
     `cleanup() { rm -f ${files.map((f) => `"\${T${f.n}:-}"`).join(' ')}; }`,
     'trap cleanup EXIT',
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
+    // A client that went away (a second Ctrl-C, a dropped link) closes our stdout; without this the
+    // next line written would kill the script between the swap and the restart. The step is
+    // finished instead (or rolled back by its own checks); its output goes nowhere.
+    `trap '' PIPE`,
   ];
   for (const f of files) {
     const delim = `PROXFLARE_EOF_${f.n}`;
