@@ -9,6 +9,7 @@ import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { lxcLeftoverWarnings } from './lxc-leftovers.js';
+import { replicaUnitFile, watchdogFiles } from './plan-watchdog.js';
 import { planLxc } from './plan-lxc.js';
 import { planStaging } from './plan-staging.js';
 import { planTunnel } from './plan-tunnel.js';
@@ -109,7 +110,8 @@ function planReplica(
     ...(options.expectedCredentials ? { expectedCredentials: options.expectedCredentials } : {}),
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
-      { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
+      { path: MANAGED_PATHS.unitFile, content: replicaUnitFile(spec, actual, desired), mode: 0o644, validate: false },
+      ...watchdogFiles(),
     ],
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),

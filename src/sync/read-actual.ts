@@ -10,6 +10,9 @@ import type { ConnectorState } from '../ports/connector.js';
 import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { WATCHDOG_PATHS } from '../render/watchdog.js';
+
+const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
@@ -121,7 +124,9 @@ async function readHost(
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
   // The credentials carry the tunnel secret: read by digest only.
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile], MANAGED_PATHS.unit, { secretPaths: [MANAGED_PATHS.credentials] });
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES)], MANAGED_PATHS.unit, {
+    secretPaths: [MANAGED_PATHS.credentials],
+  });
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {
