@@ -25,7 +25,11 @@ export interface ExchangeRequest {
  * 1,000-guest homelab makes ~1,000 of them), and `request()` drops the reason phrase.
  * Rejects with the transport error, or with `timeout.error()` once `timeout.ms` has passed.
  */
-export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, timeout: { ms: number; error: () => Error }): Promise<WireAnswer> {
+export function exchange(
+  dispatcher: Dispatcher,
+  request: ExchangeRequest,
+  timeout: { ms: number; error: () => Error },
+): Promise<WireAnswer> {
   return new Promise<WireAnswer>((resolve, reject) => {
     let abort: ((reason: Error) => void) | undefined;
     let timedOut: Error | undefined;
