@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { connectConnector } from '../connector/ssh-connector.js';
 import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
 import { tunnelToken } from '../sim/cloudflare/sim-state.js';
 import type { SimLxcSeed } from '../sim/proxmox/seed.js';
 import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
-import { standinDir } from '../sim/ssh/sandbox-host.js';
 
 /**
  * A homelab that already has a tunnel, as most people who find proxflare have one: a
@@ -80,6 +77,8 @@ export async function seedPreExisting(p: {
   zone: string;
   tunnelName: string;
   routes: PreExistingRoute[];
+  /** The stand-in cloudflared package, installed as the community script installs cloudflared. */
+  deb: string;
   /** Records the connector id of the sandbox's cloudflared (see simulateEdge). */
   connectorStarted: (clientId: string) => void;
 }): Promise<{ tunnelId: string }> {
@@ -93,10 +92,6 @@ export async function seedPreExisting(p: {
   };
   for (const r of p.routes) cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
 
-  // install/cloudflared-install.sh: the apt package puts the binary at /usr/bin/cloudflared.
-  await mkdir(join(host.root, 'usr/bin'), { recursive: true });
-  await copyFile(join(standinDir(), 'cloudflared'), join(host.root, 'usr/bin/cloudflared'));
-  await chmod(join(host.root, 'usr/bin/cloudflared'), 0o755);
   // The unit and token as `service install` writes them, started as it starts them.
   const c = await connectConnector({
     host: host.host,
@@ -109,6 +104,8 @@ export async function seedPreExisting(p: {
   });
   let clientId: string;
   try {
+    // install/cloudflared-install.sh: the cloudflared package (here the stand-in's .deb) at /usr/bin/cloudflared.
+    await c.installCloudflared({ type: 'deb', path: p.deb });
     await c.deploy({
       files: [
         { path: '/etc/cloudflared/token', content: tunnelToken(tunnel), mode: 0o600, sensitive: true },

@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
 import type { DnsRecord, RemoteIngressRule, RemoteTunnelConfig, TunnelState } from '../ports/cloudflare.js';
-import type { GuestSummary } from '../ports/proxmox.js';
+import type { ConnectorLxcState, GuestSummary } from '../ports/proxmox.js';
 import { tunnelTarget } from '../plan/plan-dns.js';
 import type { Ports } from '../sync/ports.js';
 import { connectTarget } from '../sync/read-actual.js';
@@ -35,6 +35,8 @@ export interface ExistingSetup {
   /** CNAMEs of the configured zones that point at the tunnel. */
   records: DnsRecord[];
   guests: GuestSummary[];
+  /** The Proxmox LXC at the connector's address, read in full (its settings go into the inventory). */
+  connectorLxc: ConnectorLxcState | undefined;
 }
 
 /**
@@ -66,13 +68,20 @@ export async function readExisting(base: Inventory, ports: Ports, tunnelName: st
     reporter.warn('no --connector given: the connector host is not read; the ingress comes from Cloudflare only');
   }
 
+  const lxcGuest = connector ? guests.find((g) => g.type === 'lxc' && g.ip === connector!.address) : undefined;
+  let connectorLxc: ConnectorLxcState | undefined;
+  if (lxcGuest) {
+    const state = await ports.proxmox.readState({ ...base.connector, hostname: lxcGuest.name, node: lxcGuest.node, vmid: lxcGuest.vmid }, []);
+    connectorLxc = state.connector ?? state.adoptable;
+  }
+
   // A token-run or remotely-managed tunnel is served what Cloudflare holds; local ingress is then ignored.
   const useRemote = tunnel.configSrc === 'cloudflare' || (remote?.source === 'cloudflare') || !localConfig;
   if (useRemote) {
     if (!remote) throw new UserError(`tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`);
-    return { tunnel, ingressSource: 'cloudflare', ingress: remote.ingress, ...(remote.originRequest ? { originRequest: remote.originRequest } : {}), connector, records, guests };
+    return { tunnel, ingressSource: 'cloudflare', ingress: remote.ingress, ...(remote.originRequest ? { originRequest: remote.originRequest } : {}), connector, records, guests, connectorLxc };
   }
-  return { tunnel, ingressSource: 'config.yml', ingress: localConfig!.ingress, ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}), connector, records, guests };
+  return { tunnel, ingressSource: 'config.yml', ingress: localConfig!.ingress, ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}), connector, records, guests, connectorLxc };
 }
 
 async function readConnector(base: Inventory, ports: Ports, address: string): Promise<{ connector: ExistingConnector; config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined }> {

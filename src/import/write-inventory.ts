@@ -1,7 +1,8 @@
 import { stringify } from 'yaml';
 import type { Inventory } from '../inventory/types.js';
 import type { RemoteIngressRule } from '../ports/cloudflare.js';
-import type { GuestSummary } from '../ports/proxmox.js';
+import { parsePropertyString, parseRootfs } from '../core/pve-config.js';
+import type { ConnectorLxcState, GuestSummary } from '../ports/proxmox.js';
 import type { ExistingSetup } from './read-existing.js';
 
 /** What import could not express in the inventory, said in the file and on stderr. */
@@ -88,7 +89,7 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
       hostname: connectorGuest?.name ?? base.connector.hostname,
       ...(connectorGuest ? { vmid: connectorGuest.vmid } : {}),
       template: base.connector.template,
-      storage: base.connector.storage,
+      ...(setup.connectorLxc ? lxcSettings(setup.connectorLxc) : { storage: base.connector.storage }),
       ssh: {
         user: base.connector.ssh.user,
         ...(setup.connector ? { host: setup.connector.address } : base.connector.ssh.host ? { host: base.connector.ssh.host } : {}),
@@ -120,6 +121,21 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
     '',
   ];
   return { yaml: `${header.join('\n')}${stringify(doc, { lineWidth: 0 })}`, notes };
+}
+
+/** The container's own settings, so the plan finds nothing to change in it but our tag. */
+function lxcSettings(c: ConnectorLxcState): Record<string, unknown> {
+  const rootfs = parseRootfs(c.config.rootfs);
+  const net = parsePropertyString(c.config.net0);
+  return {
+    storage: rootfs.storage,
+    ...(rootfs.sizeGiB !== undefined ? { disk: rootfs.sizeGiB } : {}),
+    memory: c.config.memory,
+    swap: c.config.swap,
+    ...(c.config.cores > 0 ? { cores: c.config.cores } : {}),
+    onboot: c.config.onboot,
+    network: { bridge: net['bridge'] ?? 'vmbr0', ip: net['ip'] ?? 'dhcp', ...(net['gw'] ? { gw: net['gw'] } : {}), ...(net['tag'] ? { vlan: Number(net['tag']) } : {}) },
+  };
 }
 
 function service(r: Route): Record<string, unknown> {

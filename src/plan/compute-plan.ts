@@ -8,6 +8,7 @@ import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
+import { replicaUnitFile, watchdogFiles } from './plan-watchdog.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan, TunnelChange, Upsert } from './types.js';
@@ -31,7 +32,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);
   // Every replica is resources of its own, all with the same credentials and the same files.
-  const replicas = inventory.connectors.map((spec) => planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired));
+  const replicas = inventory.connectors.map((spec) => planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, options.adopt.has('lxc')));
   for (const r of replicas) errors.push(...r.lxc.errors);
 
   const dns = planDns({
@@ -80,8 +81,8 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 }
 
 /** One connector's container and what lives on it. */
-function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaActual, tunnel: Upsert<TunnelChange>, desired: DesiredState) {
-  const lxc = planLxc(spec, actual.proxmox);
+function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaActual, tunnel: Upsert<TunnelChange>, desired: DesiredState, adoptLxc: boolean) {
+  const lxc = planLxc(spec, actual.proxmox, adoptLxc);
   // A host we will create or start cannot have been read: its state is "known after apply".
   const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
   const host = planHost({
@@ -93,7 +94,8 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     credentialsPath: MANAGED_PATHS.credentials,
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
-      { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
+      { path: MANAGED_PATHS.unitFile, content: replicaUnitFile(spec, actual, desired), mode: 0o644, validate: false },
+      ...watchdogFiles(),
     ],
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),

@@ -14,7 +14,7 @@ import { MANAGED_HEADER } from '../render/managed-header.js';
  */
 
 /** Kinds whose foreign resources `--adopt` can take over. */
-export const ADOPTABLE_KINDS = ['dns', 'access'] as const;
+export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
 
 /** Which kinds to adopt: `--adopt` is every adoptable kind, `--adopt=dns` only those named. */
@@ -33,7 +33,6 @@ export function parseAdoptKinds(value: boolean | string | undefined): AdoptKinds
   for (const raw of value.split(',')) {
     const kind = raw.trim().toLowerCase();
     if ((ADOPTABLE_KINDS as readonly string[]).includes(kind)) kinds.add(kind as AdoptableKind);
-    else if (kind === 'lxc') return 'an LXC is not adopted by a flag: tag it on purpose (pct set <vmid> --tags <connector.tag>)';
     else return `"${raw.trim()}" cannot be adopted; --adopt takes ${ADOPTABLE_KINDS.join(', ')} (comma-separated) or nothing for all`;
   }
   return kinds;
@@ -115,8 +114,9 @@ export function dnsConflict(record: DnsRecord, zoneName: string, hostname: strin
 // ── The connector LXC ───────────────────────────────────────────────────────────────────────
 // Mark: the Proxmox tag `connector.tag` (default `proxflare`) on a container with the connector's
 // hostname; the adapter reads it back by tag + hostname, never by hostname alone.
-// Conflict: a same-named container without the tag. Adopt: never by a flag; tagging the
-// container by hand is the explicit, reviewable act (see parseAdoptKinds).
+// Conflict: a same-named container without the tag. Adopt (`--adopt` / `--adopt=lxc`, issue 17:
+// a community-scripts LXC brought under the inventory): the one such container gets our tag
+// added to its own, shown in the plan as an update; its other settings are then compared as usual.
 
 export function lxcOwnershipTags(spec: ConnectorSpec): string[] {
   return [spec.tag];

@@ -61,12 +61,13 @@ function currentView(spec: ConnectorSpec, c: ConnectorLxcState, state: ProxmoxSt
  * cores, onboot, net0) become an `update` carrying the digest read at plan time; anything
  * that would need a new container is an error, never an implicit replace.
  */
-export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
+export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false): LxcPlan {
   const address = lxcAddress(spec.hostname);
-  const conflicts: Conflict[] = state.foreignConnectors.map((ref) => lxcConflict(spec, ref));
+  const adopting = adopt && state.connector === undefined ? state.adoptable : undefined;
+  const conflicts: Conflict[] = state.foreignConnectors.filter((ref) => ref.vmid !== adopting?.vmid).map((ref) => lxcConflict(spec, ref));
   const errors: string[] = [];
   const after = desiredLxcView(spec, state);
-  const c = state.connector;
+  const c = state.connector ?? adopting;
   // The create uses the template as resolved on the node (a symbolic `debian-12` is no volid).
   const createSpec = state.template ? { ...spec, template: state.template.volid } : spec;
 
@@ -121,6 +122,11 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
   const reasons: string[] = [];
   const needsRestart: string[] = [];
   const appliedLive: string[] = [];
+  const tags = adopting ? normalizeTags([...c.config.tags, spec.tag]) : after.tags;
+  if (adopting) {
+    patch.tags = tags.join(';');
+    reasons.push(`adopt: tag "${spec.tag}" added to CT ${c.vmid} (--adopt)`);
+  }
   if (c.config.memory !== spec.memory) {
     patch.memory = spec.memory;
     reasons.push(`memory ${c.config.memory} → ${spec.memory}`);
@@ -157,7 +163,7 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState): LxcPlan {
     reason: reasons.length > 0 ? reasons.join(', ') : 'matches the inventory',
     before,
     // net0 as it will be written: our keys over what exists (MAC, type, firewall stay).
-    after: { ...after, vmid: c.vmid, node: c.node, net0: mergeNet0(spec.network, c.config.net0) },
+    after: { ...after, vmid: c.vmid, node: c.node, net0: mergeNet0(spec.network, c.config.net0), tags },
     spec,
     ref,
     downloadTemplate: false,

@@ -59,6 +59,8 @@ export interface ProxmoxState {
   connector: ConnectorLxcState | undefined;
   /** Same-named LXCs without our tag: conflicts, never adopted silently. */
   foreignConnectors: LxcRef[];
+  /** The one same-named LXC without our tag, read in full: what `--adopt=lxc` would take over. */
+  adoptable?: ConnectorLxcState;
   /** connector.template resolved through the node's appliance index; absent = connector.template as written. */
   template?: ResolvedTemplate;
   /** Whether the resolved template is present in its storage. */
@@ -102,6 +104,8 @@ export interface LxcConfigPatch {
   cores?: number;
   onboot?: boolean;
   net0?: string;
+  /** `;`-separated; adoption adds the ownership tag to the tags already there. */
+  tags?: string;
 }
 
 export interface ProxmoxWriter {

@@ -147,6 +147,7 @@ class ProxmoxAdapter implements Proxmox {
     return {
       connector: found.connector,
       foreignConnectors: found.foreign,
+      ...(found.adoptable ? { adoptable: found.adoptable } : {}),
       template: template.template,
       templatePresent: template.present,
       guestIps: new Map(guestIps),
@@ -189,16 +190,23 @@ class ProxmoxAdapter implements Proxmox {
         `node ${affected.join(', ')} is offline or not reporting (guests show status "unknown"); the guest list is incomplete`,
         'bring the node back online (check `pvecm status`) and re-run; proxflare does not plan from a partial read',
       );
+    // Which inventory field names each node, so the error points at the line to fix.
+    const fieldsOf = (n: string) => [
+      ...(connector.node === n ? [`${connector.field ?? 'connector'}.node`] : []),
+      ...guests.filter((g) => !g.ip && g.node === n).map((g) => `${g.field}.node`),
+    ];
     const missing = [...wanted].filter((n) => !status.has(n));
     if (missing.length > 0)
-      throw new PlanError(missing.map((n) => `node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`));
+      throw new PlanError(
+        missing.map((n) => `${fieldsOf(n).join(', ')}: node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`),
+      );
   }
 
   private async findConnector(
     spec: ConnectorSpec,
     rows: ResourceRow[],
     call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
-  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[] }> {
+  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; adoptable?: ConnectorLxcState }> {
     const tag = spec.tag.toLowerCase();
     const lxcs = rows.filter((r) => r.type === 'lxc');
     const tagged = lxcs.filter((r) => splitTags(r.tags).includes(tag));
@@ -233,7 +241,13 @@ class ProxmoxAdapter implements Proxmox {
         if (config && String(config.hostname ?? '') === spec.hostname && splitTags(config.tags).includes(tag)) candidates.push({ row, config });
       }),
     );
-    if (candidates.length === 0) return { connector: undefined, foreign };
+    if (candidates.length === 0) {
+      // One same-named container without the tag: read it in full, so `--adopt=lxc` can take it over.
+      const only = foreign.length === 1 ? lxcs.find((r) => r.vmid === foreign[0]!.vmid) : undefined;
+      if (!only) return { connector: undefined, foreign };
+      const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) => api.nodes.$(only.node).lxc.$(only.vmid).config.$get());
+      return { connector: undefined, foreign, adoptable: await this.lxcState(only, config, undefined, call) };
+    }
     if (candidates.length > 1) {
       const pinned = spec.vmid !== undefined ? candidates.filter((c) => c.row.vmid === spec.vmid) : [];
       if (pinned.length !== 1)
@@ -246,6 +260,15 @@ class ProxmoxAdapter implements Proxmox {
       candidates.splice(0, candidates.length, pinned[0]!);
     }
     const { row, config, task } = candidates[0]!;
+    return { connector: await this.lxcState(row, config, task, call), foreign };
+  }
+
+  private async lxcState(
+    row: ResourceRow,
+    config: RawConfig,
+    task: TaskRow | undefined,
+    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
+  ): Promise<ConnectorLxcState> {
     // /cluster/resources lags pvestatd's cycle (~10 s, README-pve §4.14): status/current is live.
     const current = await call<{ status: string; lock?: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
     const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: current.status, config: toConfigState(config) };
@@ -262,7 +285,7 @@ class ProxmoxAdapter implements Proxmox {
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) state.ip = ip;
     }
-    return { connector: state, foreign };
+    return state;
   }
 
   private async templatePresent(volid: string, node: string, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
@@ -433,6 +456,7 @@ class ProxmoxAdapter implements Proxmox {
     if (patch.cores !== undefined) params.cores = patch.cores;
     if (patch.onboot !== undefined) params.onboot = patch.onboot ? 1 : 0;
     if (patch.net0 !== undefined) params.net0 = patch.net0;
+    if (patch.tags !== undefined) params.tags = patch.tags;
     await this.whenIdle(ref, operation, () => this.putConfig(ref, operation, params));
   }
 

@@ -7,6 +7,9 @@ import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { WATCHDOG_PATHS } from '../render/watchdog.js';
+
+const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
@@ -85,7 +88,8 @@ async function readHost(
   reporter: Reporter,
   hosts: Map<string, ConnectorHost>,
 ): Promise<ConnectorState | undefined> {
-  const lxc = proxmox.connector;
+  // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
+  const lxc = proxmox.connector ?? proxmox.adoptable;
   if (!lxc || lxc.status !== 'running') return undefined;
   const address = spec.ssh.host ?? lxc.ip;
   if (!address) {
@@ -94,7 +98,7 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile], MANAGED_PATHS.unit);
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES)], MANAGED_PATHS.unit);
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

@@ -64,5 +64,58 @@ describe('proxflare import', () => {
     expect(plan.conflicts.map((c) => c.address)).toEqual(['lxc/cloudflared']);
     expect(dry.code).toBe(1);
     expect(lab.cloudflare.state.records('example.com').filter((r) => r.comment?.startsWith('managed by proxflare'))).toEqual([]);
+
+    // --adopt: the plan says what it takes over, with the routes still unchanged.
+    const adoptPlan = await runCli(lab, ['-i', out, 'sync', '--dry-run', '--adopt', '--json']);
+    expect(adoptPlan.code, adoptPlan.stderr).toBe(0);
+    const ap = JSON.parse(adoptPlan.stdout) as Omit<PlanJson, 'changes'> & { changes: { address: string; action: string; reason: string }[] };
+    expect(ap.conflicts).toEqual([]);
+    expect(ap.routes.map((r) => [r.hostname, r.service]).sort()).toEqual(ingress.map((r) => [r.hostname, r.service]).sort());
+    const lxcChange = ap.changes.find((c) => c.address === 'lxc/cloudflared')!;
+    expect([lxcChange.action, lxcChange.reason]).toEqual(['update', 'adopt: tag "proxflare" added to CT 110 (--adopt)']);
+    for (const r of ingress) expect(ap.changes.find((c) => c.address === `dns/${r.hostname}`)?.action).toBe('update');
+    expect(ap.changes.find((c) => c.address === 'unit:cloudflared:cloudflared.service')?.action).toBe('update');
+
+    const adopted = await runCli(lab, ['-i', out, 'sync', '--yes', '--adopt']);
+    expect(adopted.code, adopted.stdout + adopted.stderr).toBe(0);
+    expect(adopted.stdout).toContain('Re-read after apply: no changes left.');
+    const after = await runCli(lab, ['-i', out, 'sync', '--dry-run', '--detailed-exitcode']);
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(after.stdout).toContain('No changes.');
+
+    // Same tunnel (id kept), same container (tagged now, no second one), records marked as ours.
+    const live = [...lab.cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null);
+    expect(live.map((t) => t.id)).toEqual([tunnel.id]);
+    const lxcs = [...lab.proxmox.state.guests.values()].filter((g) => g.type === 'lxc' && g.config['hostname'] === 'cloudflared');
+    expect(lxcs.map((g) => [g.vmid, String(g.config['tags'])])).toEqual([[110, 'cloudflare;network;proxflare']]);
+    expect(lab.cloudflare.state.records('example.com').filter((r) => r.comment === 'managed by proxflare: tunnel homelab').map((r) => r.name).sort()).toEqual(ingress.map((r) => r.hostname).sort());
+    // The connector now runs from credentials + config.yml serving the same routes.
+    const config = await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8');
+    for (const r of ingress) expect(config).toContain(`service: ${r.service}`);
+    expect(config).toContain(`tunnel: ${tunnel.id}`);
+  });
+});
+
+describe('proxflare demo --import', () => {
+  it('runs import → sync --dry-run → sync --adopt → "No changes" and cleans up', { timeout: 120_000 }, async () => {
+    const { main } = await import('../../../src/cli/main.js');
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['node', 'proxflare', '--no-color', 'demo', '--import'], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: {},
+      cwd: process.cwd(),
+      isTTY: false,
+      confirm: async () => false,
+      createPorts: () => {
+        throw new Error('the demo builds its own ports');
+      },
+    });
+    expect(code, stdout + stderr).toBe(0);
+    expect(stdout).toContain('4 routes from cloudflare');
+    expect(stdout).toContain('adopt: tag "proxflare" added to CT 110');
+    expect(stdout).toContain('Re-read after apply: no changes left.');
+    expect(stdout).toContain('No changes. The homelab matches the inventory.');
   });
 });
