@@ -2,10 +2,12 @@ import type { Inventory } from '../inventory/types.js';
 import type { TunnelConnector, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
-import type { DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
+import type { AccessSlice, DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
 import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.js';
 import { inApplyOrder } from './apply-order.js';
+import type { KeptResource } from './plan-destroy-access.js';
+import { planAccessTeardown } from './plan-destroy-access.js';
 import { isOurCredentials, isOurFile, isOwnedBy, markerTunnel } from './ownership.js';
 import { tunnelTarget } from './plan-dns.js';
 import { credentialsTunnelId } from './plan-host.js';
@@ -17,6 +19,7 @@ import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChang
  */
 export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice &
   DnsSlice &
+  AccessSlice &
   HostSlice & { connectors: TunnelConnector[] };
 
 export interface DestroyOptions {
@@ -26,11 +29,7 @@ export interface DestroyOptions {
   allowMassDelete: boolean;
 }
 
-/** Something destroy saw but leaves alone, and why. */
-export interface KeptResource {
-  address: string;
-  reason: string;
-}
+export type { KeptResource };
 
 export interface DestroyPlan extends Plan {
   kept: KeptResource[];
@@ -63,9 +62,11 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     );
   }
 
-  // Access applications, policies and service tokens for those hostnames go here, once Access
-  // exists (#16): after DNS, so no request reaches a hostname whose protection is already gone.
-  const access: Change[] = [];
+  // After DNS, so no request reaches a hostname whose protection is already gone.
+  const hostnames = [...dns.map((c) => c.before!.name), ...inventoryHostnames(inventory)];
+  const accessTeardown = planAccessTeardown(inventory.cloudflare.accountId, tunnelName, actual.access, hostnames);
+  kept.push(...accessTeardown.kept);
+  const access: Change[] = [...accessTeardown.apps, ...accessTeardown.policies, ...accessTeardown.tokens];
 
   const lxc = actual.proxmox.connector;
   const destroyLxc = lxc !== undefined && !options.keepConnector;
@@ -148,8 +149,12 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
   }
 
   // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
-  const changes: Change[] = inApplyOrder([...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges]);
+  const changes: Change[] = inApplyOrder([...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges], 'destroy');
   return { changes, conflicts: [], warnings, origins: [], kept, errors };
+}
+
+function inventoryHostnames(inventory: Inventory): string[] {
+  return [...inventory.guests, ...inventory.hosts].flatMap((o) => o.services.map((s) => s.hostname)).filter((h) => h !== '');
 }
 
 function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: TunnelState | undefined, kept: KeptResource[]): DnsChange[] {
