@@ -81,6 +81,12 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     actions: ['create', 'update'],
     why: 'the unit deploys the staged files (validated before the swap, rolled back on failure) and restarts only if an input changed',
   },
+  {
+    kind: 'leftover',
+    actions: ['delete'],
+    only: 'sync',
+    why: "what `cloudflared service install` left (token, self-update timer) goes once proxflare's unit runs from the credentials file",
+  },
   // Access removals, after the deploy: the connector stops checking a hostname before its app goes.
   {
     kind: 'access-app',

@@ -8,6 +8,7 @@ import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
+import { planLeftovers } from './plan-leftovers.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan, TunnelChange, Upsert } from './types.js';
@@ -61,7 +62,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const changes = inApplyOrder<Change>([
     ...replicas.map((r) => r.lxc.change),
     tunnel,
-    ...replicas.flatMap((r) => [r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
+    ...replicas.flatMap((r) => [r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit, ...(r.leftover ? [r.leftover] : [])]),
     ...dnsChanges,
     ...access.tokens,
     ...access.policies,
@@ -98,5 +99,5 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),
   });
-  return { lxc, host };
+  return { lxc, host, leftover: hostKnown ? planLeftovers(spec.hostname, actual.host) : undefined };
 }

@@ -89,6 +89,8 @@ function renderBody(change: Change, paint: Paint): string[] {
       if (change.restart) lines.push(b !== 'unknown' && b?.active ? 'restart: yes' : 'start: yes');
       return lines;
     }
+    case 'leftover':
+      return [...change.units.map((u) => `stop and disable ${u}`), ...change.paths.map((p) => `remove ${p}`)];
     case 'dns':
       return renderDns(change);
     case 'access-policy':

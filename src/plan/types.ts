@@ -128,6 +128,20 @@ export interface UnitChange extends HostChangeBase {
   restart: boolean;
 }
 
+/**
+ * What a `cloudflared service install <TOKEN>` left on a connector proxflare now runs from its
+ * credentials file: the token and the daily self-update (plan-leftovers.ts). Only removed.
+ */
+export interface LeftoverChange extends HostChangeBase {
+  kind: 'leftover';
+  /** The exact paths present, removed together (daemon-reload after). */
+  paths: string[];
+  /** Units among them stopped and disabled first (the update timer). */
+  units: string[];
+  before: { paths: string[] };
+  after: undefined;
+}
+
 export interface DnsChange extends ChangeBase {
   kind: 'dns';
   zoneId: string;
@@ -136,7 +150,7 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange | AccessChange;
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | LeftoverChange | DnsChange | ConnectionsChange | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */

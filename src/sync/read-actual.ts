@@ -7,6 +7,7 @@ import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { LEFTOVER_PATHS } from '../plan/plan-leftovers.js';
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
@@ -95,7 +96,7 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile], MANAGED_PATHS.unit);
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...LEFTOVER_PATHS], MANAGED_PATHS.unit);
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

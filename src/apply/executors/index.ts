@@ -4,6 +4,7 @@ import { connectionsExecutor } from './connections.js';
 import { credentialsExecutor } from './credentials.js';
 import { dnsExecutor } from './dns.js';
 import { fileExecutor } from './file.js';
+import { leftoverExecutor } from './leftover.js';
 import { lxcExecutor } from './lxc.js';
 import { packageExecutor } from './package.js';
 import { tunnelExecutor } from './tunnel.js';
@@ -17,6 +18,7 @@ export const EXECUTORS: Executors = {
   credentials: credentialsExecutor,
   file: fileExecutor,
   unit: unitExecutor,
+  leftover: leftoverExecutor,
   dns: dnsExecutor,
   'service-token': serviceTokenExecutor,
   'access-policy': accessPolicyExecutor,

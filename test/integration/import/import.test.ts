@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { loadInventory } from '../../../src/inventory/load.js';
+import { tunnelStatus } from '../../../src/sim/cloudflare/sim-state.js';
 import { runCli } from '../../support/homelab-cli.js';
 
 /**
@@ -75,6 +77,11 @@ describe('proxflare import', () => {
     expect([lxcChange.action, lxcChange.reason]).toEqual(['update', 'adopt: tag "proxflare" added to CT 110 (--adopt)']);
     for (const r of ingress) expect(ap.changes.find((c) => c.address === `dns/${r.hostname}`)?.action).toBe('update');
     expect(ap.changes.find((c) => c.address === 'unit:cloudflared:cloudflared.service')?.action).toBe('update');
+    // The token-run setup `cloudflared service install` left goes after the new unit runs, and only those paths.
+    const leftover = ap.changes.find((c) => c.address === 'leftover:cloudflared:cloudflared-service-install') as { action: string; paths: string[]; units: string[] } | undefined;
+    expect(leftover).toMatchObject({ action: 'delete', before: { paths: ['/etc/cloudflared/token', '/etc/systemd/system/cloudflared-update.service', '/etc/systemd/system/cloudflared-update.timer'] } });
+    const at = (address: string) => ap.changes.findIndex((c) => c.address === address);
+    expect(at('leftover:cloudflared:cloudflared-service-install')).toBeGreaterThan(at('unit:cloudflared:cloudflared.service'));
 
     const adopted = await runCli(lab, ['-i', out, 'sync', '--yes', '--adopt']);
     expect(adopted.code, adopted.stdout + adopted.stderr).toBe(0);
@@ -93,6 +100,14 @@ describe('proxflare import', () => {
     const config = await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8');
     for (const r of ingress) expect(config).toContain(`service: ${r.service}`);
     expect(config).toContain(`tunnel: ${tunnel.id}`);
+    // The token-run setup is gone; the credentials-file unit runs; nothing else in /etc/cloudflared was touched.
+    for (const p of ['etc/cloudflared/token', 'etc/systemd/system/cloudflared-update.timer', 'etc/systemd/system/cloudflared-update.service']) expect(existsSync(join(lab.host.root, p)), p).toBe(false);
+    const unit = await readFile(join(lab.host.root, 'etc/systemd/system/cloudflared.service'), 'utf8');
+    expect(unit).not.toContain('--token');
+    expect(unit).toContain('/etc/cloudflared/config.yml');
+    expect(existsSync(join(lab.host.root, 'etc/cloudflared/credentials.json'))).toBe(true);
+    expect(tunnelStatus(lab.cloudflare.state.tunnels.get(tunnel.id)!)).toBe('healthy');
+    expect(adopted.stderr + adopted.stdout).not.toContain(lab.cloudflare.state.tunnels.get(tunnel.id)!.secret);
   });
 });
 
