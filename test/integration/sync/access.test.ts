@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { DemoService, SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { DEMO_SERVICES, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { ALL_PERMISSIONS, PERMISSIONS } from '../../../src/sim/cloudflare/sim-state.js';
 import { runCli } from '../../support/homelab-cli.js';
 
 /**
@@ -219,6 +220,39 @@ describe('Cloudflare Access per hostname', () => {
     const run = await runCli(lab, ['sync', '--dry-run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('has no Zero Trust organization yet. One manual step: open the Cloudflare dashboard → Zero Trust, pick a team name and the Free plan');
+  });
+
+  it('a token without Access permissions: the dry run exits 1 naming the permission, and nothing is written', { timeout: 120_000 }, async () => {
+    await setInventory(withAccess('admins'));
+    const token = lab.cloudflare.state.tokens.get(lab.cloudflare.token)!;
+    token.permissions = [PERMISSIONS.tunnelEdit, PERMISSIONS.dnsEdit, PERMISSIONS.zoneRead];
+    for (const args of [['sync', '--dry-run'], ['sync', '--yes']]) {
+      const before = { cf: lab.cloudflare.requests.length, pve: lab.proxmox.requests.length };
+      const run = await runCli(lab, args);
+      expect(run.code, run.stdout).toBe(1);
+      expect(run.stderr).toContain('"Access: Organizations, Identity Providers, and Groups Read"');
+      expect(run.stderr).not.toContain('Internal error');
+      expect(run.stderr + run.stdout).not.toContain(lab.cloudflare.token);
+      const writes = [...lab.cloudflare.requests.slice(before.cf), ...lab.proxmox.requests.slice(before.pve)].filter((r) => r.method !== 'GET');
+      expect(writes).toEqual([]);
+    }
+  });
+
+  it('a token that may read but not edit Access: the apply stops at the first Access write naming the Edit permission; the protected hostname never goes public', { timeout: 120_000 }, async () => {
+    await setInventory(withAccess(undefined));
+    expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
+    const token = lab.cloudflare.state.tokens.get(lab.cloudflare.token)!;
+    token.permissions = ALL_PERMISSIONS.filter((p) => p !== PERMISSIONS.accessAppsEdit);
+    await setInventory([...withAccess('admins'), { guest: 'homeassistant', hostname: 'ha-admin.example.com', port: 8123, access: 'admins' }]);
+    const configBefore = await configOnConnector();
+    const run = await runCli(lab, ['sync', '--yes']);
+    expect(run.code).toBe(1);
+    expect(run.stderr + run.stdout).toContain('"Access: Apps and Policies Edit"');
+    expect(run.stderr).not.toContain('Internal error');
+    // Fail-closed: neither the config nor DNS moved, so no hostname is served without its app.
+    expect(await configOnConnector()).toBe(configBefore);
+    expect(lab.cloudflare.state.records('example.com').some((r) => r.name === 'ha-admin.example.com')).toBe(false);
+    expect(lab.cloudflare.access.appByDomain('home.example.com')).toBeUndefined();
   });
 
   it('the connector refuses a protected hostname without a valid Access JWT for the app\'s aud, also while the app is gone', { timeout: 180_000 }, async () => {

@@ -36,7 +36,7 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-const writes = (requests: { method: string }[]) => requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${(r as { path: string }).path}`);
+const writes = (requests: { method: string; path: string }[]) => requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
 
 describe('bad input: refused before the first write', () => {
   for (const c of BAD_INPUT_CORPUS) {
