@@ -1,4 +1,4 @@
-import type { Inventory } from '../inventory/types.js';
+import type { ConnectorSpec, Inventory } from '../inventory/types.js';
 import type { TunnelConnector, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
@@ -20,7 +20,11 @@ import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChang
 export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice &
   DnsSlice &
   AccessSlice &
-  HostSlice & { connectors: TunnelConnector[] };
+  HostSlice & {
+    connectors: TunnelConnector[];
+    /** Every replica by hostname (`connector.replicas`), as sync reads them; absent: one connector. */
+    replicas?: Map<string, { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'>; host: ConnectorState | undefined }>;
+  };
 
 export interface DestroyOptions {
   /** Leave the connector LXC in place; remove only what cloudflared serves (--keep-connector). */
@@ -68,16 +72,8 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
   kept.push(...accessTeardown.kept);
   const access: Change[] = [...accessTeardown.apps, ...accessTeardown.policies, ...accessTeardown.tokens];
 
-  const lxc = actual.proxmox.connector;
-  const destroyLxc = lxc !== undefined && !options.keepConnector;
-  const host = actual.host;
-  const connector = inventory.connector.hostname;
-  const hostChanges = planHostTeardown(connector, inventory.cloudflare.accountId, host, tunnel, kept);
-  if (!host && lxc && options.keepConnector) {
-    warnings.push(
-      `lxc/${inventory.connector.hostname} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`,
-    );
-  }
+  // Every replica: its cloudflared stopped, its files removed, its container destroyed.
+  const replicas = inventory.connectors.map((spec) => planReplicaTeardown(spec, replicaOf(actual, spec.hostname), inventory.cloudflare.accountId, tunnel, options, kept, warnings));
 
   const tunnelChanges: Change[] = [];
   if (tunnel) {
@@ -108,15 +104,46 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     tunnelChanges.push(t);
   }
 
+  // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
+  const changes: Change[] = inApplyOrder(
+    [...dns, ...access, ...replicas.flatMap((r) => r.stop), ...tunnelChanges, ...replicas.flatMap((r) => r.files), ...replicas.flatMap((r) => r.lxc)],
+    'destroy',
+  );
+  return { changes, conflicts: [], warnings, origins: [], kept, errors };
+}
+
+type ReplicaSlice = { proxmox: DestroyActual['proxmox']; host: ConnectorState | undefined };
+
+function replicaOf(actual: DestroyActual, hostname: string): ReplicaSlice {
+  return actual.replicas?.get(hostname) ?? { proxmox: actual.proxmox, host: actual.host };
+}
+
+/** One connector's part: stop cloudflared, remove proxflare's files, destroy the tagged LXC (or keep it). */
+function planReplicaTeardown(
+  spec: ConnectorSpec,
+  actual: ReplicaSlice,
+  accountId: string,
+  tunnel: TunnelState | undefined,
+  options: DestroyOptions,
+  kept: KeptResource[],
+  warnings: string[],
+): { stop: UnitChange[]; files: (FileChange | CredentialsChange)[]; lxc: LxcChange[] } {
+  const connector = spec.hostname;
+  const lxc = actual.proxmox.connector;
+  const host = actual.host;
+  const hostChanges = planHostTeardown(connector, accountId, host, tunnel, kept);
+  if (!host && lxc && options.keepConnector) {
+    warnings.push(`lxc/${connector} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`);
+  }
   const lxcChanges: LxcChange[] = [];
-  if (lxc && destroyLxc) {
+  if (lxc && !options.keepConnector) {
     const before: LxcView = {
       node: lxc.node,
       vmid: lxc.vmid,
       hostname: lxc.config.hostname,
-      template: inventory.connector.template,
-      storage: inventory.connector.storage,
-      disk: inventory.connector.disk,
+      template: spec.template,
+      storage: spec.storage,
+      disk: spec.disk,
       memory: lxc.config.memory,
       swap: lxc.config.swap,
       cores: lxc.config.cores,
@@ -129,10 +156,10 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
       connector,
       address: lxcAddress(connector),
       action: 'delete',
-      reason: `CT ${lxc.vmid}, tagged "${inventory.connector.tag}", ${lxc.status}`,
+      reason: `CT ${lxc.vmid}, tagged "${spec.tag}", ${lxc.status}`,
       before,
       after: undefined,
-      spec: inventory.connector,
+      spec,
       ref: { node: lxc.node, vmid: lxc.vmid },
       downloadTemplate: false,
       start: false,
@@ -142,15 +169,9 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     kept.push({ address: lxcAddress(connector), reason: `CT ${lxc.vmid} kept (--keep-connector)` });
   }
   for (const f of actual.proxmox.foreignConnectors) {
-    kept.push({
-      address: lxcAddress(connector),
-      reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${inventory.connector.tag}": not proxflare's`,
-    });
+    kept.push({ address: lxcAddress(connector), reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${spec.tag}": not proxflare's` });
   }
-
-  // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
-  const changes: Change[] = inApplyOrder([...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges], 'destroy');
-  return { changes, conflicts: [], warnings, origins: [], kept, errors };
+  return { ...hostChanges, lxc: lxcChanges };
 }
 
 function inventoryHostnames(inventory: Inventory): string[] {
