@@ -87,6 +87,11 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     only: 'sync',
     why: "what `cloudflared service install` left (token, self-update timer) goes once proxflare's unit runs from the credentials file",
   },
+  {
+    kind: 'tunnel-config',
+    actions: ['update'],
+    why: "a remotely-managed tunnel's configuration on Cloudflare follows config.yml once the connectors run it, and before a new hostname's DNS record",
+  },
   // Access removals, after the deploy: the connector stops checking a hostname before its app goes.
   {
     kind: 'access-app',

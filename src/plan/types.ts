@@ -1,5 +1,5 @@
 import type { CloudflaredSource, ConnectorSpec } from '../inventory/types.js';
-import type { DnsRecord, NewDnsRecord } from '../ports/cloudflare.js';
+import type { DnsRecord, NewDnsRecord, RemoteIngressRule } from '../ports/cloudflare.js';
 import type { IpSource, LxcConfigPatch, LxcRef } from '../ports/proxmox.js';
 import type { AccessChange, ExposureEntry } from './access-changes.js';
 
@@ -87,6 +87,17 @@ export interface ConnectionsChange extends ChangeBase {
   after: undefined;
 }
 
+/** The configuration Cloudflare holds for a remotely-managed tunnel, kept equal to config.yml (plan-remote-config.ts). */
+export interface TunnelConfigChange extends ChangeBase {
+  kind: 'tunnel-config';
+  accountId: string;
+  tunnelId: string;
+  /** The version read at plan time. */
+  version: number | undefined;
+  before: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
+  after: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> };
+}
+
 export interface CredentialsChange extends HostChangeBase {
   kind: 'credentials';
   path: string;
@@ -150,7 +161,7 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | LeftoverChange | DnsChange | ConnectionsChange | AccessChange;
+export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | LeftoverChange | TunnelConfigChange | DnsChange | ConnectionsChange | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */

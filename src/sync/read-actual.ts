@@ -74,6 +74,15 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
     throw err;
   }
   const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
+  // A remotely-managed tunnel's connectors serve what Cloudflare holds (plan-remote-config.ts).
+  if (remote.tunnel?.configSrc === 'cloudflare') {
+    try {
+      actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id);
+    } catch (err) {
+      await closeRead({ hosts });
+      throw err;
+    }
+  }
   if (others.length > 0) actual.replicas = replicas;
   return { actual, host: hosts.get(first!.hostname), hosts };
 }

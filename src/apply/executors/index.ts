@@ -8,6 +8,7 @@ import { leftoverExecutor } from './leftover.js';
 import { lxcExecutor } from './lxc.js';
 import { packageExecutor } from './package.js';
 import { tunnelExecutor } from './tunnel.js';
+import { tunnelConfigExecutor } from './tunnel-config.js';
 import { unitExecutor } from './unit.js';
 
 /** The executor of each change kind; `applyPlan` hands every apply-order row to its kind's. */
@@ -19,6 +20,7 @@ export const EXECUTORS: Executors = {
   file: fileExecutor,
   unit: unitExecutor,
   leftover: leftoverExecutor,
+  'tunnel-config': tunnelConfigExecutor,
   dns: dnsExecutor,
   'service-token': serviceTokenExecutor,
   'access-policy': accessPolicyExecutor,
