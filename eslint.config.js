@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 /** Pure layers: they import no adapter and nothing of the orchestration, the CLI or the simulators. */
 const PURE = ['./src/core', './src/inventory', './src/ingress', './src/render', './src/plan'];
 const ADAPTERS = ['./src/proxmox', './src/cloudflare', './src/connector'];
-const ORCHESTRATION = ['./src/sync', './src/apply', './src/destroy', './src/status', './src/graph', './src/cli', './src/bench'];
+const ORCHESTRATION = ['./src/sync', './src/apply', './src/destroy', './src/status', './src/graph', './src/cli', './src/bench', './src/doctor'];
 const SIMULATION = ['./src/sim', './src/demo'];
 
 const layering = [

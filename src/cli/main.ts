@@ -13,6 +13,7 @@ import { registerSchema } from './commands/schema.js';
 import { registerGraph } from './commands/graph.js';
 import { registerDestroy } from './commands/destroy.js';
 import { registerImport } from './commands/import.js';
+import { registerDoctor } from './commands/doctor.js';
 
 /*
  * Start-up cost is paid by every invocation, so this module and `commands/*` load only
@@ -20,7 +21,7 @@ import { registerImport } from './commands/import.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy, registerImport];
+const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy, registerImport, registerDoctor];
 
 export function defaultIo(): CliIo {
   return {

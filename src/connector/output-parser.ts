@@ -80,6 +80,8 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
   const seen = new Set<string>();
   let enabled: string | undefined;
   let active: string | undefined;
+  let clock: number | undefined;
+  let systemdVersion: number | undefined;
   for (let i = 1; i < lines.length - 1; i++) {
     const line = lines[i]!;
     switch (line.tag) {
@@ -118,6 +120,15 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
       case 'active':
         active = line.rest;
         break;
+      case 'clock':
+        clock = /^\d+$/.test(line.rest.trim()) ? Number(line.rest.trim()) : undefined;
+        break;
+      case 'systemd': {
+        // `systemctl --version`'s first line: "systemd 252 (252.36-1~deb12u1)".
+        const m = /^systemd (\d+)\b/.exec(line.rest.trim());
+        systemdVersion = m ? Number(m[1]) : undefined;
+        break;
+      }
       default:
         break;
     }
@@ -129,6 +140,8 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
     cloudflaredVersion: versionFromOutput(stdout),
     files,
     unit: { enabled: ENABLED.has(enabled), active: active === 'active' },
+    ...(clock !== undefined ? { clock } : {}),
+    ...(systemdVersion !== undefined ? { systemdVersion } : {}),
   };
 }
 

@@ -75,6 +75,8 @@ export function readStateScript(env: RemoteEnv, paths: string[], unit: string): 
     ...paths.map((p) => `emit ${shQuote(p)}`),
     `E=$(systemctl is-enabled ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@enabled \${E:-unknown}"`,
     `A=$(systemctl is-active ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@active \${A:-unknown}"`,
+    'echo "@@systemd $(systemctl --version 2>/dev/null </dev/null | head -n 1)"',
+    'echo "@@clock $(date +%s)"',
     'echo "@@done"',
   ]);
 }
@@ -182,6 +184,14 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
       'fi',
     );
   }
+  for (const other of request.enable ?? []) {
+    body.push(
+      `if ! ROUT=$(systemctl enable --now ${shQuote(other)} 2>&1 </dev/null); then`,
+      '  printf "%s\\n" "$ROUT" | out; rollback',
+      `  fail ${DEPLOY_EXIT.restart} "systemctl enable --now ${other} failed"`,
+      'fi',
+    );
+  }
   if (request.restart) {
     body.push(
       `if ! ROUT=$(systemctl enable ${unit} 2>&1 </dev/null); then`,
@@ -206,6 +216,7 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
         `N=0; while :; do ready_once; [ "$RCODE" = 200 ] && break; N=$((N+1)); [ "$N" -ge ${request.readyTimeoutSeconds * 2} ] && break; sleep 0.5; done`,
         'echo "@@ready ${RCODE:-}"',
         'echo "@@ready-body ${RBODY:-}"',
+        'emit_config',
         'if [ "$RCODE" != 200 ]; then',
         '  rollback',
         `  fail ${DEPLOY_EXIT.health} "${request.unit} restarted but /ready answered \${RCODE:-nothing} for ${request.readyTimeoutSeconds}s (no edge connection)"`,
@@ -219,30 +230,34 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
 
 /**
  * Sets RCODE (HTTP status, empty when nothing answered) and RBODY from cloudflared's `/ready`
- * on the connector's loopback: curl when present, else bash's /dev/tcp (Debian's LXC templates
- * have bash but not always curl).
+ * on the connector's loopback, and CCODE / CBODY from its `/config` (the running config, see
+ * RunningConfig): curl when present, else bash's /dev/tcp (Debian's LXC templates have bash but
+ * not always curl).
  */
 function readyFunction(): string[] {
   return [
     `M="\${PROXFLARE_SANDBOX_METRICS:-${METRICS_ADDRESS}}"`,
-    'ready_once() {',
+    'metrics_get() {',
     '  RB=""',
     '  if command -v curl >/dev/null 2>&1; then',
-    `    RB=$(curl -s -m 3 -w '\n@@code %{http_code}' "http://$M/ready" 2>/dev/null </dev/null) || true`,
+    `    RB=$(curl -s -m 3 -w '\n@@code %{http_code}' "http://$M$1" 2>/dev/null </dev/null) || true`,
     '  elif command -v bash >/dev/null 2>&1; then',
-    `    RB=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/\${1%:*}/\${1##*:}" || exit 1; printf "GET /ready HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3; cat <&3' _ "$M" 2>/dev/null </dev/null | tr -d '\r' | awk 'NR==1{c=$2;next} b{print;next} /^$/{b=1} END{print "@@code " c}') || true`,
+    `    RB=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/\${1%:*}/\${1##*:}" || exit 1; printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$1" >&3; cat <&3' _ "$M" "$1" 2>/dev/null </dev/null | tr -d '\r' | awk 'NR==1{c=$2;next} b{print;next} /^$/{b=1} END{print "@@code " c}') || true`,
     '  fi',
-    `  RCODE=$(printf '%s\n' "$RB" | sed -n 's/^@@code //p' | tail -n 1)`,
-    `  RBODY=$(printf '%s\n' "$RB" | grep -v '^@@code ' | tr -d '\n')`,
-    '  [ "$RCODE" = 000 ] && RCODE=""',
+    `  MCODE=$(printf '%s\n' "$RB" | sed -n 's/^@@code //p' | tail -n 1)`,
+    `  MBODY=$(printf '%s\n' "$RB" | grep -v '^@@code ' | tr -d '\n')`,
+    '  [ "$MCODE" = 000 ] && MCODE=""',
     '  :',
     '}',
+    'ready_once() { metrics_get /ready; RCODE=$MCODE; RBODY=$MBODY; }',
+    'config_once() { metrics_get /config; CCODE=$MCODE; CBODY=$MBODY; }',
+    'emit_config() { config_once; if [ "$CCODE" = 200 ]; then echo "@@config-body $CBODY"; fi; }',
   ];
 }
 
-/** One read of `/ready`: `@@ready <code>` (empty when nothing answered) and `@@ready-body <json>`. */
+/** One read of `/ready` and `/config`: `@@ready <code>`, `@@ready-body <json>`, `@@config-body <json>`. */
 export function readinessScript(env: RemoteEnv): string {
-  return wrap(env, [...readyFunction(), 'ready_once', 'echo "@@ready ${RCODE:-}"', 'echo "@@ready-body ${RBODY:-}"', 'echo "@@done"']);
+  return wrap(env, [...readyFunction(), 'ready_once', 'echo "@@ready ${RCODE:-}"', 'echo "@@ready-body ${RBODY:-}"', 'emit_config', 'echo "@@done"']);
 }
 
 /** Installed cloudflared package version, as dpkg sees it (empty when absent). */

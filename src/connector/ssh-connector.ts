@@ -17,6 +17,8 @@ import type {
   ProbeResult,
   ProbeTarget,
   Readiness,
+  RunningConfig,
+  ServedRule,
 } from '../ports/connector.js';
 import {
   OutputFormatError,
@@ -263,12 +265,35 @@ export function parseReadiness(stdout: string): Readiness {
   } catch {
     // Not cloudflared's JSON (another server on the port): the status alone says it.
   }
+  const config = parseRunningConfig(tagValue(stdout, 'config-body'));
   return {
     status,
     readyConnections: typeof body.readyConnections === 'number' ? body.readyConnections : 0,
     connectorId: typeof body.connectorId === 'string' ? body.connectorId : undefined,
     detail: status === undefined ? 'nothing answers on the metrics address' : `HTTP ${status}`,
+    ...(config ? { config } : {}),
   };
+}
+
+/** `/config`'s JSON (see RunningConfig) → the version and the ingress rules; undefined when it is not that shape. */
+export function parseRunningConfig(text: string | undefined): RunningConfig | undefined {
+  if (!text?.trim()) return undefined;
+  let body: { version?: unknown; config?: { ingress?: unknown } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return undefined;
+  }
+  if (typeof body.version !== 'number' || !Array.isArray(body.config?.ingress)) return undefined;
+  const ingress: ServedRule[] = [];
+  for (const raw of body.config.ingress as { hostname?: unknown; path?: unknown; service?: unknown }[]) {
+    ingress.push({
+      hostname: typeof raw.hostname === 'string' ? raw.hostname : '',
+      path: typeof raw.path === 'string' && raw.path !== '' ? raw.path : null,
+      service: typeof raw.service === 'string' ? raw.service : String(raw.service ?? ''),
+    });
+  }
+  return { version: body.version, ingress };
 }
 
 export const connectConnector: ConnectConnector = async (target: ConnectTarget): Promise<ConnectorHost> => {

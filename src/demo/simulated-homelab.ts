@@ -72,6 +72,8 @@ export interface SimulatedHomelabOptions {
    * services as its dashboard routes (see pre-existing.ts).
    */
   preExisting?: boolean;
+  /** More Proxmox cluster nodes besides `pve` (e.g. ['pve2']), at 127.0.9.2, 127.0.9.3, ... */
+  extraNodes?: string[];
 }
 
 /**
@@ -108,6 +110,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
   try {
     const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
     if (options.preExisting) seed.guests.push(communityScriptsLxc());
+    for (const [i, name] of (options.extraNodes ?? []).entries()) seed.nodes.push({ name, ip: `127.0.9.${i + 2}` });
     const hosts = options.guests ? [] : DEMO_HOSTS;
     const proxmox = await startProxmoxSim({
       seed,

@@ -10,6 +10,7 @@ import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { planLeftovers } from './plan-leftovers.js';
 import { planRemoteConfig } from './plan-remote-config.js';
+import { replicaUnitFile, watchdogFiles } from './plan-watchdog.js';
 import { planLxc } from './plan-lxc.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan, TunnelChange, Upsert } from './types.js';
@@ -106,7 +107,8 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     credentialsPath: MANAGED_PATHS.credentials,
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
-      { path: MANAGED_PATHS.unitFile, content: desired.unitFile, mode: 0o644, validate: false },
+      { path: MANAGED_PATHS.unitFile, content: replicaUnitFile(spec, actual, desired), mode: 0o644, validate: false },
+      ...watchdogFiles(),
     ],
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),

@@ -16,7 +16,8 @@ export interface HostPlanInput {
   accountId: string;
   source: CloudflaredSource;
   credentialsPath: string;
-  files: { path: string; content: string; mode: number; validate: boolean }[];
+  /** `restarts: false`: a file cloudflared does not read (the watchdog's), deployed without restarting it. */
+  files: { path: string; content: string; mode: number; validate: boolean; restarts?: boolean }[];
   unit: string;
   /** A standby replica: files in place, the unit installed but disabled and stopped. */
   standby?: boolean;
@@ -33,7 +34,9 @@ export function planHost(input: HostPlanInput): HostPlan {
   const pkg = planPackage(input.connector, input.host, input.source);
   const credentials = planCredentials(input);
   const files = input.files.map((f) => planFile(input.connector, input.host, f));
-  const unit = planUnit(input, [pkg, credentials, ...files]);
+  const read = files.filter((_, i) => input.files[i]!.restarts !== false);
+  const notRead = files.filter((_, i) => input.files[i]!.restarts === false);
+  const unit = planUnit(input, [pkg, credentials, ...read], notRead);
   return { pkg, credentials, files, unit };
 }
 
@@ -142,7 +145,7 @@ function planFile(
   return { ...base, action: 'noop', reason: 'up to date', before };
 }
 
-function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[]): UnitChange {
+function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[], otherFiles: { action: string; address: string }[] = []): UnitChange {
   const standby = input.standby === true;
   const base = {
     kind: 'unit' as const,
@@ -152,6 +155,7 @@ function planUnit(input: HostPlanInput, inputsOfService: { action: string; addre
     after: { enabled: !standby, active: !standby },
   };
   const changed = inputsOfService.filter((c) => c.action !== 'noop').map((c) => c.address);
+  const others = otherFiles.filter((c) => c.action !== 'noop').map((c) => c.address);
   if (standby) {
     // Files are deployed (validated, swapped) so a promotion only has to start it.
     if (!input.host) return { ...base, action: 'create', reason: 'standby: installed, disabled and stopped', before: 'unknown', restart: false };
@@ -160,7 +164,7 @@ function planUnit(input: HostPlanInput, inputsOfService: { action: string; addre
       const what = [state.enabled && 'enabled', state.active && 'active'].filter(Boolean).join(', ');
       return { ...base, action: 'update', reason: `standby but ${what}: stop and disable`, before: state, restart: false };
     }
-    if (changed.length > 0) return { ...base, action: 'update', reason: `standby: deploy ${changed.join(', ')} (not started)`, before: state, restart: false };
+    if (changed.length + others.length > 0) return { ...base, action: 'update', reason: `standby: deploy ${[...changed, ...others].join(', ')} (not started)`, before: state, restart: false };
     return { ...base, action: 'noop', reason: 'standby: disabled and stopped', before: state, restart: false };
   }
   if (!input.host) {
@@ -174,6 +178,7 @@ function planUnit(input: HostPlanInput, inputsOfService: { action: string; addre
   if (changed.length > 0) {
     return { ...base, action: 'update', reason: `restart: ${changed.join(', ')} changed`, before: state, restart: true };
   }
+  if (others.length > 0) return { ...base, action: 'update', reason: `deploy ${others.join(', ')} (cloudflared keeps running)`, before: state, restart: false };
   return { ...base, action: 'noop', reason: 'enabled and active', before: state, restart: false };
 }
 

@@ -18,6 +18,13 @@ export interface ConnectorState {
   /** Managed files that exist, by absolute path. */
   files: Map<string, RemoteFileState>;
   unit: { enabled: boolean; active: boolean };
+  /** The host's clock (`date +%s`) when the state was read: `doctor` compares it with the local one. */
+  clock?: number;
+  /**
+   * systemd's version (`systemctl --version`, e.g. 252 on Debian 12, 257 on Debian 13): the unit
+   * uses RestartSteps=/RestartMaxDelaySec= only from 254, where systemd knows them.
+   */
+  systemdVersion?: number;
 }
 
 export interface ManagedFile {
@@ -35,8 +42,10 @@ export interface DeployRequest {
   validateConfig?: string;
   /** Restart (or start) the unit after the swap. */
   restart: boolean;
-  /** Whether the unit file itself changed (daemon-reload needed). */
+  /** Whether a unit file changed (daemon-reload needed). */
   reloadUnits: boolean;
+  /** Other units to `enable --now` after the swap (the watchdog timer); a failure rolls back like the unit's. */
+  enable?: string[];
   /**
    * After the restart, wait up to this many seconds for the metrics server's `/ready` to answer
    * 200; otherwise restore the previous files, restart the old config and fail (rolling apply).
@@ -61,6 +70,28 @@ export interface Readiness {
   connectorId: string | undefined;
   /** What was seen, for messages ("HTTP 503", "connection refused"). */
   detail: string;
+  /** The metrics server's `/config`, read right after `/ready`; undefined when it did not answer 200 with JSON. */
+  config?: RunningConfig;
+}
+
+/**
+ * cloudflared's `/config` (metrics/metrics.go → Orchestrator.GetVersionedConfigJSON in
+ * orchestration/orchestrator.go, at d1df798): `{"version": N, "config": {"ingress": [Rule...],
+ * "warp-routing": ..., "originRequest": ...}}`, the rules it routes by right now. `version` is
+ * the remote-config version: it starts at -1 and only a configuration pushed by Cloudflare
+ * raises it, so a locally-managed tunnel always shows -1; whether a replica serves the current
+ * config is told by comparing its ingress with the rendered one, not by the version.
+ */
+export interface RunningConfig {
+  version: number;
+  ingress: ServedRule[];
+}
+
+/** One rule as ingress.Rule marshals it: path is the regexp source or null, service its String(). */
+export interface ServedRule {
+  hostname: string;
+  path: string | null;
+  service: string;
 }
 
 /** Where the metrics server listens: pinned in config.yml (templates/config.yml.hbs). */

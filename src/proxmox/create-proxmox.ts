@@ -190,9 +190,16 @@ class ProxmoxAdapter implements Proxmox {
         `node ${affected.join(', ')} is offline or not reporting (guests show status "unknown"); the guest list is incomplete`,
         'bring the node back online (check `pvecm status`) and re-run; proxflare does not plan from a partial read',
       );
+    // Which inventory field names each node, so the error points at the line to fix.
+    const fieldsOf = (n: string) => [
+      ...(connector.node === n ? [`${connector.field ?? 'connector'}.node`] : []),
+      ...guests.filter((g) => !g.ip && g.node === n).map((g) => `${g.field}.node`),
+    ];
     const missing = [...wanted].filter((n) => !status.has(n));
     if (missing.length > 0)
-      throw new PlanError(missing.map((n) => `node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`));
+      throw new PlanError(
+        missing.map((n) => `${fieldsOf(n).join(', ')}: node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`),
+      );
   }
 
   private async findConnector(

@@ -8,6 +8,7 @@ import { closeRead } from '../sync/read-actual.js';
 import { replicaActual } from '../plan/actual-state.js';
 import type { Ports } from '../sync/ports.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
+import { renderedIngress, servesRendered } from '../render/served-config.js';
 
 /** `none`: a path rule without hostname, which has no DNS record of its own. */
 export type DnsState = 'ok' | 'none' | 'missing' | 'foreign' | 'wrong-target' | 'unmarked';
@@ -45,6 +46,16 @@ export interface ReplicaStatus {
   connectorId: string | undefined;
   /** Its connector id is on the tunnel's connections endpoint, with connections. */
   seenByCloudflare: boolean;
+  /** `cloudflared --version` on the replica (undefined: not installed or not reachable). */
+  version: string | undefined;
+  /** `/config`'s version (-1 for a config.yml tunnel: only remotely pushed configs raise it). */
+  configVersion: number | undefined;
+  /** Its `/config` lists the ingress proxflare renders now; undefined when nothing answered. */
+  servesCurrentConfig: boolean | undefined;
+  /** Why it does not (rules missing or still served), when it does not. */
+  configDetail?: string;
+  /** Serving replicas: up, ready, seen by Cloudflare, on the current config. Standbys: stopped. */
+  healthy: boolean;
 }
 
 export interface Status {
@@ -53,6 +64,8 @@ export interface Status {
   connector: { address: string; state: string; ip: string | undefined; service: string };
   /** Every replica (one for the single-connector shape). */
   replicas: ReplicaStatus[];
+  /** `healthy` when every serving replica is healthy, `degraded` (naming them) when one is down or stale. */
+  overall: { state: 'healthy' | 'degraded' | 'down'; unhealthy: string[] };
   routes: RouteStatus[];
   pendingChanges: number;
 }
@@ -94,13 +107,15 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
 
     const connector = actual.proxmox.connector;
     const connectors = actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, actual.tunnel.id) : [];
+    const rendered = renderedIngress(planned.desired.configYml);
     const replicas: ReplicaStatus[] = [];
     for (const spec of inventory.connectors) {
       const r = replicaActual(actual, spec.hostname);
       const lxc = r.proxmox.connector;
       const replicaHost = planned.read.hosts.get(spec.hostname);
       const ready = replicaHost ? await replicaHost.readiness().catch(() => undefined) : undefined;
-      replicas.push({
+      const served = ready?.status !== undefined && rendered ? servesRendered(ready.config, rendered) : undefined;
+      const replica: ReplicaStatus = {
         address: `lxc/${spec.hostname}`,
         standby: spec.standby === true,
         state: lxc ? lxc.status : 'missing',
@@ -110,8 +125,23 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
         readyConnections: ready?.readyConnections ?? 0,
         connectorId: ready?.connectorId,
         seenByCloudflare: ready?.connectorId !== undefined && connectors.some((c) => c.id === ready.connectorId && c.connections > 0),
-      });
+        version: r.host?.cloudflaredVersion,
+        configVersion: ready?.config?.version,
+        servesCurrentConfig: served?.current,
+        ...(served && !served.current ? { configDetail: served.why } : {}),
+        healthy: false,
+      };
+      replica.healthy = replica.standby
+        ? replica.service !== 'active'
+        : replica.service === 'active' && replica.ready === 200 && replica.seenByCloudflare && replica.servesCurrentConfig !== false;
+      replicas.push(replica);
     }
+    const serving = replicas.filter((r) => !r.standby);
+    const unhealthy = replicas.filter((r) => !r.healthy).map((r) => r.address);
+    const overall: Status['overall'] = {
+      state: serving.length > 0 && serving.every((r) => !r.healthy) ? 'down' : unhealthy.length > 0 ? 'degraded' : 'healthy',
+      unhealthy,
+    };
     reporter.done('status');
     return {
       tunnel: {
@@ -128,6 +158,7 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
         service: actual.host ? (actual.host.unit.active ? 'active' : 'inactive') : 'unknown',
       },
       replicas,
+      overall,
       routes,
       pendingChanges: planned.plan.changes.filter((c) => c.action !== 'noop').length,
     };

@@ -1,4 +1,4 @@
-import type { Status } from './read-status.js';
+import type { ReplicaStatus, Status } from './read-status.js';
 
 /** A table for humans. Pure. */
 export function renderStatus(status: Status, options: { color: boolean }): string {
@@ -18,9 +18,10 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
           const ready = r.ready === undefined ? 'no answer' : `${r.ready}, ${r.readyConnections} ready connections`;
           const seen = r.connectorId ? `; connector ${r.connectorId} ${r.seenByCloudflare ? 'seen by Cloudflare' : 'NOT seen by Cloudflare'}` : '';
           const role = r.standby ? ' (standby)' : '';
-          return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}`;
+          return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}${configText(r, paint)}`;
         })
-      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}`]),
+      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}${status.replicas[0] ? configText(status.replicas[0], paint) : ''}`]),
+    overallText(status, paint),
     '',
   ];
   const rows = status.routes.map((r) => [
@@ -44,6 +45,21 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   const healthy = status.routes.filter((r) => (r.dns === 'ok' || r.dns === 'none') && r.reachable !== false).length;
   lines.push(`${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+function configText(r: ReplicaStatus, paint: (ok: boolean | undefined, t: string) => string): string {
+  const parts = [
+    ...(r.version ? [`cloudflared ${r.version}`] : []),
+    ...(r.configVersion !== undefined ? [`config version ${r.configVersion}`] : []),
+    ...(r.servesCurrentConfig === undefined ? [] : [paint(r.servesCurrentConfig, r.servesCurrentConfig ? 'serves the current config' : `STALE config (${r.configDetail ?? 'differs'})`)]),
+  ];
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
+function overallText(status: Status, paint: (ok: boolean | undefined, t: string) => string): string {
+  const o = status.overall;
+  if (o.state === 'healthy') return `connectors: ${paint(true, 'healthy')}`;
+  return `connectors: ${paint(false, o.state)} (${o.unhealthy.join(', ')} not healthy)`;
 }
 
 export function renderStatusJson(status: Status): unknown {

@@ -8,6 +8,9 @@ import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
 import { LEFTOVER_PATHS } from '../plan/plan-leftovers.js';
+import { WATCHDOG_PATHS } from '../render/watchdog.js';
+
+const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
 import type { Ports } from './ports.js';
 
 export interface ReadResult {
@@ -105,7 +108,10 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...LEFTOVER_PATHS], MANAGED_PATHS.unit);
+  return host.readState(
+    [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS],
+    MANAGED_PATHS.unit,
+  );
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

@@ -182,4 +182,47 @@ ${extra}`;
     expect(await inContainer('systemctl is-active cloudflared')).toBe('active');
     expect(await inContainer('cat /etc/cloudflared/config.yml')).toBe(goodConfig);
   }, 10 * 60_000);
+
+  it('doctor and status --json against the real container', async () => {
+    const doctor = await cli('doctor', '--json');
+    expect(doctor.code, doctor.out).toBe(0);
+    const report = JSON.parse(doctor.out.slice(doctor.out.indexOf('{\n'))) as { ok: boolean; checks: { id: string; status: string; detail: string }[] };
+    expect(report.ok).toBe(true);
+    const byId = new Map(report.checks.map((c) => [c.id, c]));
+    expect(byId.get('connector:cloudflared.ssh')?.status).toBe('ok');
+    expect(byId.get('connector:cloudflared.cloudflared')?.detail).toMatch(/^cloudflared 2026\.8\.2-standin installed$/);
+    expect(byId.get('connector:cloudflared.ready')?.detail).toMatch(/^200, 4 edge connections/);
+    expect(byId.get('connector:cloudflared.clock')?.status).toBe('ok');
+    const status = await cli('status', '--json');
+    expect(status.code, status.out).toBe(0);
+    const json = JSON.parse(status.out.slice(status.out.indexOf('{\n'))) as { overall: { state: string }; replicas: { servesCurrentConfig: boolean; version: string }[] };
+    expect(json.overall.state).toBe('healthy');
+    expect(json.replicas[0]).toMatchObject({ servesCurrentConfig: true, version: '2026.8.2-standin' });
+  }, 5 * 60_000);
+
+  it('the watchdog under real systemd: its timer runs; a cloudflared without edge connections is restarted after 3 failed checks', async () => {
+    expect(await inContainer('systemctl is-enabled proxflare-watchdog.timer')).toBe('enabled');
+    expect(await inContainer('systemctl is-active proxflare-watchdog.timer')).toBe('active');
+    // Debian 12's systemd 252 knows no RestartSteps=: the unit keeps the fixed RestartSec=5s.
+    expect(await inContainer('systemctl --version | head -n 1')).toMatch(/^systemd 252\b/);
+    expect(await inContainer('cat /etc/systemd/system/cloudflared.service')).not.toContain('RestartSteps');
+    // Each check is one run of the watchdog service, started by hand (the timer is paused so it does not count too).
+    await inContainer('systemctl stop proxflare-watchdog.timer; rm -f /var/lib/proxflare/watchdog.state');
+    const check = async () => {
+      await inContainer('systemctl start proxflare-watchdog.service');
+      return inContainer('cat /var/lib/proxflare/watchdog.state');
+    };
+    expect(await check()).toBe('0 0 0');
+    const pid = await inContainer('systemctl show -p MainPID --value cloudflared');
+    await inContainer('mkdir -p /var/lib/proxflare-standin && touch /var/lib/proxflare-standin/cloudflared-no-edge');
+    expect(await check()).toBe('1 0 0');
+    expect(await check()).toBe('2 0 0');
+    expect(await check()).toMatch(/^3 1 \d+$/);
+    expect(await inContainer('systemctl show -p MainPID --value cloudflared')).not.toBe(pid);
+    expect(await inContainer('journalctl -u proxflare-watchdog.service --no-pager -o cat')).toContain('restarting cloudflared.service (restart 1; the next one not before 5 s)');
+    await inContainer('rm -f /var/lib/proxflare-standin/cloudflared-no-edge');
+    expect(await check()).toBe('0 0 0');
+    await inContainer('systemctl start proxflare-watchdog.timer');
+    expect(await inContainer('systemctl is-active cloudflared')).toBe('active');
+  }, 10 * 60_000);
 });

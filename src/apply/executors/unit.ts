@@ -4,6 +4,7 @@ import type { ExecutorContext, StagedFile } from '../executor-context.js';
 import type { ConnectorHost } from '../../ports/connector.js';
 import { watchConnectorRestart } from '../connector-wait.js';
 import { oneByOne } from './executor.js';
+import { deployExtras } from '../deploy-extras.js';
 import { isRollingRestart, rollingRestart } from '../rolling-restart.js';
 
 /**
@@ -39,7 +40,7 @@ export const unitExecutor = oneByOne<UnitChange>(async (change, ctx) => {
     unit: change.unit,
     ...(staged.some((s) => s.validate) ? { validateConfig: MANAGED_PATHS.config } : {}),
     restart: change.restart,
-    reloadUnits: staged.some((s) => s.file.path === MANAGED_PATHS.unitFile),
+    ...deployExtras(staged),
   });
   for (const s of staged) ctx.completed(s.change);
   ctx.restarted ||= result.restarted;
@@ -59,7 +60,7 @@ async function deployStandby(change: UnitChange, ctx: ExecutorContext, host: Con
       unit: change.unit,
       ...(staged.some((s) => s.validate) ? { validateConfig: MANAGED_PATHS.config } : {}),
       restart: false,
-      reloadUnits: staged.some((s) => s.file.path === MANAGED_PATHS.unitFile),
+      ...deployExtras(staged),
     });
     for (const s of staged) ctx.completed(s.change);
   }

@@ -97,6 +97,10 @@ export interface SimTunnel {
 export interface SimToken {
   token: string;
   permissions: string[];
+  /** Who owns it (default a user): account-owned tokens verify only at /accounts/{id}/tokens/verify. */
+  owner?: { kind: 'user' } | { kind: 'account'; accountId: string };
+  /** What tokens/verify reports (default active); only `active` tokens authenticate. */
+  status?: 'active' | 'disabled' | 'expired';
 }
 
 /** Seed shape for records: only what a test cares about. */

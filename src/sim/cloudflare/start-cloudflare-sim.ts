@@ -20,6 +20,7 @@ import {
   putConfiguration,
 } from './tunnel-routes.js';
 import { getZone, listZones } from './zone-routes.js';
+import { verifyToken } from './token-routes.js';
 import { AccessSimState, accessOperations, accessRequestValidator } from './access-routes.js';
 
 export const SIM_BASE_PATH = '/client/v4';
@@ -218,6 +219,12 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
         return;
       }
       if (!url.pathname.startsWith(SIM_BASE_PATH)) throw fail(404, 7003, 'No route for the URI');
+      const verified = method === 'GET' ? verifyToken(state, path, req.headers['authorization']) : undefined;
+      if (verified) {
+        entry.status = verified.status;
+        send(res, verified.status, verified.body);
+        return;
+      }
       let routeValidator = validator;
       let route = validator.match(method, path);
       if (route.kind === 'no-route' && accessValidator.match(method, path).kind !== 'no-route') {
@@ -267,7 +274,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
       ]);
     }
     const known = token === undefined ? undefined : state.tokens.get(token);
-    if (!known) throw fail(401, 10000, 'Authentication error');
+    if (!known || (known.status ?? 'active') !== 'active') throw fail(401, 10000, 'Authentication error');
     const needs = operations[op.operationId]?.anyOf ?? [];
     if (needs.length > 0 && !needs.some((p) => known.permissions.includes(p))) throw fail(403, 10000, 'Authentication error');
   }

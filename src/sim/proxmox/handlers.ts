@@ -11,6 +11,8 @@ import {
   type SimState,
   type SimStorage,
   type SimTask,
+  storageOnNode,
+  templatesOn,
   type SimToken,
 } from './sim-state.js';
 
@@ -142,9 +144,11 @@ function agentInterfaces(g: SimGuest): unknown {
   return { result };
 }
 
-function storageOf(ctx: HandlerContext, id: string): SimStorage {
+function storageOf(ctx: HandlerContext, id: string, node?: string): SimStorage {
   const s = ctx.state.storages.get(id);
   if (!s) throw new SimError(500, `storage '${id}' does not exist`);
+  // pve-storage PVE/Storage.pm storage_check_enabled.
+  if (node !== undefined && !storageOnNode(s, node)) throw new SimError(500, `storage '${id}' is not available on node '${node}'`);
   return s;
 }
 
@@ -306,6 +310,7 @@ export const handlers: Record<string, Handler> = {
     if (!type || type === 'storage') {
       for (const n of ctx.state.nodes.values())
         for (const s of ctx.state.storages.values()) {
+          if (!storageOnNode(s, n.name)) continue;
           if (!hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') && !hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace')) continue;
           rows.push({
             id: `storage/${n.name}/${s.id}`,
@@ -349,6 +354,21 @@ export const handlers: Record<string, Handler> = {
     ];
   },
 
+  // pve-manager PVE/API2.pm version: `release` is the x.y point release.
+  'GET /version': (ctx) => (ctx.state.pveVersion === 9 ? { release: '9.1', version: '9.1.1', repoid: '42fa3b4e' } : { release: '8.4', version: '8.4.1', repoid: '2a5fa54a' }),
+
+  // pve-access-control PVE/API2/AccessControl.pm permissions: without userid, the caller's own
+  // effective privileges, `{"<path>": {"<Priv>": 1 (propagate) | 0}}`; the simulator's ACLs all propagate.
+  'GET /access/permissions': (ctx) => {
+    const only = str(ctx.params.path);
+    const out: Record<string, Record<string, number>> = {};
+    for (const [path, privs] of Object.entries(ctx.token.acl)) {
+      if (only !== undefined && path !== only) continue;
+      out[path] = Object.fromEntries(privs.map((p) => [p, 1]));
+    }
+    return out;
+  },
+
   'GET /nodes': (ctx) =>
     [...ctx.state.nodes.values()].map((n) => ({
       node: n.name,
@@ -361,7 +381,9 @@ export const handlers: Record<string, Handler> = {
 
   'GET /nodes/{node}/storage': (ctx) => {
     const content = str(ctx.params.content)?.split(',');
+    const node = str(ctx.params.node)!;
     return [...ctx.state.storages.values()]
+      .filter((s) => storageOnNode(s, node))
       .filter((s) => hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') || hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace'))
       .filter((s) => !content || content.some((c) => s.content.includes(c)))
       .map((s) => ({
@@ -379,10 +401,11 @@ export const handlers: Record<string, Handler> = {
   },
 
   'GET /nodes/{node}/storage/{storage}/content': (ctx) => {
-    const s = storageOf(ctx, str(ctx.params.storage)!);
+    const node = str(ctx.params.node)!;
+    const s = storageOf(ctx, str(ctx.params.storage)!, node);
     const content = str(ctx.params.content);
     if (content && content !== 'vztmpl') return [];
-    return [...s.templates.entries()].map(([file, meta]) => ({
+    return [...templatesOn(s, node).entries()].map(([file, meta]) => ({
       volid: `${s.id}:vztmpl/${file}`,
       // pve-storage: `.tar` → tar, `.tar.zst` → tzst, `.tar.gz` → tgz, ...
       format: /\.tar\.(\w+)$/.test(file) ? `t${/\.tar\.(\w+)$/.exec(file)![1]}` : 'tar',
@@ -395,14 +418,14 @@ export const handlers: Record<string, Handler> = {
   'GET /nodes/{node}/aplinfo': (ctx) => ctx.state.aplinfo,
 
   'POST /nodes/{node}/aplinfo': (ctx) => {
-    const storage = storageOf(ctx, str(ctx.params.storage)!);
+    const storage = storageOf(ctx, str(ctx.params.storage)!, str(ctx.params.node)!);
     const template = str(ctx.params.template)!;
     const entry = ctx.state.aplinfo.find((a) => a.template === template);
     if (!entry) throw new SimError(400, 'Parameter verification failed.', { template: 'no such template' });
     if (!storage.content.includes('vztmpl')) throw new SimError(500, `storage '${storage.id}' does not support templates`);
     const task = ctx.runTask(str(ctx.params.node)!, 'download', template, ctx.token, (t) => {
       t.log.push(`starting template download from: ${entry.location}`, `target file: /var/lib/vz/template/cache/${template}`);
-      storage.templates.set(template, { size: 126_509_440, ctime: Math.floor(Date.now() / 1000) });
+      templatesOn(storage, str(ctx.params.node)!).set(template, { size: 126_509_440, ctime: Math.floor(Date.now() / 1000) });
       t.log.push('download of template finished');
     });
     return task.upid;
@@ -423,7 +446,7 @@ export const handlers: Record<string, Handler> = {
 
     const ostemplate = str(p.ostemplate)!;
     const tmpl = parseVolid(ostemplate);
-    const tmplStorage = storageOf(ctx, tmpl.storage);
+    const tmplStorage = storageOf(ctx, tmpl.storage, node);
     requirePriv(ctx.token, `/storage/${tmplStorage.id}`, 'Datastore.AllocateSpace', 'Datastore.Audit');
     if (!/^vztmpl\//.test(tmpl.volume)) throw new SimError(500, `unable to use volume ${ostemplate} - content type needs to be 'vztmpl'`);
 
@@ -433,6 +456,7 @@ export const handlers: Record<string, Handler> = {
     if (!rm) throw new SimError(500, `unable to parse rootfs '${rootfsRaw}' (only new volumes are simulated)`);
     const rootStorageId = rm[1] ?? defaultStorage;
     const rootStorage = ctx.state.storages.get(rootStorageId);
+    if (rootStorage && !storageOnNode(rootStorage, node)) throw new SimError(500, `storage '${rootStorageId}' is not available on node '${node}'`);
     if (!rootStorage || !rootStorage.content.includes('rootdir'))
       throw new SimError(400, 'Parameter verification failed.', { storage: `storage '${rootStorageId}' does not support container directories` });
     requirePriv(ctx.token, `/storage/${rootStorageId}`, 'Datastore.AllocateSpace');
@@ -476,7 +500,7 @@ export const handlers: Record<string, Handler> = {
     let flock: ReturnType<SimState['takeFlock']> | undefined;
     const task = ctx.runTask(node, 'vzcreate', String(vmid), ctx.token, async (t) => {
       try {
-        if (!tmplStorage.templates.has(tmpl.volume.replace(/^vztmpl\//, '')))
+        if (!templatesOn(tmplStorage, node).has(tmpl.volume.replace(/^vztmpl\//, '')))
           throw new Error(`volume '${ostemplate}' does not exist`);
         t.log.push(`extracting archive '/var/lib/vz/template/cache/${tmpl.volume.replace(/^vztmpl\//, '')}'`);
         await ctx.backend?.create({

@@ -28,8 +28,12 @@ export interface SimStorageSeed {
   type: 'dir' | 'lvmthin' | 'zfspool' | 'nfs';
   /** e.g. ['vztmpl', 'iso', 'backup'] or ['rootdir', 'images']. */
   content: string[];
-  /** Template file names present (`debian-12-standard_12.12-1_amd64.tar.zst`). */
+  /** Template file names present (`debian-12-standard_12.12-1_amd64.tar.zst`), on every node's copy. */
   templates?: string[];
+  /** storage.cfg `nodes`: only these nodes have the storage (default: all). */
+  nodes?: string[];
+  /** Per node: the templates of that node's own copy (a `dir` storage is not shared), instead of `templates`. */
+  nodeTemplates?: Record<string, string[]>;
 }
 
 export interface SimAplSeed {

@@ -27,7 +27,26 @@ export interface SimStorage {
   id: string;
   type: string;
   content: string[];
+  /** Templates on the first node's copy (the only one on a single-node lab). */
   templates: Map<string, { size: number; ctime: number }>;
+  /**
+   * storage.cfg `nodes`: the nodes that have this storage (undefined: every node). A `dir`
+   * storage such as `local` is not shared: each node has its own copy, with its own templates.
+   */
+  nodes: string[] | undefined;
+  templatesByNode: Map<string, Map<string, { size: number; ctime: number }>>;
+}
+
+/** The templates of one node's copy of a storage. */
+export function templatesOn(storage: SimStorage, node: string): Map<string, { size: number; ctime: number }> {
+  let t = storage.templatesByNode.get(node);
+  if (!t) storage.templatesByNode.set(node, (t = new Map()));
+  return t;
+}
+
+/** storage_check_enabled (pve-storage PVE/Storage.pm): a storage restricted to other nodes is not there. */
+export function storageOnNode(storage: SimStorage, node: string): boolean {
+  return storage.nodes === undefined || storage.nodes.includes(node);
 }
 
 export interface SimGuest {
@@ -132,9 +151,14 @@ export class SimState {
     this.pveVersion = seed.pveVersion ?? 9;
     seed.nodes.forEach((n, i) => this.nodes.set(n.name, { name: n.name, ip: n.ip, online: n.online ?? true, nodeid: i + 1 }));
     for (const s of seed.storages) {
-      const templates = new Map<string, { size: number; ctime: number }>();
-      for (const t of s.templates ?? []) templates.set(t, { size: 126_509_440, ctime: 1_727_000_000 });
-      this.storages.set(s.id, { id: s.id, type: s.type, content: [...s.content], templates });
+      const templatesByNode = new Map<string, Map<string, { size: number; ctime: number }>>();
+      for (const n of seed.nodes) {
+        const files = s.nodeTemplates?.[n.name] ?? s.templates ?? [];
+        templatesByNode.set(n.name, new Map(files.map((t) => [t, { size: 126_509_440, ctime: 1_727_000_000 }])));
+      }
+      const first = seed.nodes[0]?.name ?? 'pve';
+      if (!templatesByNode.has(first)) templatesByNode.set(first, new Map());
+      this.storages.set(s.id, { id: s.id, type: s.type, content: [...s.content], templates: templatesByNode.get(first)!, nodes: s.nodes, templatesByNode });
     }
     this.aplinfo = (seed.aplinfo ?? []).map((a) => ({
       template: a.template,

@@ -93,6 +93,33 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port the sandbox's cloudflared binds much later, at each (re)start. Taken below the kernel's
+ * ephemeral range (net.ipv4.ip_local_port_range): a port from listen(0) is an ephemeral one, and
+ * under load an outgoing connection (an SSH client, an HTTP request) can take it meanwhile, so the
+ * stand-in then fails with "Address already in use".
+ */
+async function freeFixedPort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number((await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: keep the usual default.
+  }
+  const from = 20000;
+  const to = Math.max(from + 1000, low) - 1;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  return freePort();
+}
+
 /** Resolves once something on the port speaks SSH. */
 async function waitForBanner(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -241,7 +268,7 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
     await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${type} ${blob}\n`, { mode: 0o600 });
   }
 
-  const metrics = `127.0.0.1:${await freePort()}`;
+  const metrics = `127.0.0.1:${await freeFixedPort()}`;
   let closed = false;
   const host: SandboxHost = {
     kind,

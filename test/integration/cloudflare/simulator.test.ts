@@ -66,7 +66,7 @@ describe('envelope, auth and routing', () => {
   });
 
   it('404 7003 for routes outside the subset, 405 for a wrong method', async () => {
-    expect((await raw('GET', '/user/tokens/verify')).json.errors[0].code).toBe(facts.errors.noRoute);
+    expect((await raw('GET', '/user/billing/profile')).json.errors[0].code).toBe(facts.errors.noRoute);
     expect((await raw('DELETE', '/zones')).status).toBe(405);
   });
 });

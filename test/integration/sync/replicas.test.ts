@@ -71,6 +71,9 @@ describe('connector replicas', () => {
       'create file:cloudflared-2:/etc/cloudflared/credentials.json',
       'create file:cloudflared-2:/etc/cloudflared/config.yml',
       'create file:cloudflared-2:/etc/systemd/system/cloudflared.service',
+      'create file:cloudflared-2:/usr/local/lib/proxflare/cloudflared-watchdog',
+      'create file:cloudflared-2:/etc/systemd/system/proxflare-watchdog.service',
+      'create file:cloudflared-2:/etc/systemd/system/proxflare-watchdog.timer',
       'create unit:cloudflared-2:cloudflared.service',
     ]);
     // The first replica's resources are the single connector's, unchanged.

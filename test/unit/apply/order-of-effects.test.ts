@@ -33,7 +33,7 @@ describe('order of remote effects', () => {
       'connector connect',
       'connector lock',
       'connector install apt',
-      'connector deploy /etc/cloudflared/credentials.json,/etc/cloudflared/config.yml,/etc/systemd/system/cloudflared.service restart',
+      'connector deploy /etc/cloudflared/credentials.json,/etc/cloudflared/config.yml,/etc/systemd/system/cloudflared.service,/usr/local/lib/proxflare/cloudflared-watchdog,/etc/systemd/system/proxflare-watchdog.service,/etc/systemd/system/proxflare-watchdog.timer restart',
       'cloudflare applyDnsChanges example.com +2 ~0 -0',
       'connector unlock',
     ]);

@@ -22,7 +22,7 @@ describe('sync over the in-memory fakes', () => {
     expect(dry.stdout).toContain('# file:cloudflared:/etc/cloudflared/config.yml will be created');
     expect(dry.stdout).toContain('media.example.com → http://192.0.2.11:8096');
     expect(dry.stdout).toContain('(jellyfin, address from interfaces)');
-    expect(dry.stdout).toMatch(/Plan: 9 to add, 0 to change, 0 to destroy\./);
+    expect(dry.stdout).toMatch(/Plan: 12 to add, 0 to change, 0 to destroy\./);
     // A dry run touches nothing.
     expect(lab.proxmox.actions).toEqual(['readState']);
     expect(lab.cloudflare.actions.every((a) => a.startsWith('find') || a.startsWith('list'))).toBe(true);
@@ -160,7 +160,7 @@ describe('sync over the in-memory fakes', () => {
     expect(config.after!.content).toContain('service: http_status:404');
     const unit = plan.changes.find((c) => c.address === 'file:cloudflared:/etc/systemd/system/cloudflared.service')!;
     expect(unit.after!.content).toContain('tunnel run');
-    expect(plan.summary).toEqual({ add: 9, change: 0, destroy: 0 });
+    expect(plan.summary).toEqual({ add: 12, change: 0, destroy: 0 });
     noSecrets(out.stdout, out.stderr);
   });
 
