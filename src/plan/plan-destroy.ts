@@ -4,6 +4,7 @@ import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import type { AccessSlice, DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
+import { WATCHDOG_PATHS, WATCHDOG_TIMER } from '../render/watchdog.js';
 import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.js';
 import { inApplyOrder } from './apply-order.js';
 import type { KeptResource } from './plan-destroy-access.js';
@@ -220,7 +221,8 @@ function planHostTeardown(
   const configIsOurs = config !== undefined && isOurFile(config.content);
   const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
-  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
+  // The watchdog (render/watchdog.ts) is ours on every replica too; its script has the header after the shebang.
+  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, WATCHDOG_PATHS.script, WATCHDOG_PATHS.service, WATCHDOG_PATHS.timer]) {
     const f = host.files.get(path);
     if (!f) continue;
     const address = hostAddress('file', connector, path);
@@ -243,7 +245,7 @@ function planHostTeardown(
       });
       continue;
     }
-    if (!isOurFile(f.content)) {
+    if (!isOurFile(f.content) && !isOurFile(f.content.replace(/^#![^\n]*\n/, ''))) {
       kept.push({ address, reason: 'not written by proxflare (no proxflare header): left in place' });
       continue;
     }
@@ -262,6 +264,20 @@ function planHostTeardown(
     });
   }
   const stop: UnitChange[] = [];
+  // The watchdog timer stops first: it would otherwise restart the cloudflared stopped below.
+  if (files.some((f) => f.path === WATCHDOG_PATHS.timer)) {
+    stop.push({
+      kind: 'unit',
+      connector,
+      address: hostAddress('unit', connector, WATCHDOG_TIMER),
+      action: 'delete',
+      reason: "proxflare's watchdog; stopped before cloudflared",
+      unit: WATCHDOG_TIMER,
+      before: 'unknown',
+      after: undefined,
+      restart: false,
+    });
+  }
   const unit = host.unit;
   const unitAddress = hostAddress('unit', connector, MANAGED_PATHS.unit);
   if (unitIsOurs && (unit.active || unit.enabled)) {

@@ -114,8 +114,8 @@ describe('proxflare destroy', () => {
     expect(positions.every((p) => p >= 0), dry.stdout).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(dry.stdout).toContain('= dns/handmade.example.com: points at the tunnel but has no proxflare comment');
-    // Our records, cloudflared, its connections, the tunnel, three files, the LXC.
-    expect(dry.stdout).toContain(`Plan: 0 to add, 0 to change, ${records + 7} to destroy.`);
+    // Our records, the watchdog timer, cloudflared, its connections, the tunnel, three files + the watchdog's three, the LXC.
+    expect(dry.stdout).toContain(`Plan: 0 to add, 0 to change, ${records + 11} to destroy.`);
     expect(ours(lab).records).toHaveLength(records);
 
     const json = await runCli(lab, ['destroy', '--dry-run', '--json']);
@@ -139,6 +139,8 @@ describe('proxflare destroy', () => {
     expect(existsSync(join(lab.host.root, 'etc/cloudflared/config.yml'))).toBe(false);
     expect(existsSync(join(lab.host.root, 'etc/cloudflared/credentials.json'))).toBe(false);
     expect(existsSync(join(lab.host.root, 'etc/systemd/system/cloudflared.service'))).toBe(false);
+    for (const f of ['usr/local/lib/proxflare/cloudflared-watchdog', 'etc/systemd/system/proxflare-watchdog.service', 'etc/systemd/system/proxflare-watchdog.timer'])
+      expect(existsSync(join(lab.host.root, f)), f).toBe(false);
     // The tunnel was deleted only after its connections were cleaned up (the real API answers 1022 otherwise).
     const calls = lab.cloudflare.requests.map((r) => `${r.method} ${r.operationId ?? r.path} ${r.status}`);
     const cleanup = calls.findIndex((c) => c.startsWith('DELETE cloudflare-tunnel-clean-up-cloudflare-tunnel-connections 200'));
