@@ -2,7 +2,7 @@ import type { ApplyReportEntry } from '../core/errors.js';
 import { ApplyError, InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
-import { APPLY_ORDER } from '../plan/apply-order.js';
+import { orderFor } from '../plan/apply-order.js';
 import type { Change, Plan } from '../plan/types.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
 import type { TunnelCredentials } from '../ports/cloudflare.js';
@@ -75,7 +75,8 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
   if (options.credentials?.tunnelId === tunnelId) ctx.credentials = options.credentials;
 
   const toDo = plan.changes.filter((c) => c.action !== 'noop');
-  const rows = APPLY_ORDER.map((row) => toDo.filter((c) => c.kind === row.kind && row.actions.some((a) => a === c.action)));
+  const order = orderFor(options.command ?? 'sync');
+  const rows = order.map((row) => toDo.filter((c) => c.kind === row.kind && row.actions.some((a) => a === c.action)));
   const unordered = toDo.filter((c) => !rows.some((r) => r.includes(c)));
   if (unordered.length > 0) {
     throw new InternalError(`no apply-order row for ${unordered.map((c) => `${c.address} (${c.action})`).join(', ')}`);
@@ -90,14 +91,14 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
   };
   let failed = true;
   try {
-    for (let i = 0; i < APPLY_ORDER.length; i++) {
+    for (let i = 0; i < order.length; i++) {
       const changes = rows[i]!;
       if (changes.length === 0) continue;
       if (options.stop?.requested) {
         throw new ApplyInterrupted(options.stop.reason!, [...applied].map(entry), toDo.filter((c) => !ctx.isCompleted(c)).map(entry));
       }
       for (const c of changes) walked.add(c);
-      const executor = EXECUTORS[APPLY_ORDER[i]!.kind] as Executor<Change>;
+      const executor = EXECUTORS[order[i]!.kind] as Executor<Change>;
       try {
         await executor.apply(changes, ctx);
       } catch (err) {

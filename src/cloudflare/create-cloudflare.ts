@@ -330,6 +330,15 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     };
   }
 
+  async putTunnelConfiguration(accountId: string, tunnelId: string, config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> }): Promise<number> {
+    const ctx: CallContext = { operation: `replace the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    // SDK 7.3 `configurations.update(tunnelID, {account_id, config})` = PUT …/configurations, "Replaces the configuration".
+    const got = (await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.configurations.update(tunnelId, { account_id: accountId, config: config as never }),
+    )) as { version?: number };
+    return got.version ?? 0;
+  }
+
   async deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void> {
     const ctx: CallContext = { operation: `clean up the connections of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
     // SDK 7.3 `connections.delete(tunnelID, {account_id, client_id?})`: no client_id removes every connector.

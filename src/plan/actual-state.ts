@@ -1,5 +1,5 @@
 import type { AccessState } from '../ports/access.js';
-import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
+import type { RemoteTunnelConfig, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 
@@ -64,7 +64,12 @@ export interface CredentialsSlice {
   expectedCredentials?: { tunnelId: string; sha256: string };
 }
 
-export type ActualState = RemoteSlices & HostSlice & ReplicasSlice & CredentialsSlice;
+/** The configuration Cloudflare holds for a remotely-managed tunnel (plan-remote-config); read only for one. */
+export interface RemoteConfigSlice {
+  remoteConfig?: RemoteTunnelConfig | undefined;
+}
+
+export type ActualState = RemoteSlices & HostSlice & ReplicasSlice & RemoteConfigSlice & CredentialsSlice;
 
 /** The container and host of one connector, by its hostname. */
 export function replicaActual(actual: ActualState, hostname: string): ReplicaActual {

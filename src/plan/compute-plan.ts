@@ -9,6 +9,8 @@ import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
 import { lxcLeftoverWarnings } from './lxc-leftovers.js';
+import { planLeftovers } from './plan-leftovers.js';
+import { planRemoteConfig } from './plan-remote-config.js';
 import { replicaUnitFile, watchdogFiles } from './plan-watchdog.js';
 import { planLxc } from './plan-lxc.js';
 import { planStaging } from './plan-staging.js';
@@ -62,6 +64,16 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
   warnings.push(...exposure.warnings);
 
+  const remoteConfig = planRemoteConfig({
+    tunnelName: inventory.tunnel.name,
+    accountId: inventory.cloudflare.accountId,
+    tunnel: actual.tunnel,
+    remote: actual.remoteConfig,
+    configYml: desired.configYml,
+    hosts: inventory.connectors.map((spec) => replicaActual(actual, spec.hostname).host),
+    adopt: options.adopt.has('tunnel'),
+  });
+
   if (errors.length > 0) throw new PlanError(errors);
 
   // Records of a guest that could not be read are neither created nor deleted (unresolved-routes.ts).
@@ -70,7 +82,8 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const changes = inApplyOrder<Change>([
     ...replicas.map((r) => r.lxc.change),
     tunnel,
-    ...replicas.flatMap((r) => [...r.staging, r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
+    ...replicas.flatMap((r) => [...r.staging, r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit, ...(r.leftover ? [r.leftover] : [])]),
+    ...(remoteConfig.change ? [remoteConfig.change] : []),
     ...dnsChanges,
     ...access.tokens,
     ...access.policies,
@@ -78,7 +91,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   ]);
   const plan: Plan = {
     changes,
-    conflicts: [...replicas.flatMap((r) => r.lxc.conflicts), ...dns.conflicts, ...access.conflicts],
+    conflicts: [...replicas.flatMap((r) => r.lxc.conflicts), ...remoteConfig.conflicts, ...dns.conflicts, ...access.conflicts],
     warnings,
     origins: desired.origins,
     exposure: exposure.exposure,
@@ -116,5 +129,10 @@ function planReplica(
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),
   });
-  return { lxc, host, staging: planStaging(spec.hostname, hostKnown ? actual.host : undefined) };
+  return {
+    lxc,
+    host,
+    staging: planStaging(spec.hostname, hostKnown ? actual.host : undefined),
+    leftover: hostKnown ? planLeftovers(spec.hostname, actual.host) : undefined,
+  };
 }

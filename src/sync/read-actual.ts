@@ -10,6 +10,7 @@ import type { ConnectorState } from '../ports/connector.js';
 import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { LEFTOVER_PATHS } from '../plan/plan-leftovers.js';
 import { WATCHDOG_PATHS } from '../render/watchdog.js';
 
 const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
@@ -81,6 +82,15 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
     throw err;
   }
   const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
+  // A remotely-managed tunnel's connectors serve what Cloudflare holds (plan-remote-config.ts).
+  if (remote.tunnel?.configSrc === 'cloudflare') {
+    try {
+      actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id);
+    } catch (err) {
+      await closeRead({ hosts });
+      throw err;
+    }
+  }
   if (others.length > 0) actual.replicas = replicas;
   const credentials = await expectedCredentials(inventory, remote, hosts, ports).catch(async (err: unknown) => {
     await closeRead({ hosts });
@@ -124,7 +134,7 @@ async function readHost(
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
   // The credentials carry the tunnel secret: read by digest only.
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES)], MANAGED_PATHS.unit, {
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS], MANAGED_PATHS.unit, {
     secretPaths: [MANAGED_PATHS.credentials],
   });
 }
