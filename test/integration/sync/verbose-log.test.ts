@@ -29,7 +29,7 @@ describe('-v', () => {
     expect(err).toMatch(new RegExp(String.raw`cloudflare POST /client/v4/accounts/\w+/cfd_tunnel → 200 ${ms}`));
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ connect → connected ${ms}`));
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ take the connector lock 'tunnel-homelab' → held ${ms}`));
-    expect(err).toMatch(new RegExp(String.raw`ssh \S+ deploy /etc/cloudflared/credentials\.json, /etc/cloudflared/config\.yml, /etc/systemd/system/cloudflared\.service → exit status 0 ${ms}`));
+    expect(err).toMatch(new RegExp(String.raw`ssh \S+ deploy /etc/cloudflared/credentials\.json, /etc/cloudflared/config\.yml, /etc/systemd/system/cloudflared\.service[^→\n]* → exit status 0 ${ms}`));
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ read connector state → exit status 0 ${ms}`));
 
     const credentials = await readFile(join(lab.host.root, 'etc/cloudflared/credentials.json'), 'utf8');
