@@ -35,11 +35,6 @@ export function stopServiceScript(env: RemoteEnv, unit: string): string {
 export function removeFilesScript(env: RemoteEnv, paths: string[], reloadUnits: boolean): string {
   paths.forEach(assertManagedPath);
   const body = ['out() { sed "s/^/@@out /"; }'];
-  // A timer whose file goes is disabled and stopped first: a loaded timer outlives its file until stopped.
-  for (const p of paths.filter((x) => /^\/etc\/systemd\/system\/[^/]+\.timer$/.test(x))) {
-    const unit = shQuote(p.replace(/.*\//, ''));
-    body.push(`if [ -e ${rooted(p)} ]; then systemctl disable --now ${unit} </dev/null 2>&1 | out; fi`);
-  }
   for (const p of paths) {
     body.push(
       `F=${rooted(p)}`,

@@ -14,7 +14,7 @@ import { MANAGED_HEADER } from '../render/managed-header.js';
  */
 
 /** Kinds whose foreign resources `--adopt` can take over. */
-export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access'] as const;
+export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access', 'tunnel'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
 
 /** Which kinds to adopt: `--adopt` is every adoptable kind, `--adopt=dns` only those named. */
@@ -156,8 +156,7 @@ export function accessOwnedSuffix(name: string, tunnelName: string): string | un
 // unit, a hand-written config) is not ours: destroy leaves it, import reads it.
 
 export function isOurFile(content: string): boolean {
-  // A script keeps its `#!` line first; the header is then the second line.
-  return content.startsWith(MANAGED_HEADER) || (content.startsWith('#!') && content.slice(content.indexOf('\n') + 1).startsWith(MANAGED_HEADER));
+  return content.startsWith(MANAGED_HEADER);
 }
 
 export function isOurCredentials(credentialsTunnelId: string | undefined, ourConfigPresent: boolean, tunnelId: string | undefined): boolean {
