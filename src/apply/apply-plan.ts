@@ -2,12 +2,14 @@ import type { ApplyReportEntry } from '../core/errors.js';
 import { ApplyError, InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
-import { APPLY_ORDER } from '../plan/apply-order.js';
+import { orderFor } from '../plan/apply-order.js';
 import type { Change, Plan } from '../plan/types.js';
 import { TUNNEL_ID_PLACEHOLDER } from '../plan/types.js';
+import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import { ExecutorContext } from './executor-context.js';
+import { failedChange } from './failed-change.js';
 import type { Executor } from './executors/executor.js';
 import { EXECUTORS } from './executors/index.js';
 import type { StopRequest } from './stop-request.js';
@@ -31,6 +33,8 @@ export interface ApplyContext {
   stop?: StopRequest;
   /** Rolling restart: how long a restarted replica's `/ready` may take to answer 200. */
   healthTimeoutMs?: number;
+  /** The existing tunnel's credentials if the read recovered them (saves a second token fetch). */
+  credentials?: TunnelCredentials;
   /** The command whose re-run finishes an interrupted apply (named in the failure report). */
   command?: 'sync' | 'destroy';
 }
@@ -68,9 +72,11 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
     tunnelId,
     options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),
   );
+  if (options.credentials?.tunnelId === tunnelId) ctx.credentials = options.credentials;
 
   const toDo = plan.changes.filter((c) => c.action !== 'noop');
-  const rows = APPLY_ORDER.map((row) => toDo.filter((c) => c.kind === row.kind && row.actions.some((a) => a === c.action)));
+  const order = orderFor(options.command ?? 'sync');
+  const rows = order.map((row) => toDo.filter((c) => c.kind === row.kind && row.actions.some((a) => a === c.action)));
   const unordered = toDo.filter((c) => !rows.some((r) => r.includes(c)));
   if (unordered.length > 0) {
     throw new InternalError(`no apply-order row for ${unordered.map((c) => `${c.address} (${c.action})`).join(', ')}`);
@@ -85,19 +91,20 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
   };
   let failed = true;
   try {
-    for (let i = 0; i < APPLY_ORDER.length; i++) {
+    for (let i = 0; i < order.length; i++) {
       const changes = rows[i]!;
       if (changes.length === 0) continue;
       if (options.stop?.requested) {
         throw new ApplyInterrupted(options.stop.reason!, [...applied].map(entry), toDo.filter((c) => !ctx.isCompleted(c)).map(entry));
       }
       for (const c of changes) walked.add(c);
-      const executor = EXECUTORS[APPLY_ORDER[i]!.kind] as Executor<Change>;
+      const executor = EXECUTORS[order[i]!.kind] as Executor<Change>;
       try {
         await executor.apply(changes, ctx);
       } catch (err) {
         collect();
-        const stoppedAt = changes.find((c) => !ctx.isCompleted(c)) ?? changes[changes.length - 1]!;
+        const notLanded = (list: readonly Change[]) => list.filter((c) => !ctx.isCompleted(c));
+        const stoppedAt = failedChange(err, notLanded(changes).length > 0 ? notLanded(changes) : [changes[changes.length - 1]!], notLanded(toDo));
         const pending = toDo.filter((c) => c !== stoppedAt && !ctx.isCompleted(c));
         throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command, { cause: err });
       }

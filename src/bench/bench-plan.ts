@@ -1,13 +1,15 @@
 /**
  * One `proxflare sync --dry-run` in a process of its own, against a simulated homelab that
  * runs in the benchmark's other process: its peak RSS is proxflare's alone, without the
- * simulators. Prints one JSON line: exit code, wall time of the run, peak RSS, SSH round trips.
+ * simulators. The adapters are imported when the CLI asks for its ports, as `bin/proxflare.js`
+ * does, so the run pays the same module loading a user's does. Prints one JSON line: exit code,
+ * wall time of the run, peak RSS, CPU time, the V8 heap at the end, SSH round trips.
  */
 import { performance } from 'node:perf_hooks';
 import { main } from '../cli/main.js';
 import type { CliIo } from '../cli/io.js';
 import type { ConnectorHost } from '../ports/connector.js';
-import { type SandboxTarget, sandboxPorts } from '../demo/sandbox-ports.js';
+import type { SandboxTarget } from '../demo/sandbox-ports.js';
 
 export interface BenchPlanInput {
   inventoryFile: string;
@@ -22,6 +24,8 @@ export interface BenchPlanOutput {
   peakRssMiB: number;
   /** CPU time (user + system) of this process: what the run costs besides waiting. */
   cpuMs: number;
+  /** V8 heap in use at the end (MiB): what of the RSS is JavaScript objects. */
+  heapUsedMiB: number;
   sshRoundTrips: number;
 }
 
@@ -34,7 +38,8 @@ const io: CliIo = {
   cwd: input.cwd,
   isTTY: false,
   confirm: async () => false,
-  createPorts: (inventory, reporter) => sandboxPorts(inventory, reporter, input.sandbox, (c) => connections.push(c)),
+  createPorts: async (inventory, reporter) =>
+    (await import('../demo/sandbox-ports.js')).sandboxPorts(inventory, reporter, input.sandbox, (c) => connections.push(c)),
 };
 const t0 = performance.now();
 const code = await main(['node', 'proxflare', '-i', input.inventoryFile, '--no-color', 'sync', '--dry-run', '--detailed-exitcode'], io);
@@ -43,6 +48,7 @@ const output: BenchPlanOutput = {
   wallMs: performance.now() - t0,
   peakRssMiB: process.resourceUsage().maxRSS / 1024,
   cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  heapUsedMiB: process.memoryUsage().heapUsed / 1024 / 1024,
   sshRoundTrips: connections.reduce((n, c) => n + c.roundTrips, 0),
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);

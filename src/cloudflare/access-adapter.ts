@@ -1,5 +1,5 @@
 import type Cloudflare from 'cloudflare';
-import { APIError } from 'cloudflare';
+import { APIError } from 'cloudflare/core/error';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
 import { Secret } from '../core/secret.js';
@@ -67,7 +67,8 @@ export interface AccessAdapterOptions {
 
 class AccessSdkAdapter implements CloudflareAccess {
   readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
-  readonly #client: Cloudflare;
+  /** Resolves once the SDK has loaded (see sdk-client.ts): every call awaits it. */
+  readonly #client: Promise<Cloudflare>;
 
   constructor(settings: CloudflareSettings, options: AccessAdapterOptions) {
     const reporter = options.reporter ?? silentReporter;
@@ -100,7 +101,7 @@ class AccessSdkAdapter implements CloudflareAccess {
     const orgCtx: CallContext = { operation: 'read the Zero Trust organization', permission: 'accessOrg', scope };
     let organization: AccessState['organization'];
     try {
-      const org = await this.#client.zeroTrust.organizations.list({ account_id: accountId });
+      const org = await (await this.#client).zeroTrust.organizations.list({ account_id: accountId });
       organization = org.auth_domain ? { authDomain: org.auth_domain, name: org.name ?? '' } : undefined;
     } catch (err) {
       // No Zero Trust organization yet: the plan says the one manual step.
@@ -112,15 +113,15 @@ class AccessSdkAdapter implements CloudflareAccess {
     const account_id = accountId;
     const apps = (ctx: string): CallContext => ({ operation: ctx, permission: 'accessApps', scope });
     const [appList, policyList, tokenList, idpList, tagList] = await Promise.all([
-      this.#all<SdkApp>(apps('list Access applications'), () => this.#client.zeroTrust.access.applications.list({ account_id, per_page: 100 }) as never),
-      this.#all<SdkPolicy>(apps('list reusable Access policies'), () => this.#client.zeroTrust.access.policies.list({ account_id, per_page: 100 }) as never),
-      this.#all<SdkToken>({ operation: 'list Access service tokens', permission: 'accessTokens', scope }, () =>
-        this.#client.zeroTrust.access.serviceTokens.list({ account_id, per_page: 100 }) as never,
+      this.#all<SdkApp>(apps('list Access applications'), async () => (await this.#client).zeroTrust.access.applications.list({ account_id, per_page: 100 }) as never),
+      this.#all<SdkPolicy>(apps('list reusable Access policies'), async () => (await this.#client).zeroTrust.access.policies.list({ account_id, per_page: 100 }) as never),
+      this.#all<SdkToken>({ operation: 'list Access service tokens', permission: 'accessTokens', scope }, async () =>
+        (await this.#client).zeroTrust.access.serviceTokens.list({ account_id, per_page: 100 }) as never,
       ),
-      this.#all<{ id?: string; name?: string; type?: string }>({ operation: 'list identity providers', permission: 'accessOrg', scope }, () =>
-        this.#client.zeroTrust.identityProviders.list({ account_id, per_page: 100 }) as never,
+      this.#all<{ id?: string; name?: string; type?: string }>({ operation: 'list identity providers', permission: 'accessOrg', scope }, async () =>
+        (await this.#client).zeroTrust.identityProviders.list({ account_id, per_page: 100 }) as never,
       ),
-      this.#all<{ name?: string }>(apps('list Access tags'), () => this.#client.zeroTrust.access.tags.list({ account_id, per_page: 100 }) as never),
+      this.#all<{ name?: string }>(apps('list Access tags'), async () => (await this.#client).zeroTrust.access.tags.list({ account_id, per_page: 100 }) as never),
     ]);
     return {
       organization,
@@ -135,48 +136,48 @@ class AccessSdkAdapter implements CloudflareAccess {
   async ensureTag(accountId: string, name: string): Promise<void> {
     const ctx: CallContext = { operation: `create Access tag ${name}`, permission: 'accessApps', scope: `account ${accountId}` };
     try {
-      await this.#client.zeroTrust.access.tags.get(name, { account_id: accountId });
+      await (await this.#client).zeroTrust.access.tags.get(name, { account_id: accountId });
       return;
     } catch (err) {
       if (!(err instanceof APIError && err.status === 404)) throw toProviderError(err, ctx);
     }
-    await this.#call(ctx, () => this.#client.zeroTrust.access.tags.create({ account_id: accountId, name }));
+    await this.#call(ctx, async () => (await this.#client).zeroTrust.access.tags.create({ account_id: accountId, name }));
   }
 
   async createPolicy(accountId: string, body: AccessPolicyBody): Promise<AccessPolicy> {
     const ctx: CallContext = { operation: `create Access policy ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const created = await this.#call(ctx, () => this.#client.zeroTrust.access.policies.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
+    const created = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.policies.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
     return toPolicy(created as SdkPolicy);
   }
 
   async updatePolicy(accountId: string, id: string, body: AccessPolicyBody): Promise<AccessPolicy> {
     const ctx: CallContext = { operation: `update Access policy ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const updated = await this.#call(ctx, () => this.#client.zeroTrust.access.policies.update(id, { account_id: accountId, ...body } as never));
+    const updated = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.policies.update(id, { account_id: accountId, ...body } as never));
     return toPolicy(updated as SdkPolicy);
   }
 
   async deletePolicy(accountId: string, id: string): Promise<void> {
     const ctx: CallContext = { operation: `delete Access policy ${id}`, permission: 'accessApps', scope: `account ${accountId}` };
-    await this.#call(ctx, () => this.#client.zeroTrust.access.policies.delete(id, { account_id: accountId }));
+    await this.#call(ctx, async () => (await this.#client).zeroTrust.access.policies.delete(id, { account_id: accountId }));
   }
 
   async createApp(accountId: string, body: AccessAppBody): Promise<AccessApp> {
     const ctx: CallContext = { operation: `create Access application ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
     // Not retried: a second POST after a lost answer would make a second app on the hostname.
-    const created = await this.#call(ctx, () => this.#client.zeroTrust.access.applications.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
+    const created = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.applications.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
     return checkedApp(toApp(created as SdkApp), ctx);
   }
 
   async updateApp(accountId: string, id: string, body: AccessAppBody): Promise<AccessApp> {
     const ctx: CallContext = { operation: `update Access application ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const updated = await this.#call(ctx, () => this.#client.zeroTrust.access.applications.update(id, { account_id: accountId, ...body } as never));
+    const updated = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.applications.update(id, { account_id: accountId, ...body } as never));
     return checkedApp(toApp(updated as SdkApp), ctx);
   }
 
   async deleteApp(accountId: string, id: string): Promise<void> {
     const ctx: CallContext = { operation: `delete Access application ${id}`, permission: 'accessApps', scope: `account ${accountId}` };
     try {
-      await this.#client.zeroTrust.access.applications.delete(id, { account_id: accountId });
+      await (await this.#client).zeroTrust.access.applications.delete(id, { account_id: accountId });
     } catch (err) {
       if (err instanceof APIError && err.status === 404) return; // already gone: the goal
       throw toProviderError(err, ctx);
@@ -185,8 +186,8 @@ class AccessSdkAdapter implements CloudflareAccess {
 
   async createServiceToken(accountId: string, name: string, duration: string | undefined): Promise<CreatedServiceToken> {
     const ctx: CallContext = { operation: `create Access service token ${name}`, permission: 'accessTokens', scope: `account ${accountId}` };
-    const created = (await this.#call(ctx, () =>
-      this.#client.zeroTrust.access.serviceTokens.create({ account_id: accountId, name, ...(duration ? { duration } : {}) }, { maxRetries: 0 }),
+    const created = (await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.access.serviceTokens.create({ account_id: accountId, name, ...(duration ? { duration } : {}) }, { maxRetries: 0 }),
     )) as SdkToken;
     if (!created.client_secret) throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a client secret', 'delete the token in Zero Trust → Access → Service Auth and re-run');
     return { token: toToken(created), clientSecret: new Secret(created.client_secret) };
@@ -194,7 +195,7 @@ class AccessSdkAdapter implements CloudflareAccess {
 
   async deleteServiceToken(accountId: string, id: string): Promise<void> {
     const ctx: CallContext = { operation: `delete Access service token ${id}`, permission: 'accessTokens', scope: `account ${accountId}` };
-    await this.#call(ctx, () => this.#client.zeroTrust.access.serviceTokens.delete(id, { account_id: accountId }));
+    await this.#call(ctx, async () => (await this.#client).zeroTrust.access.serviceTokens.delete(id, { account_id: accountId }));
   }
 }
 

@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'cloudflare';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'cloudflare/core/error';
 import { ProviderError } from '../core/errors.js';
 
 /** Token permissions as the dashboard names them (My Profile → API Tokens). */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import type Cloudflare from 'cloudflare';
-import { APIError } from 'cloudflare';
+import { APIError } from 'cloudflare/core/error';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
 import { Secret } from '../core/secret.js';
@@ -102,7 +102,8 @@ function isMissingRoute(err: unknown): boolean {
 
 class CloudflareSdkAdapter implements CloudflareAdapter {
   readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
-  readonly #client: Cloudflare;
+  /** Resolves once the SDK has loaded (see sdk-client.ts): every call awaits it. */
+  readonly #client: Promise<Cloudflare>;
   readonly #reporter: Reporter;
   readonly #settings: CloudflareSettings;
   readonly #batchSize: number;
@@ -151,8 +152,8 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     // nothing: cloudflare-go#347) and answers with it (nginx-ui#1914), while the inventory and DNS
     // record names use punycode. So: filter in Unicode, compare in ASCII. An exact name filter
     // matches at most one zone per account: the first page is the answer.
-    const page = await this.#call(ctx, () =>
-      this.#client.zones.list({ name: domainToUnicode(name) || name, account: { id: accountId }, per_page: 50 }),
+    const page = await this.#call(ctx, async () =>
+      (await this.#client).zones.list({ name: domainToUnicode(name) || name, account: { id: accountId }, per_page: 50 }),
     );
     const zone = page.result.find((z) => asciiZoneName(z.name) === name);
     if (!zone) {
@@ -168,8 +169,8 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
 
   async findTunnel(accountId: string, name: string): Promise<TunnelState | undefined> {
     const ctx: CallContext = { operation: `look up tunnel ${name}`, permission: 'tunnel', scope: `account ${accountId}` };
-    const page = await this.#call(ctx, () =>
-      this.#client.zeroTrust.tunnels.cloudflared.list({ account_id: accountId, name, is_deleted: false, per_page: 50 }),
+    const page = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.list({ account_id: accountId, name, is_deleted: false, per_page: 50 }),
     );
     const live = (page.result as SdkTunnel[])
       .filter((t) => t.name === name && !t.deleted_at)
@@ -183,7 +184,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   async listConnectors(accountId: string, tunnelId: string): Promise<TunnelConnector[]> {
     const ctx: CallContext = { operation: `read the connectors of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
     // GET .../cfd_tunnel/{id}/connections, one `Client` per cloudflared (a single page).
-    const page = await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }));
+    const page = await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }));
     return (page.result as SdkClient[]).map(toConnector);
   }
 
@@ -192,7 +193,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     const secret = generateTunnelSecret();
     let created: SdkTunnel & { account_tag?: string };
     try {
-      created = await this.#client.zeroTrust.tunnels.cloudflared.create(
+      created = await (await this.#client).zeroTrust.tunnels.cloudflared.create(
         { account_id: accountId, name, config_src: 'local', tunnel_secret: secret.reveal() },
         // A create is not idempotent: a retried POST after a lost answer would hit our own name (409).
         { maxRetries: 0 },
@@ -218,7 +219,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
 
   async recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials> {
     const ctx: CallContext = { operation: `recover credentials of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
-    const token = await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.token.get(tunnelId, { account_id: accountId }));
+    const token = await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.token.get(tunnelId, { account_id: accountId }));
     if (typeof token !== 'string') {
       throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a tunnel token', 'check the tunnel in the Cloudflare dashboard');
     }
@@ -233,7 +234,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     let pages = 0;
     const operation = `list DNS records of zone ${zone.name}`;
     try {
-      const first = await this.#client.dns.records.list({ zone_id: zone.id, per_page: DNS_PAGE_SIZE });
+      const first = await (await this.#client).dns.records.list({ zone_id: zone.id, per_page: DNS_PAGE_SIZE });
       // The SDK asks for the next page until one comes back empty: pages + 1 requests.
       for await (const page of first.iterPages()) {
         pages++;
@@ -288,7 +289,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         this.#reporter.debug(`cloudflare: zone ${changes.zoneName}: batch ${i + 1}/${batches.length} (${batch.length} changes)`);
         // Never re-sent by the SDK: a batch whose answer was lost may have been applied, and the
         // same POST again would fail on its own records (81058/81053) and read as a rollback.
-        await this.#writeOnce(() => this.#client.dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) }, { maxRetries: 0 }));
+        await this.#writeOnce(async () => (await this.#client).dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) }, { maxRetries: 0 }));
         applied += batch.length;
       } catch (err) {
         if (isMissingRoute(err)) {
@@ -315,7 +316,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   async getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined> {
     const ctx: CallContext = { operation: `read the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
     // SDK 7.3 `configurations.get` → {config: {ingress, originRequest}, source, version} (configurations.d.ts).
-    const got = (await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.configurations.get(tunnelId, { account_id: accountId }))) as {
+    const got = (await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.configurations.get(tunnelId, { account_id: accountId }))) as {
       config?: { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | null;
       source?: string;
       version?: number;
@@ -329,10 +330,19 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     };
   }
 
+  async putTunnelConfiguration(accountId: string, tunnelId: string, config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> }): Promise<number> {
+    const ctx: CallContext = { operation: `replace the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    // SDK 7.3 `configurations.update(tunnelID, {account_id, config})` = PUT …/configurations, "Replaces the configuration".
+    const got = (await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.configurations.update(tunnelId, { account_id: accountId, config: config as never }),
+    )) as { version?: number };
+    return got.version ?? 0;
+  }
+
   async deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void> {
     const ctx: CallContext = { operation: `clean up the connections of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
     // SDK 7.3 `connections.delete(tunnelID, {account_id, client_id?})`: no client_id removes every connector.
-    await this.#call(ctx, () => this.#client.zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }));
+    await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }));
   }
 
   async deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'> {
@@ -341,7 +351,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
       // SDK 7.3 `cloudflared.delete(tunnelID, {account_id})`. Deliberately without `?cascade=true`
       // (what `cloudflared tunnel delete -f` sends): connections are cleaned up explicitly, after
       // cloudflared was stopped, so a connector we do not know about is reported rather than cut off.
-      await this.#client.zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId });
+      await (await this.#client).zeroTrust.tunnels.cloudflared.delete(tunnelId, { account_id: accountId });
       return 'deleted';
     } catch (err) {
       if (err instanceof APIError && apiErrorCodes(err).includes(TUNNEL_HAS_CONNECTIONS)) return 'has-connections';
@@ -422,10 +432,10 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         scope: `zone ${changes.zoneName}`,
       };
       try {
-        if (op.kind === 'delete') await this.#client.dns.records.delete(op.id, { zone_id });
-        else if (op.kind === 'put') await this.#client.dns.records.update(op.id, { zone_id, ...recordParam(op.record) });
+        if (op.kind === 'delete') await (await this.#client).dns.records.delete(op.id, { zone_id });
+        else if (op.kind === 'put') await (await this.#client).dns.records.update(op.id, { zone_id, ...recordParam(op.record) });
         // A create is not idempotent: never re-sent after a lost answer (see the batch above).
-        else await this.#writeOnce(() => this.#client.dns.records.create({ zone_id, ...recordParam(op.record) }, { maxRetries: 0 }));
+        else await this.#writeOnce(async () => (await this.#client).dns.records.create({ zone_id, ...recordParam(op.record) }, { maxRetries: 0 }));
       } catch (err) {
         // A delete retried after a lost answer finds the record gone: that is the goal reached.
         if (op.kind === 'delete' && err instanceof APIError && err.status === 404 && apiErrorCodes(err).includes(81044)) {

@@ -1,4 +1,4 @@
-import { APIConnectionError, APIError } from 'cloudflare';
+import { APIConnectionError, APIError } from 'cloudflare/core/error';
 import type { DnsRecord } from '../ports/cloudflare.js';
 import { operationName, type DnsOperation } from './dns-operations.js';
 

@@ -40,15 +40,23 @@ export function retryAfterSeconds(headers: Headers): number {
  * - stops retrying once the Retry-After waits would exceed the cap, so a 5-minute
  *   Cloudflare block fails fast with a clear message instead of hanging the CLI;
  * - never retries a 409: Cloudflare's conflicts (duplicate tunnel name) are deterministic;
- * - counts requests and logs each call at debug level (method and path only, never headers).
+ * - counts requests and logs each call at debug level (method, path, status, duration; never headers or bodies).
  */
 export function createGuardedFetch(options: GuardedFetchOptions): FetchFn {
   const { reporter, stats } = options;
   return async (input, init) => {
     stats.requests++;
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    reporter.debug(`cloudflare ${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
-    const res = await globalThis.fetch(input, init);
+    const call = `cloudflare ${init?.method ?? 'GET'} ${url.pathname}${url.search}`;
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await globalThis.fetch(input, init);
+    } catch (err) {
+      reporter.debug(`${call} → no answer (${elapsed(started)})`);
+      throw err;
+    }
+    reporter.debug(`${call} → ${res.status} (${elapsed(started)})`);
     if (res.status === 409) return withHeader(res, 'x-should-retry', 'false');
     if (res.status === 429) {
       const wait = retryAfterSeconds(res.headers);
@@ -60,4 +68,9 @@ export function createGuardedFetch(options: GuardedFetchOptions): FetchFn {
     }
     return res;
   };
+}
+
+/** Milliseconds since `started`, for -v lines. */
+export function elapsed(started: number): string {
+  return `${Math.round(performance.now() - started)} ms`;
 }

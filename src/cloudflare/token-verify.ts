@@ -14,7 +14,7 @@ export type TokenVerification =
  * permissions are probed by the reads `doctor` makes. The token itself never leaves this call.
  */
 export async function verifyCloudflareToken(settings: CloudflareSettings, reporter: Reporter): Promise<TokenVerification> {
-  const client = createSdkClient(settings, { reporter, maxRetries: 1, timeoutMs: 15_000, stats: { requests: 0, rateLimitWaitSeconds: 0 } });
+  const client = await createSdkClient(settings, { reporter, maxRetries: 1, timeoutMs: 15_000, stats: { requests: 0, rateLimitWaitSeconds: 0 } });
   const attempts: [owner: 'user' | 'account', call: () => Promise<{ id: string; status: string }>][] = [
     ['user', () => client.user.tokens.verify()],
     ['account', () => client.accounts.tokens.verify({ account_id: settings.accountId })],

@@ -3,7 +3,8 @@
  * count; a missing `@@done` means the read was cut short, which is an error and
  * never "empty" (DESIGN.md safety rules).
  */
-import type { ConnectorState, ProbeResult, ProbeTarget, RemoteFileState } from '../ports/connector.js';
+import { isStagingOf } from '../core/staging-names.js';
+import type { ConnectorState, ProbeResult, ProbeTarget, RemoteFileState, SecretFileState } from '../ports/connector.js';
 import { STATE_HEADER } from './remote-scripts.js';
 
 export class OutputFormatError extends Error {}
@@ -67,8 +68,8 @@ export function versionFromOutput(stdout: string): string | undefined {
 
 const ENABLED = new Set(['enabled', 'enabled-runtime']);
 
-/** The readState script's output → ConnectorState. `paths` are the ones asked for, in order. */
-export function parseStateOutput(stdout: string, paths: string[]): ConnectorState {
+/** The readState script's output → ConnectorState. `paths` and `secretPaths` are the ones asked for. */
+export function parseStateOutput(stdout: string, paths: string[], secretPaths: string[] = []): ConnectorState {
   const lines = taggedLines(stdout);
   if (lines[0] === undefined || `@@${lines[0].tag} ${lines[0].rest}` !== STATE_HEADER) {
     throw new OutputFormatError('the state script did not start (no header line)');
@@ -77,6 +78,8 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
     throw new OutputFormatError('the state output was cut short (no end marker)');
   }
   const files = new Map<string, RemoteFileState>();
+  const secretFiles = new Map<string, SecretFileState>();
+  const staging: string[] = [];
   const seen = new Set<string>();
   let enabled: string | undefined;
   let active: string | undefined;
@@ -114,6 +117,24 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
         i += 2;
         break;
       }
+      case 'secret': {
+        const path = line.rest;
+        const [meta, sha, id, end] = [lines[i + 1], lines[i + 2], lines[i + 3], lines[i + 4]];
+        if (meta?.tag !== 'meta' || sha?.tag !== 'sha256' || id?.tag !== 'tunnel-id' || end?.tag !== 'end' || !/^[0-9a-f]{64}$/.test(sha.rest)) {
+          throw new OutputFormatError(`malformed digest record for ${path}`);
+        }
+        const [modeText, owner] = meta.rest.split(' ');
+        const mode = Number.parseInt(modeText ?? '', 8);
+        if (!Number.isFinite(mode) || owner === undefined) throw new OutputFormatError(`malformed mode/owner for ${path}: ${meta.rest}`);
+        secretFiles.set(path, { sha256: sha.rest, mode, owner, tunnelId: id.rest.trim() || undefined });
+        seen.add(path);
+        i += 4;
+        break;
+      }
+      case 'staging':
+        // Only our own names beside a path we asked for (the glob is wider than the pattern).
+        if (isStagingOf(line.rest, [...paths, ...secretPaths])) staging.push(line.rest);
+        break;
       case 'enabled':
         enabled = line.rest;
         break;
@@ -133,12 +154,14 @@ export function parseStateOutput(stdout: string, paths: string[]): ConnectorStat
         break;
     }
   }
-  const missing = paths.filter((p) => !seen.has(p));
+  const missing = [...paths, ...secretPaths].filter((p) => !seen.has(p));
   if (missing.length > 0) throw new OutputFormatError(`no record for ${missing.join(', ')}`);
   if (enabled === undefined || active === undefined) throw new OutputFormatError('no unit state in the output');
   return {
     cloudflaredVersion: versionFromOutput(stdout),
     files,
+    secretFiles,
+    staging: staging.sort(),
     unit: { enabled: ENABLED.has(enabled), active: active === 'active' },
     ...(clock !== undefined ? { clock } : {}),
     ...(systemdVersion !== undefined ? { systemdVersion } : {}),

@@ -9,6 +9,7 @@
  */
 import type { DeployRequest, ProbeTarget } from '../ports/connector.js';
 import { METRICS_ADDRESS } from '../ports/connector.js';
+import { stagingGlob } from '../core/staging-names.js';
 import { assertManagedPath, base64Lines, rooted, shQuote } from './shell.js';
 
 /** Where scripts run: production (`root: ''`) or a sandbox directory on a test machine. */
@@ -55,9 +56,20 @@ const VERSION_PROBE = [
   'fi',
 ];
 
-/** cloudflared version, each file's mode/owner/content, and the unit's state — one exec. */
-export function readStateScript(env: RemoteEnv, paths: string[], unit: string): string {
+/**
+ * cloudflared version, each file's mode/owner/content, each secret file's mode/owner/digest and
+ * tunnel id (never its content), the staging files of ours left beside any of them, and the
+ * unit's state — one exec.
+ */
+export function readStateScript(env: RemoteEnv, paths: string[], unit: string, secretPaths: string[] = []): string {
   paths.forEach(assertManagedPath);
+  secretPaths.forEach(assertManagedPath);
+  const staging = [...paths, ...secretPaths].map((p) => {
+    const { dir, prefix } = stagingGlob(p);
+    // The prefix is quoted, the `*` is not: sh expands it; no match leaves the word, which -f rejects.
+    // A staging file whose deploy still runs (an aborted client leaves the remote script going) is not stale.
+    return `for s in "$R"${shQuote(`${dir === '/' ? '' : dir}/${prefix}`)}*; do if [ -f "$s" ] && [ ! -L "$s" ] && ! kill -0 "\${s##*.}" 2>/dev/null; then echo "@@staging \${s#"$R"}"; fi; done`;
+  });
   return wrap(env, [
     `echo ${shQuote(STATE_HEADER)}`,
     ...VERSION_PROBE,
@@ -72,13 +84,49 @@ export function readStateScript(env: RemoteEnv, paths: string[], unit: string): 
     '  elif [ -e "$f" ]; then echo "@@notfile $1"',
     '  else echo "@@absent $1"; fi',
     '}',
+    // The credentials carry the tunnel secret: only their digest and TunnelID leave the host.
+    'emit_secret() {',
+    '  f="$R$1"',
+    '  if [ -f "$f" ]; then',
+    '    if [ ! -r "$f" ]; then echo "@@unreadable $1"; return; fi',
+    '    echo "@@secret $1"',
+    `    stat -c '@@meta %a %U' "$f"`,
+    `    H=$(sha256sum < "$f" | cut -d ' ' -f 1); echo "@@sha256 $H"`,
+    `    I=$(sed -n 's/.*"TunnelID"[[:space:]]*:[[:space:]]*"\\([0-9A-Za-z-]*\\)".*/\\1/p' "$f" | head -n 1); echo "@@tunnel-id $I"`,
+    '    echo "@@end"',
+    '  elif [ -e "$f" ]; then echo "@@notfile $1"',
+    '  else echo "@@absent $1"; fi',
+    '}',
     ...paths.map((p) => `emit ${shQuote(p)}`),
+    ...secretPaths.map((p) => `emit_secret ${shQuote(p)}`),
+    ...staging,
     `E=$(systemctl is-enabled ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@enabled \${E:-unknown}"`,
     `A=$(systemctl is-active ${shQuote(unit)} 2>/dev/null </dev/null); echo "@@active \${A:-unknown}"`,
     'echo "@@systemd $(systemctl --version 2>/dev/null </dev/null | head -n 1)"',
     'echo "@@clock $(date +%s)"',
     'echo "@@done"',
   ]);
+}
+
+/**
+ * Remove staging files of ours (`.<name>.proxflare-tmp.<pid>`), never reading them. Run under the
+ * connector lock, so no deploy of ours has started since; one whose deploy shell (the pid in its
+ * name) still runs, orphaned by a client that went away, is left to it (`@@in-use`).
+ */
+export function removeStagingScript(env: RemoteEnv, paths: string[]): string {
+  paths.forEach(assertManagedPath);
+  const body: string[] = [];
+  for (const p of paths) {
+    body.push(
+      `F=${rooted(p)}`,
+      `if [ -f "$F" ] && [ ! -L "$F" ]; then`,
+      `  if kill -0 "\${F##*.}" 2>/dev/null; then echo "@@in-use ${p}"`,
+      `  else rm -f "$F" || { echo "@@error cannot remove ${p}"; exit 65; }; echo "@@removed ${p}"; fi`,
+      'fi',
+    );
+  }
+  body.push('echo "@@done"');
+  return wrap(env, body);
 }
 
 /** Exit codes of the deploy script, so the adapter can tell the failures apart. */
@@ -110,6 +158,10 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
     `cleanup() { rm -f ${files.map((f) => `"\${T${f.n}:-}"`).join(' ')}; }`,
     'trap cleanup EXIT',
     `trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM`,
+    // A client that went away (a second Ctrl-C, a dropped link) closes our stdout; without this the
+    // next line written would kill the script between the swap and the restart. The step is
+    // finished instead (or rolled back by its own checks); its output goes nowhere.
+    `trap '' PIPE`,
   ];
   for (const f of files) {
     const delim = `PROXFLARE_EOF_${f.n}`;

@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { ProviderError } from '../core/errors.js';
+import type { Reporter } from '../core/reporter.js';
+import { silentReporter } from '../core/reporter.js';
 import type { CloudflaredSource } from '../inventory/types.js';
 import type {
-  ConnectConnector,
   ConnectTarget,
   ConnectorHost,
   ConnectorState,
@@ -41,6 +42,7 @@ import {
   packageVersionScript,
   probeScript,
   readStateScript,
+  removeStagingScript,
   readinessScript,
 } from './remote-scripts.js';
 import type { RemoteEnv } from './remote-scripts.js';
@@ -71,15 +73,27 @@ function indent(text: string): string {
     .join('\n');
 }
 
+/** Milliseconds since `started`, for -v lines. */
+function took(started: number): string {
+  return `${Math.round(performance.now() - started)} ms`;
+}
+
 export class SshConnectorHost implements ConnectorHost {
   readonly #session: SshSession;
   readonly #env: RemoteEnv;
   readonly #where: string;
+  readonly #reporter: Reporter;
 
-  constructor(session: SshSession, env: RemoteEnv) {
+  constructor(session: SshSession, env: RemoteEnv, reporter: Reporter = silentReporter) {
     this.#session = session;
     this.#env = env;
     this.#where = session.label;
+    this.#reporter = reporter;
+  }
+
+  /** -v: each remote command by its label (never the script, which may carry file contents), exit and duration. */
+  #log(operation: string, outcome: string, started: number): void {
+    this.#reporter.debug(`ssh ${this.#where} ${operation} → ${outcome} (${took(started)})`);
   }
 
   get roundTrips(): number {
@@ -87,20 +101,25 @@ export class SshConnectorHost implements ConnectorHost {
   }
 
   async #run(operation: string, script: string): Promise<ExecResult> {
+    const started = performance.now();
     try {
-      return await this.#session.exec(RUN_STDIN_SCRIPT, script);
+      const result = await this.#session.exec(RUN_STDIN_SCRIPT, script);
+      this.#log(operation, describeExit(result), started);
+      return result;
     } catch (err) {
+      this.#log(operation, 'no answer', started);
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, 'check the SSH connection to the connector and run again', {
         cause: err,
       });
     }
   }
 
-  async readState(paths: string[], unit: string): Promise<ConnectorState> {
-    const result = await this.#run('read connector state', readStateScript(this.#env, paths, unit));
+  async readState(paths: string[], unit: string, options: { secretPaths?: string[] } = {}): Promise<ConnectorState> {
+    const secretPaths = options.secretPaths ?? [];
+    const result = await this.#run('read connector state', readStateScript(this.#env, paths, unit, secretPaths));
     try {
       if (result.code !== 0) throw new OutputFormatError(`the state script failed (${describeExit(result)})`);
-      return parseStateOutput(result.stdout, paths);
+      return parseStateOutput(result.stdout, paths, secretPaths);
     } catch (err) {
       if (!(err instanceof OutputFormatError)) throw err;
       throw new ProviderError('ssh', `read connector state on ${this.#where}`, failureDetail(result, err.message), 'the host must have a POSIX sh, coreutils (base64, stat) and systemd', {
@@ -150,7 +169,8 @@ export class SshConnectorHost implements ConnectorHost {
     } else {
       hint = 'the files are either all old or all new (renames are atomic); run sync again to converge';
     }
-    throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint);
+    const subject = result.code === DEPLOY_EXIT.validation ? request.validateConfig : undefined;
+    throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), hint, subject ? { subject } : {});
   }
 
   async readiness(): Promise<Readiness> {
@@ -174,9 +194,12 @@ export class SshConnectorHost implements ConnectorHost {
       }
     }
     const remote = `${this.#env.root}/tmp/proxflare-cloudflared-${randomBytes(6).toString('hex')}.deb`;
+    const started = performance.now();
     try {
       await this.#session.upload(source.path, remote);
+      this.#log(`upload ${source.path} to ${remote}`, 'done', started);
     } catch (err) {
+      this.#log(`upload ${source.path} to ${remote}`, 'failed', started);
       throw new ProviderError('ssh', `upload ${source.path} to ${this.#where}:${remote}`, (err as Error).message, 'check that the .deb exists locally and /tmp on the connector has space', {
         cause: err,
       });
@@ -205,8 +228,10 @@ export class SshConnectorHost implements ConnectorHost {
     const holder = `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`;
     const operation = `take the connector lock '${name}'`;
     let held;
+    const started = performance.now();
     try {
       held = await this.#session.hold(lockScript(this.#env, name, waitMs, holder), (out) => /^@@(locked|busy|error)/m.test(out));
+      this.#log(operation, /^@@locked/m.test(held.stdout) ? 'held' : 'not taken', started);
     } catch (err) {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, undefined, { cause: err });
     }
@@ -240,6 +265,18 @@ export class SshConnectorHost implements ConnectorHost {
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), `check \`systemctl status ${unit}\` on the connector`);
     }
+  }
+
+  async removeStaging(paths: string[]): Promise<string[]> {
+    if (paths.length === 0) return [];
+    const operation = `remove stale staging files ${paths.join(', ')}`;
+    const result = await this.#run('remove stale staging files', removeStagingScript(this.#env, paths));
+    if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
+      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'remove them by hand on the connector (they may hold the tunnel secret), then run again');
+    }
+    return taggedLines(result.stdout)
+      .filter((l) => l.tag === 'in-use')
+      .map((l) => l.rest);
   }
 
   async removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void> {
@@ -296,10 +333,20 @@ export function parseRunningConfig(text: string | undefined): RunningConfig | un
   return { version: body.version, ingress };
 }
 
-export const connectConnector: ConnectConnector = async (target: ConnectTarget): Promise<ConnectorHost> => {
-  const session = await SshSession.open(target);
+export async function connectConnector(target: ConnectTarget, options: { reporter?: Reporter } = {}): Promise<ConnectorHost> {
+  const reporter = options.reporter ?? silentReporter;
+  const started = performance.now();
+  const label = `${target.user}@${target.host}:${target.port}`;
+  let session: SshSession;
+  try {
+    session = await SshSession.open(target);
+  } catch (err) {
+    reporter.debug(`ssh ${label} connect → failed (${took(started)})`);
+    throw err;
+  }
+  reporter.debug(`ssh ${label} connect → connected (${took(started)})`);
   const env: RemoteEnv = target.sandbox
     ? { root: target.sandbox.root, binDir: target.sandbox.binDir, ...(target.sandbox.metrics ? { metrics: target.sandbox.metrics } : {}) }
     : { root: '' };
-  return new SshConnectorHost(session, env);
-};
+  return new SshConnectorHost(session, env, reporter);
+}

@@ -62,12 +62,18 @@ export class ProviderError extends ProxflareError {
     readonly operation: string,
     readonly detail: string,
     readonly hint?: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; subject?: string },
   ) {
     super(`${system}: ${operation} failed: ${detail}${hint ? `\n  hint: ${hint}` : ''}`, options);
     this.status = options?.status;
+    this.subject = options?.subject;
   }
   readonly status: number | undefined;
+  /**
+   * The managed path the failure is about when one operation handles several (a deploy whose
+   * config cloudflared rejected), so the report names that file's change, not the operation's.
+   */
+  readonly subject: string | undefined;
 }
 
 export interface ApplyReportEntry {

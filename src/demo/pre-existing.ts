@@ -52,6 +52,16 @@ RestartSec=5s
 WantedBy=multi-user.target
 `;
 
+/** Written next to it unless `--no-update-service` (linux_service.go `serviceUpdateTimer`/`serviceUpdateService`). */
+const UPDATE_SERVICE = `[Unit]
+Description=Update cloudflared
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/bin/bash -c '/usr/bin/cloudflared update; code=$?; if [ $code -eq 11 ]; then systemctl restart cloudflared; exit 0; fi; exit $code'
+`;
+
 const UPDATE_TIMER = `[Unit]
 Description=Update cloudflared
 
@@ -110,6 +120,7 @@ export async function seedPreExisting(p: {
       files: [
         { path: '/etc/cloudflared/token', content: tunnelToken(tunnel), mode: 0o600, sensitive: true },
         { path: '/etc/systemd/system/cloudflared.service', content: SERVICE_INSTALL_UNIT, mode: 0o644 },
+        { path: '/etc/systemd/system/cloudflared-update.service', content: UPDATE_SERVICE, mode: 0o644 },
         { path: '/etc/systemd/system/cloudflared-update.timer', content: UPDATE_TIMER, mode: 0o644 },
       ],
       unit: 'cloudflared.service',

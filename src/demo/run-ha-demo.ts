@@ -72,6 +72,7 @@ export async function runHaDemo(ctx: CliContext, flags: { keep: boolean }): Prom
 
     await run('two replicas: each its own LXC, files and unit; the second on node pve2', ['sync', '--yes']);
     await run('both serve', ['status']);
+    await run('every check a sync needs, per replica', ['doctor']);
 
     await writeFile(lab.inventoryFile, haInventory(lab, '  catchAll: 503\n'));
     say('\n# a config change (tunnel.catchAll: 503) rolls through the replicas one at a time:');

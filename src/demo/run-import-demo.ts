@@ -34,7 +34,7 @@ export async function runImportDemo(ctx: CliContext, flags: { keep: boolean }): 
       if (!expectCodes.includes(code)) throw new UserError(`demo step "proxflare ${args.join(' ')}" exited with ${code}`);
     };
     await run('read what exists, write an inventory', ['import', '--tunnel', 'homelab', '--connector', lab.host.host, '-o', imported]);
-    await run('the plan: the same routes; the untagged LXC is a conflict until adopted', ['-i', imported, 'sync', '--dry-run'], [1]);
+    await run('the plan: the same routes; the untagged LXC and the remotely-managed tunnel are conflicts until adopted', ['-i', imported, 'sync', '--dry-run'], [1]);
     await run('what --adopt would take over', ['-i', imported, 'sync', '--dry-run', '--adopt']);
     await run('take it over (config validated before the restart; same tunnel id)', ['-i', imported, 'sync', '--yes', '--adopt']);
     await run('nothing left to do', ['-i', imported, 'sync', '--dry-run', '--detailed-exitcode']);

@@ -28,7 +28,7 @@ export function sandboxPorts(inventory: Inventory, reporter: Reporter, sandbox: 
     cloudflare: createCloudflare(inventory.cloudflare, { reporter }),
     ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
     connect: async (target) => {
-      const c = await connectConnector({ ...target, sandbox });
+      const c = await connectConnector({ ...target, sandbox }, { reporter });
       onConnect?.(c);
       return c;
     },

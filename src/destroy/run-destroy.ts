@@ -8,7 +8,7 @@ import { planDestroy } from '../plan/plan-destroy.js';
 import { hasChanges } from '../plan/types.js';
 import type { Ports } from '../sync/ports.js';
 import type { ReadResult } from '../sync/read-actual.js';
-import { readActual } from '../sync/read-actual.js';
+import { closeRead, readActual } from '../sync/read-actual.js';
 
 export interface PlannedDestroy {
   plan: DestroyPlan;
@@ -25,12 +25,12 @@ export async function planDestroyRun(inventory: Inventory, ports: Ports, options
   try {
     connectors = read.actual.tunnel ? await ports.cloudflare.listConnectors(inventory.cloudflare.accountId, read.actual.tunnel.id) : [];
   } catch (err) {
-    await read.host?.close();
+    await closeRead(read);
     throw err;
   }
   const plan = planDestroy(inventory, { ...read.actual, connectors }, options);
   if (plan.errors.length > 0) {
-    await read.host?.close();
+    await closeRead(read);
     throw new PlanError(plan.errors);
   }
   return { plan, read };
@@ -53,19 +53,19 @@ export async function applyDestroyRun(
   options: DestroyOptions,
   reporter: Reporter,
 ): Promise<AppliedDestroy> {
-  let host = planned.read.host;
+  // Every replica's connection opened while reading is used (and closed) here.
+  const hosts = planned.read.hosts;
   try {
-    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host, command: 'destroy' });
-    await result.host?.close();
-    await host?.close();
-    host = undefined;
+    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host: planned.read.host, hosts, command: 'destroy' });
+    for (const h of new Set([...result.hosts.values(), ...hosts.values()])) await h.close().catch(() => undefined);
+    hosts.clear();
     reporter.step('destroy', 're-reading to check that nothing is left');
     const again = await planDestroyRun(inventory, ports, { ...options, allowMassDelete: true }, reporter);
-    await again.read.host?.close();
+    await closeRead(again.read);
     reporter.done('destroy');
     if (hasChanges(again.plan)) reporter.warn(`still there after destroy: ${again.plan.changes.map((c) => c.address).join(', ')}`);
     return { applied: result.applied, after: again.plan };
   } finally {
-    await host?.close();
+    await closeRead({ hosts });
   }
 }

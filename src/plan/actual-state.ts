@@ -1,5 +1,5 @@
 import type { AccessState } from '../ports/access.js';
-import type { TunnelState, ZoneRecords } from '../ports/cloudflare.js';
+import type { RemoteTunnelConfig, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 
@@ -55,7 +55,21 @@ export interface ReplicasSlice {
   replicas?: Map<string, ReplicaActual>;
 }
 
-export type ActualState = RemoteSlices & HostSlice & ReplicasSlice;
+/**
+ * The digest of the credentials file the existing tunnel's token gives (what the deploy would
+ * write), read only when the tunnel exists and a connector runs: a hand-edited or stale
+ * `TunnelSecret` shows up in the plan without the secret ever leaving the read phase.
+ */
+export interface CredentialsSlice {
+  expectedCredentials?: { tunnelId: string; sha256: string };
+}
+
+/** The configuration Cloudflare holds for a remotely-managed tunnel (plan-remote-config); read only for one. */
+export interface RemoteConfigSlice {
+  remoteConfig?: RemoteTunnelConfig | undefined;
+}
+
+export type ActualState = RemoteSlices & HostSlice & ReplicasSlice & RemoteConfigSlice & CredentialsSlice;
 
 /** The container and host of one connector, by its hostname. */
 export function replicaActual(actual: ActualState, hostname: string): ReplicaActual {

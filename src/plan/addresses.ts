@@ -18,6 +18,6 @@ export function dnsAddress(hostname: string): string {
 }
 
 /** `file:cloudflared:/etc/cloudflared/config.yml`, `unit:cloudflared:cloudflared.service`. */
-export function hostAddress(kind: 'package' | 'file' | 'unit', connector: string, name: string): string {
+export function hostAddress(kind: 'package' | 'file' | 'staging' | 'unit' | 'leftover', connector: string, name: string): string {
   return `${kind}:${connector}:${name}`;
 }

@@ -8,8 +8,12 @@ import { planAccess } from './plan-access.js';
 import { planDns } from './plan-dns.js';
 import { planExposure } from './plan-exposure.js';
 import { planHost } from './plan-host.js';
+import { lxcLeftoverWarnings } from './lxc-leftovers.js';
+import { planLeftovers } from './plan-leftovers.js';
+import { planRemoteConfig } from './plan-remote-config.js';
 import { replicaUnitFile, watchdogFiles } from './plan-watchdog.js';
 import { planLxc } from './plan-lxc.js';
+import { planStaging } from './plan-staging.js';
 import { planTunnel } from './plan-tunnel.js';
 import type { Change, Plan, TunnelChange, Upsert } from './types.js';
 import type { AdoptKinds } from './ownership.js';
@@ -32,8 +36,14 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 
   const tunnel = planTunnel(inventory.tunnel.name, inventory.cloudflare.accountId, actual.tunnel);
   // Every replica is resources of its own, all with the same credentials and the same files.
-  const replicas = inventory.connectors.map((spec) => planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, options.adopt.has('lxc')));
+  const replicas = inventory.connectors.map((spec) =>
+    planReplica(inventory, spec, replicaActual(actual, spec.hostname), tunnel, desired, {
+      adoptLxc: options.adopt.has('lxc'),
+      expectedCredentials: actual.expectedCredentials,
+    }),
+  );
   for (const r of replicas) errors.push(...r.lxc.errors);
+  for (const spec of inventory.connectors) warnings.push(...lxcLeftoverWarnings(spec, replicaActual(actual, spec.hostname).proxmox));
 
   const dns = planDns({
     hostnames: desired.hostnames,
@@ -54,6 +64,16 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const exposure = planExposure({ inventory, zones: actual.zones, access: actual.access, hostnames: desired.hostnames });
   warnings.push(...exposure.warnings);
 
+  const remoteConfig = planRemoteConfig({
+    tunnelName: inventory.tunnel.name,
+    accountId: inventory.cloudflare.accountId,
+    tunnel: actual.tunnel,
+    remote: actual.remoteConfig,
+    configYml: desired.configYml,
+    hosts: inventory.connectors.map((spec) => replicaActual(actual, spec.hostname).host),
+    adopt: options.adopt.has('tunnel'),
+  });
+
   if (errors.length > 0) throw new PlanError(errors);
 
   // Records of a guest that could not be read are neither created nor deleted (unresolved-routes.ts).
@@ -62,7 +82,8 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const changes = inApplyOrder<Change>([
     ...replicas.map((r) => r.lxc.change),
     tunnel,
-    ...replicas.flatMap((r) => [r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit]),
+    ...replicas.flatMap((r) => [...r.staging, r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit, ...(r.leftover ? [r.leftover] : [])]),
+    ...(remoteConfig.change ? [remoteConfig.change] : []),
     ...dnsChanges,
     ...access.tokens,
     ...access.policies,
@@ -70,7 +91,7 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   ]);
   const plan: Plan = {
     changes,
-    conflicts: [...replicas.flatMap((r) => r.lxc.conflicts), ...dns.conflicts, ...access.conflicts],
+    conflicts: [...replicas.flatMap((r) => r.lxc.conflicts), ...remoteConfig.conflicts, ...dns.conflicts, ...access.conflicts],
     warnings,
     origins: desired.origins,
     exposure: exposure.exposure,
@@ -81,8 +102,15 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
 }
 
 /** One connector's container and what lives on it. */
-function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaActual, tunnel: Upsert<TunnelChange>, desired: DesiredState, adoptLxc: boolean) {
-  const lxc = planLxc(spec, actual.proxmox, adoptLxc);
+function planReplica(
+  inventory: Inventory,
+  spec: ConnectorSpec,
+  actual: ReplicaActual,
+  tunnel: Upsert<TunnelChange>,
+  desired: DesiredState,
+  options: { adoptLxc: boolean; expectedCredentials: ActualState['expectedCredentials'] },
+) {
+  const lxc = planLxc(spec, actual.proxmox, options.adoptLxc);
   // A host we will create or start cannot have been read: its state is "known after apply".
   const hostKnown = lxc.change.action === 'noop' || (lxc.change.action === 'update' && !lxc.change.start);
   const host = planHost({
@@ -92,6 +120,7 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     accountId: inventory.cloudflare.accountId,
     source: spec.cloudflared,
     credentialsPath: MANAGED_PATHS.credentials,
+    ...(options.expectedCredentials ? { expectedCredentials: options.expectedCredentials } : {}),
     files: [
       { path: MANAGED_PATHS.config, content: desired.configYml, mode: 0o644, validate: true },
       { path: MANAGED_PATHS.unitFile, content: replicaUnitFile(spec, actual, desired), mode: 0o644, validate: false },
@@ -100,5 +129,10 @@ function planReplica(inventory: Inventory, spec: ConnectorSpec, actual: ReplicaA
     unit: MANAGED_PATHS.unit,
     ...(spec.standby ? { standby: true } : {}),
   });
-  return { lxc, host };
+  return {
+    lxc,
+    host,
+    staging: planStaging(spec.hostname, hostKnown ? actual.host : undefined),
+    leftover: hostKnown ? planLeftovers(spec.hostname, actual.host) : undefined,
+  };
 }

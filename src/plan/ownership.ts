@@ -14,7 +14,7 @@ import { MANAGED_HEADER } from '../render/managed-header.js';
  */
 
 /** Kinds whose foreign resources `--adopt` can take over. */
-export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access'] as const;
+export const ADOPTABLE_KINDS = ['dns', 'lxc', 'access', 'tunnel'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
 
 /** Which kinds to adopt: `--adopt` is every adoptable kind, `--adopt=dns` only those named. */

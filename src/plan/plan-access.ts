@@ -440,3 +440,13 @@ function describeAppDiff(before: AccessAppView, after: AccessAppView): string {
   if (before.tags.join() !== after.tags.join()) parts.push('tags');
   return parts.length > 0 ? parts.join('; ') : 'destinations differ';
 }
+
+/** How an existing app is shown (destroy lists what it deletes). */
+export function existingAppView(app: AccessApp, policyNames: Map<string, string>): AccessAppView {
+  return appView(actualAppBody(app), app.aud, policyNames, undefined);
+}
+
+/** How an existing policy is shown (destroy lists what it deletes). */
+export function existingPolicyView(policy: AccessPolicy, state: AccessState): AccessPolicyView {
+  return policyView(actualPolicyBody(policy), state, new Map());
+}

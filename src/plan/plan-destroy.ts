@@ -1,14 +1,17 @@
-import type { Inventory } from '../inventory/types.js';
+import type { ConnectorSpec, Inventory } from '../inventory/types.js';
 import type { TunnelConnector, TunnelState, ZoneRecords } from '../ports/cloudflare.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
-import type { DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
+import type { AccessSlice, DnsSlice, HostSlice, TunnelSlice } from './actual-state.js';
 import { MANAGED_PATHS } from './actual-state.js';
+import { WATCHDOG_PATHS, WATCHDOG_TIMER } from '../render/watchdog.js';
 import { dnsAddress, hostAddress, lxcAddress, tunnelAddress } from './addresses.js';
 import { inApplyOrder } from './apply-order.js';
+import type { KeptResource } from './plan-destroy-access.js';
+import { planAccessTeardown } from './plan-destroy-access.js';
 import { isOurCredentials, isOurFile, isOwnedBy, markerTunnel } from './ownership.js';
 import { tunnelTarget } from './plan-dns.js';
-import { credentialsTunnelId } from './plan-host.js';
+import { readCredentials } from './plan-host.js';
 import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
 
 /**
@@ -17,7 +20,12 @@ import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChang
  */
 export type DestroyActual = { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'> } & TunnelSlice &
   DnsSlice &
-  HostSlice & { connectors: TunnelConnector[] };
+  AccessSlice &
+  HostSlice & {
+    connectors: TunnelConnector[];
+    /** Every replica by hostname (`connector.replicas`), as sync reads them; absent: one connector. */
+    replicas?: Map<string, { proxmox: Pick<ProxmoxState, 'connector' | 'foreignConnectors'>; host: ConnectorState | undefined }>;
+  };
 
 export interface DestroyOptions {
   /** Leave the connector LXC in place; remove only what cloudflared serves (--keep-connector). */
@@ -26,11 +34,7 @@ export interface DestroyOptions {
   allowMassDelete: boolean;
 }
 
-/** Something destroy saw but leaves alone, and why. */
-export interface KeptResource {
-  address: string;
-  reason: string;
-}
+export type { KeptResource };
 
 export interface DestroyPlan extends Plan {
   kept: KeptResource[];
@@ -63,20 +67,14 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     );
   }
 
-  // Access applications, policies and service tokens for those hostnames go here, once Access
-  // exists (#16): after DNS, so no request reaches a hostname whose protection is already gone.
-  const access: Change[] = [];
+  // After DNS, so no request reaches a hostname whose protection is already gone.
+  const hostnames = [...dns.map((c) => c.before!.name), ...inventoryHostnames(inventory)];
+  const accessTeardown = planAccessTeardown(inventory.cloudflare.accountId, tunnelName, actual.access, hostnames);
+  kept.push(...accessTeardown.kept);
+  const access: Change[] = [...accessTeardown.apps, ...accessTeardown.policies, ...accessTeardown.tokens];
 
-  const lxc = actual.proxmox.connector;
-  const destroyLxc = lxc !== undefined && !options.keepConnector;
-  const host = actual.host;
-  const connector = inventory.connector.hostname;
-  const hostChanges = planHostTeardown(connector, inventory.cloudflare.accountId, host, tunnel, kept);
-  if (!host && lxc && options.keepConnector) {
-    warnings.push(
-      `lxc/${inventory.connector.hostname} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`,
-    );
-  }
+  // Every replica: its cloudflared stopped, its files removed, its container destroyed.
+  const replicas = inventory.connectors.map((spec) => planReplicaTeardown(spec, replicaOf(actual, spec.hostname), inventory.cloudflare.accountId, tunnel, options, kept, warnings));
 
   const tunnelChanges: Change[] = [];
   if (tunnel) {
@@ -107,15 +105,46 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     tunnelChanges.push(t);
   }
 
+  // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
+  const changes: Change[] = inApplyOrder(
+    [...dns, ...access, ...replicas.flatMap((r) => r.stop), ...tunnelChanges, ...replicas.flatMap((r) => r.files), ...replicas.flatMap((r) => r.lxc)],
+    'destroy',
+  );
+  return { changes, conflicts: [], warnings, origins: [], kept, errors };
+}
+
+type ReplicaSlice = { proxmox: DestroyActual['proxmox']; host: ConnectorState | undefined };
+
+function replicaOf(actual: DestroyActual, hostname: string): ReplicaSlice {
+  return actual.replicas?.get(hostname) ?? { proxmox: actual.proxmox, host: actual.host };
+}
+
+/** One connector's part: stop cloudflared, remove proxflare's files, destroy the tagged LXC (or keep it). */
+function planReplicaTeardown(
+  spec: ConnectorSpec,
+  actual: ReplicaSlice,
+  accountId: string,
+  tunnel: TunnelState | undefined,
+  options: DestroyOptions,
+  kept: KeptResource[],
+  warnings: string[],
+): { stop: UnitChange[]; files: (FileChange | CredentialsChange)[]; lxc: LxcChange[] } {
+  const connector = spec.hostname;
+  const lxc = actual.proxmox.connector;
+  const host = actual.host;
+  const hostChanges = planHostTeardown(connector, accountId, host, tunnel, kept);
+  if (!host && lxc && options.keepConnector) {
+    warnings.push(`lxc/${connector} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`);
+  }
   const lxcChanges: LxcChange[] = [];
-  if (lxc && destroyLxc) {
+  if (lxc && !options.keepConnector) {
     const before: LxcView = {
       node: lxc.node,
       vmid: lxc.vmid,
       hostname: lxc.config.hostname,
-      template: inventory.connector.template,
-      storage: inventory.connector.storage,
-      disk: inventory.connector.disk,
+      template: spec.template,
+      storage: spec.storage,
+      disk: spec.disk,
       memory: lxc.config.memory,
       swap: lxc.config.swap,
       cores: lxc.config.cores,
@@ -128,10 +157,10 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
       connector,
       address: lxcAddress(connector),
       action: 'delete',
-      reason: `CT ${lxc.vmid}, tagged "${inventory.connector.tag}", ${lxc.status}`,
+      reason: `CT ${lxc.vmid}, tagged "${spec.tag}", ${lxc.status}`,
       before,
       after: undefined,
-      spec: inventory.connector,
+      spec,
       ref: { node: lxc.node, vmid: lxc.vmid },
       downloadTemplate: false,
       start: false,
@@ -141,15 +170,13 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
     kept.push({ address: lxcAddress(connector), reason: `CT ${lxc.vmid} kept (--keep-connector)` });
   }
   for (const f of actual.proxmox.foreignConnectors) {
-    kept.push({
-      address: lxcAddress(connector),
-      reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${inventory.connector.tag}": not proxflare's`,
-    });
+    kept.push({ address: lxcAddress(connector), reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${spec.tag}": not proxflare's` });
   }
+  return { ...hostChanges, lxc: lxcChanges };
+}
 
-  // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
-  const changes: Change[] = inApplyOrder([...dns, ...access, ...hostChanges.stop, ...tunnelChanges, ...hostChanges.files, ...lxcChanges]);
-  return { changes, conflicts: [], warnings, origins: [], kept, errors };
+function inventoryHostnames(inventory: Inventory): string[] {
+  return [...inventory.guests, ...inventory.hosts].flatMap((o) => o.services.map((s) => s.hostname)).filter((h) => h !== '');
 }
 
 function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: TunnelState | undefined, kept: KeptResource[]): DnsChange[] {
@@ -194,12 +221,13 @@ function planHostTeardown(
   const configIsOurs = config !== undefined && isOurFile(config.content);
   const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
-  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile]) {
-    const f = host.files.get(path);
-    if (!f) continue;
+  // The watchdog (render/watchdog.ts) is ours on every replica too; its script has the header after the shebang.
+  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, WATCHDOG_PATHS.script, WATCHDOG_PATHS.service, WATCHDOG_PATHS.timer]) {
     const address = hostAddress('file', connector, path);
     if (path === MANAGED_PATHS.credentials) {
-      if (!isOurCredentials(credentialsTunnelId(f.content), configIsOurs, tunnel?.id)) {
+      const credentials = readCredentials(host, path);
+      if (!credentials) continue;
+      if (!isOurCredentials(credentials.tunnelId, configIsOurs, tunnel?.id)) {
         kept.push({ address, reason: 'not written by proxflare (no proxflare config next to it, another tunnel): left in place' });
         continue;
       }
@@ -212,12 +240,14 @@ function planHostTeardown(
         path,
         source: 'token',
         accountId,
-        before: { tunnelId: credentialsTunnelId(f.content) ?? '' },
+        before: { tunnelId: credentials.tunnelId ?? '' },
         after: undefined,
       });
       continue;
     }
-    if (!isOurFile(f.content)) {
+    const f = host.files.get(path);
+    if (!f) continue;
+    if (!isOurFile(f.content) && !isOurFile(f.content.replace(/^#![^\n]*\n/, ''))) {
       kept.push({ address, reason: 'not written by proxflare (no proxflare header): left in place' });
       continue;
     }
@@ -236,6 +266,20 @@ function planHostTeardown(
     });
   }
   const stop: UnitChange[] = [];
+  // The watchdog timer stops first: it would otherwise restart the cloudflared stopped below.
+  if (files.some((f) => f.path === WATCHDOG_PATHS.timer)) {
+    stop.push({
+      kind: 'unit',
+      connector,
+      address: hostAddress('unit', connector, WATCHDOG_TIMER),
+      action: 'delete',
+      reason: "proxflare's watchdog; stopped before cloudflared",
+      unit: WATCHDOG_TIMER,
+      before: 'unknown',
+      after: undefined,
+      restart: false,
+    });
+  }
   const unit = host.unit;
   const unitAddress = hostAddress('unit', connector, MANAGED_PATHS.unit);
   if (unitIsOurs && (unit.active || unit.enabled)) {

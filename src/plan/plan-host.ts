@@ -1,3 +1,4 @@
+import { sha256Hex } from '../core/digest.js';
 import type { CloudflaredSource } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import { hostAddress } from './addresses.js';
@@ -16,6 +17,8 @@ export interface HostPlanInput {
   accountId: string;
   source: CloudflaredSource;
   credentialsPath: string;
+  /** The digest of the credentials file the existing tunnel's token gives (see CredentialsSlice). */
+  expectedCredentials?: { tunnelId: string; sha256: string };
   /** `restarts: false`: a file cloudflared does not read (the watchdog's), deployed without restarting it. */
   files: { path: string; content: string; mode: number; validate: boolean; restarts?: boolean }[];
   unit: string;
@@ -98,11 +101,12 @@ function planCredentials(input: HostPlanInput): CredentialsChange {
     };
   }
   if (!host) return { ...base, action: 'create', reason: 'recovered from the tunnel token', source: 'token', before: 'unknown' };
-  const existing = host.files.get(path);
+  // Read by digest (the state script never sends the secret); a fake or older reader may give content.
+  const existing = readCredentials(host, path);
   if (!existing) {
     return { ...base, action: 'create', reason: 'missing on the connector; recovered from the tunnel token', source: 'token', before: undefined };
   }
-  const current = credentialsTunnelId(existing.content);
+  const current = existing.tunnelId;
   if (current !== tunnelId) {
     return {
       ...base,
@@ -112,10 +116,30 @@ function planCredentials(input: HostPlanInput): CredentialsChange {
       before: { tunnelId: current ?? 'unreadable' },
     };
   }
+  const expected = input.expectedCredentials;
+  if (expected && expected.tunnelId === tunnelId && existing.sha256 !== expected.sha256) {
+    // Never says how it differs: the difference may be the secret itself.
+    return {
+      ...base,
+      action: 'update',
+      reason: 'content differs from what the tunnel token gives (edited by hand?); rewritten from the tunnel token',
+      source: 'token',
+      before: { tunnelId: current },
+    };
+  }
   if (existing.mode !== 0o600) {
     return { ...base, action: 'update', reason: `mode ${octal(existing.mode)} → 0600`, source: 'token', before: { tunnelId: current } };
   }
   return { ...base, action: 'noop', reason: 'credentials match the tunnel', source: 'token', before: { tunnelId: current } };
+}
+
+/** The credentials file as the host reported it: by digest, or (fakes, import) from its content. */
+export function readCredentials(host: ConnectorState, path: string): { tunnelId: string | undefined; sha256: string; mode: number } | undefined {
+  const secret = host.secretFiles?.get(path);
+  if (secret) return { tunnelId: secret.tunnelId, sha256: secret.sha256, mode: secret.mode };
+  const file = host.files.get(path);
+  if (!file) return undefined;
+  return { tunnelId: credentialsTunnelId(file.content), sha256: sha256Hex(file.content), mode: file.mode };
 }
 
 function planFile(

@@ -80,6 +80,8 @@ function renderBody(change: Change, paint: Paint): string[] {
       ];
     case 'file':
       return renderFile(change, paint);
+    case 'staging-file':
+      return ['content: (not read; may be sensitive)', 'removed'];
     case 'unit': {
       const lines: string[] = [];
       const b = change.before;
@@ -89,6 +91,18 @@ function renderBody(change: Change, paint: Paint): string[] {
       if (change.restart) lines.push(b !== 'unknown' && b?.active ? 'restart: yes' : 'start: yes');
       return lines;
     }
+    case 'tunnel-config': {
+      const line = (r: { hostname?: string; path?: string; service: string }) => `${r.hostname ?? '*'}${r.path ? ` ${r.path}` : ''} → ${r.service}`;
+      const before = new Set((change.before?.ingress ?? []).map(line));
+      const after = change.after.ingress.map(line);
+      return [
+        `tunnel: ${change.tunnelId}${change.version !== undefined ? ` (version ${change.version})` : ''}`,
+        ...after.map((l) => (before.has(l) ? `  ${l}` : `+ ${l}`)),
+        ...[...before].filter((l) => !after.includes(l)).map((l) => `- ${l}`),
+      ];
+    }
+    case 'leftover':
+      return [...change.units.map((u) => `stop and disable ${u}`), ...change.paths.map((p) => `remove ${p}`)];
     case 'dns':
       return renderDns(change);
     case 'access-policy':

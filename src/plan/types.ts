@@ -1,5 +1,5 @@
 import type { CloudflaredSource, ConnectorSpec } from '../inventory/types.js';
-import type { DnsRecord, NewDnsRecord } from '../ports/cloudflare.js';
+import type { DnsRecord, NewDnsRecord, RemoteIngressRule } from '../ports/cloudflare.js';
 import type { IpSource, LxcConfigPatch, LxcRef } from '../ports/proxmox.js';
 import type { AccessChange, ExposureEntry } from './access-changes.js';
 
@@ -87,6 +87,17 @@ export interface ConnectionsChange extends ChangeBase {
   after: undefined;
 }
 
+/** The configuration Cloudflare holds for a remotely-managed tunnel, kept equal to config.yml (plan-remote-config.ts). */
+export interface TunnelConfigChange extends ChangeBase {
+  kind: 'tunnel-config';
+  accountId: string;
+  tunnelId: string;
+  /** The version read at plan time. */
+  version: number | undefined;
+  before: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
+  after: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> };
+}
+
 export interface CredentialsChange extends HostChangeBase {
   kind: 'credentials';
   path: string;
@@ -118,6 +129,18 @@ export interface FileChange extends HostChangeBase {
   validate: boolean;
 }
 
+/**
+ * A staging file of ours a killed deploy left beside a managed file (`.<name>.proxflare-tmp.<pid>`,
+ * maybe holding the tunnel secret): removed, under the connector lock. Only `delete`; its
+ * content is never read.
+ */
+export interface StagingFileChange extends HostChangeBase {
+  kind: 'staging-file';
+  path: string;
+  before: { path: string };
+  after: undefined;
+}
+
 export interface UnitChange extends HostChangeBase {
   kind: 'unit';
   unit: string;
@@ -128,6 +151,20 @@ export interface UnitChange extends HostChangeBase {
   restart: boolean;
 }
 
+/**
+ * What a `cloudflared service install <TOKEN>` left on a connector proxflare now runs from its
+ * credentials file: the token and the daily self-update (plan-leftovers.ts). Only removed.
+ */
+export interface LeftoverChange extends HostChangeBase {
+  kind: 'leftover';
+  /** The exact paths present, removed together (daemon-reload after). */
+  paths: string[];
+  /** Units among them stopped and disabled first (the update timer). */
+  units: string[];
+  before: { paths: string[] };
+  after: undefined;
+}
+
 export interface DnsChange extends ChangeBase {
   kind: 'dns';
   zoneId: string;
@@ -136,7 +173,19 @@ export interface DnsChange extends ChangeBase {
   after: NewDnsRecord | undefined;
 }
 
-export type Change = LxcChange | TunnelChange | CredentialsChange | PackageChange | FileChange | UnitChange | DnsChange | ConnectionsChange | AccessChange;
+export type Change =
+  | LxcChange
+  | TunnelChange
+  | CredentialsChange
+  | PackageChange
+  | FileChange
+  | StagingFileChange
+  | UnitChange
+  | LeftoverChange
+  | TunnelConfigChange
+  | DnsChange
+  | ConnectionsChange
+  | AccessChange;
 export type ResourceKind = Change['kind'];
 
 /** A change that creates, updates or keeps its resource: `after` is known. */

@@ -12,11 +12,31 @@ export interface RemoteFileState {
   owner: string;
 }
 
+/**
+ * A file whose content is a secret (the tunnel credentials): the host reports its digest and
+ * the tunnel id in it, never the content, so the secret does not cross the wire on a read.
+ */
+export interface SecretFileState {
+  /** sha256 of the whole file, hex. */
+  sha256: string;
+  mode: number;
+  owner: string;
+  /** The `TunnelID` field, when the file has one. */
+  tunnelId: string | undefined;
+}
+
 export interface ConnectorState {
   /** `cloudflared --version` parsed (e.g. "2026.8.2"), or undefined when not installed. */
   cloudflaredVersion: string | undefined;
   /** Managed files that exist, by absolute path. */
   files: Map<string, RemoteFileState>;
+  /** Secret files asked for with `secretPaths` that exist, by absolute path. */
+  secretFiles?: Map<string, SecretFileState>;
+  /**
+   * Staging files of ours left beside a managed file (`.<name>.proxflare-tmp.<pid>`, written by a
+   * deploy that was killed before it could remove them), by absolute path. Never their content.
+   */
+  staging?: string[];
   unit: { enabled: boolean; active: boolean };
   /** The host's clock (`date +%s`) when the state was read: `doctor` compares it with the local one. */
   clock?: number;
@@ -109,8 +129,11 @@ export interface ProbeResult {
 }
 
 export interface ConnectorReader {
-  /** One round trip: cloudflared version, the managed files, unit enabled/active. */
-  readState(paths: string[], unit: string): Promise<ConnectorState>;
+  /**
+   * One round trip: cloudflared version, the managed files, unit enabled/active, and the stale
+   * staging files beside every path asked for. `secretPaths` are reported by digest only.
+   */
+  readState(paths: string[], unit: string, options?: { secretPaths?: string[] }): Promise<ConnectorState>;
   /** Check each origin from the connector (HTTP HEAD/GET or TCP connect). */
   probe(targets: ProbeTarget[]): Promise<ProbeResult[]>;
   /** cloudflared's `/ready`, read on the connector (the metrics server is bound to its loopback). */
@@ -130,6 +153,11 @@ export interface ConnectorWriter {
   lock(name: string, waitMs: number): Promise<() => Promise<void>>;
   /** `systemctl stop` (graceful: cloudflared drains for its grace period) then `disable`. Idempotent. */
   stopService(unit: string): Promise<void>;
+  /**
+   * Remove stale staging files (only names of ours: `.<name>.proxflare-tmp.<pid>`); never reads
+   * them. Idempotent. Returns the ones left because their deploy (the pid) still runs.
+   */
+  removeStaging(paths: string[]): Promise<string[]>;
   /** Remove files (and their `.proxflare.bak` copies); daemon-reload when a unit file was among them. Idempotent. */
   removeFiles(paths: string[], options: { reloadUnits: boolean }): Promise<void>;
 }

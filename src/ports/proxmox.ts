@@ -54,9 +54,23 @@ export type GuestIp =
   /** A clear error naming the guest and the fix (stopped, no agent, no address). */
   | { ok: false; error: string };
 
+/** A `vzcreate` of this token that ended without writing the config: a `lock: create`-only CT is left. */
+export interface FailedCreate extends LxcRef {
+  upid: string;
+  /** The task's exit status (its error). */
+  status: string;
+}
+
 export interface ProxmoxState {
   /** The connector, found by ownership tag + hostname (never by hostname alone). */
   connector: ConnectorLxcState | undefined;
+  /**
+   * Other containers that are our connector too (two runs created one each): `connector` is the
+   * one kept (connector.vmid, else the lowest vmid); these are never touched, only named.
+   */
+  duplicateConnectors?: LxcRef[];
+  /** Failed creates of ours Proxmox cannot remove over the API (`pct unlock` first). */
+  failedCreates?: FailedCreate[];
   /** Same-named LXCs without our tag: conflicts, never adopted silently. */
   foreignConnectors: LxcRef[];
   /** The one same-named LXC without our tag, read in full: what `--adopt=lxc` would take over. */
@@ -89,6 +103,8 @@ export interface ProxmoxReader {
    * (offline node, timeout) throws ProviderError; it is never "no guests".
    */
   readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState>;
+  /** Every container that is this connector (tag + hostname, or our create in progress), by vmid: the race checks around a create. */
+  listConnectors(connector: ConnectorSpec): Promise<LxcRef[]>;
 }
 
 export interface LxcCreateSpec {

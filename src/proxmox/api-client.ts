@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import proxmoxApi, { type Proxmox } from 'proxmox-api';
-import { type Agent, fetch as undiciFetch, type RequestInit, Response } from 'undici';
+import { type Agent, type Dispatcher, type RequestInit, Response } from 'undici';
 import { ProviderError, UserError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { ProxmoxSettings } from '../inventory/types.js';
 import { isTransient, mapError, type WireOutcome } from './map-error.js';
 import { createDispatcher } from './tls-dispatcher.js';
+import { exchange } from './wire-exchange.js';
 
 export interface ApiClientOptions {
   reporter: Reporter;
@@ -74,30 +75,42 @@ export class PveApiClient {
     });
   }
 
+  /**
+   * The `fetch` the package calls: one exchange on our dispatcher (see wire-exchange.ts for why
+   * not undici's `fetch`), answered with a buffered `Response`, which is all the package reads.
+   */
   private async fetch(url: string | URL, init?: RequestInit): Promise<Response> {
     const u = new URL(String(url));
-    const outcome: WireOutcome = { method: (init?.method ?? 'GET').toUpperCase(), path: u.pathname.replace(/^\/api2\/json/, '') };
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const outcome: WireOutcome = { method, path: u.pathname.replace(/^\/api2\/json/, '') };
     this.wire.getStore()?.push(outcome);
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new Error(`no answer from ${this.endpoint} within ${this.options.timeoutMs} ms`)),
-      this.options.timeoutMs,
-    );
+    // -v: method, path (no query), status and duration; never the token header or the body.
+    const call = `proxmox ${method} ${outcome.path}`;
+    const started = performance.now();
     try {
-      const res = await undiciFetch(u, { ...init, signal: controller.signal, dispatcher: this.dispatcher });
-      const body = await res.text();
-      outcome.status = res.status;
-      outcome.statusText = res.statusText;
-      outcome.contentType = res.headers.get('content-type');
-      outcome.body = body;
-      const headers = outcome.contentType ? { 'content-type': outcome.contentType } : undefined;
-      return new Response(body === '' ? null : body, { status: res.status, statusText: res.statusText, headers });
+      const answer = await exchange(
+        this.dispatcher,
+        {
+          origin: u.origin,
+          path: `${u.pathname}${u.search}`,
+          method: method as Dispatcher.HttpMethod,
+          ...(init?.headers ? { headers: init.headers as Record<string, string> } : {}),
+          ...(typeof init?.body === 'string' ? { body: init.body } : {}),
+        },
+        { ms: this.options.timeoutMs, error: () => new Error(`no answer from ${this.endpoint} within ${this.options.timeoutMs} ms`) },
+      );
+      this.options.reporter.debug(`${call} → ${answer.status} (${Math.round(performance.now() - started)} ms)`);
+      outcome.status = answer.status;
+      outcome.statusText = answer.statusText;
+      outcome.contentType = answer.contentType;
+      outcome.body = answer.body;
+      const headers = answer.contentType ? { 'content-type': answer.contentType } : undefined;
+      return new Response(answer.body === '' ? null : answer.body, { status: answer.status, statusText: answer.statusText, headers });
     } catch (e) {
+      this.options.reporter.debug(`${call} → no answer (${Math.round(performance.now() - started)} ms)`);
       outcome.transportError = e;
       // Never throw into the package: it would send the same request again (a second POST).
       return new Response(null, { status: 599, statusText: 'proxflare: transport failure' });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

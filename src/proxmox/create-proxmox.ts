@@ -5,6 +5,7 @@ import { type Reporter, silentReporter } from '../core/reporter.js';
 import type { ConnectorSpec, GuestSpec, ProxmoxSettings } from '../inventory/types.js';
 import type {
   ConnectorLxcState,
+  FailedCreate,
   GuestIp,
   GuestSummary,
   LxcConfigPatch,
@@ -14,7 +15,7 @@ import type {
   ProxmoxState,
 } from '../ports/proxmox.js';
 import { PveApiClient } from './api-client.js';
-import { BUSY_ERROR, configLock, isOwnTask, lockOf, readVia, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
+import { BUSY_ERROR, configLock, isOwnTask, lockOf, type ReadCall, readVia, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
 import { pickLxcAddress, type ResourceRow, resolveGuestIp } from './guest-ip.js';
 import { createLimit } from './limit.js';
 import { parseTemplateVolid } from '../core/pve-config.js';
@@ -72,6 +73,19 @@ function toConfigState(raw: RawConfig): ConnectorLxcState['config'] {
     tags: splitTags(raw.tags),
     digest: String(raw.digest ?? ''),
   };
+}
+
+interface Candidate {
+  row: ResourceRow;
+  config: RawConfig;
+  task?: TaskRow;
+}
+
+interface ConnectorCandidates {
+  /** Sorted by vmid. */
+  candidates: Candidate[];
+  foreign: LxcRef[];
+  failedCreates: FailedCreate[];
 }
 
 class ProxmoxAdapter implements Proxmox {
@@ -147,6 +161,8 @@ class ProxmoxAdapter implements Proxmox {
     return {
       connector: found.connector,
       foreignConnectors: found.foreign,
+      ...(found.duplicates.length > 0 ? { duplicateConnectors: found.duplicates } : {}),
+      ...(found.failedCreates.length > 0 ? { failedCreates: found.failedCreates } : {}),
       ...(found.adoptable ? { adoptable: found.adoptable } : {}),
       template: template.template,
       templatePresent: template.present,
@@ -202,18 +218,21 @@ class ProxmoxAdapter implements Proxmox {
       );
   }
 
-  private async findConnector(
-    spec: ConnectorSpec,
-    rows: ResourceRow[],
-    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
-  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; adoptable?: ConnectorLxcState }> {
+  /**
+   * Every container that is our connector: our tag and hostname in its config, or (while
+   * `vzcreate` unpacks the template, README-pve §4.14) a `lock: create`-only config whose running
+   * create task this token started. A `lock: create` left by an own create task that ended
+   * without writing the config (it could not get the flock) is a failed create, reported apart.
+   */
+  private async connectorCandidates(spec: ConnectorSpec, rows: ResourceRow[], call: ReadCall): Promise<ConnectorCandidates> {
     const tag = spec.tag.toLowerCase();
     const lxcs = rows.filter((r) => r.type === 'lxc');
     const tagged = lxcs.filter((r) => splitTags(r.tags).includes(tag));
     const foreign = lxcs.filter((r) => r.name === spec.hostname && !splitTags(r.tags).includes(tag)).map((r) => ({ node: r.node, vmid: r.vmid }));
+    const failedCreates: FailedCreate[] = [];
 
     // Right after creation a row has no name yet (RRD lag, README-pve §9.10): the config decides.
-    const candidates: { row: ResourceRow; config: RawConfig; task?: TaskRow }[] = [];
+    const candidates: Candidate[] = [];
     await Promise.all(
       tagged
         .filter((r) => r.name === spec.hostname || r.name === undefined || r.lock !== undefined)
@@ -222,8 +241,6 @@ class ProxmoxAdapter implements Proxmox {
           if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
         }),
     );
-    // While `vzcreate` unpacks the template the config holds only `lock: create`: no tag, no hostname
-    // (README-pve §4.14). Such a CT is ours when the running create task was started by this token.
     const lockedUntagged = lxcs.filter((r) => r.lock !== undefined && !splitTags(r.tags).includes(tag));
     await Promise.all(
       lockedUntagged.map(async (row) => {
@@ -238,29 +255,58 @@ class ProxmoxAdapter implements Proxmox {
           if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return undefined; // a failed create removed it
           throw e;
         });
-        if (config && String(config.hostname ?? '') === spec.hostname && splitTags(config.tags).includes(tag)) candidates.push({ row, config });
+        if (config && String(config.hostname ?? '') === spec.hostname && splitTags(config.tags).includes(tag)) {
+          candidates.push({ row, config });
+          return;
+        }
+        if (config && config.lock === 'create' && config.hostname === undefined) {
+          const failed = await this.failedOwnCreate(call, row);
+          if (failed) failedCreates.push(failed);
+        }
       }),
     );
+    candidates.sort((a, b) => a.row.vmid - b.row.vmid);
+    failedCreates.sort((a, b) => a.vmid - b.vmid);
+    return { candidates, foreign, failedCreates };
+  }
+
+  /** The ended `vzcreate` of this token that left a `lock: create`-only config (our mark), if any. */
+  private async failedOwnCreate(call: ReadCall, row: ResourceRow): Promise<FailedCreate | undefined> {
+    const rows = await call<TaskRow[] | null>(`list create tasks of CT ${row.vmid}`, (api) =>
+      api.nodes.$(row.node).tasks.$get({ vmid: row.vmid, source: 'all', typefilter: 'vzcreate' }),
+    );
+    const own = (rows ?? []).find((t) => t.type === 'vzcreate' && t.status !== 'RUNNING' && isOwnTask(t, this.settings.tokenId));
+    return own ? { node: row.node, vmid: row.vmid, upid: own.upid, status: own.status ?? 'unknown' } : undefined;
+  }
+
+  async listConnectors(spec: ConnectorSpec): Promise<LxcRef[]> {
+    const call = readVia(this.#client);
+    const rows = (await call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' }))).map((r) => ({ ...r, vmid: num(r.vmid) }));
+    const { candidates } = await this.connectorCandidates(spec, rows, call);
+    return candidates.map((c) => ({ node: c.row.node, vmid: c.row.vmid }));
+  }
+
+  private async findConnector(
+    spec: ConnectorSpec,
+    rows: ResourceRow[],
+    call: ReadCall,
+  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; duplicates: LxcRef[]; failedCreates: FailedCreate[]; adoptable?: ConnectorLxcState }> {
+    const { candidates, foreign, failedCreates } = await this.connectorCandidates(spec, rows, call);
     if (candidates.length === 0) {
       // One same-named container without the tag: read it in full, so `--adopt=lxc` can take it over.
-      const only = foreign.length === 1 ? lxcs.find((r) => r.vmid === foreign[0]!.vmid) : undefined;
-      if (!only) return { connector: undefined, foreign };
+      const only = foreign.length === 1 ? rows.find((r) => r.type === 'lxc' && r.vmid === foreign[0]!.vmid) : undefined;
+      if (!only) return { connector: undefined, foreign, duplicates: [], failedCreates };
       const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) => api.nodes.$(only.node).lxc.$(only.vmid).config.$get());
-      return { connector: undefined, foreign, adoptable: await this.lxcState(only, config, undefined, call) };
+      return { connector: undefined, foreign, duplicates: [], failedCreates, adoptable: await this.lxcState(only, config, undefined, call) };
     }
-    if (candidates.length > 1) {
-      const pinned = spec.vmid !== undefined ? candidates.filter((c) => c.row.vmid === spec.vmid) : [];
-      if (pinned.length !== 1)
-        throw new PlanError([
-          `lxc/${spec.hostname}: ${candidates.length} containers carry the tag "${spec.tag}" and the hostname "${spec.hostname}" or are being created by this token (CT ${candidates
-            .map((c) => c.row.vmid)
-            .sort((a, b) => a - b)
-            .join(', CT ')}); remove the duplicates or pin one with connector.vmid`,
-        ]);
-      candidates.splice(0, candidates.length, pinned[0]!);
-    }
+    // Two runs without a shared lock can each create one: every run keeps the same one (a pinned
+    // connector.vmid, else the lowest vmid) and names the others, instead of refusing to plan.
+    const pinned = spec.vmid !== undefined ? candidates.find((c) => c.row.vmid === spec.vmid) : undefined;
+    const kept = pinned ?? candidates[0]!;
+    const duplicates = candidates.filter((c) => c !== kept).map((c) => ({ node: c.row.node, vmid: c.row.vmid }));
+    candidates.splice(0, candidates.length, kept);
     const { row, config, task } = candidates[0]!;
-    return { connector: await this.lxcState(row, config, task, call), foreign };
+    return { connector: await this.lxcState(row, config, task, call), foreign, duplicates, failedCreates };
   }
 
   private async lxcState(

@@ -15,7 +15,7 @@ export function createRealPorts(inventory: Inventory, reporter: Reporter): Ports
     cloudflare,
     // Created only for an inventory that uses Access: no other run makes an Access call.
     ...(inventory.access ? { access: createCloudflareAccess(inventory.cloudflare, { reporter }) } : {}),
-    connect: connectConnector,
+    connect: (target) => connectConnector(target, { reporter }),
     close: () => proxmox.close(),
   };
 }

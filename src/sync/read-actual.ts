@@ -1,3 +1,5 @@
+import { renderCredentialsFile } from '../cloudflare/tunnel-credentials.js';
+import { sha256Hex } from '../core/digest.js';
 import { InternalError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
 import type { Inventory } from '../inventory/types.js';
@@ -5,8 +7,10 @@ import type { ConnectorHost, ConnectTarget } from '../ports/connector.js';
 import type { AccessSlice, ActualState, RemoteSlices, ReplicaActual } from '../plan/actual-state.js';
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
+import type { TunnelCredentials } from '../ports/cloudflare.js';
 import type { ProxmoxState } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
+import { LEFTOVER_PATHS } from '../plan/plan-leftovers.js';
 import { WATCHDOG_PATHS } from '../render/watchdog.js';
 
 const WATCHDOG_FILES = { script: WATCHDOG_PATHS.script, service: WATCHDOG_PATHS.service, timer: WATCHDOG_PATHS.timer };
@@ -18,6 +22,8 @@ export interface ReadResult {
   host: ConnectorHost | undefined;
   /** Every open connection by connector hostname (the first one included), reused by apply. */
   hosts: Map<string, ConnectorHost>;
+  /** The existing tunnel's credentials, when they were recovered to check the file on a connector. */
+  credentials?: TunnelCredentials;
 }
 
 /** Close every connection a read opened. */
@@ -76,8 +82,37 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
     throw err;
   }
   const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
+  // A remotely-managed tunnel's connectors serve what Cloudflare holds (plan-remote-config.ts).
+  if (remote.tunnel?.configSrc === 'cloudflare') {
+    try {
+      actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id);
+    } catch (err) {
+      await closeRead({ hosts });
+      throw err;
+    }
+  }
   if (others.length > 0) actual.replicas = replicas;
-  return { actual, host: hosts.get(first!.hostname), hosts };
+  const credentials = await expectedCredentials(inventory, remote, hosts, ports).catch(async (err: unknown) => {
+    await closeRead({ hosts });
+    throw err;
+  });
+  if (!credentials) return { actual, host: hosts.get(first!.hostname), hosts };
+  actual.expectedCredentials = { tunnelId: credentials.tunnelId, sha256: sha256Hex(renderCredentialsFile(credentials).reveal()) };
+  return { actual, host: hosts.get(first!.hostname), hosts, credentials };
+}
+
+/**
+ * The credentials the existing tunnel's token gives, recovered only when a connector was read
+ * (its file is then compared by digest, so a changed TunnelSecret is not "up to date").
+ */
+async function expectedCredentials(
+  inventory: Inventory,
+  remote: RemoteSlices,
+  hosts: Map<string, ConnectorHost>,
+  ports: Ports,
+): Promise<TunnelCredentials | undefined> {
+  if (!remote.tunnel || hosts.size === 0) return undefined;
+  return ports.cloudflare.recoverCredentials(inventory.cloudflare.accountId, remote.tunnel.id);
 }
 
 async function readHost(
@@ -98,7 +133,10 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES)], MANAGED_PATHS.unit);
+  // The credentials carry the tunnel secret: read by digest only.
+  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS], MANAGED_PATHS.unit, {
+    secretPaths: [MANAGED_PATHS.credentials],
+  });
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

@@ -57,7 +57,15 @@ export async function applySync(
 ): Promise<AppliedSync> {
   let hosts = new Map(planned.read.hosts);
   try {
-    const result = await applyPlan(planned.plan, { inventory, ports, reporter, host: planned.read.host, hosts, ...(stop ? { stop } : {}) });
+    const result = await applyPlan(planned.plan, {
+      inventory,
+      ports,
+      reporter,
+      host: planned.read.host,
+      hosts,
+      ...(planned.read.credentials ? { credentials: planned.read.credentials } : {}),
+      ...(stop ? { stop } : {}),
+    });
     hosts = result.hosts;
     await closeRead({ hosts, ...(stop ? { stop } : {}) });
     reporter.step('sync', 're-reading to check convergence');

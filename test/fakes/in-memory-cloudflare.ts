@@ -106,6 +106,11 @@ export class InMemoryCloudflare implements Cloudflare {
     return undefined;
   }
 
+  async putTunnelConfiguration(_accountId: string, tunnelId: string): Promise<number> {
+    this.hit(`putTunnelConfiguration ${tunnelId}`, 'putTunnelConfiguration');
+    return 1;
+  }
+
   async deleteTunnelConnections(_accountId: string, tunnelId: string): Promise<void> {
     this.hit(`deleteTunnelConnections ${tunnelId}`, 'deleteTunnelConnections');
     const t = this.tunnels.find((x) => x.id === tunnelId);

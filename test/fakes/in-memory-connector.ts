@@ -10,7 +10,10 @@ import type {
   ProbeTarget,
   Readiness,
   RemoteFileState,
+  SecretFileState,
 } from '../../src/ports/connector.js';
+import { sha256Hex } from '../../src/core/digest.js';
+import { credentialsTunnelId } from '../../src/plan/plan-host.js';
 
 /**
  * An in-process connector host: files in a Map, a unit with enabled/active and a restart
@@ -20,6 +23,8 @@ import type {
 export class InMemoryConnector implements ConnectorHost {
   readonly actions: string[] = [];
   readonly files = new Map<string, RemoteFileState>();
+  /** Stale staging files (paths) a killed deploy left. */
+  readonly staging = new Set<string>();
   version: string | undefined;
   unit = { enabled: false, active: false };
   restarts = 0;
@@ -59,14 +64,26 @@ export class InMemoryConnector implements ConnectorHost {
     return this;
   };
 
-  async readState(paths: string[]): Promise<ConnectorState> {
+  async readState(paths: string[], _unit?: string, options: { secretPaths?: string[] } = {}): Promise<ConnectorState> {
     this.hit('readState', 'readState');
     const files = new Map<string, RemoteFileState>();
     for (const p of paths) {
       const f = this.files.get(p);
       if (f) files.set(p, { ...f });
     }
-    return { cloudflaredVersion: this.version, files, unit: { ...this.unit } };
+    // Like the state script: a secret file by digest and TunnelID only.
+    const secretFiles = new Map<string, SecretFileState>();
+    for (const p of options.secretPaths ?? []) {
+      const f = this.files.get(p);
+      if (f) secretFiles.set(p, { sha256: sha256Hex(f.content), mode: f.mode, owner: f.owner, tunnelId: credentialsTunnelId(f.content) });
+    }
+    return { cloudflaredVersion: this.version, files, secretFiles, staging: [...this.staging].sort(), unit: { ...this.unit } };
+  }
+
+  async removeStaging(paths: string[]): Promise<string[]> {
+    this.hit(`remove staging ${paths.join(',')}`, 'removeStaging');
+    for (const p of paths) this.staging.delete(p);
+    return [];
   }
 
   async probe(targets: ProbeTarget[]): Promise<ProbeResult[]> {

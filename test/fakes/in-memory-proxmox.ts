@@ -60,6 +60,11 @@ export class InMemoryProxmox implements Proxmox {
     };
   }
 
+  async listConnectors(): Promise<LxcRef[]> {
+    this.hit('listConnectors');
+    return this.connector ? [{ node: this.connector.node, vmid: this.connector.vmid }] : [];
+  }
+
   async listGuests(): Promise<GuestSummary[]> {
     this.hit('listGuests');
     return [...this.guestIps.entries()].flatMap(([name, ip], i) => (ip.ok ? [{ node: 'pve', vmid: 300 + i, name, type: 'lxc' as const, status: 'running', tags: [], ip: ip.ip }] : []));

@@ -1,4 +1,4 @@
-import type { TunnelCredentials } from '../../ports/cloudflare.js';
+import { renderCredentialsFile } from '../../cloudflare/tunnel-credentials.js';
 import type { CredentialsChange } from '../../plan/types.js';
 import type { Executor } from './executor.js';
 import { removeHostFiles } from './remove-files.js';
@@ -17,14 +17,10 @@ export const credentialsExecutor: Executor<CredentialsChange> = {
       }
       ctx.stage(change.connector, {
         change,
-        file: { path: change.path, content: credentialsFile(ctx.credentials), mode: 0o600, sensitive: true },
+        // The same rendering the plan's digest was taken of (read-actual.ts), so a deployed file compares equal.
+        file: { path: change.path, content: renderCredentialsFile(ctx.credentials).reveal(), mode: 0o600, sensitive: true },
         validate: true,
       });
     }
   },
 };
-
-/** cloudflared's credentials file (connection/connection.go `Credentials`). */
-function credentialsFile(c: TunnelCredentials): string {
-  return `${JSON.stringify({ AccountTag: c.accountTag, TunnelSecret: c.tunnelSecret.reveal(), TunnelID: c.tunnelId, Endpoint: '' })}\n`;
-}

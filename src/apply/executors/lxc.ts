@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { LxcChange } from '../../plan/types.js';
 import type { LxcRef } from '../../ports/proxmox.js';
 import type { ExecutorContext } from '../executor-context.js';
+import { recheckBeforeCreate, settleAfterCreate } from '../create-race.js';
 import { followLiveNetworkChange } from '../lxc-live-network.js';
 import { oneByOne } from './executor.js';
 
@@ -17,7 +18,9 @@ export const lxcExecutor = oneByOne<LxcChange>(async (change: LxcChange, ctx: Ex
     }
     reporter.step(change.address, 'creating container');
     const sshPublicKey = await readFile(change.spec.ssh.publicKey, 'utf8');
+    await recheckBeforeCreate(change, ctx);
     ref = await ports.proxmox.createLxc({ connector: change.spec, sshPublicKey });
+    await settleAfterCreate(change, ctx, ref);
   } else if (change.patch && ref && change.digest) {
     reporter.step(change.address, 'updating container config');
     await ports.proxmox.updateLxc(ref, change.patch, change.digest);

@@ -1,4 +1,3 @@
-import { MANAGED_PATHS } from '../../plan/actual-state.js';
 import type { CredentialsChange, FileChange } from '../../plan/types.js';
 import type { ExecutorContext } from '../executor-context.js';
 
@@ -10,7 +9,7 @@ export async function removeHostFiles(changes: readonly (FileChange | Credential
     const paths = list.map((c) => c.path);
     const host = await ctx.connector(connector);
     ctx.reporter.step(list[0]!.address, `removing ${paths.join(', ')}`);
-    await host.removeFiles(paths, { reloadUnits: paths.includes(MANAGED_PATHS.unitFile) });
+    await host.removeFiles(paths, { reloadUnits: paths.some((p) => p.startsWith('/etc/systemd/system/')) });
     for (const c of list) ctx.completed(c);
     ctx.reporter.done(list[0]!.address, `${paths.length} file${paths.length === 1 ? '' : 's'} removed`);
   }

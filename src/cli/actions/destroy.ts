@@ -3,6 +3,7 @@ import { applyDestroyRun, planDestroyRun } from '../../destroy/run-destroy.js';
 import { renderDestroyJson, renderDestroyPlan } from '../../plan/render-destroy.js';
 import { hasChanges } from '../../plan/types.js';
 import { takeLocalLock } from '../../sync/local-lock.js';
+import { closeRead } from '../../sync/read-actual.js';
 import type { DestroyFlags } from '../commands/destroy.js';
 import type { CliContext } from '../context.js';
 import { globalOptions } from '../context.js';
@@ -29,7 +30,7 @@ export async function runDestroy(ctx: CliContext, flags: DestroyFlags): Promise<
     else if (!flags.json) io.stdout(renderDestroyPlan(plan, tunnel, { color: g.color }));
 
     if (flags.dryRun || !changes) {
-      await planned.read.host?.close();
+      await closeRead(planned.read);
       if (flags.json && !flags.dryRun) io.stdout(`${JSON.stringify({ plan: renderDestroyJson(plan), apply: null }, null, 2)}\n`);
       if (flags.dryRun && flags.detailedExitcode && changes) throw new ExitError(2);
       return;
@@ -38,13 +39,13 @@ export async function runDestroy(ctx: CliContext, flags: DestroyFlags): Promise<
     if (!flags.yes) {
       const prompt = io.prompt;
       if (!io.isTTY || !prompt) {
-        await planned.read.host?.close();
+        await closeRead(planned.read);
         throw new UserError('refusing to destroy without confirmation: not a terminal. Re-run with --yes to destroy, or --dry-run to only look.');
       }
       // Typing the name (as GitHub asks before deleting a repository) cannot be done by reflex.
       const typed = await prompt(`This deletes what is listed above. Type the tunnel name (${tunnel}) to confirm:`);
       if (typed.trim() !== tunnel) {
-        await planned.read.host?.close();
+        await closeRead(planned.read);
         io.stderr('Destroy cancelled; nothing was changed.\n');
         return;
       }

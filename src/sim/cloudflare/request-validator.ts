@@ -78,6 +78,21 @@ function addFormats(ajv: Ajv): void {
   ajv.addFormat('email', /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i);
 }
 
+/**
+ * Where the 2024 schema is stricter than the real API, the real API wins. `tunnel_ingressRule`
+ * requires `hostname`, but a configurations PUT must end with a catch-all rule that has none:
+ * "Cloudflare rejects PUTs whose last rule has a hostname" (alchemy.run Cloudflare.Tunnel.Configuration
+ * docs), and the dashboard's own configurations carry `{service: 'http_status:404'}` last
+ * (access-ha-health.md §5.1 "must end with a catch-all").
+ */
+function todaysApi<D extends { components: JsonObject }>(doc: D): D {
+  const schemas = (doc.components as { schemas?: Record<string, JsonObject> }).schemas;
+  const rule = schemas?.['tunnel_ingressRule'] as { required?: string[] } | undefined;
+  if (!rule?.required?.includes('hostname')) return doc;
+  const patched = { ...rule, required: rule.required.filter((r) => r !== 'hostname') };
+  return { ...doc, components: { ...doc.components, schemas: { ...schemas, tunnel_ingressRule: patched } } };
+}
+
 export interface ValidationProblem {
   where: 'path' | 'query' | 'body';
   message: string;
@@ -88,7 +103,7 @@ export class RequestValidator {
 
   /** `document`: an OpenAPI document of the same shape (default: the tunnel/DNS/zone subset). */
   constructor(document: unknown = apiSchema) {
-    const doc = document as { paths: Record<string, Record<string, unknown>>; components: JsonObject };
+    const doc = todaysApi(document as { paths: Record<string, Record<string, unknown>>; components: JsonObject });
     const bodyAjv = new Ajv({ strict: false, allErrors: true });
     // Query strings are text; the schema's number/boolean types are checked after coercion.
     const paramAjv = new Ajv({ strict: false, allErrors: true, coerceTypes: true, useDefaults: false });

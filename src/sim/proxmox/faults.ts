@@ -49,6 +49,8 @@ export class SimFaults {
   private latencyRules: Rule<number>[] = [];
   private taskFailures: { type: string; message: string }[] = [];
   private holds: PendingHold[] = [];
+  private flockTimeouts = 0;
+  private hooks: { match: RequestMatch; skip: number; run: () => Promise<void> }[] = [];
   /** Nodes switched offline by a test (in addition to the seed). */
   readonly offline = new Set<string>();
 
@@ -69,9 +71,45 @@ export class SimFaults {
     this.latencyRules.push({ match, remaining: times, action: ms });
   }
 
+  /**
+   * The next `vzcreate` worker cannot get the container's flock within 10 s: its work never runs
+   * and nothing removes the config, so a `lock: create`-only CT is left behind (README-pve §4.14,
+   * pve-container create_vm `$realcmd`).
+   */
+  flockTimeoutNextCreate(): void {
+    this.flockTimeouts++;
+  }
+
+  takeFlockTimeout(type: string): boolean {
+    if (type !== 'vzcreate' || this.flockTimeouts === 0) return false;
+    this.flockTimeouts--;
+    return true;
+  }
+
   /** The next task of this type (vzcreate, download, vzstart, ...) ends with this error. */
   failNextTask(type: string, message: string): void {
     this.taskFailures.push({ type, message });
+  }
+
+  /**
+   * Run `run` (and wait for it) when a matching request arrives, before it is handled; after
+   * `skip` matching requests have passed untouched. The test plays a second client at exactly
+   * that moment (another machine creating the connector as ours arrives), by event, not timing.
+   */
+  interceptNext(match: RequestMatch, run: () => Promise<void>, skip = 0): void {
+    this.hooks.push({ match, skip, run });
+  }
+
+  takeHook(method: string, path: string): (() => Promise<void>) | undefined {
+    const i = this.hooks.findIndex((h) => matches(h.match, method, path));
+    if (i < 0) return undefined;
+    const hook = this.hooks[i]!;
+    if (hook.skip > 0) {
+      hook.skip--;
+      return undefined;
+    }
+    this.hooks.splice(i, 1);
+    return hook.run;
   }
 
   /** The next task of this type stays `running` (its work not done) until `release()`. */
@@ -105,6 +143,8 @@ export class SimFaults {
     this.latencyRules = [];
     this.taskFailures = [];
     this.holds = [];
+    this.hooks = [];
+    this.flockTimeouts = 0;
     this.offline.clear();
   }
 

@@ -165,7 +165,9 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
     events.emit('task-start', task);
     void (held ?? sleep(options.taskDurations?.[type] ?? taskDurationMs)).then(async () => {
       const injected = faults.takeTaskFailure(type);
+      const flockTimeout = faults.takeFlockTimeout(type);
       try {
+        if (flockTimeout) throw new Error(`can't lock file '/run/lock/lxc/pve-config-${id}.lock' - got timeout`);
         if (injected !== undefined && type !== 'vzcreate') throw new Error(injected);
         await work(taskWithInjection(task, injected));
         if (injected !== undefined) throw new Error(injected);
@@ -242,6 +244,8 @@ export async function startProxmoxSim(options: ProxmoxSimOptions): Promise<Proxm
 
     const latency = faults.takeLatency(method, path);
     if (latency > 0) await sleep(latency);
+    const hook = faults.takeHook(method, path);
+    if (hook) await hook();
     const drop = faults.takeDrop(method, path);
     if (drop === 'before') {
       entry.status = 0;

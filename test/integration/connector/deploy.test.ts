@@ -3,7 +3,8 @@
  * sandbox directory: state reads, atomic deploys, validation and restart rollbacks.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { watch as watchDir } from 'node:fs';
+import { readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/core/errors.js';
@@ -12,6 +13,28 @@ import type { ConnectorHost } from '../../../src/ports/connector.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { PATHS, UNIT, UNIT_TEXT, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord } from '../../support/sshd.js';
+
+/** Resolves once `check` holds, re-checked on every change in `dir` (an event, never a sleep). */
+function untilTrue(dir: string, check: () => Promise<boolean>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    // The callback watcher is live as soon as it returns, so no change after this line is missed.
+    const watcher = watchDir(dir, () => void probe());
+    const probe = async () => {
+      if (done) return;
+      try {
+        if (!(await check()) || done) return;
+        done = true;
+        watcher.close();
+        resolve();
+      } catch (err) {
+        watcher.close();
+        reject(err as Error);
+      }
+    };
+    void probe();
+  });
+}
 
 // Generous timeouts: every exec starts the user's login shell, which can be slow on busy dev machines.
 describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { timeout: 180_000 }, () => {
@@ -36,6 +59,31 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
 
   it('runs a real OpenSSH sshd', () => {
     expect(sandbox.kind).toBe('openssh');
+  });
+
+  // Issue 13 classes 7 and 8: what the state script sends back about secrets and staging files.
+  it('reports the credentials by digest and TunnelID only, and lists stale staging files (not live ones, not foreign names)', async () => {
+    const secret = randomBytes(32).toString('base64');
+    const content = JSON.stringify({ AccountTag: 'a', TunnelSecret: secret, TunnelID: '6f1c6b0e-1111-4a2b-9c3d-000000000001', Endpoint: '' });
+    const creds = '/etc/cloudflared/credentials.json';
+    await mkdir(dirname(inSandbox(creds)), { recursive: true });
+    await writeFile(inSandbox(creds), content, { mode: 0o600 });
+    const dead = '/etc/cloudflared/.credentials.json.proxflare-tmp.999999999';
+    const live = `/etc/cloudflared/.config.yml.proxflare-tmp.${process.pid}`;
+    for (const p of [dead, live, '/etc/cloudflared/.other.proxflare-tmp.5', '/etc/cloudflared/.config.yml.proxflare-tmp.x']) await writeFile(inSandbox(p), secret);
+    const host = await connect();
+    const state = await host.readState([PATHS.config], UNIT, { secretPaths: [creds] });
+    expect(state.files.has(creds)).toBe(false);
+    const { createHash } = await import('node:crypto');
+    expect(state.secretFiles!.get(creds)).toEqual({ sha256: createHash('sha256').update(content).digest('hex'), mode: 0o600, owner: expect.any(String), tunnelId: '6f1c6b0e-1111-4a2b-9c3d-000000000001' });
+    expect(JSON.stringify([...state.secretFiles!.values()])).not.toContain(secret);
+    expect(state.staging).toEqual([dead]);
+
+    expect(await host.removeStaging([dead, live])).toEqual([live]);
+    expect(await readFile(inSandbox(live), 'utf8')).toBe(secret);
+    await expect(stat(inSandbox(dead))).rejects.toThrow();
+    // The sandbox is shared with the next tests.
+    await rm(inSandbox('/etc/cloudflared'), { recursive: true, force: true });
   });
 
   it('reads an empty host in exactly one round trip', async () => {
@@ -176,6 +224,40 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     expect(names.filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
     const state = await (await connect()).readState([bigPath], UNIT);
     expect(state.files.get(bigPath)?.content).toBe(old);
+  });
+
+  // Issue 13 class 7: "finish or undo the current remote step". A client that goes away (a second
+  // Ctrl-C, a dropped link) used to kill the deploy at its next output line (SIGPIPE), after the
+  // swap and before the restart: new files on disk, the old config still served, and nothing in
+  // the next plan to say so.
+  it('a client that goes away in the middle of a deploy: the host still finishes it, swap and restart', async () => {
+    const t = tunnelFixture();
+    await (await connect()).deploy(deployRequest(t, t.config()));
+    const before = await unitRecord(sandbox.root);
+    const hooks = inSandbox('/etc/proxflare-standin');
+    await mkdir(hooks, { recursive: true });
+    await writeFile(join(hooks, 'block-validate'), '');
+    const relay = await startCuttingRelay(sandbox.port);
+    const next = t.config([['new.example.com', 'http://192.168.1.11:80']]);
+    try {
+      const known = join(sandbox.dir, 'known_hosts_relay');
+      await writeFile(known, `[127.0.0.1]:${relay.port} ${sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
+      const host = await connect({ port: relay.port, knownHosts: known });
+      const validating = untilTrue(hooks, async () => (await stat(join(hooks, 'validating')).catch(() => undefined)) !== undefined);
+      const attempt = host.deploy(deployRequest(t, next)).catch((e: unknown) => e);
+      await validating;
+      await relay.close();
+      expect(await attempt).toBeInstanceOf(ProviderError);
+    } finally {
+      await relay.close();
+    }
+    const started = join(sandbox.root, 'var/lib/proxflare-standin/systemd', UNIT);
+    const restarted = untilTrue(started, async () => (await unitRecord(sandbox.root)).starts > before.starts);
+    await rm(join(hooks, 'block-validate'));
+    await restarted;
+    expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(next);
+    expect((await readdir(inSandbox('/etc/cloudflared'))).filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
+    await rm(hooks, { recursive: true, force: true });
   });
 
   it('reads through a jump host (forwardOut) as well', async () => {

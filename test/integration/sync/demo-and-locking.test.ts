@@ -48,6 +48,9 @@ describe('proxflare demo', () => {
     expect(out).toMatch(/https:\/\/media\.example\.com\/ +200 +ok/);
     expect(out).toMatch(/https:\/\/vault\.example\.com\/ +302 +ok +redirect to homelab\.cloudflareaccess\.com \(Access login\)/);
     expect(out).toContain('6/6 public checks ok');
+    // doctor, on the synced demo: everything passes, the Zero Trust organization included.
+    expect(out).toMatch(/✓ Cloudflare Access \(Zero Trust\): organization found \(homelab\.cloudflareaccess\.com\)/);
+    expect(out).toMatch(/All checks passed \(\d+ ok, 0 warnings, 0 skipped\)\./);
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];
     expect(dir).toBeDefined();
     await expect(access(dir!)).rejects.toThrow();
@@ -72,6 +75,9 @@ describe('proxflare demo --ha', () => {
     const code = await main(['node', 'proxflare', '--no-color', 'demo', '--ha'], io);
     expect(code, out).toBe(0);
     expect(out).toMatch(/a cluster of pve and pve2/);
+    expect(out).toMatch(/✓ lxc\/cloudflared-2: \/ready: 200, 4 edge connections/);
+    expect(out).toMatch(/✓ Proxmox nodes: pve, pve2 \(cloudflared-1 on pve, cloudflared-2 on pve2\)/);
+    expect(out).toMatch(/All checks passed/);
     expect(out).toContain('+ lxc/cloudflared-2');
 
     // The roll: cloudflared-1 passes all three gates before cloudflared-2 is touched.

@@ -1,8 +1,10 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
-import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import { DEMO_SERVICES, startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
 
@@ -37,8 +39,56 @@ function snapshotForeign(lab: SimulatedHomelab) {
     .map((r) => ({ ...r }));
 }
 
-async function syncedLab(): Promise<SimulatedHomelab> {
+const ACCESS = `access:
+  policies:
+    admins:
+      emails: [me@example.com]
+    robots:
+      serviceTokens: [ci]
+  serviceTokens:
+    - { name: ci, secretFile: ./secrets/ci.json }
+`;
+
+/** Ours by name (and, for apps, tag) for tunnel homelab. */
+function ourAccess(lab: SimulatedHomelab) {
+  const a = lab.cloudflare.access;
+  const mine = (name: string) => name.startsWith('proxflare:homelab:');
+  return {
+    apps: [...a.apps.values()].filter((x) => mine(x.name)),
+    policies: [...a.policies.values()].filter((x) => mine(x.name)),
+    tokens: [...a.serviceTokens.values()].filter((x) => mine(x.name)),
+  };
+}
+
+/** An Access application someone made in the dashboard for a hostname the inventory publishes. */
+function seedForeignApp(lab: SimulatedHomelab, domain: string, policyId: string) {
+  const at = new Date().toISOString();
+  const app = {
+    id: randomUUID(),
+    aud: randomBytes(32).toString('hex'),
+    name: 'Media (dashboard)',
+    type: 'self_hosted',
+    domain,
+    destinations: [{ type: 'public', uri: domain }],
+    policyIds: [policyId],
+    allowed_idps: [],
+    tags: [],
+    session_duration: '24h',
+    app_launcher_visible: true,
+    auto_redirect_to_identity: false,
+    created_at: at,
+    updated_at: at,
+  };
+  lab.cloudflare.access.apps.set(app.id, app);
+  return app;
+}
+
+async function syncedLab(access = false): Promise<SimulatedHomelab> {
   const l = await startSimulatedHomelab({ taskDurationMs: 50 });
+  if (access) {
+    const services = DEMO_SERVICES.map((s) => (s.hostname === 'home.example.com' ? { ...s, access: '[admins, robots]' } : s));
+    await writeFile(l.inventoryFile, l.inventoryYaml(services, ACCESS));
+  }
   // A record someone made by hand that points at the tunnel is not ours either.
   const synced = await runCli(l, ['sync', '--yes']);
   expect(synced.code, synced.stdout + synced.stderr).toBe(0);
@@ -64,8 +114,8 @@ describe('proxflare destroy', () => {
     expect(positions.every((p) => p >= 0), dry.stdout).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(dry.stdout).toContain('= dns/handmade.example.com: points at the tunnel but has no proxflare comment');
-    // Our records, cloudflared, its connections, the tunnel, three files, the LXC.
-    expect(dry.stdout).toContain(`Plan: 0 to add, 0 to change, ${records + 7} to destroy.`);
+    // Our records, the watchdog timer, cloudflared, its connections, the tunnel, three files + the watchdog's three, the LXC.
+    expect(dry.stdout).toContain(`Plan: 0 to add, 0 to change, ${records + 11} to destroy.`);
     expect(ours(lab).records).toHaveLength(records);
 
     const json = await runCli(lab, ['destroy', '--dry-run', '--json']);
@@ -89,6 +139,8 @@ describe('proxflare destroy', () => {
     expect(existsSync(join(lab.host.root, 'etc/cloudflared/config.yml'))).toBe(false);
     expect(existsSync(join(lab.host.root, 'etc/cloudflared/credentials.json'))).toBe(false);
     expect(existsSync(join(lab.host.root, 'etc/systemd/system/cloudflared.service'))).toBe(false);
+    for (const f of ['usr/local/lib/proxflare/cloudflared-watchdog', 'etc/systemd/system/proxflare-watchdog.service', 'etc/systemd/system/proxflare-watchdog.timer'])
+      expect(existsSync(join(lab.host.root, f)), f).toBe(false);
     // The tunnel was deleted only after its connections were cleaned up (the real API answers 1022 otherwise).
     const calls = lab.cloudflare.requests.map((r) => `${r.method} ${r.operationId ?? r.path} ${r.status}`);
     const cleanup = calls.findIndex((c) => c.startsWith('DELETE cloudflare-tunnel-clean-up-cloudflare-tunnel-connections 200'));
@@ -109,6 +161,40 @@ describe('proxflare destroy', () => {
     const yesAgain = await runCli(lab, ['destroy', '--yes']);
     expect(yesAgain.code).toBe(0);
     expect(yesAgain.stdout).toContain('Nothing to destroy');
+  });
+
+  it('deletes our Access applications, policies and service tokens after the DNS records and before cloudflared stops; foreign Access is kept', { timeout: 120_000 }, async () => {
+    lab = await syncedLab(true);
+    const family = lab.cloudflare.access.seedPolicy('Family', [{ email_domain: { domain: 'family.example' } }]);
+    const foreignApp = seedForeignApp(lab, 'media.example.com', family.id);
+    const mine = ourAccess(lab);
+    expect([mine.apps.length, mine.policies.length, mine.tokens.length]).toEqual([1, 2, 1]);
+
+    const dry = await runCli(lab, ['destroy', '--dry-run']);
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    const order = ['dns/vault.example.com', 'access-app/home.example.com', 'access-policy/admins', 'access-policy/robots', 'service-token/ci', 'unit:cloudflared:cloudflared.service'];
+    const positions = order.map((a) => dry.stdout.indexOf(`# ${a} will be destroyed`));
+    expect(positions.every((p) => p >= 0), dry.stdout).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    expect(dry.stdout).toContain(`= access-app/media.example.com: Access application "Media (dashboard)" (id ${foreignApp.id}) is not proxflare's: left in place`);
+
+    const destroyed = await runCli(lab, ['destroy', '--yes']);
+    expect(destroyed.code, destroyed.stdout + destroyed.stderr).toBe(0);
+    expect(destroyed.stdout).toContain('Re-read after destroy: nothing of tunnel homelab is left.');
+    expect(ourAccess(lab)).toEqual({ apps: [], policies: [], tokens: [] });
+    expect(lab.cloudflare.access.apps.get(foreignApp.id)).toEqual(foreignApp);
+    expect(lab.cloudflare.access.policies.get(family.id)).toEqual(family);
+    // The Access deletes ran after the last DNS delete and before cloudflared's connections were cleaned up.
+    const calls = lab.cloudflare.requests.map((r) => `${r.method} ${r.path}`);
+    const lastDns = calls.findLastIndex((c) => /^(DELETE .*\/dns_records\/|POST .*\/dns_records\/batch)/.test(c));
+    const firstAccess = calls.findIndex((c) => /^DELETE .*\/access\//.test(c));
+    const lastAccess = calls.findLastIndex((c) => /^DELETE .*\/access\//.test(c));
+    const cleanup = calls.findIndex((c) => /^DELETE .*\/connections$/.test(c));
+    expect(lastDns).toBeGreaterThan(-1);
+    expect(firstAccess).toBeGreaterThan(lastDns);
+    expect(cleanup).toBeGreaterThan(lastAccess);
+    const again = await runCli(lab, ['destroy', '--dry-run', '--detailed-exitcode']);
+    expect(again.code, again.stdout).toBe(0);
   });
 
   it('--keep-connector removes what cloudflared serves and leaves the LXC', { timeout: 120_000 }, async () => {
@@ -168,6 +254,8 @@ async function startReplica(lab: SimulatedHomelab, tunnelId: string): Promise<{ 
 describe('proxflare destroy, interrupted after each step, then re-run', () => {
   interface Interruption {
     after: string;
+    /** The lab publishes a hostname behind Access (policies, a service token). */
+    access?: boolean;
     arm(lab: SimulatedHomelab): void;
     wrap?: (ports: Ports) => Ports;
   }
@@ -183,6 +271,10 @@ describe('proxflare destroy, interrupted after each step, then re-run', () => {
   });
   const cases: Interruption[] = [
     { after: 'the DNS deletes', arm: () => undefined, wrap: failHost('stopService') },
+    { after: 'the DNS deletes (Access next)', access: true, arm: (l) => l.cloudflare.faults.serverError(10, { method: 'DELETE', path: /access\/apps\// }) },
+    { after: 'deleting the Access application', access: true, arm: (l) => l.cloudflare.faults.serverError(10, { method: 'DELETE', path: /access\/policies\// }) },
+    { after: 'deleting the Access policies', access: true, arm: (l) => l.cloudflare.faults.serverError(10, { method: 'DELETE', path: /access\/service_tokens\// }) },
+    { after: 'deleting the service token', access: true, arm: () => undefined, wrap: failHost('stopService') },
     { after: 'stopping cloudflared', arm: (l) => l.cloudflare.faults.serverError(10, { method: 'DELETE', path: /connections$/ }) },
     { after: 'cleaning up connections', arm: (l) => l.cloudflare.faults.serverError(10, { method: 'DELETE', path: /cfd_tunnel\/[0-9a-f-]+$/ }) },
     { after: 'deleting the tunnel', arm: () => undefined, wrap: failHost('removeFiles') },
@@ -191,7 +283,7 @@ describe('proxflare destroy, interrupted after each step, then re-run', () => {
   ];
   for (const c of cases) {
     it(`after ${c.after}: the re-run finishes without error`, { timeout: 120_000 }, async () => {
-      lab = await syncedLab();
+      lab = await syncedLab(c.access);
       const foreign = snapshotForeign(lab);
       c.arm(lab);
       const interrupted = await runCli(lab, ['destroy', '--yes'], c.wrap);
@@ -208,6 +300,7 @@ describe('proxflare destroy, interrupted after each step, then re-run', () => {
       expect(left.records).toEqual([]);
       expect(left.tunnels).toEqual([]);
       expect(left.lxcs).toEqual([]);
+      expect(ourAccess(lab)).toEqual({ apps: [], policies: [], tokens: [] });
       expect(snapshotForeign(lab)).toEqual(foreign);
       const check = await runCli(lab, ['destroy', '--dry-run', '--detailed-exitcode']);
       expect(check.code, check.stdout).toBe(0);

@@ -132,6 +132,45 @@ describe('connector replicas', () => {
     expect(await unitState()).toEqual({ enabled: true, active: true });
   });
 
+  it('destroy stops cloudflared on every replica, removes the files on each, destroys each tagged LXC; a second destroy has nothing to do', { timeout: 240_000 }, async () => {
+    lab = await startSimulatedHomelab({ serveOrigins: false, taskDurationMs: 50 });
+    const second = await startSandboxHost({ cloudflared: false });
+    extra.push(second);
+    const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+    await writeFile(
+      lab.inventoryFile,
+      withReplicas(lab.inventoryYaml(), ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }']),
+    );
+    const synced = await runCli(lab, ['sync', '--yes'], wrap);
+    expect(synced.code, synced.stderr).toBe(0);
+
+    const dry = await runCli(lab, ['destroy', '--dry-run', '--json'], wrap);
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = (JSON.parse(dry.stdout) as JsonPlan).changes.map((c) => c.address);
+    const at = (a: string) => planned.indexOf(a);
+    for (const r of ['cloudflared', 'cloudflared-2']) {
+      // Each replica stopped before the connections are cleaned up; its files and LXC after the tunnel.
+      expect(at(`unit:${r}:cloudflared.service`), r).toBeGreaterThan(-1);
+      expect(at(`unit:${r}:cloudflared.service`)).toBeLessThan(at('tunnel/homelab/connections'));
+      expect(at(`file:${r}:/etc/cloudflared/config.yml`)).toBeGreaterThan(at('tunnel/homelab'));
+      expect(at(`lxc/${r}`)).toBeGreaterThan(at(`file:${r}:/etc/cloudflared/config.yml`));
+    }
+
+    const destroyed = await runCli(lab, ['destroy', '--yes'], wrap);
+    expect(destroyed.code, destroyed.stdout + destroyed.stderr).toBe(0);
+    expect(destroyed.stdout).toContain('Re-read after destroy: nothing of tunnel homelab is left.');
+    for (const root of [lab.host.root, second.root]) {
+      for (const f of ['etc/cloudflared/config.yml', 'etc/cloudflared/credentials.json', 'etc/systemd/system/cloudflared.service']) {
+        await expect(readFile(join(root, f), 'utf8'), `${root}/${f}`).rejects.toThrow(/ENOENT/);
+      }
+    }
+    const tagged = [...lab.proxmox.state.guests.values()].filter((g) => g.type === 'lxc' && String(g.config['tags'] ?? '').split(/[;,]/).includes('proxflare'));
+    expect(tagged).toEqual([]);
+    expect([...lab.cloudflare.state.tunnels.values()].filter((t) => t.name === 'homelab' && t.deleted_at === null)).toEqual([]);
+    const again = await runCli(lab, ['destroy', '--dry-run', '--detailed-exitcode'], wrap);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+  });
+
   describe('rolling a config change', () => {
     const replicas = ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }'];
     const catchAll = (yaml: string) => yaml.replace(/^tunnel:\n {2}name: homelab\n/m, 'tunnel:\n  name: homelab\n  catchAll: 503\n');

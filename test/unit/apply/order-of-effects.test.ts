@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASE_INVENTORY, fakeHomelab, type FakeHomelab } from '../../support/fake-homelab.js';
 
-const READS = /^(proxmox readState|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
+const READS = /^(proxmox readState|proxmox listConnectors|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
 
 /** The writes (and connection/lock events) since `from`, reads left out. */
 function writes(lab: FakeHomelab, from = 0): string[] {
@@ -37,8 +37,10 @@ describe('order of remote effects', () => {
       'cloudflare applyDnsChanges example.com +2 ~0 -0',
       'connector unlock',
     ]);
-    // Then only the convergence re-read, which connects and closes.
-    expect(w.slice(10).every((e) => e === 'connector connect' || e === 'connector close'), w.join('\n')).toBe(true);
+    // Then only the convergence re-read, which connects, recovers the credentials to compare the
+    // file by digest (a read), and closes.
+    const reread = (e: string) => e === 'connector connect' || e === 'connector close' || e.startsWith('cloudflare recoverCredentials ');
+    expect(w.slice(10).every(reread), w.join('\n')).toBe(true);
   });
 
   it('DNS deletes come before the config swap that drops the rule', async () => {

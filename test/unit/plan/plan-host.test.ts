@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { HostPlanInput } from '../../../src/plan/plan-host.js';
 import { planHost } from '../../../src/plan/plan-host.js';
+import { sha256Hex } from '../../../src/core/digest.js';
+import { planStaging } from '../../../src/plan/plan-staging.js';
 import type { ConnectorState } from '../../../src/ports/connector.js';
 import type { TunnelChange, Upsert } from '../../../src/plan/types.js';
 
@@ -75,8 +77,53 @@ describe('planHost', () => {
     expect(plan.credentials.source).toBe('token');
   });
 
+  // Issue 13 class 8: only TunnelID was compared, so a changed TunnelSecret read as up to date.
+  describe('credentials compared by digest', () => {
+    const written = JSON.stringify({ TunnelID: TUNNEL, TunnelSecret: 'c2VjcmV0' });
+    const byDigest = (content: string): ConnectorState =>
+      host({
+        files: new Map([[CONFIG, host().files.get(CONFIG)!]]),
+        secretFiles: new Map([[CREDS, { sha256: sha256Hex(content), mode: 0o600, owner: 'root', tunnelId: TUNNEL }]]),
+      });
+    const expected = { tunnelId: TUNNEL, sha256: sha256Hex(written) };
+
+    it('the file the token gives is up to date', () => {
+      expect(planHost(input({ host: byDigest(written), expectedCredentials: expected })).credentials.action).toBe('noop');
+    });
+
+    it('a changed TunnelSecret (same TunnelID) is an update that restarts, and says nothing of the secret', () => {
+      const tampered = JSON.stringify({ TunnelID: TUNNEL, TunnelSecret: 'dGFtcGVyZWQ=' });
+      const plan = planHost(input({ host: byDigest(tampered), expectedCredentials: expected }));
+      expect(plan.credentials.action).toBe('update');
+      expect(plan.credentials.reason).toMatch(/content differs from what the tunnel token gives/);
+      expect(plan.unit.restart).toBe(true);
+      const text = JSON.stringify(plan);
+      for (const s of ['c2VjcmV0', 'dGFtcGVyZWQ=', expected.sha256, sha256Hex(tampered)]) expect(text).not.toContain(s);
+    });
+
+    it('a file given by content (fakes, import) is compared by its digest too', () => {
+      const tampered = JSON.stringify({ TunnelID: TUNNEL, TunnelSecret: 'dGFtcGVyZWQ=' });
+      const h = host({ files: new Map([...host().files, [CREDS, { content: tampered, mode: 0o600, owner: 'root' }]]) });
+      expect(planHost(input({ host: h, expectedCredentials: expected })).credentials.action).toBe('update');
+    });
+  });
+
   it('says why the unit restarts', () => {
     const plan = planHost(input({ files: [{ path: CONFIG, content: 'config v2\n', mode: 0o644, validate: true }] }));
     expect(plan.unit.reason).toBe('restart: file:cloudflared:/etc/cloudflared/config.yml changed');
+  });
+});
+
+// Issue 13 class 7: a killed deploy's staging files were never removed.
+describe('planStaging', () => {
+  it('one delete per stale staging file, addressed on its connector; none when the host is not read', () => {
+    const staging = ['/etc/cloudflared/.credentials.json.proxflare-tmp.4242', '/etc/systemd/system/.cloudflared.service.proxflare-tmp.4242'];
+    const changes = planStaging('cloudflared', host({ staging }));
+    expect(changes.map((c) => [c.address, c.kind, c.action])).toEqual([
+      ['staging:cloudflared:/etc/cloudflared/.credentials.json.proxflare-tmp.4242', 'staging-file', 'delete'],
+      ['staging:cloudflared:/etc/systemd/system/.cloudflared.service.proxflare-tmp.4242', 'staging-file', 'delete'],
+    ]);
+    expect(planStaging('cloudflared', undefined)).toEqual([]);
+    expect(planStaging('cloudflared', host())).toEqual([]);
   });
 });
