@@ -58,6 +58,7 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
     await run('the plan for the new service', ['sync', '--dry-run', '--detailed-exitcode'], [2]);
     await run('publish it', ['sync', '--yes']);
     await run('status: every route checked from the connector', ['status']);
+    await run('doctor: every check a first-time user needs, each with its fix', ['doctor']);
     say('\nDemo complete. Everything it started is being stopped.');
     if (flags.keep) io.stdout(`Kept ${lab.dir} (inventory, sandbox connector) for inspection.\n`);
   } finally {

@@ -72,6 +72,7 @@ export async function runHaDemo(ctx: CliContext, flags: { keep: boolean }): Prom
 
     await run('two replicas: each its own LXC, files and unit; the second on node pve2', ['sync', '--yes']);
     await run('both serve', ['status']);
+    await run('every check a sync needs, per replica', ['doctor']);
 
     await writeFile(lab.inventoryFile, haInventory(lab, '  catchAll: 503\n'));
     say('\n# a config change (tunnel.catchAll: 503) rolls through the replicas one at a time:');
@@ -124,9 +125,14 @@ async function killCloudflared(host: SandboxHost, cloudflare: CloudflareSim): Pr
   const connectorId = await readyConnectorId(host);
   const pid = Number((await readFile(join(host.root, 'var/lib/proxflare-standin/systemd/cloudflared.service/pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
-  // The simulated edge only learns of (re)starts through the deploy; a killed process's
-  // connections go stale on the real edge, so the demo tells the simulator.
-  if (connectorId) for (const t of cloudflare.state.tunnels.values()) cloudflare.state.connectorStopped(t.id, connectorId);
+  // The simulated edge only learns of (re)starts through the deploy, so the demo tells it what the
+  // real edge sees when a connector's connections drop: they are pending reconnection (the
+  // tunnel reads degraded) and go stale, listed until cleaned up.
+  if (connectorId)
+    for (const t of cloudflare.state.tunnels.values()) {
+      for (const c of t.connectors) if (c.id === connectorId) for (const conn of c.conns) conn.is_pending_reconnect = true;
+      cloudflare.state.connectorStopped(t.id, connectorId);
+    }
   return { pid, connectorId };
 }
 

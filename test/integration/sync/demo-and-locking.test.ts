@@ -43,6 +43,9 @@ describe('proxflare demo', () => {
     expect(out).toMatch(/ {2}connector [0-9a-f-]{36}: cloudflared 2026\.8\.2, 4 connections \(fra01, ams01, fra08, ams08\)/);
     expect(out).toContain('cloudflared.service active');
     expect(out).toContain('6/6 routes healthy.');
+    // doctor, on the synced demo: everything passes, the Zero Trust organization included.
+    expect(out).toMatch(/✓ Cloudflare Access \(Zero Trust\): organization found \(homelab\.cloudflareaccess\.com\)/);
+    expect(out).toMatch(/All checks passed \(\d+ ok, 0 warnings, 0 skipped\)\./);
     const dir = /inventory {18}(\S+)\/inventory\.yaml/.exec(out)?.[1];
     expect(dir).toBeDefined();
     await expect(access(dir!)).rejects.toThrow();
@@ -67,6 +70,9 @@ describe('proxflare demo --ha', () => {
     const code = await main(['node', 'proxflare', '--no-color', 'demo', '--ha'], io);
     expect(code, out).toBe(0);
     expect(out).toMatch(/a cluster of pve and pve2/);
+    expect(out).toMatch(/✓ lxc\/cloudflared-2: \/ready: 200, 4 edge connections/);
+    expect(out).toMatch(/✓ Proxmox nodes: pve, pve2 \(cloudflared-1 on pve, cloudflared-2 on pve2\)/);
+    expect(out).toMatch(/All checks passed/);
     expect(out).toContain('+ lxc/cloudflared-2');
 
     // The roll: cloudflared-1 passes all three gates before cloudflared-2 is touched.
@@ -90,6 +96,7 @@ describe('proxflare demo --ha', () => {
     const degraded = out.slice(out.indexOf('# status: degraded'), out.indexOf('# recovery'));
     expect(degraded).toMatch(/lxc\/cloudflared-2: running .*cloudflared\.service inactive; \/ready no answer/);
     expect(degraded).toMatch(/connectors: degraded \(lxc\/cloudflared-2 not healthy\)/);
+    expect(degraded).toMatch(/tunnel\/homelab: degraded, /);
     expect(out).toMatch(/tick 3: watchdog: \/ready did not answer 3 times in a row: restarting cloudflared\.service/);
     const healthy = out.slice(out.indexOf('# status: healthy again'));
     expect(healthy).toMatch(/lxc\/cloudflared-2: running .*cloudflared\.service active; \/ready 200, 4 ready connections; connector \S+ seen by Cloudflare/);
