@@ -16,7 +16,8 @@ export async function runImportDemo(ctx: CliContext, flags: { keep: boolean }): 
   const color = globalOptions(ctx).color;
   const say = (text: string) => io.stdout(`${color ? `\u001b[1;36m${text}\u001b[0m` : text}\n`);
   say('== proxflare demo --import: an existing tunnel, brought under an inventory, entirely on loopback ==');
-  const lab = await startSimulatedHomelab({ preExisting: true, serveOrigins: true, taskDurationMs: 300 });
+  // Its own loopback net (127.0.30.x): the import demo's test runs beside the plain demo's, whose origins hold 127.0.10.x.
+  const lab = await startSimulatedHomelab({ preExisting: true, serveOrigins: true, originNet: 30, taskDurationMs: 300 });
   try {
     io.stdout(
       [

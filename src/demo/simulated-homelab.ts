@@ -48,9 +48,20 @@ export interface DemoHost {
 }
 
 /** The demo's one host: a "NAS" on a loopback alias, reached by address without any Proxmox lookup. */
-export const DEMO_HOSTS: DemoHost[] = [{ name: 'nas', address: '127.0.20.1', hostname: 'nas.example.com', port: 5000 }];
+export const DEMO_HOSTS: DemoHost[] = demoHosts(10);
+
+/** The demo's LAN hosts, on 127.0.<guest net + 10>.x. */
+function demoHosts(guestNet: number): DemoHost[] {
+  return [{ name: 'nas', address: `127.0.${guestNet + 10}.1`, hostname: 'nas.example.com', port: 5000 }];
+}
 
 export interface SimulatedHomelabOptions {
+  /**
+   * Third octet of the demo guests' loopback addresses (default 10: 127.0.10.x, hosts on
+   * 127.0.20.x). Homelabs that serve origins at the same time (two test files in parallel)
+   * need different nets, or their origin servers collide on the same address and port.
+   */
+  originNet?: number;
   /** Generated guests (one service each) instead of the demo's four. */
   guests?: number;
   /** Latency added to every simulated API request. */
@@ -109,10 +120,10 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(), services: DEMO_SERVICES };
+    const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(options.originNet), services: DEMO_SERVICES };
     if (options.preExisting) seed.guests.push(communityScriptsLxc());
     for (const [i, name] of (options.extraNodes ?? []).entries()) seed.nodes.push({ name, ip: `127.0.9.${i + 2}` });
-    const hosts = options.guests ? [] : DEMO_HOSTS;
+    const hosts = options.guests ? [] : demoHosts(options.originNet ?? 10);
     const proxmox = await startProxmoxSim({
       seed,
       latencyMs: options.latencyMs ?? 0,

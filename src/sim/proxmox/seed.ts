@@ -134,10 +134,10 @@ export const RECOMMENDED_PRIVILEGES_PVE9 = [
 export const DEMO_TOKEN_ID = 'proxflare@pve!demo';
 
 /**
- * The bundled demo homelab: node `pve` at 127.0.9.1, guests at 127.0.10.x (the demo serves
- * those on loopback), one VM with a running guest agent.
+ * The bundled demo homelab: node `pve` at 127.0.9.1, guests at 127.0.<net>.x (default 10; the
+ * demo serves those on loopback), one VM with a running guest agent.
  */
-export function demoSeed(): SimSeed {
+export function demoSeed(net = 10): SimSeed {
   return {
     pveVersion: 9,
     nodes: [{ name: 'pve', ip: '127.0.9.1' }],
@@ -155,7 +155,7 @@ export function demoSeed(): SimSeed {
         name: 'jellyfin',
         status: 'running',
         net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:01,ip=dhcp,type=veth',
-        interfaces: [{ name: 'eth0', ipv4: '127.0.10.11/24', hwaddr: 'bc:24:11:00:01:01' }],
+        interfaces: [{ name: 'eth0', ipv4: `127.0.${net}.11/24`, hwaddr: 'bc:24:11:00:01:01' }],
       },
       {
         type: 'lxc',
@@ -163,8 +163,8 @@ export function demoSeed(): SimSeed {
         node: 'pve',
         name: 'vaultwarden',
         status: 'running',
-        net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:02,ip=127.0.10.12/24,gw=127.0.10.1,type=veth',
-        interfaces: [{ name: 'eth0', ipv4: '127.0.10.12/24', hwaddr: 'bc:24:11:00:01:02' }],
+        net0: `name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:01:02,ip=127.0.${net}.12/24,gw=127.0.${net}.1,type=veth`,
+        interfaces: [{ name: 'eth0', ipv4: `127.0.${net}.12/24`, hwaddr: 'bc:24:11:00:01:02' }],
       },
       {
         type: 'qemu',
@@ -174,7 +174,7 @@ export function demoSeed(): SimSeed {
         status: 'running',
         agent: 'running',
         net0: 'virtio=BC:24:11:00:02:00,bridge=vmbr0,firewall=1',
-        interfaces: [{ name: 'ens18', ipv4: '127.0.10.20/24', hwaddr: 'bc:24:11:00:02:00' }],
+        interfaces: [{ name: 'ens18', ipv4: `127.0.${net}.20/24`, hwaddr: 'bc:24:11:00:02:00' }],
       },
       {
         type: 'qemu',
@@ -184,7 +184,7 @@ export function demoSeed(): SimSeed {
         status: 'running',
         agent: 'none',
         net0: 'virtio=BC:24:11:00:02:01,bridge=vmbr0',
-        ipconfig0: 'ip=127.0.10.21/24,gw=127.0.10.1',
+        ipconfig0: `ip=127.0.${net}.21/24,gw=127.0.${net}.1`,
       },
     ],
   };
