@@ -9,7 +9,16 @@ import tseslint from 'typescript-eslint';
 /** Pure layers: they import no adapter and nothing of the orchestration, the CLI or the simulators. */
 const PURE = ['./src/core', './src/inventory', './src/ingress', './src/render', './src/plan'];
 const ADAPTERS = ['./src/proxmox', './src/cloudflare', './src/connector'];
-const ORCHESTRATION = ['./src/sync', './src/apply', './src/destroy', './src/status', './src/graph', './src/cli', './src/bench', './src/doctor'];
+const ORCHESTRATION = [
+  './src/sync',
+  './src/apply',
+  './src/destroy',
+  './src/status',
+  './src/graph',
+  './src/cli',
+  './src/bench',
+  './src/doctor',
+];
 const SIMULATION = ['./src/sim', './src/demo'];
 
 const layering = [
@@ -75,5 +84,9 @@ export default tseslint.config(
     languageOptions: { parserOptions: { project: null } },
     rules: { 'import-x/no-default-export': 'off', 'no-restricted-syntax': 'off' },
   },
-  { files: ['**/*.js'], ...js.configs.recommended, languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', URL: 'readonly' } } },
+  {
+    files: ['**/*.js'],
+    ...js.configs.recommended,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', URL: 'readonly' } },
+  },
 );

@@ -104,14 +104,21 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
       } catch (err) {
         collect();
         const notLanded = (list: readonly Change[]) => list.filter((c) => !ctx.isCompleted(c));
-        const stoppedAt = failedChange(err, notLanded(changes).length > 0 ? notLanded(changes) : [changes[changes.length - 1]!], notLanded(toDo));
+        const stoppedAt = failedChange(
+          err,
+          notLanded(changes).length > 0 ? notLanded(changes) : [changes[changes.length - 1]!],
+          notLanded(toDo),
+        );
         const pending = toDo.filter((c) => c !== stoppedAt && !ctx.isCompleted(c));
-        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command, { cause: err });
+        throw new ApplyError([...applied].map(entry), { ...entry(stoppedAt), error: describe(err) }, pending.map(entry), options.command, {
+          cause: err,
+        });
       }
       collect();
     }
     const undeployed = ctx.undeployed();
-    if (undeployed.length > 0) throw new InternalError(`files staged for ${undeployed.join(', ')} were never deployed: the plan lacks a unit change`);
+    if (undeployed.length > 0)
+      throw new InternalError(`files staged for ${undeployed.join(', ')} were never deployed: the plan lacks a unit change`);
     failed = false;
   } finally {
     await ctx.finish(failed);

@@ -63,7 +63,10 @@ export async function watchConnectorRestart(options: ConnectorWaitOptions): Prom
         if (Date.now() >= deadline) break;
         await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
       }
-      const seen = last.length === 0 ? 'no connector is listed' : `only connectors from before the restart are listed (${last.map((c) => c.id).join(', ')})`;
+      const seen =
+        last.length === 0
+          ? 'no connector is listed'
+          : `only connectors from before the restart are listed (${last.map((c) => c.id).join(', ')})`;
       reporter.warn(
         `${address}: the restarted cloudflared has no edge connection yet (${seen}); it keeps retrying. ` +
           'Check that the connector can reach Cloudflare (outbound 7844/udp+tcp), then `proxflare status`.',

@@ -32,7 +32,10 @@ export async function settleAfterCreate(change: LxcChange, ctx: ExecutorContext,
     );
     return;
   }
-  ctx.reporter.step(change.address, `another run created CT ${kept.vmid} at the same time; removing CT ${ours.vmid}, which this run just created`);
+  ctx.reporter.step(
+    change.address,
+    `another run created CT ${kept.vmid} at the same time; removing CT ${ours.vmid}, which this run just created`,
+  );
   try {
     await ctx.ports.proxmox.destroyLxc(ours);
   } catch (err) {

@@ -19,7 +19,13 @@ export function isRollingRestart(change: UnitChange): boolean {
   return change.restart && change.before !== undefined && change.before !== 'unknown' && change.before.active;
 }
 
-export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, host: ConnectorHost, staged: StagedFile[], watch: ConnectorWatch): Promise<void> {
+export async function rollingRestart(
+  change: UnitChange,
+  ctx: ExecutorContext,
+  host: ConnectorHost,
+  staged: StagedFile[],
+  watch: ConnectorWatch,
+): Promise<void> {
   const replica = change.connector;
   const serving = servingOthers(ctx, replica);
   const request = {
@@ -44,7 +50,11 @@ export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, h
   const stale = await configGate(change, ctx, staged, ready);
   if (stale !== undefined) {
     await rollBack(change, ctx, host, staged, request, `its /config does not show the new ingress (${stale})`);
-    throw notBack(replica, serving, `its /config does not show the new ingress: ${stale}${previousFiles(staged) ? '; its previous files were restored and cloudflared restarted with them' : ''}`);
+    throw notBack(
+      replica,
+      serving,
+      `its /config does not show the new ingress: ${stale}${previousFiles(staged) ? '; its previous files were restored and cloudflared restarted with them' : ''}`,
+    );
   }
   if (!ready?.connectorId) {
     // A cloudflared whose /ready names no connector (older releases): any fresh connector will do.
@@ -59,7 +69,9 @@ export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, h
     replica,
     serving,
     `connector ${ready.connectorId} is not listed on the tunnel's connections endpoint` +
-      (previous ? '; its previous files were restored and cloudflared restarted with them' : '; its previous files are not known, so they were left in place'),
+      (previous
+        ? '; its previous files were restored and cloudflared restarted with them'
+        : '; its previous files are not known, so they were left in place'),
   );
 }
 
@@ -69,7 +81,12 @@ export async function rollingRestart(change: UnitChange, ctx: ExecutorContext, h
  * that never restarted, keeps serving the old rules). Returns why not, or undefined when it
  * serves them. Without the config among the staged files there is nothing new to compare.
  */
-async function configGate(change: UnitChange, ctx: ExecutorContext, staged: StagedFile[], ready: Readiness | undefined): Promise<string | undefined> {
+async function configGate(
+  change: UnitChange,
+  ctx: ExecutorContext,
+  staged: StagedFile[],
+  ready: Readiness | undefined,
+): Promise<string | undefined> {
   const config = staged.find((s) => s.file.path === MANAGED_PATHS.config);
   if (!config) return undefined;
   const rendered = renderedIngress(config.file.content);
@@ -86,7 +103,14 @@ async function configGate(change: UnitChange, ctx: ExecutorContext, staged: Stag
   return served.why;
 }
 
-async function rollBack(change: UnitChange, ctx: ExecutorContext, host: ConnectorHost, staged: StagedFile[], request: DeployRequest, why: string): Promise<ManagedFile[] | undefined> {
+async function rollBack(
+  change: UnitChange,
+  ctx: ExecutorContext,
+  host: ConnectorHost,
+  staged: StagedFile[],
+  request: DeployRequest,
+  why: string,
+): Promise<ManagedFile[] | undefined> {
   const previous = previousFiles(staged);
   if (previous) {
     ctx.reporter.step(change.address, `rolling back: ${why}`);
@@ -115,5 +139,7 @@ function notBack(replica: string, serving: string[], why: string): ProxflareErro
     serving.length > 0
       ? `traffic is still served by ${serving.join(', ')}, which ${serving.length === 1 ? 'was' : 'were'} not touched`
       : 'it is the only serving replica: check `proxflare status`';
-  return new ProxflareError(`replica ${replica} did not come back healthy and was rolled back; the apply stopped there and ${traffic}.\n${why}`);
+  return new ProxflareError(
+    `replica ${replica} did not come back healthy and was rolled back; the apply stopped there and ${traffic}.\n${why}`,
+  );
 }

@@ -97,12 +97,22 @@ const RSS_PRELOAD = `data:text/javascript,${encodeURIComponent(
   "import { writeSync } from 'node:fs'; process.on('exit', () => writeSync(3, String(process.resourceUsage().maxRSS)));",
 )}`;
 
-function timeProcess(args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = ['--import', RSS_PRELOAD, BIN], runs = STARTUP_RUNS): StartupRow {
+function timeProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = ['--import', RSS_PRELOAD, BIN],
+  runs = STARTUP_RUNS,
+): StartupRow {
   const walls: number[] = [];
   const rss: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...nodeArgs, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     walls.push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     rss.push(Number((r.output[3] as string | null) ?? 0) / 1024);
@@ -119,7 +129,11 @@ async function startupRows(): Promise<StartupRow[]> {
     rows.push({ ...baseline, command: 'node -e 0 (Node itself, for reference)' });
     rows.push({ ...timeProcess(['--version'], env), targetMs: 150 });
     rows.push({ ...timeProcess(['--help'], env), targetMs: 150 });
-    rows.push({ ...timeProcess(['validate', '-i', 'inventory.yaml'], env), command: 'validate (the example inventory.yaml)', targetMs: 250 });
+    rows.push({
+      ...timeProcess(['validate', '-i', 'inventory.yaml'], env),
+      command: 'validate (the example inventory.yaml)',
+      targetMs: 250,
+    });
     rows.push({
       ...timeProcess(['validate', '-i', lab.inventoryFile], { ...env, ...lab.env }),
       command: 'validate (1,000 services)',
@@ -134,7 +148,8 @@ async function startupRows(): Promise<StartupRow[]> {
 // ---------------------------------------------------------------- sync (simulators)
 
 const isDnsListing = (method: string, path: string) => method === 'GET' && /\/dns_records(\?|$)/.test(path);
-const isPveTask = (method: string, path: string) => method === 'POST' && /\/lxc$|\/status\/(start|stop|shutdown|reboot)$|\/aplinfo$|\/download-url$/.test(path);
+const isPveTask = (method: string, path: string) =>
+  method === 'POST' && /\/lxc$|\/status\/(start|stop|shutdown|reboot)$|\/aplinfo$|\/download-url$/.test(path);
 
 interface Window {
   pve: { method: string; path: string }[];
@@ -155,11 +170,21 @@ function applyBoundMs(w: Window, reread: number): number {
 }
 
 async function runScenario(services: number, staticIps: boolean): Promise<SyncRow[]> {
-  const lab = await startSimulatedHomelab({ guests: services, latencyMs: LATENCY_MS, unrelatedRecords: UNRELATED_RECORDS, taskDurationMs: TASK_MS });
+  const lab = await startSimulatedHomelab({
+    guests: services,
+    latencyMs: LATENCY_MS,
+    unrelatedRecords: UNRELATED_RECORDS,
+    taskDurationMs: TASK_MS,
+  });
   try {
     if (staticIps) await writeFile(lab.inventoryFile, withInventoryIps(await readFile(lab.inventoryFile, 'utf8')));
     // Nothing else runs while it is measured (spawnSync): validate needs no simulator.
-    const fixedMs = timeProcess(['validate', '-i', lab.inventoryFile], { PATH: process.env.PATH, HOME: lab.dir, ...lab.env }, undefined, FIXED_RUNS).medianMs;
+    const fixedMs = timeProcess(
+      ['validate', '-i', lab.inventoryFile],
+      { PATH: process.env.PATH, HOME: lab.dir, ...lab.env },
+      undefined,
+      FIXED_RUNS,
+    ).medianMs;
     const label = staticIps ? ', inventory IPs (no discovery)' : '';
     const window = async <T>(run: () => Promise<T>) => {
       const pve0 = lab.proxmox.requests.length;
@@ -204,9 +229,22 @@ async function runScenario(services: number, staticIps: boolean): Promise<SyncRo
       ioMs,
       boundMs: fixedMs + ioMs,
     });
-    const noopRow = row(`no-op plan (sync --dry-run)${label}`, noop.w, { ...noop.result, wallMs: noop.result.processMs, inRunMs: noop.result.wallMs }, noopIo);
+    const noopRow = row(
+      `no-op plan (sync --dry-run)${label}`,
+      noop.w,
+      { ...noop.result, wallMs: noop.result.processMs, inRunMs: noop.result.wallMs },
+      noopIo,
+    );
     if (services === 1000) noopRow.target = { rssMiB: 200, ...(staticIps ? {} : { wallMs: 3600 }) };
-    return [row(`full apply (sync --yes, incl. convergence re-read)${label} [RSS incl. simulators]`, apply.w, apply.result, applyBoundMs(apply.w, noopIo)), noopRow];
+    return [
+      row(
+        `full apply (sync --yes, incl. convergence re-read)${label} [RSS incl. simulators]`,
+        apply.w,
+        apply.result,
+        applyBoundMs(apply.w, noopIo),
+      ),
+      noopRow,
+    ];
   } finally {
     await lab.close();
   }
@@ -219,7 +257,12 @@ function withInventoryIps(yaml: string): string {
 
 /** The plan's output, with `processMs`: the child's whole life, spawn to exit. */
 async function planInOwnProcess(lab: SimulatedHomelab): Promise<BenchPlanOutput & { processMs: number }> {
-  const input: BenchPlanInput = { inventoryFile: lab.inventoryFile, cwd: lab.dir, env: lab.env, sandbox: { root: lab.host.root, binDir: lab.host.binDir } };
+  const input: BenchPlanInput = {
+    inventoryFile: lab.inventoryFile,
+    cwd: lab.dir,
+    env: lab.env,
+    sandbox: { root: lab.host.root, binDir: lab.host.binDir },
+  };
   const t0 = performance.now();
   // Asynchronous: the simulators in this process must keep answering while the child plans.
   const { stdout } = await promisify(execFile)(process.execPath, [PLAN_RUNNER, JSON.stringify(input)], { maxBuffer: 16 << 20 });
@@ -246,7 +289,9 @@ async function pureScenario(): Promise<SyncRow> {
   try {
     const t0 = performance.now();
     const inventory = await loadInventory(lab.inventoryFile, { env: { ...process.env, ...lab.env } });
-    const guestIps = new Map<string, GuestIp>(inventory.guests.map((g, i) => [g.name, { ok: true, ip: generatedGuestIp(i), source: 'interfaces' }]));
+    const guestIps = new Map<string, GuestIp>(
+      inventory.guests.map((g, i) => [g.name, { ok: true, ip: generatedGuestIp(i), source: 'interfaces' }]),
+    );
     const actual: ActualState = {
       proxmox: { connector: undefined, foreignConnectors: [], templatePresent: true, guestIps, nodeAddresses: ['127.0.9.1'] },
       tunnel: undefined,
@@ -284,13 +329,20 @@ async function child(arg: string): Promise<void> {
 
 function runChild<T>(arg: string, what: string): T[] {
   process.stderr.write(`bench: ${what}…\n`);
-  const r = spawnSync(process.execPath, [SELF, '--child', arg], { encoding: 'utf8', maxBuffer: 16 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [SELF, '--child', arg], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`bench child ${arg} exited ${r.status}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as T[];
 }
 
 function parent(): void {
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const loadBefore = load();
   const startup = runChild<StartupRow>('startup', `start-up, ${STARTUP_RUNS} runs each`);
   const rows: SyncRow[] = [];
@@ -326,7 +378,23 @@ function parent(): void {
       `proxmox.concurrency ${CONCURRENCY}, ${TASK_MS} ms per Proxmox task`,
   );
   table(
-    ['scenario', 'services', 'wall time', 'from main()', 'fixed', 'I/O', 'bound', 'measured/bound', 'CPU', 'Proxmox req', 'Cloudflare req', 'SSH round trips', 'peak RSS', 'heap', ''],
+    [
+      'scenario',
+      'services',
+      'wall time',
+      'from main()',
+      'fixed',
+      'I/O',
+      'bound',
+      'measured/bound',
+      'CPU',
+      'Proxmox req',
+      'Cloudflare req',
+      'SSH round trips',
+      'peak RSS',
+      'heap',
+      '',
+    ],
     rows.map((r) => {
       const ratio = r.boundMs ? r.wallMs / r.boundMs : undefined;
       const notes: string[] = [];
@@ -355,12 +423,22 @@ function parent(): void {
     }),
   );
   console.log('');
-  console.log('bound = fixed + I/O.  fixed: median wall time of `proxflare validate` of the same inventory (Node start-up, loading the CLI,');
-  console.log('reading and checking the inventory: what precedes the first request).  I/O: latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,');
+  console.log(
+    'bound = fixed + I/O.  fixed: median wall time of `proxflare validate` of the same inventory (Node start-up, loading the CLI,',
+  );
+  console.log(
+    'reading and checking the inventory: what precedes the first request).  I/O: latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,',
+  );
   console.log('1 + DNS list pages); a full apply adds latency × each write + each Proxmox task + the convergence re-read.  No-op plans:');
-  console.log('wall time is the whole process (spawn to exit), "from main()" leaves out Node start-up and exit; CPU and heap are that process\'s.');
+  console.log(
+    'wall time is the whole process (spawn to exit), "from main()" leaves out Node start-up and exit; CPU and heap are that process\'s.',
+  );
   console.log('');
-  console.log(flags.length === 0 ? 'Every row is within its target and within 1.5× its lower bound.' : `Called out:\n${flags.map((f) => `  - ${f}`).join('\n')}`);
+  console.log(
+    flags.length === 0
+      ? 'Every row is within its target and within 1.5× its lower bound.'
+      : `Called out:\n${flags.map((f) => `  - ${f}`).join('\n')}`,
+  );
 }
 
 function table(header: string[], cells: string[][]): void {

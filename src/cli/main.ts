@@ -21,7 +21,18 @@ import { registerDoctor } from './commands/doctor.js';
  * (`actions/*`) when it runs: `--version` never loads zod, `validate` never loads the
  * Cloudflare SDK, ssh2 or undici, and only `demo` loads the simulators.
  */
-const COMMANDS = [registerInit, registerValidate, registerSync, registerStatus, registerDemo, registerSchema, registerGraph, registerDestroy, registerImport, registerDoctor];
+const COMMANDS = [
+  registerInit,
+  registerValidate,
+  registerSync,
+  registerStatus,
+  registerDemo,
+  registerSchema,
+  registerGraph,
+  registerDestroy,
+  registerImport,
+  registerDoctor,
+];
 
 export function defaultIo(): CliIo {
   return {
@@ -96,7 +107,10 @@ function reportError(err: unknown, io: CliIo): number {
     for (const a of err.applied) lines.push(`  ✓ applied  ${a.address} (${a.action})`);
     lines.push(`  ✗ failed   ${err.failed.address} (${err.failed.action}): ${err.failed.error}`);
     for (const p of err.pending) lines.push(`  · pending  ${p.address} (${p.action})`);
-    lines.push('', `Nothing was rolled back that was already applied; re-run \`proxflare ${err.command}\` to finish the job once the cause is fixed.`);
+    lines.push(
+      '',
+      `Nothing was rolled back that was already applied; re-run \`proxflare ${err.command}\` to finish the job once the cause is fixed.`,
+    );
     io.stderr(`${lines.join('\n')}\n`);
     return 1;
   }

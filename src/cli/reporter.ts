@@ -6,7 +6,12 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
  * Progress on stderr: a spinner line on a TTY, plain timestamped lines otherwise
  * (CI logs, pipes). stdout stays reserved for the result.
  */
-export function createCliReporter(options: { write: (t: string) => void; tty: boolean; color: boolean; verbose: boolean }): Reporter & { stop(): void } {
+export function createCliReporter(options: {
+  write: (t: string) => void;
+  tty: boolean;
+  color: boolean;
+  verbose: boolean;
+}): Reporter & { stop(): void } {
   const { write, tty, verbose } = options;
   const c = (code: number, t: string) => (options.color ? `\u001b[${code}m${t}\u001b[0m` : t);
   let current: { address: string; message: string } | undefined;

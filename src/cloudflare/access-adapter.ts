@@ -113,15 +113,26 @@ class AccessSdkAdapter implements CloudflareAccess {
     const account_id = accountId;
     const apps = (ctx: string): CallContext => ({ operation: ctx, permission: 'accessApps', scope });
     const [appList, policyList, tokenList, idpList, tagList] = await Promise.all([
-      this.#all<SdkApp>(apps('list Access applications'), async () => (await this.#client).zeroTrust.access.applications.list({ account_id, per_page: 100 }) as never),
-      this.#all<SdkPolicy>(apps('list reusable Access policies'), async () => (await this.#client).zeroTrust.access.policies.list({ account_id, per_page: 100 }) as never),
-      this.#all<SdkToken>({ operation: 'list Access service tokens', permission: 'accessTokens', scope }, async () =>
-        (await this.#client).zeroTrust.access.serviceTokens.list({ account_id, per_page: 100 }) as never,
+      this.#all<SdkApp>(
+        apps('list Access applications'),
+        async () => (await this.#client).zeroTrust.access.applications.list({ account_id, per_page: 100 }) as never,
       ),
-      this.#all<{ id?: string; name?: string; type?: string }>({ operation: 'list identity providers', permission: 'accessOrg', scope }, async () =>
-        (await this.#client).zeroTrust.identityProviders.list({ account_id, per_page: 100 }) as never,
+      this.#all<SdkPolicy>(
+        apps('list reusable Access policies'),
+        async () => (await this.#client).zeroTrust.access.policies.list({ account_id, per_page: 100 }) as never,
       ),
-      this.#all<{ name?: string }>(apps('list Access tags'), async () => (await this.#client).zeroTrust.access.tags.list({ account_id, per_page: 100 }) as never),
+      this.#all<SdkToken>(
+        { operation: 'list Access service tokens', permission: 'accessTokens', scope },
+        async () => (await this.#client).zeroTrust.access.serviceTokens.list({ account_id, per_page: 100 }) as never,
+      ),
+      this.#all<{ id?: string; name?: string; type?: string }>(
+        { operation: 'list identity providers', permission: 'accessOrg', scope },
+        async () => (await this.#client).zeroTrust.identityProviders.list({ account_id, per_page: 100 }) as never,
+      ),
+      this.#all<{ name?: string }>(
+        apps('list Access tags'),
+        async () => (await this.#client).zeroTrust.access.tags.list({ account_id, per_page: 100 }) as never,
+      ),
     ]);
     return {
       organization,
@@ -146,13 +157,17 @@ class AccessSdkAdapter implements CloudflareAccess {
 
   async createPolicy(accountId: string, body: AccessPolicyBody): Promise<AccessPolicy> {
     const ctx: CallContext = { operation: `create Access policy ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const created = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.policies.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
+    const created = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.access.policies.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }),
+    );
     return toPolicy(created as SdkPolicy);
   }
 
   async updatePolicy(accountId: string, id: string, body: AccessPolicyBody): Promise<AccessPolicy> {
     const ctx: CallContext = { operation: `update Access policy ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const updated = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.policies.update(id, { account_id: accountId, ...body } as never));
+    const updated = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.access.policies.update(id, { account_id: accountId, ...body } as never),
+    );
     return toPolicy(updated as SdkPolicy);
   }
 
@@ -162,15 +177,27 @@ class AccessSdkAdapter implements CloudflareAccess {
   }
 
   async createApp(accountId: string, body: AccessAppBody): Promise<AccessApp> {
-    const ctx: CallContext = { operation: `create Access application ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
+    const ctx: CallContext = {
+      operation: `create Access application ${body.name}`,
+      permission: 'accessApps',
+      scope: `account ${accountId}`,
+    };
     // Not retried: a second POST after a lost answer would make a second app on the hostname.
-    const created = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.applications.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }));
+    const created = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.access.applications.create({ account_id: accountId, ...body } as never, { maxRetries: 0 }),
+    );
     return checkedApp(toApp(created as SdkApp), ctx);
   }
 
   async updateApp(accountId: string, id: string, body: AccessAppBody): Promise<AccessApp> {
-    const ctx: CallContext = { operation: `update Access application ${body.name}`, permission: 'accessApps', scope: `account ${accountId}` };
-    const updated = await this.#call(ctx, async () => (await this.#client).zeroTrust.access.applications.update(id, { account_id: accountId, ...body } as never));
+    const ctx: CallContext = {
+      operation: `update Access application ${body.name}`,
+      permission: 'accessApps',
+      scope: `account ${accountId}`,
+    };
+    const updated = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.access.applications.update(id, { account_id: accountId, ...body } as never),
+    );
     return checkedApp(toApp(updated as SdkApp), ctx);
   }
 
@@ -185,11 +212,24 @@ class AccessSdkAdapter implements CloudflareAccess {
   }
 
   async createServiceToken(accountId: string, name: string, duration: string | undefined): Promise<CreatedServiceToken> {
-    const ctx: CallContext = { operation: `create Access service token ${name}`, permission: 'accessTokens', scope: `account ${accountId}` };
+    const ctx: CallContext = {
+      operation: `create Access service token ${name}`,
+      permission: 'accessTokens',
+      scope: `account ${accountId}`,
+    };
     const created = (await this.#call(ctx, async () =>
-      (await this.#client).zeroTrust.access.serviceTokens.create({ account_id: accountId, name, ...(duration ? { duration } : {}) }, { maxRetries: 0 }),
+      (await this.#client).zeroTrust.access.serviceTokens.create(
+        { account_id: accountId, name, ...(duration ? { duration } : {}) },
+        { maxRetries: 0 },
+      ),
     )) as SdkToken;
-    if (!created.client_secret) throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a client secret', 'delete the token in Zero Trust → Access → Service Auth and re-run');
+    if (!created.client_secret)
+      throw new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        'the API answered without a client secret',
+        'delete the token in Zero Trust → Access → Service Auth and re-run',
+      );
     return { token: toToken(created), clientSecret: new Secret(created.client_secret) };
   }
 
@@ -201,7 +241,13 @@ class AccessSdkAdapter implements CloudflareAccess {
 
 function checkedApp(app: AccessApp, ctx: CallContext): AccessApp {
   // The connector's check needs the aud; an app without one would lock everybody out.
-  if (!app.aud) throw new ProviderError('cloudflare', ctx.operation, 'the API answered without the application\'s aud', 're-run sync; it reads the app again');
+  if (!app.aud)
+    throw new ProviderError(
+      'cloudflare',
+      ctx.operation,
+      "the API answered without the application's aud",
+      're-run sync; it reads the app again',
+    );
   return app;
 }
 
@@ -241,9 +287,18 @@ export function toPolicy(p: SdkPolicy): AccessPolicy {
 }
 
 function toToken(t: SdkToken): ServiceToken {
-  return { id: t.id ?? '', name: t.name ?? '', clientId: t.client_id ?? '', duration: t.duration ?? '8760h', ...(t.expires_at ? { expiresAt: t.expires_at } : {}) };
+  return {
+    id: t.id ?? '',
+    name: t.name ?? '',
+    clientId: t.client_id ?? '',
+    duration: t.duration ?? '8760h',
+    ...(t.expires_at ? { expiresAt: t.expires_at } : {}),
+  };
 }
 
-export function createCloudflareAccess(settings: CloudflareSettings, options: AccessAdapterOptions = {}): CloudflareAccess & { readonly stats: Readonly<FetchStats> } {
+export function createCloudflareAccess(
+  settings: CloudflareSettings,
+  options: AccessAdapterOptions = {},
+): CloudflareAccess & { readonly stats: Readonly<FetchStats> } {
   return new AccessSdkAdapter(settings, options);
 }

@@ -73,7 +73,9 @@ export function toProviderError(err: unknown, ctx: CallContext, extraHint?: stri
   if (err instanceof ProviderError) return err;
   const permission = TOKEN_PERMISSIONS[ctx.permission];
   if (err instanceof APIConnectionTimeoutError) {
-    return new ProviderError('cloudflare', ctx.operation, 'the Cloudflare API did not answer in time', 'check the network and retry', { cause: err });
+    return new ProviderError('cloudflare', ctx.operation, 'the Cloudflare API did not answer in time', 'check the network and retry', {
+      cause: err,
+    });
   }
   if (err instanceof APIConnectionError) {
     return new ProviderError(
@@ -129,7 +131,13 @@ export function toProviderError(err: unknown, ctx: CallContext, extraHint?: stri
       );
     }
     if (status >= 500) {
-      return new ProviderError('cloudflare', ctx.operation, detail('the Cloudflare API failed'), 'this is on Cloudflare\'s side; retry later', opts);
+      return new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        detail('the Cloudflare API failed'),
+        "this is on Cloudflare's side; retry later",
+        opts,
+      );
     }
     return new ProviderError('cloudflare', ctx.operation, detail('the Cloudflare API refused the request'), extraHint, opts);
   }

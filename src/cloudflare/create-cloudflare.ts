@@ -182,9 +182,15 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   }
 
   async listConnectors(accountId: string, tunnelId: string): Promise<TunnelConnector[]> {
-    const ctx: CallContext = { operation: `read the connectors of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const ctx: CallContext = {
+      operation: `read the connectors of tunnel ${tunnelId}`,
+      permission: 'tunnel',
+      scope: `account ${accountId}`,
+    };
     // GET .../cfd_tunnel/{id}/connections, one `Client` per cloudflared (a single page).
-    const page = await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }));
+    const page = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }),
+    );
     return (page.result as SdkClient[]).map(toConnector);
   }
 
@@ -193,7 +199,9 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     const secret = generateTunnelSecret();
     let created: SdkTunnel & { account_tag?: string };
     try {
-      created = await (await this.#client).zeroTrust.tunnels.cloudflared.create(
+      created = await (
+        await this.#client
+      ).zeroTrust.tunnels.cloudflared.create(
         { account_id: accountId, name, config_src: 'local', tunnel_secret: secret.reveal() },
         // A create is not idempotent: a retried POST after a lost answer would hit our own name (409).
         { maxRetries: 0 },
@@ -210,7 +218,13 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
       }
       throw toProviderError(err, ctx);
     }
-    if (!created.id) throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a tunnel id', 're-run sync; it will find the tunnel by name');
+    if (!created.id)
+      throw new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        'the API answered without a tunnel id',
+        're-run sync; it will find the tunnel by name',
+      );
     return {
       tunnel: toTunnelState(created),
       credentials: { accountTag: created.account_tag ?? accountId, tunnelId: created.id, tunnelSecret: secret },
@@ -218,10 +232,21 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
   }
 
   async recoverCredentials(accountId: string, tunnelId: string): Promise<TunnelCredentials> {
-    const ctx: CallContext = { operation: `recover credentials of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
-    const token = await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.token.get(tunnelId, { account_id: accountId }));
+    const ctx: CallContext = {
+      operation: `recover credentials of tunnel ${tunnelId}`,
+      permission: 'tunnel',
+      scope: `account ${accountId}`,
+    };
+    const token = await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.token.get(tunnelId, { account_id: accountId }),
+    );
     if (typeof token !== 'string') {
-      throw new ProviderError('cloudflare', ctx.operation, 'the API answered without a tunnel token', 'check the tunnel in the Cloudflare dashboard');
+      throw new ProviderError(
+        'cloudflare',
+        ctx.operation,
+        'the API answered without a tunnel token',
+        'check the tunnel in the Cloudflare dashboard',
+      );
     }
     return credentialsFromToken(new Secret(token), tunnelId, tunnelId);
   }
@@ -242,7 +267,13 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         total ??= (page.result_info as { total_count?: number } | undefined)?.total_count;
         for (const r of page.result as SdkRecord[]) {
           const id = r.id ?? '';
-          if (seen.has(id)) throw new ProviderError('cloudflare', operation, `record ${id} appeared on two pages (the zone changed during the listing)`, 're-run');
+          if (seen.has(id))
+            throw new ProviderError(
+              'cloudflare',
+              operation,
+              `record ${id} appeared on two pages (the zone changed during the listing)`,
+              're-run',
+            );
           seen.add(id);
           records.push({
             id,
@@ -289,7 +320,9 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         this.#reporter.debug(`cloudflare: zone ${changes.zoneName}: batch ${i + 1}/${batches.length} (${batch.length} changes)`);
         // Never re-sent by the SDK: a batch whose answer was lost may have been applied, and the
         // same POST again would fail on its own records (81058/81053) and read as a rollback.
-        await this.#writeOnce(async () => (await this.#client).dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) }, { maxRetries: 0 }));
+        await this.#writeOnce(async () =>
+          (await this.#client).dns.records.batch({ zone_id: changes.zoneId, ...batchBody(batch) }, { maxRetries: 0 }),
+        );
         applied += batch.length;
       } catch (err) {
         if (isMissingRoute(err)) {
@@ -298,25 +331,41 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
           await this.#applySingly(changes, ops.slice(applied), applied, ops.length);
           return;
         }
-        const base = toProviderError(err, { operation: `apply DNS changes in zone ${changes.zoneName}`, permission: 'dns', scope: `zone ${changes.zoneName}` });
+        const base = toProviderError(err, {
+          operation: `apply DNS changes in zone ${changes.zoneName}`,
+          permission: 'dns',
+          scope: `zone ${changes.zoneName}`,
+        });
         if (isUnknownOutcome(err)) {
           await this.#settleUnknownOutcome(changes, batch, base, `the answer to ${where} was lost`, applied, ops.length);
           applied += batch.length;
           continue;
         }
         const progress = `${where} was rolled back as a whole; ${applied} of ${ops.length} changes were applied before it`;
-        throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${progress}`, base.hint ?? 're-run sync: it plans again from what is there now', {
-          cause: err,
-          status: base.status,
-        });
+        throw new ProviderError(
+          'cloudflare',
+          base.operation,
+          `${base.detail}; ${progress}`,
+          base.hint ?? 're-run sync: it plans again from what is there now',
+          {
+            cause: err,
+            status: base.status,
+          },
+        );
       }
     }
   }
 
   async getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined> {
-    const ctx: CallContext = { operation: `read the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const ctx: CallContext = {
+      operation: `read the configuration of tunnel ${tunnelId}`,
+      permission: 'tunnel',
+      scope: `account ${accountId}`,
+    };
     // SDK 7.3 `configurations.get` → {config: {ingress, originRequest}, source, version} (configurations.d.ts).
-    const got = (await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.configurations.get(tunnelId, { account_id: accountId }))) as {
+    const got = (await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.configurations.get(tunnelId, { account_id: accountId }),
+    )) as {
       config?: { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | null;
       source?: string;
       version?: number;
@@ -330,19 +379,36 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     };
   }
 
-  async putTunnelConfiguration(accountId: string, tunnelId: string, config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> }): Promise<number> {
-    const ctx: CallContext = { operation: `replace the configuration of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+  async putTunnelConfiguration(
+    accountId: string,
+    tunnelId: string,
+    config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> },
+  ): Promise<number> {
+    const ctx: CallContext = {
+      operation: `replace the configuration of tunnel ${tunnelId}`,
+      permission: 'tunnel',
+      scope: `account ${accountId}`,
+    };
     // SDK 7.3 `configurations.update(tunnelID, {account_id, config})` = PUT …/configurations, "Replaces the configuration".
     const got = (await this.#call(ctx, async () =>
-      (await this.#client).zeroTrust.tunnels.cloudflared.configurations.update(tunnelId, { account_id: accountId, config: config as never }),
+      (await this.#client).zeroTrust.tunnels.cloudflared.configurations.update(tunnelId, {
+        account_id: accountId,
+        config: config as never,
+      }),
     )) as { version?: number };
     return got.version ?? 0;
   }
 
   async deleteTunnelConnections(accountId: string, tunnelId: string): Promise<void> {
-    const ctx: CallContext = { operation: `clean up the connections of tunnel ${tunnelId}`, permission: 'tunnel', scope: `account ${accountId}` };
+    const ctx: CallContext = {
+      operation: `clean up the connections of tunnel ${tunnelId}`,
+      permission: 'tunnel',
+      scope: `account ${accountId}`,
+    };
     // SDK 7.3 `connections.delete(tunnelID, {account_id, client_id?})`: no client_id removes every connector.
-    await this.#call(ctx, async () => (await this.#client).zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }));
+    await this.#call(ctx, async () =>
+      (await this.#client).zeroTrust.tunnels.cloudflared.connections.delete(tunnelId, { account_id: accountId }),
+    );
   }
 
   async deleteTunnel(accountId: string, tunnelId: string): Promise<'deleted' | 'has-connections'> {
@@ -406,7 +472,9 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     }
     const { inPlace, missing } = reconcile(ops, records);
     if (missing.length === 0) {
-      this.#reporter.warn(`cloudflare: zone ${changes.zoneName}: ${what}; re-reading the zone shows all ${ops.length} of its changes in place`);
+      this.#reporter.warn(
+        `cloudflare: zone ${changes.zoneName}: ${what}; re-reading the zone shows all ${ops.length} of its changes in place`,
+      );
       return;
     }
     const found =
@@ -435,7 +503,10 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
         if (op.kind === 'delete') await (await this.#client).dns.records.delete(op.id, { zone_id });
         else if (op.kind === 'put') await (await this.#client).dns.records.update(op.id, { zone_id, ...recordParam(op.record) });
         // A create is not idempotent: never re-sent after a lost answer (see the batch above).
-        else await this.#writeOnce(async () => (await this.#client).dns.records.create({ zone_id, ...recordParam(op.record) }, { maxRetries: 0 }));
+        else
+          await this.#writeOnce(async () =>
+            (await this.#client).dns.records.create({ zone_id, ...recordParam(op.record) }, { maxRetries: 0 }),
+          );
       } catch (err) {
         // A delete retried after a lost answer finds the record gone: that is the goal reached.
         if (op.kind === 'delete' && err instanceof APIError && err.status === 404 && apiErrorCodes(err).includes(81044)) {
@@ -448,10 +519,16 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
           applied++;
           continue;
         }
-        throw new ProviderError('cloudflare', base.operation, `${base.detail}; ${applied} of ${total} changes were applied before it`, base.hint, {
-          cause: err,
-          status: base.status,
-        });
+        throw new ProviderError(
+          'cloudflare',
+          base.operation,
+          `${base.detail}; ${applied} of ${total} changes were applied before it`,
+          base.hint,
+          {
+            cause: err,
+            status: base.status,
+          },
+        );
       }
       applied++;
     }

@@ -4,9 +4,7 @@ import type { DnsChangeSet, NewDnsRecord } from '../ports/cloudflare.js';
 export const FREE_PLAN_BATCH_LIMIT = 200;
 
 export type DnsOperation =
-  | { kind: 'delete'; id: string; name: string }
-  | { kind: 'put'; id: string; record: NewDnsRecord }
-  | { kind: 'post'; record: NewDnsRecord };
+  { kind: 'delete'; id: string; name: string } | { kind: 'put'; id: string; record: NewDnsRecord } | { kind: 'post'; record: NewDnsRecord };
 
 export function operationName(op: DnsOperation): string {
   return op.kind === 'delete' ? op.name : op.record.name;

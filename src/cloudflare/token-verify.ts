@@ -4,8 +4,7 @@ import type { CloudflareSettings } from '../inventory/types.js';
 import { createSdkClient } from './sdk-client.js';
 
 export type TokenVerification =
-  | { ok: true; id: string; status: string; owner: 'user' | 'account' }
-  | { ok: false; status?: string; detail: string };
+  { ok: true; id: string; status: string; owner: 'user' | 'account' } | { ok: false; status?: string; detail: string };
 
 /**
  * Cloudflare's "Test whether a token works": `GET /user/tokens/verify` for a user token, else
@@ -14,7 +13,12 @@ export type TokenVerification =
  * permissions are probed by the reads `doctor` makes. The token itself never leaves this call.
  */
 export async function verifyCloudflareToken(settings: CloudflareSettings, reporter: Reporter): Promise<TokenVerification> {
-  const client = await createSdkClient(settings, { reporter, maxRetries: 1, timeoutMs: 15_000, stats: { requests: 0, rateLimitWaitSeconds: 0 } });
+  const client = await createSdkClient(settings, {
+    reporter,
+    maxRetries: 1,
+    timeoutMs: 15_000,
+    stats: { requests: 0, rateLimitWaitSeconds: 0 },
+  });
   const attempts: [owner: 'user' | 'account', call: () => Promise<{ id: string; status: string }>][] = [
     ['user', () => client.user.tokens.verify()],
     ['account', () => client.accounts.tokens.verify({ account_id: settings.accountId })],

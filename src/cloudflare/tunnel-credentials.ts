@@ -34,7 +34,8 @@ export function credentialsFromToken(token: Secret, expectedTunnelId: string, tu
   if (parsed === null || typeof parsed !== 'object') throw broken('is not a JSON object');
   const { a, s, t } = parsed as Record<string, unknown>;
   if (typeof a !== 'string' || a === '') throw broken('has no account tag');
-  if (typeof t !== 'string' || t.toLowerCase() !== expectedTunnelId.toLowerCase()) throw broken(`belongs to another tunnel than ${expectedTunnelId}`);
+  if (typeof t !== 'string' || t.toLowerCase() !== expectedTunnelId.toLowerCase())
+    throw broken(`belongs to another tunnel than ${expectedTunnelId}`);
   if (typeof s !== 'string' || !decodesToAtLeast32Bytes(s)) throw broken('carries no valid 32-byte secret');
   return { accountTag: a, tunnelId: t, tunnelSecret: new Secret(s) };
 }

@@ -73,9 +73,7 @@ export function recordHostKey(file: string, host: string, port: number, key: Buf
   appendFileSync(file, `${sep}${knownHostsLine(host, port, key)}\n`, { mode: 0o600 });
 }
 
-export type HostKeyVerdict =
-  | { ok: true; recorded: boolean }
-  | { ok: false; reason: 'unknown' | 'changed'; message: string };
+export type HostKeyVerdict = { ok: true; recorded: boolean } | { ok: false; reason: 'unknown' | 'changed'; message: string };
 
 /** Decide about a presented key; records it when unknown and `trustOnFirstUse`. */
 export function checkHostKey(options: {

@@ -120,7 +120,13 @@ export function parseStateOutput(stdout: string, paths: string[], secretPaths: s
       case 'secret': {
         const path = line.rest;
         const [meta, sha, id, end] = [lines[i + 1], lines[i + 2], lines[i + 3], lines[i + 4]];
-        if (meta?.tag !== 'meta' || sha?.tag !== 'sha256' || id?.tag !== 'tunnel-id' || end?.tag !== 'end' || !/^[0-9a-f]{64}$/.test(sha.rest)) {
+        if (
+          meta?.tag !== 'meta' ||
+          sha?.tag !== 'sha256' ||
+          id?.tag !== 'tunnel-id' ||
+          end?.tag !== 'end' ||
+          !/^[0-9a-f]{64}$/.test(sha.rest)
+        ) {
           throw new OutputFormatError(`malformed digest record for ${path}`);
         }
         const [modeText, owner] = meta.rest.split(' ');
@@ -191,7 +197,5 @@ export function parseProbeOutput(stdout: string, targets: ProbeTarget[]): ProbeR
     if (!target) continue;
     byIndex.set(Number(m[1]), { url: target.url, ok: m[2] !== 'fail', detail: (m[3] ?? '').trim() });
   }
-  return targets.map(
-    (t, i) => byIndex.get(i) ?? { url: t.url, ok: false, detail: 'no result from the connector' },
-  );
+  return targets.map((t, i) => byIndex.get(i) ?? { url: t.url, ok: false, detail: 'no result from the connector' });
 }

@@ -309,7 +309,14 @@ function readyFunction(): string[] {
 
 /** One read of `/ready` and `/config`: `@@ready <code>`, `@@ready-body <json>`, `@@config-body <json>`. */
 export function readinessScript(env: RemoteEnv): string {
-  return wrap(env, [...readyFunction(), 'ready_once', 'echo "@@ready ${RCODE:-}"', 'echo "@@ready-body ${RBODY:-}"', 'emit_config', 'echo "@@done"']);
+  return wrap(env, [
+    ...readyFunction(),
+    'ready_once',
+    'echo "@@ready ${RCODE:-}"',
+    'echo "@@ready-body ${RBODY:-}"',
+    'emit_config',
+    'echo "@@done"',
+  ]);
 }
 
 /** Installed cloudflared package version, as dpkg sees it (empty when absent). */
@@ -451,9 +458,7 @@ except Exception as e: print(e); sys.exit(1)' "$1" 2>&1); rc=$?; printf "%s" "$O
 }
 
 type ParsedProbe =
-  | { kind: 'http'; host: string; port: number }
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'skip'; reason: string };
+  { kind: 'http'; host: string; port: number } | { kind: 'tcp'; host: string; port: number } | { kind: 'skip'; reason: string };
 
 const DEFAULT_PORTS: Record<string, number> = { http: 80, https: 443, ssh: 22, rdp: 3389 };
 

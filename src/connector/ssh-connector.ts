@@ -51,7 +51,8 @@ import type { ExecResult } from './ssh-session.js';
 import { SshSession } from './ssh-session.js';
 
 function describeExit(result: ExecResult): string {
-  if (result.code === null) return result.signal ? `killed by signal ${result.signal}` : 'the connection closed before the command finished';
+  if (result.code === null)
+    return result.signal ? `killed by signal ${result.signal}` : 'the connection closed before the command finished';
   return `exit status ${result.code}`;
 }
 
@@ -108,9 +109,15 @@ export class SshConnectorHost implements ConnectorHost {
       return result;
     } catch (err) {
       this.#log(operation, 'no answer', started);
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, 'check the SSH connection to the connector and run again', {
-        cause: err,
-      });
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        (err as Error).message,
+        'check the SSH connection to the connector and run again',
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -122,9 +129,15 @@ export class SshConnectorHost implements ConnectorHost {
       return parseStateOutput(result.stdout, paths, secretPaths);
     } catch (err) {
       if (!(err instanceof OutputFormatError)) throw err;
-      throw new ProviderError('ssh', `read connector state on ${this.#where}`, failureDetail(result, err.message), 'the host must have a POSIX sh, coreutils (base64, stat) and systemd', {
-        cause: err,
-      });
+      throw new ProviderError(
+        'ssh',
+        `read connector state on ${this.#where}`,
+        failureDetail(result, err.message),
+        'the host must have a POSIX sh, coreutils (base64, stat) and systemd',
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -134,7 +147,9 @@ export class SshConnectorHost implements ConnectorHost {
     try {
       return parseProbeOutput(result.stdout, targets);
     } catch (err) {
-      throw new ProviderError('ssh', `probe origins from ${this.#where}`, failureDetail(result, (err as Error).message), undefined, { cause: err });
+      throw new ProviderError('ssh', `probe origins from ${this.#where}`, failureDetail(result, (err as Error).message), undefined, {
+        cause: err,
+      });
     }
   }
 
@@ -176,7 +191,12 @@ export class SshConnectorHost implements ConnectorHost {
   async readiness(): Promise<Readiness> {
     const result = await this.#run('read cloudflared /ready', readinessScript(this.#env));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
-      throw new ProviderError('ssh', `read cloudflared /ready on ${this.#where}`, failureDetail(result), 'the connector needs a POSIX sh and curl or bash');
+      throw new ProviderError(
+        'ssh',
+        `read cloudflared /ready on ${this.#where}`,
+        failureDetail(result),
+        'the connector needs a POSIX sh and curl or bash',
+      );
     }
     return parseReadiness(result.stdout);
   }
@@ -188,7 +208,9 @@ export class SshConnectorHost implements ConnectorHost {
     }
     if (source.version !== undefined) {
       const current = await this.#run('read the cloudflared package version', packageVersionScript(this.#env));
-      const pkg = taggedLines(current.stdout).find((l) => l.tag === 'pkg-version')?.rest.trim();
+      const pkg = taggedLines(current.stdout)
+        .find((l) => l.tag === 'pkg-version')
+        ?.rest.trim();
       if (current.code === 0 && pkg === source.version) {
         return this.#installedVersion(current, 'read the installed cloudflared version');
       }
@@ -200,9 +222,15 @@ export class SshConnectorHost implements ConnectorHost {
       this.#log(`upload ${source.path} to ${remote}`, 'done', started);
     } catch (err) {
       this.#log(`upload ${source.path} to ${remote}`, 'failed', started);
-      throw new ProviderError('ssh', `upload ${source.path} to ${this.#where}:${remote}`, (err as Error).message, 'check that the .deb exists locally and /tmp on the connector has space', {
-        cause: err,
-      });
+      throw new ProviderError(
+        'ssh',
+        `upload ${source.path} to ${this.#where}:${remote}`,
+        (err as Error).message,
+        'check that the .deb exists locally and /tmp on the connector has space',
+        {
+          cause: err,
+        },
+      );
     }
     const result = await this.#run('install the uploaded cloudflared .deb', installDebScript(this.#env, remote));
     return this.#installedVersion(result, `install ${source.path}`);
@@ -210,7 +238,12 @@ export class SshConnectorHost implements ConnectorHost {
 
   #installedVersion(result: ExecResult, operation: string): string {
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the host output above says why; fix it on the connector or choose another connector.cloudflared source');
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        failureDetail(result),
+        'the host output above says why; fix it on the connector or choose another connector.cloudflared source',
+      );
     }
     let version: string | undefined;
     try {
@@ -219,7 +252,12 @@ export class SshConnectorHost implements ConnectorHost {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, undefined, { cause: err });
     }
     if (version === undefined) {
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, 'the package installed, but `cloudflared` is not on PATH afterwards', 'check the package contents (it must ship /usr/bin/cloudflared)');
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        'the package installed, but `cloudflared` is not on PATH afterwards',
+        'check the package contents (it must ship /usr/bin/cloudflared)',
+      );
     }
     return version;
   }
@@ -249,7 +287,12 @@ export class SshConnectorHost implements ConnectorHost {
           'wait for that run to finish and try again; the lock is released automatically when its SSH connection ends',
         );
       }
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the connector needs flock (util-linux) and a writable /run/lock');
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        failureDetail(result),
+        'the connector needs flock (util-linux) and a writable /run/lock',
+      );
     }
     let released = false;
     return async () => {
@@ -263,7 +306,12 @@ export class SshConnectorHost implements ConnectorHost {
     const operation = `stop ${unit}`;
     const result = await this.#run(operation, stopServiceScript(this.#env, unit));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), `check \`systemctl status ${unit}\` on the connector`);
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        failureDetail(result),
+        `check \`systemctl status ${unit}\` on the connector`,
+      );
     }
   }
 
@@ -272,7 +320,12 @@ export class SshConnectorHost implements ConnectorHost {
     const operation = `remove stale staging files ${paths.join(', ')}`;
     const result = await this.#run('remove stale staging files', removeStagingScript(this.#env, paths));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'remove them by hand on the connector (they may hold the tunnel secret), then run again');
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        failureDetail(result),
+        'remove them by hand on the connector (they may hold the tunnel secret), then run again',
+      );
     }
     return taggedLines(result.stdout)
       .filter((l) => l.tag === 'in-use')
@@ -283,7 +336,12 @@ export class SshConnectorHost implements ConnectorHost {
     const operation = `remove ${paths.join(', ')}`;
     const result = await this.#run(operation, removeFilesScript(this.#env, paths, options.reloadUnits));
     if (result.code !== 0 || !hasTag(result.stdout, 'done')) {
-      throw new ProviderError('ssh', `${operation} on ${this.#where}`, failureDetail(result), 'the host output above says why; fix it and re-run destroy');
+      throw new ProviderError(
+        'ssh',
+        `${operation} on ${this.#where}`,
+        failureDetail(result),
+        'the host output above says why; fix it and re-run destroy',
+      );
     }
   }
 

@@ -7,13 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from 'ssh2';
 import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { ProviderError } from '../core/errors.js';
-import {
-  DEFAULT_HOST_KEY_ALGORITHMS,
-  checkHostKey,
-  findEntries,
-  preferredHostKeyAlgorithms,
-  readKnownHosts,
-} from './host-keys.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, checkHostKey, findEntries, preferredHostKeyAlgorithms, readKnownHosts } from './host-keys.js';
 import type { ConnectTarget } from '../ports/connector.js';
 
 /** Where to connect: the port's target (the sandbox is the scripts' business, not the session's). */

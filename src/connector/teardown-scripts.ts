@@ -42,7 +42,9 @@ export function removeFilesScript(env: RemoteEnv, paths: string[], reloadUnits: 
     );
   }
   if (reloadUnits) {
-    body.push('if ! OUT=$(systemctl daemon-reload 2>&1 </dev/null); then printf "%s\\n" "$OUT" | out; echo "@@error systemctl daemon-reload failed"; exit 64; fi');
+    body.push(
+      'if ! OUT=$(systemctl daemon-reload 2>&1 </dev/null); then printf "%s\\n" "$OUT" | out; echo "@@error systemctl daemon-reload failed"; exit 64; fi',
+    );
   }
   body.push('echo "@@done"');
   return wrap(env, body);

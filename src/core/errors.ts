@@ -46,10 +46,7 @@ export class InventoryError extends UserError {
 /** A planning error: the plan cannot be computed safely (unresolvable IP, conflicting records, ...). */
 export class PlanError extends UserError {
   constructor(readonly problems: string[]) {
-    super(
-      `cannot plan (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    super(`cannot plan (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  - ${p}`).join('\n'));
   }
 }
 

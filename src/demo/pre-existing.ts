@@ -97,10 +97,13 @@ export async function seedPreExisting(p: {
   tunnel.configSrc = 'cloudflare';
   tunnel.config = {
     version: 3,
-    config: { ingress: [...p.routes.map((r) => ({ hostname: r.hostname, service: r.service, originRequest: {} })), { service: 'http_status:404' }] },
+    config: {
+      ingress: [...p.routes.map((r) => ({ hostname: r.hostname, service: r.service, originRequest: {} })), { service: 'http_status:404' }],
+    },
     created_at: new Date().toISOString(),
   };
-  for (const r of p.routes) cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
+  for (const r of p.routes)
+    cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
 
   // The unit and token as `service install` writes them, started as it starts them.
   const c = await connectConnector({

@@ -42,7 +42,10 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
 
     const run = async (title: string, args: string[], expectCodes: number[] = [0]) => {
       say(`\n$ proxflare ${args.join(' ')}    # ${title}`);
-      const code = await ctx.runCli(['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args], demoIo(io, lab));
+      const code = await ctx.runCli(
+        ['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args],
+        demoIo(io, lab),
+      );
       if (!expectCodes.includes(code)) throw new UserError(`demo step "proxflare ${args.join(' ')}" exited with ${code}`);
       return code;
     };
@@ -57,7 +60,10 @@ export async function runDemo(ctx: CliContext, flags: { keep: boolean }): Promis
     io.stdout(`      - hostname: ${ADDED.hostname}\n        port: ${ADDED.port}\n`);
     await run('the plan for the new service', ['sync', '--dry-run', '--detailed-exitcode'], [2]);
     await run('publish it', ['sync', '--yes']);
-    await run('status: every route checked from the connector, then requested through the (simulated) Cloudflare edge as a visitor', ['status', '--public']);
+    await run('status: every route checked from the connector, then requested through the (simulated) Cloudflare edge as a visitor', [
+      'status',
+      '--public',
+    ]);
     await run('doctor: every check a first-time user needs, each with its fix', ['doctor']);
     say('\nDemo complete. Everything it started is being stopped.');
     if (flags.keep) io.stdout(`Kept ${lab.dir} (inventory, sandbox connector) for inspection.\n`);

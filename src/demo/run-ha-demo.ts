@@ -82,7 +82,10 @@ export async function runHaDemo(ctx: CliContext, flags: { keep: boolean }): Prom
     say('\n# cloudflared on cloudflared-2 is killed (SIGKILL): the unit is down, the edge drops its connections');
     const killed = await killCloudflared(secondHost, lab.cloudflare);
     io.stdout(`killed pid ${killed.pid} (connector ${killed.connectorId ?? 'unknown'})\n`);
-    await run('status: degraded, naming the replica that is down; every route still answers through the edge, from cloudflared-1', ['status', '--public']);
+    await run('status: degraded, naming the replica that is down; every route still answers through the edge, from cloudflared-1', [
+      'status',
+      '--public',
+    ]);
 
     say(`\n# recovery: the watchdog on cloudflared-2 (${WATCHDOG_PATHS.timer.replace(/.*\//, '')}, every 10 s) checks /ready;`);
     say('#   each run below is one timer tick: after 3 failed checks it restarts cloudflared');
@@ -122,15 +125,29 @@ async function killCloudflared(host: SandboxHost, cloudflare: CloudflareSim): Pr
   const pid = Number((await readFile(join(host.root, 'var/lib/proxflare-standin/systemd/cloudflared.service/pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
   // Its sockets close with it: the simulated edge drops the registration as that news arrives.
-  await edgeLists(cloudflare, (ids) => connectorId === undefined || !ids.includes(connectorId), 'the killed connector to leave the connections endpoint');
+  await edgeLists(
+    cloudflare,
+    (ids) => connectorId === undefined || !ids.includes(connectorId),
+    'the killed connector to leave the connections endpoint',
+  );
   return { pid, connectorId };
 }
 
 /** One run of the watchdog script on the replica, as its timer would start it. */
 async function watchdogTick(host: SandboxHost): Promise<string> {
-  const session = await SshSession.open({ host: host.host, port: host.port, user: host.user, privateKey: host.privateKeyPath, knownHosts: host.knownHostsPath, trustOnFirstUse: false });
+  const session = await SshSession.open({
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    privateKey: host.privateKeyPath,
+    knownHosts: host.knownHostsPath,
+    trustOnFirstUse: false,
+  });
   try {
-    const result = await session.exec(RUN_STDIN_SCRIPT, wrap({ root: host.root, binDir: host.binDir, metrics: host.metrics }, [`"$R"${WATCHDOG_PATHS.script}`]));
+    const result = await session.exec(
+      RUN_STDIN_SCRIPT,
+      wrap({ root: host.root, binDir: host.binDir, metrics: host.metrics }, [`"$R"${WATCHDOG_PATHS.script}`]),
+    );
     if (result.code !== 0) throw new UserError(`demo: the watchdog failed: ${result.stderr.trim()}`);
     return result.stdout.trim() || '(/ready 200: nothing to do)';
   } finally {
@@ -156,7 +173,8 @@ async function edgeSeesRestart(host: SandboxHost, cloudflare: CloudflareSim, pre
   } finally {
     await c.close();
   }
-  if (ready.status !== 200 || !ready.connectorId || ready.connectorId === previous) throw new UserError(`demo: cloudflared-2 did not come back (/ready ${ready.detail})`);
+  if (ready.status !== 200 || !ready.connectorId || ready.connectorId === previous)
+    throw new UserError(`demo: cloudflared-2 did not come back (/ready ${ready.detail})`);
   const id = ready.connectorId;
   await edgeLists(cloudflare, (ids) => ids.includes(id), 'the restarted connector on the connections endpoint');
 }
@@ -164,7 +182,8 @@ async function edgeSeesRestart(host: SandboxHost, cloudflare: CloudflareSim, pre
 /** Waits (checking each 20 ms, at most 10 s) until the connectors the edge lists satisfy `done`. */
 async function edgeLists(cloudflare: CloudflareSim, done: (ids: string[]) => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
-  const ids = () => [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).flatMap((t) => t.connectors.map((k) => k.id));
+  const ids = () =>
+    [...cloudflare.state.tunnels.values()].filter((t) => t.deleted_at === null).flatMap((t) => t.connectors.map((k) => k.id));
   while (!done(ids())) {
     if (Date.now() > deadline) throw new UserError(`demo: timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -31,11 +31,18 @@ export async function runImportDemo(ctx: CliContext, flags: { keep: boolean }): 
     const imported = join(lab.dir, 'imported.yaml');
     const run = async (title: string, args: string[], expectCodes: number[] = [0]) => {
       say(`\n$ proxflare ${args.join(' ')}    # ${title}`);
-      const code = await ctx.runCli(['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args], demoIo(io, lab));
+      const code = await ctx.runCli(
+        ['node', 'proxflare', '-i', lab.inventoryFile, ...(color ? [] : ['--no-color']), ...args],
+        demoIo(io, lab),
+      );
       if (!expectCodes.includes(code)) throw new UserError(`demo step "proxflare ${args.join(' ')}" exited with ${code}`);
     };
     await run('read what exists, write an inventory', ['import', '--tunnel', 'homelab', '--connector', lab.host.host, '-o', imported]);
-    await run('the plan: the same routes; the untagged LXC and the remotely-managed tunnel are conflicts until adopted', ['-i', imported, 'sync', '--dry-run'], [1]);
+    await run(
+      'the plan: the same routes; the untagged LXC and the remotely-managed tunnel are conflicts until adopted',
+      ['-i', imported, 'sync', '--dry-run'],
+      [1],
+    );
     await run('what --adopt would take over', ['-i', imported, 'sync', '--dry-run', '--adopt']);
     await run('take it over (config validated before the restart; same tunnel id)', ['-i', imported, 'sync', '--yes', '--adopt']);
     await run('nothing left to do', ['-i', imported, 'sync', '--dry-run', '--detailed-exitcode']);

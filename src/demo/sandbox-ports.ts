@@ -21,7 +21,12 @@ export interface SandboxTarget {
  * sandbox host playing the connector LXC. Loads no simulator, so a process that only
  * runs proxflare (the benchmark's plan rows) measures proxflare alone.
  */
-export function sandboxPorts(inventory: Inventory, reporter: Reporter, sandbox: SandboxTarget, onConnect?: (host: ConnectorHost) => void): Ports {
+export function sandboxPorts(
+  inventory: Inventory,
+  reporter: Reporter,
+  sandbox: SandboxTarget,
+  onConnect?: (host: ConnectorHost) => void,
+): Ports {
   const pve = createProxmox(inventory.proxmox, { reporter, taskPollMs: 50 });
   return {
     proxmox: pve,

@@ -120,7 +120,9 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const { seed, services } = options.guests ? generatedHomelab(options.guests) : { seed: demoSeed(options.originNet), services: DEMO_SERVICES };
+    const { seed, services } = options.guests
+      ? generatedHomelab(options.guests)
+      : { seed: demoSeed(options.originNet), services: DEMO_SERVICES };
     if (options.preExisting) seed.guests.push(communityScriptsLxc());
     for (const [i, name] of (options.extraNodes ?? []).entries()) seed.nodes.push({ name, ip: `127.0.9.${i + 2}` });
     const hosts = options.guests ? [] : demoHosts(options.originNet ?? 10);
@@ -159,12 +161,10 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
 
     let origins: OriginServers | undefined;
     if (options.serveOrigins) {
-      origins = await startOriginServers(
-        [
-          ...[...services, ...(options.extraOrigins ?? [])].map((s) => ({ ip: guestIp(seed, s.guest), port: s.port, name: s.guest })),
-          ...hosts.map((h) => ({ ip: h.address, port: h.port, name: h.name })),
-        ],
-      );
+      origins = await startOriginServers([
+        ...[...services, ...(options.extraOrigins ?? [])].map((s) => ({ ip: guestIp(seed, s.guest), port: s.port, name: s.guest })),
+        ...hosts.map((h) => ({ ip: h.address, port: h.port, name: h.name })),
+      ]);
       cleanups.push(() => origins!.close());
     }
 
@@ -177,7 +177,8 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       // `status --public` reaches every hostname through the simulated edge, never the Internet.
       [PUBLIC_EDGE_ENV]: cloudflare.edge.url,
     };
-    const inventoryYaml = (list: DemoService[] = services, extra = '') => renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;
+    const inventoryYaml = (list: DemoService[] = services, extra = '') =>
+      renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;
     const inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventoryYaml());
 
@@ -230,7 +231,10 @@ function renderInventory(p: {
     .map(([name, list]) => {
       const meta = guestMeta(p.seed, name);
       const services = list
-        .map((s) => `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}${s.access ? `\n        access: ${s.access}` : ''}`)
+        .map(
+          (s) =>
+            `      - hostname: ${s.hostname}\n        port: ${s.port}${s.scheme && s.scheme !== 'http' ? `\n        scheme: ${s.scheme}` : ''}${s.access ? `\n        access: ${s.access}` : ''}`,
+        )
         .join('\n');
       return `  - name: ${name}\n    type: ${meta.type}\n    vmid: ${meta.vmid}\n    services:\n${services}`;
     })

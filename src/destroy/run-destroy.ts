@@ -19,7 +19,12 @@ export interface PlannedDestroy {
  * read → plan, with sync's readers (the guests left out: destroy does not care where the
  * origins are). Only readers are used; nothing is changed.
  */
-export async function planDestroyRun(inventory: Inventory, ports: Ports, options: DestroyOptions, reporter: Reporter): Promise<PlannedDestroy> {
+export async function planDestroyRun(
+  inventory: Inventory,
+  ports: Ports,
+  options: DestroyOptions,
+  reporter: Reporter,
+): Promise<PlannedDestroy> {
   const read = await readActual({ ...inventory, guests: [] }, ports, reporter);
   let connectors;
   try {

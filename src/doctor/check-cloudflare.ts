@@ -23,14 +23,25 @@ export async function checkCloudflare(inventory: Inventory, ports: Ports, report
       check('cloudflare.tunnel', 'Cloudflare tunnel', 'skip', 'the token is not valid'),
     ];
   }
-  const checks: DoctorCheck[] = [check('cloudflare.token', 'Cloudflare API token', 'ok', `valid and active (${verified.owner} token ${verified.id})`)];
+  const checks: DoctorCheck[] = [
+    check('cloudflare.token', 'Cloudflare API token', 'ok', `valid and active (${verified.owner} token ${verified.id})`),
+  ];
 
   for (const zone of cf.zones) {
     try {
       const records = await ports.cloudflare.listZoneRecords(zone);
-      checks.push(check(`cloudflare.zone:${zone}`, `zone ${zone}`, 'ok', `found (${records.records.length} records readable: Zone Read and DNS Read or Edit present)`));
+      checks.push(
+        check(
+          `cloudflare.zone:${zone}`,
+          `zone ${zone}`,
+          'ok',
+          `found (${records.records.length} records readable: Zone Read and DNS Read or Edit present)`,
+        ),
+      );
     } catch (err) {
-      checks.push(fromError(`cloudflare.zone:${zone}`, `zone ${zone}`, err, `give the token "Zone: Zone Read" and "Zone: DNS Edit" for ${zone}`));
+      checks.push(
+        fromError(`cloudflare.zone:${zone}`, `zone ${zone}`, err, `give the token "Zone: Zone Read" and "Zone: DNS Edit" for ${zone}`),
+      );
     }
   }
 
@@ -48,13 +59,29 @@ export async function checkCloudflare(inventory: Inventory, ports: Ports, report
     } else {
       try {
         await ports.cloudflare.recoverCredentials(cf.accountId, tunnel.id);
-        checks.push(check('cloudflare.tunnel', `tunnel ${inventory.tunnel.name}`, 'ok', `found (id ${tunnel.id}); Tunnel Read and Tunnel Edit present`));
+        checks.push(
+          check(
+            'cloudflare.tunnel',
+            `tunnel ${inventory.tunnel.name}`,
+            'ok',
+            `found (id ${tunnel.id}); Tunnel Read and Tunnel Edit present`,
+          ),
+        );
       } catch (err) {
-        checks.push(fromError('cloudflare.tunnel', `tunnel ${inventory.tunnel.name}`, err, 'give the token "Account: Cloudflare Tunnel Edit"'));
+        checks.push(
+          fromError('cloudflare.tunnel', `tunnel ${inventory.tunnel.name}`, err, 'give the token "Account: Cloudflare Tunnel Edit"'),
+        );
       }
     }
   } catch (err) {
-    checks.push(fromError('cloudflare.tunnel', `tunnel ${inventory.tunnel.name}`, err, 'give the token "Account: Cloudflare Tunnel Edit" for the account in cloudflare.accountId'));
+    checks.push(
+      fromError(
+        'cloudflare.tunnel',
+        `tunnel ${inventory.tunnel.name}`,
+        err,
+        'give the token "Account: Cloudflare Tunnel Edit" for the account in cloudflare.accountId',
+      ),
+    );
   }
 
   if (inventory.access) {
@@ -75,7 +102,14 @@ export async function checkCloudflare(inventory: Inventory, ports: Ports, report
               ),
         );
       } catch (err) {
-        checks.push(fromError('cloudflare.access', 'Cloudflare Access (Zero Trust)', err, 'give the token "Access: Apps and Policies Edit" and "Access: Organizations, Identity Providers, and Groups Read"'));
+        checks.push(
+          fromError(
+            'cloudflare.access',
+            'Cloudflare Access (Zero Trust)',
+            err,
+            'give the token "Access: Apps and Policies Edit" and "Access: Organizations, Identity Providers, and Groups Read"',
+          ),
+        );
       }
     }
   }

@@ -20,7 +20,13 @@ export async function checkConnectors(inventory: Inventory, ports: Ports, now: (
   return checks;
 }
 
-async function checkReplica(inventory: Inventory, ports: Ports, spec: ConnectorSpec, first: boolean, now: () => number): Promise<DoctorCheck[]> {
+async function checkReplica(
+  inventory: Inventory,
+  ports: Ports,
+  spec: ConnectorSpec,
+  first: boolean,
+  now: () => number,
+): Promise<DoctorCheck[]> {
   const id = `connector:${spec.hostname}`;
   const name = `lxc/${spec.hostname}`;
   const skipRest = (why: string) =>
@@ -30,29 +36,63 @@ async function checkReplica(inventory: Inventory, ports: Ports, spec: ConnectorS
     const state = await ports.proxmox.readState(spec, first ? inventory.guests : []);
     const lxc = state.connector;
     // Not created yet (an sshHost may already answer, but nothing of ours is there to check).
-    if (!lxc) return [check(`${id}.ssh`, `${name}: SSH`, 'skip', 'the LXC does not exist yet: `proxflare sync` creates it'), ...skipRest('not created yet')];
+    if (!lxc)
+      return [
+        check(`${id}.ssh`, `${name}: SSH`, 'skip', 'the LXC does not exist yet: `proxflare sync` creates it'),
+        ...skipRest('not created yet'),
+      ];
     if (lxc && lxc.status !== 'running' && !address)
-      return [check(`${id}.ssh`, `${name}: SSH`, 'fail', `the LXC is ${lxc.status}`, `start it (\`pct start ${lxc.vmid}\` on ${lxc.node}) or run \`proxflare sync\``), ...skipRest('the LXC is not running')];
+      return [
+        check(
+          `${id}.ssh`,
+          `${name}: SSH`,
+          'fail',
+          `the LXC is ${lxc.status}`,
+          `start it (\`pct start ${lxc.vmid}\` on ${lxc.node}) or run \`proxflare sync\``,
+        ),
+        ...skipRest('the LXC is not running'),
+      ];
     address ??= lxc?.ip;
   } catch (err) {
-    if (!address) return [fromError(`${id}.ssh`, `${name}: SSH`, err, 'fix the Proxmox checks above first'), ...skipRest('its address is unknown')];
+    if (!address)
+      return [fromError(`${id}.ssh`, `${name}: SSH`, err, 'fix the Proxmox checks above first'), ...skipRest('its address is unknown')];
   }
-  if (!address) return [check(`${id}.ssh`, `${name}: SSH`, 'fail', 'the LXC has no IPv4 address yet', 'check its network (connector.network) or set sshHost'), ...skipRest('no address')];
+  if (!address)
+    return [
+      check(`${id}.ssh`, `${name}: SSH`, 'fail', 'the LXC has no IPv4 address yet', 'check its network (connector.network) or set sshHost'),
+      ...skipRest('no address'),
+    ];
 
   const target = connectTarget(inventory, address);
   let host: ConnectorHost;
   try {
     host = await ports.connect(target);
   } catch (err) {
-    return [fromError(`${id}.ssh`, `${name}: SSH`, err, `check connector.ssh (user, key, knownHosts ${target.knownHosts}) and that sshd runs in the LXC`), ...skipRest('SSH failed')];
+    return [
+      fromError(
+        `${id}.ssh`,
+        `${name}: SSH`,
+        err,
+        `check connector.ssh (user, key, knownHosts ${target.knownHosts}) and that sshd runs in the LXC`,
+      ),
+      ...skipRest('SSH failed'),
+    ];
   }
   try {
-    const checks = [check(`${id}.ssh`, `${name}: SSH`, 'ok', `${target.user}@${address}:${target.port}, host key pinned in ${target.knownHosts}`)];
+    const checks = [
+      check(`${id}.ssh`, `${name}: SSH`, 'ok', `${target.user}@${address}:${target.port}, host key pinned in ${target.knownHosts}`),
+    ];
     const state = await host.readState([], MANAGED_PATHS.unit);
     checks.push(
       state.cloudflaredVersion
         ? check(`${id}.cloudflared`, `${name}: cloudflared`, 'ok', `cloudflared ${state.cloudflaredVersion} installed`)
-        : check(`${id}.cloudflared`, `${name}: cloudflared`, 'warn', 'cloudflared is not installed', '`proxflare sync` installs it (connector.cloudflared)'),
+        : check(
+            `${id}.cloudflared`,
+            `${name}: cloudflared`,
+            'warn',
+            'cloudflared is not installed',
+            '`proxflare sync` installs it (connector.cloudflared)',
+          ),
     );
     const wantActive = spec.standby !== true;
     const unitState = `${MANAGED_PATHS.unit} ${state.unit.active ? 'active' : 'inactive'}, ${state.unit.enabled ? 'enabled' : 'disabled'}`;
@@ -64,21 +104,28 @@ async function checkReplica(inventory: Inventory, ports: Ports, spec: ConnectorS
             `${name}: unit`,
             wantActive ? 'fail' : 'warn',
             `${unitState}${wantActive ? '' : ', but this replica is a standby'}`,
-            wantActive ? `\`journalctl -u ${MANAGED_PATHS.unit}\` on the connector says why; \`proxflare sync\` (re)starts it` : '`proxflare sync` stops it',
+            wantActive
+              ? `\`journalctl -u ${MANAGED_PATHS.unit}\` on the connector says why; \`proxflare sync\` (re)starts it`
+              : '`proxflare sync` stops it',
           ),
     );
     if (wantActive) {
       const ready = await host.readiness();
       checks.push(
         ready.status === 200
-          ? check(`${id}.ready`, `${name}: /ready`, 'ok', `200, ${ready.readyConnections} edge connections (connector ${ready.connectorId ?? 'unknown'})`)
+          ? check(
+              `${id}.ready`,
+              `${name}: /ready`,
+              'ok',
+              `200, ${ready.readyConnections} edge connections (connector ${ready.connectorId ?? 'unknown'})`,
+            )
           : check(
               `${id}.ready`,
               `${name}: /ready`,
               'fail',
               ready.status === undefined ? 'nothing answers on the metrics address' : `HTTP ${ready.status}: no edge connection`,
               ready.status === undefined
-                ? 'cloudflared is not running with proxflare\'s config.yml (metrics: 127.0.0.1:20241): run `proxflare sync`'
+                ? "cloudflared is not running with proxflare's config.yml (metrics: 127.0.0.1:20241): run `proxflare sync`"
                 : 'the connector cannot reach Cloudflare: allow outbound TCP/UDP 7844 and DNS; `journalctl -u cloudflared` shows the errors',
             ),
       );
@@ -98,7 +145,7 @@ export function clockCheck(id: string, name: string, remoteSeconds: number | und
   if (remoteSeconds === undefined) return check(`${id}.clock`, `${name}: clock`, 'skip', 'the connector did not report its time');
   const skew = remoteSeconds - Math.round(nowMs / 1000);
   const text = `${Math.abs(skew)} s ${skew >= 0 ? 'ahead of' : 'behind'} this machine`;
-  const fix = 'an LXC uses its node\'s clock: enable NTP on the Proxmox node (`timedatectl set-ntp true`, chrony) and on this machine';
+  const fix = "an LXC uses its node's clock: enable NTP on the Proxmox node (`timedatectl set-ntp true`, chrony) and on this machine";
   if (Math.abs(skew) > CLOCK_FAIL_SECONDS) return check(`${id}.clock`, `${name}: clock`, 'fail', text, fix);
   if (Math.abs(skew) > CLOCK_WARN_SECONDS) return check(`${id}.clock`, `${name}: clock`, 'warn', text, fix);
   return check(`${id}.clock`, `${name}: clock`, 'ok', Math.abs(skew) <= 1 ? 'in sync with this machine' : text);

@@ -14,13 +14,22 @@ export async function checkProxmox(inventory: Inventory, reporter: Reporter): Pr
     access = await readProxmoxAccess(p, reporter);
   } catch (err) {
     return [
-      fromError('proxmox.api', `Proxmox API at ${p.url}`, err, `check proxmox.url, proxmox.fingerprint (\`pvenode cert info\` on the node) and the token (${GUIDE})`),
+      fromError(
+        'proxmox.api',
+        `Proxmox API at ${p.url}`,
+        err,
+        `check proxmox.url, proxmox.fingerprint (\`pvenode cert info\` on the node) and the token (${GUIDE})`,
+      ),
       check('proxmox.privileges', 'Proxmox token privileges', 'skip', 'the API did not answer'),
       check('proxmox.nodes', 'Proxmox nodes', 'skip', 'the API did not answer'),
     ];
   }
   const checks: DoctorCheck[] = [];
-  const tls = p.insecure ? 'TLS verification OFF (proxmox.insecure)' : p.fingerprint ? 'certificate matches proxmox.fingerprint' : 'certificate trusted by the system CAs';
+  const tls = p.insecure
+    ? 'TLS verification OFF (proxmox.insecure)'
+    : p.fingerprint
+      ? 'certificate matches proxmox.fingerprint'
+      : 'certificate trusted by the system CAs';
   checks.push(
     check(
       'proxmox.api',
@@ -49,10 +58,23 @@ export async function checkProxmox(inventory: Inventory, reporter: Reporter): Pr
     );
   } else if (optional.length > 0) {
     checks.push(
-      check('proxmox.privileges', 'Proxmox token privileges', 'warn', `all required privileges present; optional: no ${list(optional)}`, `pveum acl modify / --tokens '${p.tokenId}' --roles PVEAuditor`),
+      check(
+        'proxmox.privileges',
+        'Proxmox token privileges',
+        'warn',
+        `all required privileges present; optional: no ${list(optional)}`,
+        `pveum acl modify / --tokens '${p.tokenId}' --roles PVEAuditor`,
+      ),
     );
   } else {
-    checks.push(check('proxmox.privileges', 'Proxmox token privileges', 'ok', `all ${needed.length} privileges present (Proxmox VE ${access.release} names)`));
+    checks.push(
+      check(
+        'proxmox.privileges',
+        'Proxmox token privileges',
+        'ok',
+        `all ${needed.length} privileges present (Proxmox VE ${access.release} names)`,
+      ),
+    );
   }
 
   const known = new Map(access.nodes.map((n) => [n.name, n.online]));
@@ -64,8 +86,19 @@ export async function checkProxmox(inventory: Inventory, reporter: Reporter): Pr
   }
   checks.push(
     problems.length > 0
-      ? check('proxmox.nodes', 'Proxmox nodes', 'fail', problems.join('; '), `use one of the cluster's nodes (${[...known.keys()].join(', ')}), or bring the node back online`)
-      : check('proxmox.nodes', 'Proxmox nodes', 'ok', `${[...known.keys()].join(', ')} (${inventory.connectors.map((c) => `${c.hostname} on ${c.node}`).join(', ')})`),
+      ? check(
+          'proxmox.nodes',
+          'Proxmox nodes',
+          'fail',
+          problems.join('; '),
+          `use one of the cluster's nodes (${[...known.keys()].join(', ')}), or bring the node back online`,
+        )
+      : check(
+          'proxmox.nodes',
+          'Proxmox nodes',
+          'ok',
+          `${[...known.keys()].join(', ')} (${inventory.connectors.map((c) => `${c.hostname} on ${c.node}`).join(', ')})`,
+        ),
   );
   return checks;
 }

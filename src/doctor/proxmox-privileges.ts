@@ -20,9 +20,19 @@ export function neededPrivileges(inventory: Inventory, release: string): NeededP
   const agent = Number.isFinite(major) && major < 9 ? 'VM.Monitor' : 'VM.GuestAgent.Audit';
   const out: NeededPrivilege[] = [];
   const add = (privilege: string, path: string, why: string, optional = false) => {
-    if (!out.some((p) => p.privilege === privilege && p.path === path)) out.push({ privilege, path, for: why, ...(optional ? { optional } : {}) });
+    if (!out.some((p) => p.privilege === privilege && p.path === path))
+      out.push({ privilege, path, for: why, ...(optional ? { optional } : {}) });
   };
-  for (const p of ['VM.Audit', 'VM.Allocate', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Disk', 'VM.Config.Network', 'VM.Config.Options', 'VM.PowerMgmt'])
+  for (const p of [
+    'VM.Audit',
+    'VM.Allocate',
+    'VM.Config.CPU',
+    'VM.Config.Memory',
+    'VM.Config.Disk',
+    'VM.Config.Network',
+    'VM.Config.Options',
+    'VM.PowerMgmt',
+  ])
     add(p, '/vms', p === 'VM.Audit' ? 'listing guests and the connector' : 'creating and updating the connector LXC');
   for (const c of inventory.connectors) {
     add('Datastore.AllocateSpace', `/storage/${c.storage}`, `the connector's root disk on ${c.storage}`);
@@ -38,5 +48,7 @@ export function neededPrivileges(inventory: Inventory, release: string): NeededP
 
 /** ACLs propagate down the tree: `/` covers everything, `/storage` covers `/storage/local`. */
 export function hasPrivilege(privileges: Record<string, string[]>, privilege: string, path: string): boolean {
-  return Object.entries(privileges).some(([acl, privs]) => (acl === '/' || path === acl || path.startsWith(`${acl}/`)) && privs.includes(privilege));
+  return Object.entries(privileges).some(
+    ([acl, privs]) => (acl === '/' || path === acl || path.startsWith(`${acl}/`)) && privs.includes(privilege),
+  );
 }

@@ -12,7 +12,14 @@ import { check, type DoctorCheck, type DoctorReport } from './types.js';
  * changed or started. A check that cannot run because an earlier one failed is `skip`.
  */
 export async function runDoctor(inventory: Inventory, ports: Ports, reporter: Reporter): Promise<DoctorReport> {
-  const checks: DoctorCheck[] = [check('inventory', `inventory ${inventory.file}`, 'ok', `valid (${inventory.connectors.length} connector${inventory.connectors.length === 1 ? '' : 's'}, ${inventory.guests.length} guests)`)];
+  const checks: DoctorCheck[] = [
+    check(
+      'inventory',
+      `inventory ${inventory.file}`,
+      'ok',
+      `valid (${inventory.connectors.length} connector${inventory.connectors.length === 1 ? '' : 's'}, ${inventory.guests.length} guests)`,
+    ),
+  ];
   for (const w of inventory.warnings ?? []) checks.push(check('inventory.warning', 'inventory', 'warn', w, 'see the message'));
   reporter.step('doctor', 'checking Proxmox');
   checks.push(...(await checkProxmox(inventory, reporter)));
@@ -40,6 +47,11 @@ export function renderDoctor(r: DoctorReport, options: { color: boolean }): stri
     if (c.fix) lines.push(`    fix: ${c.fix}`);
   }
   const count = (s: DoctorCheck['status']) => r.checks.filter((c) => c.status === s).length;
-  lines.push('', r.ok ? `All checks passed (${count('ok')} ok, ${count('warn')} warnings, ${count('skip')} skipped).` : `${count('fail')} check(s) failed, ${count('warn')} warning(s): fix them and run \`proxflare doctor\` again.`);
+  lines.push(
+    '',
+    r.ok
+      ? `All checks passed (${count('ok')} ok, ${count('warn')} warnings, ${count('skip')} skipped).`
+      : `${count('fail')} check(s) failed, ${count('warn')} warning(s): fix them and run \`proxflare doctor\` again.`,
+  );
   return `${lines.join('\n')}\n`;
 }

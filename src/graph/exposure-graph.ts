@@ -77,13 +77,21 @@ function originNode(route: Route, id: string): GraphNode {
       id,
       kind: 'guest',
       label: `${o.name}`,
-      details: [`${o.type === 'lxc' ? 'LXC' : 'VM'} ${o.vmid} on ${o.node}`, `${address}${o.addressSource ? ` (from ${o.addressSource})` : ''}`],
+      details: [
+        `${o.type === 'lxc' ? 'LXC' : 'VM'} ${o.vmid} on ${o.node}`,
+        `${address}${o.addressSource ? ` (from ${o.addressSource})` : ''}`,
+      ],
     };
   }
   return { id, kind: 'host', label: o.name, details: [o.proxmoxNode ? 'host, Proxmox node' : 'host', o.address] };
 }
 
-export function buildExposureGraph(inventory: Inventory, actual: ActualState, desired: DesiredState, options: { offline: boolean }): ExposureGraph {
+export function buildExposureGraph(
+  inventory: Inventory,
+  actual: ActualState,
+  desired: DesiredState,
+  options: { offline: boolean },
+): ExposureGraph {
   const tunnel = { name: inventory.tunnel.name, id: actual.tunnel?.id };
   const lxc = actual.proxmox.connector;
   const network = inventory.connector.network;

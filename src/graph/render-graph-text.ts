@@ -19,7 +19,10 @@ export function renderGraphText(graph: ExposureGraph): string {
     out.push(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  → ${row[2]!.padEnd(widths[2]!)}  ${row[3]}`.trimEnd());
   }
   const open = graph.routes.filter((r) => r.exposure === 'PUBLIC').length;
-  out.push('', `${graph.routes.length} route${graph.routes.length === 1 ? '' : 's'}: ${open} PUBLIC, ${graph.routes.length - open} PROTECTED.`);
+  out.push(
+    '',
+    `${graph.routes.length} route${graph.routes.length === 1 ? '' : 's'}: ${open} PUBLIC, ${graph.routes.length - open} PROTECTED.`,
+  );
   if (graph.offline) out.push('Built from the inventory alone (--offline): guest addresses are discovered at sync.');
   return `${out.join('\n')}\n`;
 }

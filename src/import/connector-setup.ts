@@ -13,13 +13,20 @@
  */
 
 /** The unit files systemd would load for cloudflared.service, most specific first. */
-export const UNIT_CANDIDATES = ['/etc/systemd/system/cloudflared.service', '/lib/systemd/system/cloudflared.service', '/usr/lib/systemd/system/cloudflared.service'];
+export const UNIT_CANDIDATES = [
+  '/etc/systemd/system/cloudflared.service',
+  '/lib/systemd/system/cloudflared.service',
+  '/usr/lib/systemd/system/cloudflared.service',
+];
 
 /** cloudflared's config search list, for a service running as root (HOME=/root). */
-export const CONFIG_SEARCH = ['/root/.cloudflared', '/root/.cloudflare-warp', '/root/cloudflare-warp', '/etc/cloudflared', '/usr/local/etc/cloudflared'].flatMap((d) => [
-  `${d}/config.yml`,
-  `${d}/config.yaml`,
-]);
+export const CONFIG_SEARCH = [
+  '/root/.cloudflared',
+  '/root/.cloudflare-warp',
+  '/root/cloudflare-warp',
+  '/etc/cloudflared',
+  '/usr/local/etc/cloudflared',
+].flatMap((d) => [`${d}/config.yml`, `${d}/config.yaml`]);
 
 export interface CloudflaredInvocation {
   binary: string;
@@ -53,7 +60,23 @@ function words(line: string): string[] {
   return out;
 }
 
-const VALUE_FLAGS = new Set(['config', 'token', 'token-file', 'credentials-file', 'cred-file', 'loglevel', 'logfile', 'metrics', 'protocol', 'edge-ip-version', 'region', 'pidfile', 'origincert', 'grace-period', 'retries']);
+const VALUE_FLAGS = new Set([
+  'config',
+  'token',
+  'token-file',
+  'credentials-file',
+  'cred-file',
+  'loglevel',
+  'logfile',
+  'metrics',
+  'protocol',
+  'edge-ip-version',
+  'region',
+  'pidfile',
+  'origincert',
+  'grace-period',
+  'retries',
+]);
 
 export function parseExecStart(execStart: string): CloudflaredInvocation {
   const argv = words(execStart);

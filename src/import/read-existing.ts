@@ -44,10 +44,19 @@ export interface ExistingSetup {
  * ingress from the `configurations` endpoint), the connector's unit and config over SSH, the
  * zones' CNAMEs pointing at the tunnel, and every Proxmox guest with its address.
  */
-export async function readExisting(base: Inventory, ports: Ports, tunnelName: string, connectorAddress: string | undefined, reporter: Reporter): Promise<ExistingSetup> {
+export async function readExisting(
+  base: Inventory,
+  ports: Ports,
+  tunnelName: string,
+  connectorAddress: string | undefined,
+  reporter: Reporter,
+): Promise<ExistingSetup> {
   const accountId = base.cloudflare.accountId;
   const tunnel = await ports.cloudflare.findTunnel(accountId, tunnelName);
-  if (!tunnel) throw new UserError(`no tunnel named "${tunnelName}" in Cloudflare account ${accountId}; check --tunnel (the dashboard lists them under Networks → Tunnels)`);
+  if (!tunnel)
+    throw new UserError(
+      `no tunnel named "${tunnelName}" in Cloudflare account ${accountId}; check --tunnel (the dashboard lists them under Networks → Tunnels)`,
+    );
   const [remote, zones, guests] = await Promise.all([
     ports.cloudflare.getTunnelConfiguration(accountId, tunnel.id),
     Promise.all(base.cloudflare.zones.map((z) => ports.cloudflare.listZoneRecords(z))),
@@ -71,20 +80,51 @@ export async function readExisting(base: Inventory, ports: Ports, tunnelName: st
   const lxcGuest = connector ? guests.find((g) => g.type === 'lxc' && g.ip === connector!.address) : undefined;
   let connectorLxc: ConnectorLxcState | undefined;
   if (lxcGuest) {
-    const state = await ports.proxmox.readState({ ...base.connector, hostname: lxcGuest.name, node: lxcGuest.node, vmid: lxcGuest.vmid }, []);
+    const state = await ports.proxmox.readState(
+      { ...base.connector, hostname: lxcGuest.name, node: lxcGuest.node, vmid: lxcGuest.vmid },
+      [],
+    );
     connectorLxc = state.connector ?? state.adoptable;
   }
 
   // A token-run or remotely-managed tunnel is served what Cloudflare holds; local ingress is then ignored.
-  const useRemote = tunnel.configSrc === 'cloudflare' || (remote?.source === 'cloudflare') || !localConfig;
+  const useRemote = tunnel.configSrc === 'cloudflare' || remote?.source === 'cloudflare' || !localConfig;
   if (useRemote) {
-    if (!remote) throw new UserError(`tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`);
-    return { tunnel, ingressSource: 'cloudflare', ingress: remote.ingress, ...(remote.originRequest ? { originRequest: remote.originRequest } : {}), connector, records, guests, connectorLxc };
+    if (!remote)
+      throw new UserError(
+        `tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`,
+      );
+    return {
+      tunnel,
+      ingressSource: 'cloudflare',
+      ingress: remote.ingress,
+      ...(remote.originRequest ? { originRequest: remote.originRequest } : {}),
+      connector,
+      records,
+      guests,
+      connectorLxc,
+    };
   }
-  return { tunnel, ingressSource: 'config.yml', ingress: localConfig!.ingress, ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}), connector, records, guests, connectorLxc };
+  return {
+    tunnel,
+    ingressSource: 'config.yml',
+    ingress: localConfig!.ingress,
+    ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}),
+    connector,
+    records,
+    guests,
+    connectorLxc,
+  };
 }
 
-async function readConnector(base: Inventory, ports: Ports, address: string): Promise<{ connector: ExistingConnector; config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined }> {
+async function readConnector(
+  base: Inventory,
+  ports: Ports,
+  address: string,
+): Promise<{
+  connector: ExistingConnector;
+  config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
+}> {
   const host = await ports.connect(connectTarget(base, address));
   try {
     const units = await host.readState([...UNIT_CANDIDATES, '/etc/systemd/system/cloudflared-update.timer'], 'cloudflared.service');
@@ -92,7 +132,13 @@ async function readConnector(base: Inventory, ports: Ports, address: string): Pr
     const execStart = unitPath ? execStartOf(units.files.get(unitPath)!.content) : undefined;
     const invocation = execStart ? parseExecStart(execStart) : undefined;
     // The files the unit names, and cloudflared's search list (one round trip).
-    const wanted = [...new Set([...(invocation?.configPath ? [invocation.configPath] : []), ...(invocation?.tokenFile ? [invocation.tokenFile] : []), ...CONFIG_SEARCH])].filter((p) => p.startsWith('/'));
+    const wanted = [
+      ...new Set([
+        ...(invocation?.configPath ? [invocation.configPath] : []),
+        ...(invocation?.tokenFile ? [invocation.tokenFile] : []),
+        ...CONFIG_SEARCH,
+      ]),
+    ].filter((p) => p.startsWith('/'));
     const files = await host.readState(wanted, 'cloudflared.service');
     const configPath = invocation ? configPathFor(invocation, (p) => files.files.has(p)) : CONFIG_SEARCH.find((p) => files.files.has(p));
     const token = invocation?.tokenFile ? files.files.get(invocation.tokenFile)?.content : undefined;

@@ -48,7 +48,9 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
     }
     const scheme = url.protocol.replace(/:$/, '');
     if (!NETWORK.has(scheme) || !rule.hostname) {
-      notes.push(`${rule.hostname ?? `path ${rule.path}`}: ${rule.service} was not imported (only network origins on a hostname are); add it by hand`);
+      notes.push(
+        `${rule.hostname ?? `path ${rule.path}`}: ${rule.service} was not imported (only network origins on a hostname are); add it by hand`,
+      );
       continue;
     }
     const address = url.hostname.replace(/^\[|\]$/g, '');
@@ -65,7 +67,8 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
   }
 
   const routed = new Set(setup.ingress.map((r) => r.hostname?.toLowerCase()).filter(Boolean));
-  for (const r of setup.records) if (!routed.has(r.name)) notes.push(`dns/${r.name} points at the tunnel but no ingress rule serves it; it is left out`);
+  for (const r of setup.records)
+    if (!routed.has(r.name)) notes.push(`dns/${r.name} points at the tunnel but no ingress rule serves it; it is left out`);
 
   const connectorGuest = setup.connector ? setup.guests.find((g) => g.type === 'lxc' && g.ip === setup.connector!.address) : undefined;
   const zones = [...new Set([...setup.records.map((r) => r.zoneName), ...base.cloudflare.zones])];
@@ -84,7 +87,11 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
       ...(zones.length === 1 ? { zone: zones[0] } : { zones }),
       ...(base.cloudflare.baseUrl ? { baseUrl: base.cloudflare.baseUrl } : {}),
     },
-    tunnel: { name: setup.tunnel.name, ...(catchAll ? { catchAll } : {}), ...(setup.originRequest ? { originRequest: durations(setup.originRequest) } : {}) },
+    tunnel: {
+      name: setup.tunnel.name,
+      ...(catchAll ? { catchAll } : {}),
+      ...(setup.originRequest ? { originRequest: durations(setup.originRequest) } : {}),
+    },
     connector: {
       hostname: connectorGuest?.name ?? base.connector.hostname,
       ...(connectorGuest ? { vmid: connectorGuest.vmid } : {}),
@@ -100,7 +107,13 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
       cloudflared: base.connector.cloudflared.type === 'deb' ? { source: 'deb', path: base.connector.cloudflared.path } : { source: 'apt' },
     },
     ...(base.settings.allowLoopbackOrigins ? { settings: { allowLoopbackOrigins: true } } : {}),
-    guests: [...byGuest.entries()].map(([g, routes]) => ({ name: g.name, type: g.type, vmid: g.vmid, ...(g.node !== base.proxmox.node ? { node: g.node } : {}), services: routes.map(service) })),
+    guests: [...byGuest.entries()].map(([g, routes]) => ({
+      name: g.name,
+      type: g.type,
+      vmid: g.vmid,
+      ...(g.node !== base.proxmox.node ? { node: g.node } : {}),
+      services: routes.map(service),
+    })),
     hosts: [...byHost.entries()].map(([address, routes]) => ({ name: hostName(address), address, services: routes.map(service) })),
   };
   if (doc.guests.length === 0) delete (doc as Partial<typeof doc>).guests;
@@ -134,12 +147,23 @@ function lxcSettings(c: ConnectorLxcState): Record<string, unknown> {
     swap: c.config.swap,
     ...(c.config.cores > 0 ? { cores: c.config.cores } : {}),
     onboot: c.config.onboot,
-    network: { bridge: net['bridge'] ?? 'vmbr0', ip: net['ip'] ?? 'dhcp', ...(net['gw'] ? { gw: net['gw'] } : {}), ...(net['tag'] ? { vlan: Number(net['tag']) } : {}) },
+    network: {
+      bridge: net['bridge'] ?? 'vmbr0',
+      ip: net['ip'] ?? 'dhcp',
+      ...(net['gw'] ? { gw: net['gw'] } : {}),
+      ...(net['tag'] ? { vlan: Number(net['tag']) } : {}),
+    },
   };
 }
 
 function service(r: Route): Record<string, unknown> {
-  return { hostname: r.hostname, ...(r.port !== undefined ? { port: r.port } : {}), ...(r.scheme !== 'http' ? { scheme: r.scheme } : {}), ...(r.path ? { path: r.path } : {}), ...(r.originRequest ? { originRequest: r.originRequest } : {}) };
+  return {
+    hostname: r.hostname,
+    ...(r.port !== undefined ? { port: r.port } : {}),
+    ...(r.scheme !== 'http' ? { scheme: r.scheme } : {}),
+    ...(r.path ? { path: r.path } : {}),
+    ...(r.originRequest ? { originRequest: r.originRequest } : {}),
+  };
 }
 
 function durations(o: Record<string, unknown>): Record<string, unknown> {
@@ -151,7 +175,13 @@ function hostName(address: string): string {
 }
 
 function describeConnector(c: NonNullable<ExistingSetup['connector']>): string {
-  const how = c.invocation?.tokenFile ? `token file ${c.invocation.tokenFile} (cloudflared service install)` : c.invocation?.inlineToken ? 'a token on the ExecStart line' : c.configPath ? `config ${c.configPath}` : 'no cloudflared unit found';
+  const how = c.invocation?.tokenFile
+    ? `token file ${c.invocation.tokenFile} (cloudflared service install)`
+    : c.invocation?.inlineToken
+      ? 'a token on the ExecStart line'
+      : c.configPath
+        ? `config ${c.configPath}`
+        : 'no cloudflared unit found';
   return `cloudflared ${c.cloudflaredVersion ?? '(not installed)'}, ${c.unit ? `${c.unit.path} (${c.unit.active ? 'running' : 'stopped'})` : 'no unit'}, ${how}${c.updateTimer ? ', cloudflared-update.timer present' : ''}`;
 }
 

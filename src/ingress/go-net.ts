@@ -157,7 +157,7 @@ function parseHost(host: string): string {
 function unescape(s: string, mode: 'path' | 'host' | 'fragment'): string {
   if (!s.includes('%')) return s;
   const bytes: number[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s[i] === '%') {
       const hex = s.slice(i + 1, i + 3);
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {

@@ -110,9 +110,7 @@ function caseVariants(cp: number): number[] {
   while (queue.length) {
     const c = queue.pop()!;
     const ch = String.fromCodePoint(c);
-    const candidates = [ch.toLowerCase(), ch.toUpperCase()]
-      .filter((v) => [...v].length === 1)
-      .map((v) => v.codePointAt(0)!);
+    const candidates = [ch.toLowerCase(), ch.toUpperCase()].filter((v) => [...v].length === 1).map((v) => v.codePointAt(0)!);
     for (const v of [...candidates, ...(extra[c] ?? [])]) {
       if (!seen.has(v)) {
         seen.add(v);

@@ -20,9 +20,7 @@ import {
 } from './go-regexp-ranges.js';
 import type { ClassBuilder, Range } from './go-regexp-ranges.js';
 
-export type GoRegexpResult =
-  | { ok: true; regexp: RegExp; source: string }
-  | { ok: false; error: string };
+export type GoRegexpResult = { ok: true; regexp: RegExp; source: string } | { ok: false; error: string };
 
 const MAX_REPEAT = 1000;
 
@@ -591,4 +589,3 @@ function parseUnicodeClass(s: string, cls: ClassBuilder): string | undefined {
   cls.props.push(`\\${positive ? 'p' : 'P'}{${prop}}`);
   return t;
 }
-

@@ -277,9 +277,7 @@ class Decoder {
         const a = keys[i];
         const b = keys[j];
         if (a && b && isScalar(a) && isScalar(b) && this.scalarText(a) === this.scalarText(b)) {
-          this.typeErrors.push(
-            `line ${this.line(b)}: mapping key ${goQuote(this.scalarText(b))} already defined at line ${this.line(a)}`,
-          );
+          this.typeErrors.push(`line ${this.line(b)}: mapping key ${goQuote(this.scalarText(b))} already defined at line ${this.line(a)}`);
         }
       }
     }
@@ -287,7 +285,7 @@ class Decoder {
   }
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration; undefined when Go would reject the text. Result in nanoseconds. */
 export function parseGoDuration(text: string): number | undefined {

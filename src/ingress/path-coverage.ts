@@ -105,7 +105,27 @@ function analyse(source: string | undefined): Path {
   return path;
 }
 
-const PROBES = ['', '/', '/a', '/x', '/A', '/0', '/-', '/.', '/_', '/~', '/a/b', '/a.b', '/api', '/admin', '/index.html', '/\n', '\n', '/ä', '//'];
+const PROBES = [
+  '',
+  '/',
+  '/a',
+  '/x',
+  '/A',
+  '/0',
+  '/-',
+  '/.',
+  '/_',
+  '/~',
+  '/a/b',
+  '/a.b',
+  '/api',
+  '/admin',
+  '/index.html',
+  '/\n',
+  '\n',
+  '/ä',
+  '//',
+];
 
 /** Strings the later rule's path might match, to look for a witness against the earlier one. */
 function witnesses(inner: Path, outer: Path): string[] {

@@ -8,15 +8,7 @@
  */
 import { domainToASCII } from 'node:url';
 import { compileGoRegexp } from './go-regexp.js';
-import {
-  goQuote,
-  goSplitHostPort,
-  goUrlHostname,
-  goUrlPort,
-  goUrlString,
-  isGoCidr,
-  parseGoUrl,
-} from './go-net.js';
+import { goQuote, goSplitHostPort, goUrlHostname, goUrlPort, goUrlString, isGoCidr, parseGoUrl } from './go-net.js';
 import { decodeGoYaml } from './go-yaml.js';
 
 export type IngressValidation = { ok: true; output: string; warnings: string[] } | { ok: false; output: string };

@@ -10,13 +10,14 @@ import { childField } from './source-map.js';
  */
 export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void {
   const access = record(raw.access);
-  const policies = access ? record(access.policies) ?? {} : undefined;
+  const policies = access ? (record(access.policies) ?? {}) : undefined;
   const tokens = new Set<string>();
   if (access && Array.isArray(access.serviceTokens)) {
     access.serviceTokens.forEach((t, i) => {
       const name = typeof t === 'string' ? t : typeof record(t)?.name === 'string' ? (record(t)!.name as string) : undefined;
       if (name === undefined) return;
-      if (tokens.has(name)) sink.error(childField('access.serviceTokens', i), `service token "${name}" is declared twice`, 'declare each token once');
+      if (tokens.has(name))
+        sink.error(childField('access.serviceTokens', i), `service token "${name}" is declared twice`, 'declare each token once');
       tokens.add(name);
     });
   }
@@ -41,7 +42,11 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
       const names = policyNames(service.access);
       for (const n of names) used.add(n.name);
       if (!policies) {
-        sink.error(field, 'uses Cloudflare Access but the inventory has no top-level `access:` section', 'add `access:` with `policies:` declaring the policies used here');
+        sink.error(
+          field,
+          'uses Cloudflare Access but the inventory has no top-level `access:` section',
+          'add `access:` with `policies:` declaring the policies used here',
+        );
       } else {
         for (const n of names) {
           if (!(n.name in policies)) {
@@ -49,7 +54,9 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
             sink.error(
               n.field(field),
               `policy "${n.name}" is not declared in access.policies`,
-              guess ? `did you mean "${guess}"?` : `declare it under access.policies (known: ${Object.keys(policies).join(', ') || 'none'})`,
+              guess
+                ? `did you mean "${guess}"?`
+                : `declare it under access.policies (known: ${Object.keys(policies).join(', ') || 'none'})`,
             );
           }
         }
@@ -58,11 +65,16 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
       if (detail && Array.isArray(detail.publicPaths)) {
         detail.publicPaths.forEach((p, k) => {
           const problem = typeof p === 'string' ? publicPathProblem(p) : undefined;
-          if (problem) sink.error(`${field}.publicPaths[${k}]`, problem, 'write a path like /api/webhook/* (one * per path segment at most)');
+          if (problem)
+            sink.error(`${field}.publicPaths[${k}]`, problem, 'write a path like /api/webhook/* (one * per path segment at most)');
         });
       }
       if (record(record(service.originRequest)?.access)) {
-        sink.error(field, 'cannot be combined with originRequest.access', 'remove originRequest.access: proxflare renders the connector\'s Access check itself from `access:`');
+        sink.error(
+          field,
+          'cannot be combined with originRequest.access',
+          "remove originRequest.access: proxflare renders the connector's Access check itself from `access:`",
+        );
       }
       const scheme = typeof service.scheme === 'string' ? service.scheme : 'http';
       if (scheme === 'tcp' || scheme === 'ssh' || scheme === 'rdp') {
@@ -79,7 +91,11 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
           const key = JSON.stringify(service.access);
           const first = hostAccess.get(parsed.hostname);
           if (first && first.key !== key) {
-            sink.error(field, `${parsed.hostname} is also published by ${first.field} (${sink.locate(first.field)}) with a different access`, 'one hostname is one Access application: give every route of it the same `access:`');
+            sink.error(
+              field,
+              `${parsed.hostname} is also published by ${first.field} (${sink.locate(first.field)}) with a different access`,
+              'one hostname is one Access application: give every route of it the same `access:`',
+            );
           } else if (!first) hostAccess.set(parsed.hostname, { field, key });
         }
       }
@@ -95,7 +111,11 @@ export function checkAccess(raw: Record<string, unknown>, sink: IssueSink): void
       const parsed = parseHostname(service.hostname);
       const other = parsed.ok ? hostAccess.get(parsed.hostname) : undefined;
       if (other) {
-        sink.error(`${owner}.services[${j}].hostname`, `${parsed.ok ? parsed.hostname : ''} is protected by ${other.field} but this route has no access`, 'one hostname is one Access application: give every route of it the same `access:`');
+        sink.error(
+          `${owner}.services[${j}].hostname`,
+          `${parsed.ok ? parsed.hostname : ''} is protected by ${other.field} but this route has no access`,
+          'one hostname is one Access application: give every route of it the same `access:`',
+        );
       }
     });
   });
@@ -115,13 +135,21 @@ function checkPolicy(name: string, policy: Record<string, unknown> | undefined, 
   if (policy.existing !== undefined) {
     for (const key of ['emails', 'emailDomains', 'serviceTokens', 'idps']) {
       if (policy[key] !== undefined) {
-        sink.error(`${field}.${key}`, 'cannot be combined with `existing:`', 'an existing policy is used as it is in Cloudflare; remove this key, or remove `existing:` to let proxflare own the policy');
+        sink.error(
+          `${field}.${key}`,
+          'cannot be combined with `existing:`',
+          'an existing policy is used as it is in Cloudflare; remove this key, or remove `existing:` to let proxflare own the policy',
+        );
       }
     }
     return;
   }
   if (people === 0 && machines.length === 0) {
-    sink.error(field, 'allows nobody: it needs emails, emailDomains or serviceTokens (or `existing:` to use a dashboard policy)', 'add e.g. `emails: [me@example.com]`');
+    sink.error(
+      field,
+      'allows nobody: it needs emails, emailDomains or serviceTokens (or `existing:` to use a dashboard policy)',
+      'add e.g. `emails: [me@example.com]`',
+    );
   }
   if (people > 0 && machines.length > 0) {
     sink.error(
@@ -142,7 +170,11 @@ function checkPolicy(name: string, policy: Record<string, unknown> | undefined, 
   }
   machines.forEach((t, i) => {
     if (typeof t === 'string' && !tokens.has(t)) {
-      sink.error(`${field}.serviceTokens[${i}]`, `service token "${t}" is not declared in access.serviceTokens`, `add \`${t}\` to access.serviceTokens`);
+      sink.error(
+        `${field}.serviceTokens[${i}]`,
+        `service token "${t}" is not declared in access.serviceTokens`,
+        `add \`${t}\` to access.serviceTokens`,
+      );
     }
   });
 }

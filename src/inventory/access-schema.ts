@@ -10,9 +10,7 @@ const d = (description: string, examples?: unknown[]) => (examples ? { descripti
 
 /** Policy and token names become part of Cloudflare object names (`proxflare:<tunnel>:<name>`). */
 const accessName = () =>
-  z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9_-]{0,62})$/i, 'must be 1-63 letters, digits, - or _, starting with a letter or digit');
+  z.string().regex(/^[a-z0-9]([a-z0-9_-]{0,62})$/i, 'must be 1-63 letters, digits, - or _, starting with a letter or digit');
 
 /** Go's time.ParseDuration units, as Access reads session_duration ("300ms", "2h45m"). */
 export const SESSION_DURATION = /^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
@@ -22,17 +20,29 @@ export const accessPolicySchema = z
     existing: z
       .string()
       .min(1)
-      .meta(d('Reference a reusable policy made elsewhere (the dashboard), by its exact name; proxflare reads it and never changes it.', ['Family']))
+      .meta(
+        d('Reference a reusable policy made elsewhere (the dashboard), by its exact name; proxflare reads it and never changes it.', [
+          'Family',
+        ]),
+      )
       .optional(),
-    emails: z.array(z.email()).meta(d('Allow these email addresses (any login method unless idps is set).', [['me@example.com']])).optional(),
+    emails: z
+      .array(z.email())
+      .meta(d('Allow these email addresses (any login method unless idps is set).', [['me@example.com']]))
+      .optional(),
     emailDomains: z
       .array(z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'is not a domain name'))
       .meta(d('Allow every address of these email domains.', [['example.com']]))
       .optional(),
-    serviceTokens: z.array(accessName()).meta(d('Allow these service tokens (declared under access.serviceTokens), for machines.', [['ci']])).optional(),
+    serviceTokens: z
+      .array(accessName())
+      .meta(d('Allow these service tokens (declared under access.serviceTokens), for machines.', [['ci']]))
+      .optional(),
     idps: z
       .array(z.string().min(1))
-      .meta(d('Require a login through one of these identity providers (by name, as in Zero Trust → Settings → Authentication).', [['GitHub']]))
+      .meta(
+        d('Require a login through one of these identity providers (by name, as in Zero Trust → Settings → Authentication).', [['GitHub']]),
+      )
       .optional(),
   })
   .meta(d('A reusable Access policy: either `existing:` or the people/tokens it allows.'));
@@ -64,11 +74,19 @@ export const accessSchema = z
     policies: z
       .record(accessName(), accessPolicySchema)
       .default({})
-      .meta(d('Reusable Access policies by name. Each is `existing: "<name in the dashboard>"` (read, never changed), or owned by proxflare with `emails`, `emailDomains`, `idps` (one identity provider) or `serviceTokens` (a policy of its own).')),
+      .meta(
+        d(
+          'Reusable Access policies by name. Each is `existing: "<name in the dashboard>"` (read, never changed), or owned by proxflare with `emails`, `emailDomains`, `idps` (one identity provider) or `serviceTokens` (a policy of its own).',
+        ),
+      ),
     serviceTokens: z
       .array(serviceTokenSchema)
       .default([])
-      .meta(d('Service tokens proxflare creates and owns: a name, or { name, secretFile, duration }. The secret is written once, at creation, to secretFile (default ./<name>.service-token.json).')),
+      .meta(
+        d(
+          'Service tokens proxflare creates and owns: a name, or { name, secretFile, duration }. The secret is written once, at creation, to secretFile (default ./<name>.service-token.json).',
+        ),
+      ),
   })
   .meta(d('Cloudflare Access (Zero Trust): who may reach protected hostnames.'));
 
@@ -77,7 +95,10 @@ export const serviceAccessSchema = z
     accessName(),
     z.array(accessName()).min(1),
     z.strictObject({
-      policies: z.array(accessName()).min(1).meta(d('Policies (from access.policies), in order of precedence.', [['admins']])),
+      policies: z
+        .array(accessName())
+        .min(1)
+        .meta(d('Policies (from access.policies), in order of precedence.', [['admins']])),
       sessionDuration: z
         .string()
         .regex(SESSION_DURATION, 'is not a duration like 30m, 24h or 2h45m')
@@ -85,7 +106,11 @@ export const serviceAccessSchema = z
         .optional(),
       publicPaths: z
         .array(z.string())
-        .meta(d('Paths left public (Access overrides with behavior public), e.g. webhooks; * matches within one segment.', [['/api/webhook/*']]))
+        .meta(
+          d('Paths left public (Access overrides with behavior public), e.g. webhooks; * matches within one segment.', [
+            ['/api/webhook/*'],
+          ]),
+        )
         .optional(),
     }),
   ])

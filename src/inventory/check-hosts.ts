@@ -61,24 +61,41 @@ export function checkHosts(
 /** Shared with the plan, which also knows the node addresses read from Proxmox. */
 export const PROXMOX_NODE_REFUSED = (address: string): string =>
   `${address} is a Proxmox node: publishing the hypervisor is refused unless it is meant`;
-export const PROXMOX_NODE_HINT = 'add `proxmoxNode: true` to this host if you mean to publish the node (e.g. its web UI), and protect its hostnames with Access';
+export const PROXMOX_NODE_HINT =
+  'add `proxmoxNode: true` to this host if you mean to publish the node (e.g. its web UI), and protect its hostnames with Access';
 
 function sameHost(a: string, b: string): boolean {
-  const strip = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const strip = (h: string) =>
+    h
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '')
+      .replace(/\.$/, '');
   return strip(a) === strip(b);
 }
 
 function checkAddress(address: string, field: string, sink: IssueSink): void {
   if (isIP(address) !== 0) return;
   if (address.includes('://')) {
-    sink.error(field, `"${address}" must be an address, not a URL`, 'write just the IP or name (e.g. 192.168.1.5) and put scheme and port on each service');
+    sink.error(
+      field,
+      `"${address}" must be an address, not a URL`,
+      'write just the IP or name (e.g. 192.168.1.5) and put scheme and port on each service',
+    );
   } else if (/^\[.*\]$/.test(address)) {
     sink.error(field, `"${address}" must be written without brackets`, `write ${address.slice(1, -1)}`);
   } else if (/:\d+$/.test(address)) {
     sink.error(field, `"${address}" must not contain a port`, 'put the port on each service (`port:`)');
   } else if (address.includes('/')) {
-    sink.error(field, `"${address}" must be a single address, not a network`, `write the host's own address, e.g. ${address.split('/')[0]}`);
+    sink.error(
+      field,
+      `"${address}" must be a single address, not a network`,
+      `write the host's own address, e.g. ${address.split('/')[0]}`,
+    );
   } else if (!HOST_NAME.test(address)) {
-    sink.error(field, `"${address}" is neither an IP address nor a DNS name`, 'write an IP like 192.168.1.5 or a name the connector resolves, like nas.lan');
+    sink.error(
+      field,
+      `"${address}" is neither an IP address nor a DNS name`,
+      'write an IP like 192.168.1.5 or a name the connector resolves, like nas.lan',
+    );
   }
 }

@@ -43,7 +43,10 @@ export function checkInventory(raw: Record<string, unknown>, sink: IssueSink, in
 /** Nothing to publish validates, but plans an LXC and a tunnel that route nothing: say so. */
 function warnEmptyPublication(raw: Record<string, unknown>, sink: IssueSink): void {
   const lists = [raw.guests, raw.hosts].filter(Array.isArray).flat() as unknown[];
-  const services = lists.reduce<number>((n, g) => n + (Array.isArray(record(g)?.services) ? (record(g)!.services as unknown[]).length : 0), 0);
+  const services = lists.reduce<number>(
+    (n, g) => n + (Array.isArray(record(g)?.services) ? (record(g)!.services as unknown[]).length : 0),
+    0,
+  );
   if (services > 0) return;
   const field = 'guests' in raw ? 'guests' : '';
   sink.warn(
@@ -76,7 +79,10 @@ const SECRET_FIELDS = [
 function warnInlineSecret(field: string, value: unknown, sink: IssueSink, interpolated: ReadonlySet<string>): void {
   const variable = SECRET_FIELDS.find(([f]) => f === field)?.[1];
   if (typeof value === 'string' && value !== '' && !interpolated.has(field) && variable) {
-    sink.warn(field, `the secret is written in the inventory; move it to .env and write \${${variable}} so it stays out of version control`);
+    sink.warn(
+      field,
+      `the secret is written in the inventory; move it to .env and write \${${variable}} so it stays out of version control`,
+    );
   }
 }
 
@@ -124,7 +130,11 @@ function checkCloudflare(cloudflare: Record<string, unknown>, sink: IssueSink, i
   const hasZone = cloudflare.zone !== undefined;
   const hasZones = cloudflare.zones !== undefined;
   if (hasZone && hasZones) {
-    sink.error('cloudflare.zones', 'set either `zone` or `zones`, not both', 'move the single zone into the `zones` list and remove `zone`');
+    sink.error(
+      'cloudflare.zones',
+      'set either `zone` or `zones`, not both',
+      'move the single zone into the `zones` list and remove `zone`',
+    );
   } else if (!hasZone && !hasZones) {
     sink.error('cloudflare.zone', 'is required', 'add `zone: example.com` (or `zones: [a.com, b.org]`) under cloudflare');
   }
@@ -150,7 +160,11 @@ function checkTunnel(tunnel: Record<string, unknown>, sink: IssueSink): void {
   if (UUID.test(tunnel.name)) {
     sink.error('tunnel.name', 'must not be a UUID', 'cloudflared treats UUIDs as tunnel ids; pick a name like homelab');
   } else if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(tunnel.name)) {
-    sink.error('tunnel.name', `"${tunnel.name}" is not a valid tunnel name`, 'use up to 63 letters, digits, dots, dashes or underscores, e.g. homelab');
+    sink.error(
+      'tunnel.name',
+      `"${tunnel.name}" is not a valid tunnel name`,
+      'use up to 63 letters, digits, dots, dashes or underscores, e.g. homelab',
+    );
   }
 }
 
@@ -168,16 +182,28 @@ function checkConnector(connector: Record<string, unknown>, sink: IssueSink): vo
   if (cloudflared) {
     const source = cloudflared.source ?? 'apt';
     if (source === 'deb' && cloudflared.path === undefined) {
-      sink.error('connector.cloudflared.path', 'is required when source is deb', 'set `path:` to the local cloudflared .deb file to upload');
+      sink.error(
+        'connector.cloudflared.path',
+        'is required when source is deb',
+        'set `path:` to the local cloudflared .deb file to upload',
+      );
     }
     if (source === 'apt' && cloudflared.path !== undefined) {
-      sink.error('connector.cloudflared.path', 'is only used with `source: deb`', 'add `source: deb` to install from this file, or remove `path`');
+      sink.error(
+        'connector.cloudflared.path',
+        'is only used with `source: deb`',
+        'add `source: deb` to install from this file, or remove `path`',
+      );
     }
   }
   const ssh = record(connector.ssh);
   const jump = ssh ? record(ssh.jump) : undefined;
   if (jump && typeof jump.host === 'string' && /[\s@]/.test(jump.host)) {
-    sink.error('connector.ssh.jump.host', 'must be a plain host name or address', 'put the user in `jump.user` and the port in `jump.port`');
+    sink.error(
+      'connector.ssh.jump.host',
+      'must be a plain host name or address',
+      'put the user in `jump.user` and the port in `jump.port`',
+    );
   }
 }
 
@@ -185,7 +211,12 @@ function checkConnector(connector: Record<string, unknown>, sink: IssueSink): vo
  * Replicas are told apart by hostname (their resources are `lxc/<hostname>`, `file:<hostname>:...`).
  * Two on one node still go down together with it, which defeats their purpose: warned, not refused.
  */
-function checkReplicas(connector: Record<string, unknown>, replicas: unknown[], proxmox: Record<string, unknown> | undefined, sink: IssueSink): void {
+function checkReplicas(
+  connector: Record<string, unknown>,
+  replicas: unknown[],
+  proxmox: Record<string, unknown> | undefined,
+  sink: IssueSink,
+): void {
   const hostnames = new Map<string, number>();
   const vmids = new Map<number, number>();
   const nodes = new Map<string, string[]>();
@@ -201,14 +232,20 @@ function checkReplicas(connector: Record<string, unknown>, replicas: unknown[], 
         sink.error(`${field}.hostname`, `"${replica.hostname}" is not a valid hostname label`, 'use one DNS label, e.g. cloudflared-1');
       }
       const first = hostnames.get(name);
-      if (first !== undefined) sink.error(`${field}.hostname`, `"${name}" is also connector.replicas[${first}]`, 'give every replica its own hostname');
+      if (first !== undefined)
+        sink.error(`${field}.hostname`, `"${name}" is also connector.replicas[${first}]`, 'give every replica its own hostname');
       else hostnames.set(name, i);
       const node = typeof replica.node === 'string' ? replica.node : fallbackNode;
       if (node) nodes.set(node, [...(nodes.get(node) ?? []), name]);
     }
     if (typeof replica.vmid === 'number') {
       const first = vmids.get(replica.vmid);
-      if (first !== undefined) sink.error(`${field}.vmid`, `vmid ${replica.vmid} is also connector.replicas[${first}]`, 'give every replica its own vmid, or leave it out');
+      if (first !== undefined)
+        sink.error(
+          `${field}.vmid`,
+          `vmid ${replica.vmid} is also connector.replicas[${first}]`,
+          'give every replica its own vmid, or leave it out',
+        );
       else vmids.set(replica.vmid, i);
     }
     if (replica.standby !== true) serving++;
@@ -217,19 +254,35 @@ function checkReplicas(connector: Record<string, unknown>, replicas: unknown[], 
   });
   for (const [node, names] of nodes) {
     if (names.length > 1) {
-      sink.warn('connector.replicas', `replicas ${names.join(', ')} all run on node ${node}: a reboot of ${node} takes them down together; put them on different nodes`);
+      sink.warn(
+        'connector.replicas',
+        `replicas ${names.join(', ')} all run on node ${node}: a reboot of ${node} takes them down together; put them on different nodes`,
+      );
     }
   }
   if (serving === 0 && replicas.length > 0) {
-    sink.error('connector.replicas', 'every replica is a standby: no cloudflared would serve the tunnel', 'set `standby: false` (or leave it out) on at least one replica');
+    sink.error(
+      'connector.replicas',
+      'every replica is a standby: no cloudflared would serve the tunnel',
+      'set `standby: false` (or leave it out) on at least one replica',
+    );
   }
   const ssh = record(connector.ssh);
   if (replicas.length > 1 && typeof ssh?.host === 'string') {
     sink.error('connector.ssh.host', 'is one address, but there are several replicas', 'set `sshHost:` on each replica instead');
   }
   const network = record(connector.network);
-  if (replicas.length > 1 && typeof network?.ip === 'string' && network.ip !== 'dhcp' && replicas.some((r) => !record(record(r)?.network))) {
-    sink.error('connector.network.ip', 'a static address cannot be shared by several replicas', 'give each replica its own `network:`, or use dhcp');
+  if (
+    replicas.length > 1 &&
+    typeof network?.ip === 'string' &&
+    network.ip !== 'dhcp' &&
+    replicas.some((r) => !record(record(r)?.network))
+  ) {
+    sink.error(
+      'connector.network.ip',
+      'a static address cannot be shared by several replicas',
+      'give each replica its own `network:`, or use dhcp',
+    );
   }
 }
 
@@ -237,7 +290,8 @@ function checkNetwork(network: Record<string, unknown>, sink: IssueSink, at = 'c
   const ip = network.ip ?? 'dhcp';
   if (typeof ip !== 'string') return;
   if (ip === 'dhcp') {
-    if (network.gw !== undefined) sink.error(`${at}.gw`, 'is only used with a static ip', 'remove `gw`, or set `ip:` to an address like 192.168.1.50/24');
+    if (network.gw !== undefined)
+      sink.error(`${at}.gw`, 'is only used with a static ip', 'remove `gw`, or set `ip:` to an address like 192.168.1.50/24');
     return;
   }
   const cidr = parseIpv4Cidr(ip);
@@ -253,14 +307,24 @@ function checkNetwork(network: Record<string, unknown>, sink: IssueSink, at = 'c
     if (!isIPv4(network.gw)) {
       sink.error(`${at}.gw`, `"${network.gw}" is not an IPv4 address`, 'write the router address, e.g. 192.168.1.1');
     } else if (!ipv4InSubnet(network.gw, cidr)) {
-      sink.error(`${at}.gw`, `gateway ${network.gw} is outside ${ip}`, 'the gateway must be in the connector\'s subnet; check the prefix length');
+      sink.error(
+        `${at}.gw`,
+        `gateway ${network.gw} is outside ${ip}`,
+        "the gateway must be in the connector's subnet; check the prefix length",
+      );
     }
   }
 }
 
 const DNS_NAME = /^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)\.)*([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)$/;
 
-function checkGuests(guests: unknown[], connector: Record<string, unknown> | undefined, zones: string[], sink: IssueSink, seen: SeenNames): void {
+function checkGuests(
+  guests: unknown[],
+  connector: Record<string, unknown> | undefined,
+  zones: string[],
+  sink: IssueSink,
+  seen: SeenNames,
+): void {
   const { names, routes } = seen;
   const vmids = new Map<number, string>();
   if (connector && typeof connector.vmid === 'number') vmids.set(connector.vmid, 'connector.vmid');
@@ -271,12 +335,20 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
     if (!guest) return;
     if (typeof guest.name === 'string' && guest.name !== '') {
       if (!DNS_NAME.test(guest.name)) {
-        sink.error(`${field}.name`, `"${guest.name}" is not a valid guest name`, 'Proxmox names are DNS names: letters, digits, hyphens and dots');
+        sink.error(
+          `${field}.name`,
+          `"${guest.name}" is not a valid guest name`,
+          'Proxmox names are DNS names: letters, digits, hyphens and dots',
+        );
       }
       const key = guest.name.toLowerCase();
       const first = names.get(key);
       if (first) {
-        sink.error(`${field}.name`, `guest name "${guest.name}" is already used by ${first} (${sink.locate(`${first}.name`)})`, 'give every guest and host its own name');
+        sink.error(
+          `${field}.name`,
+          `guest name "${guest.name}" is already used by ${first} (${sink.locate(`${first}.name`)})`,
+          'give every guest and host its own name',
+        );
       } else {
         names.set(key, field);
       }
@@ -285,7 +357,11 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
       const first = vmids.get(guest.vmid);
       if (first) {
         const firstField = first === 'connector.vmid' ? first : `${first}.vmid`;
-        sink.error(`${field}.vmid`, `vmid ${guest.vmid} is already used by ${first} (${sink.locate(firstField)})`, 'each guest has its own vmid; check the ids in Proxmox');
+        sink.error(
+          `${field}.vmid`,
+          `vmid ${guest.vmid} is already used by ${first} (${sink.locate(firstField)})`,
+          'each guest has its own vmid; check the ids in Proxmox',
+        );
       } else {
         vmids.set(guest.vmid, field);
       }
@@ -294,7 +370,9 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
       sink.error(
         `${field}.ip`,
         `"${guest.ip}" is not an IP address`,
-        guest.ip.includes('/') ? `write the address without the prefix length: ${guest.ip.split('/')[0]}` : 'write an address like 192.168.1.20, or leave `ip` out to discover it',
+        guest.ip.includes('/')
+          ? `write the address without the prefix length: ${guest.ip.split('/')[0]}`
+          : 'write an address like 192.168.1.20, or leave `ip` out to discover it',
       );
     }
     if (Array.isArray(guest.services)) {
@@ -306,12 +384,22 @@ function checkGuests(guests: unknown[], connector: Record<string, unknown> | und
   });
 }
 
-function checkService(service: Record<string, unknown>, field: string, zones: string[], routes: Map<string, string>, sink: IssueSink): void {
+function checkService(
+  service: Record<string, unknown>,
+  field: string,
+  zones: string[],
+  routes: Map<string, string>,
+  sink: IssueSink,
+): void {
   checkHostnameless(service, field, sink);
   if (service.hostname === undefined && typeof service.path === 'string') {
     const first = routes.get(`\u0000${service.path}`);
     if (first) {
-      sink.error(`${field}.path`, `a route for every hostname with path ${service.path} is already defined by ${first} (${sink.locate(`${first}.path`)})`, 'remove one of them');
+      sink.error(
+        `${field}.path`,
+        `a route for every hostname with path ${service.path} is already defined by ${first} (${sink.locate(`${first}.path`)})`,
+        'remove one of them',
+      );
     } else {
       routes.set(`\u0000${service.path}`, field);
     }
@@ -362,7 +450,11 @@ function checkService(service: Record<string, unknown>, field: string, zones: st
   const access = record(record(service.originRequest)?.access);
   if (access && access.required === true && Array.isArray(access.audTag) && access.audTag.length > 0 && !access.teamName) {
     // cloudflared refuses this config: "access.TeamName cannot be blank when access.audTags are present".
-    sink.error(`${field}.originRequest.access.teamName`, 'is required when audTag is set', 'add `teamName:` with your Zero Trust team name');
+    sink.error(
+      `${field}.originRequest.access.teamName`,
+      'is required when audTag is set',
+      'add `teamName:` with your Zero Trust team name',
+    );
   }
   checkServiceType(service, field, sink);
 }

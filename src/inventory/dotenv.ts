@@ -89,7 +89,12 @@ export function parseDotenv(text: string): DotenvResult {
   return { values, problems };
 }
 
-function quotedValue(lines: string[], start: number, column: number, quote: string): { value: string; endLine: number; after: string } | undefined {
+function quotedValue(
+  lines: string[],
+  start: number,
+  column: number,
+  quote: string,
+): { value: string; endLine: number; after: string } | undefined {
   let text = lines[start]!.slice(column); // after the opening quote
   for (let line = start; line < lines.length; line++) {
     if (line > start) text = `${text}\n${lines[line]}`;

@@ -47,7 +47,11 @@ export function parseHostname(raw: string): HostnameResult {
     };
   }
   if (labels.length < 2) {
-    return { ok: false, message: `hostname "${raw}" is not fully qualified`, hint: 'write the full public name including the zone, e.g. media.example.com' };
+    return {
+      ok: false,
+      message: `hostname "${raw}" is not fully qualified`,
+      hint: 'write the full public name including the zone, e.g. media.example.com',
+    };
   }
   return { ok: true, hostname: wildcard ? `*.${ascii}` : ascii, wildcard };
 }

@@ -15,7 +15,13 @@ export type TextResult = { ok: true; text: string } | { ok: false; message: stri
 export function decodeInputText(bytes: Uint8Array, what: string): TextResult {
   const hint = `give --inventory the path of your inventory.yaml (a UTF-8 YAML text file)`;
   if (bytes.length > MAX_INPUT_BYTES) {
-    return { ok: false, message: `${what} is ${(bytes.length / 1024 / 1024).toFixed(1)} MB, too large to be an inventory (limit ${MAX_INPUT_BYTES / 1024 / 1024} MB)`, hint, line: 1, column: 1 };
+    return {
+      ok: false,
+      message: `${what} is ${(bytes.length / 1024 / 1024).toFixed(1)} MB, too large to be an inventory (limit ${MAX_INPUT_BYTES / 1024 / 1024} MB)`,
+      hint,
+      line: 1,
+      column: 1,
+    };
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) {

@@ -12,7 +12,8 @@ export class IssueSink {
   constructor(private readonly positions: SourceMap) {}
 
   error(field: string, message: string, hint?: string, options: { at?: 'key' | 'value'; position?: Position } = {}): void {
-    const { line, column } = options.position ?? (options.at === 'key' ? this.positions.keyPosition(field) : this.positions.position(field));
+    const { line, column } =
+      options.position ?? (options.at === 'key' ? this.positions.keyPosition(field) : this.positions.position(field));
     this.issues.push({ file: this.positions.file, line, column, field, message, ...(hint ? { hint } : {}) });
   }
 

@@ -72,7 +72,8 @@ export function schemaAt(path: readonly (string | number)[]): JsonSchemaNode | u
 }
 
 function typeLabel(node: JsonSchemaNode): string {
-  if (Array.isArray(node.anyOf)) return [...new Set((node.anyOf as JsonSchemaNode[]).flatMap((n) => typeLabel(n).split(' | ')))].join(' | ');
+  if (Array.isArray(node.anyOf))
+    return [...new Set((node.anyOf as JsonSchemaNode[]).flatMap((n) => typeLabel(n).split(' | ')))].join(' | ');
   if ('const' in node) return String(node.const);
   if (node.enum) return node.enum.map((v) => (v === '' ? '""' : String(v))).join(' | ');
   const type = Array.isArray(node.type) ? node.type.join(' | ') : (node.type ?? 'any');

@@ -47,7 +47,9 @@ export async function loadInventory(file: string, options: LoadOptions = {}): Pr
   }
   const decoded = decodeInputText(bytes, 'the inventory');
   if (!decoded.ok) {
-    throw new InventoryError([{ file, line: decoded.line, column: decoded.column, field: '', message: decoded.message, hint: decoded.hint }]);
+    throw new InventoryError([
+      { file, line: decoded.line, column: decoded.column, field: '', message: decoded.message, hint: decoded.hint },
+    ]);
   }
   const text = decoded.text;
   const { env, issues: dotenvIssues } = await environment(absolute, options, fail);
@@ -111,7 +113,14 @@ async function environment(
   const decoded = decodeInputText(bytes, dotenvFile);
   if (!decoded.ok) return fail(decoded.message, 'a .env file holds NAME=value lines in UTF-8 text', dotenvFile);
   const parsed = parseDotenv(decoded.text);
-  const issues = parsed.problems.map((p): InventoryIssue => ({ file: dotenvFile, line: p.line, column: p.column, field: '', message: p.message, hint: p.hint }));
+  const issues = parsed.problems.map((p): InventoryIssue => ({
+    file: dotenvFile,
+    line: p.line,
+    column: p.column,
+    field: '',
+    message: p.message,
+    hint: p.hint,
+  }));
   return { env: { ...parsed.values, ...real }, issues };
 }
 
@@ -119,16 +128,28 @@ async function environment(
 function unreadable(error: NodeJS.ErrnoException, what: string): { message: string; hint: string } {
   switch (error.code) {
     case 'ENOENT':
-      return { message: `${what === 'the inventory' ? 'the inventory file' : what} does not exist`, hint: 'run `proxflare init` to create one, or pass its path with --inventory' };
+      return {
+        message: `${what === 'the inventory' ? 'the inventory file' : what} does not exist`,
+        hint: 'run `proxflare init` to create one, or pass its path with --inventory',
+      };
     case 'EISDIR':
-      return { message: `${what} is a directory, not a file`, hint: 'pass the inventory file itself, e.g. --inventory ./homelab/inventory.yaml' };
+      return {
+        message: `${what} is a directory, not a file`,
+        hint: 'pass the inventory file itself, e.g. --inventory ./homelab/inventory.yaml',
+      };
     case 'ELOOP':
-      return { message: `${what} is a symbolic link that points back to itself (a loop)`, hint: 'fix the link (ls -l shows its target) or pass the real file' };
+      return {
+        message: `${what} is a symbolic link that points back to itself (a loop)`,
+        hint: 'fix the link (ls -l shows its target) or pass the real file',
+      };
     case 'ENOTDIR':
       return { message: `a part of the path of ${what} is a file, not a directory`, hint: 'check the path given to --inventory' };
     case 'EACCES':
     case 'EPERM':
-      return { message: `${what} cannot be read (permission denied)`, hint: 'check the file permissions (ls -l), or run as the user that owns it' };
+      return {
+        message: `${what} cannot be read (permission denied)`,
+        hint: 'check the file permissions (ls -l), or run as the user that owns it',
+      };
     default:
       return { message: `cannot read ${what} (${error.code ?? error.message})`, hint: 'check the path and the file permissions' };
   }
@@ -138,8 +159,18 @@ function withoutExtensionKeys(data: Record<string, unknown>): Record<string, unk
   return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
 }
 
-function located(file: string, issue: { field: string; message: string; hint?: string; position: { line: number; column: number } }): InventoryIssue {
-  return { file, line: issue.position.line, column: issue.position.column, field: issue.field, message: issue.message, ...(issue.hint ? { hint: issue.hint } : {}) };
+function located(
+  file: string,
+  issue: { field: string; message: string; hint?: string; position: { line: number; column: number } },
+): InventoryIssue {
+  return {
+    file,
+    line: issue.position.line,
+    column: issue.position.column,
+    field: issue.field,
+    message: issue.message,
+    ...(issue.hint ? { hint: issue.hint } : {}),
+  };
 }
 
 /**

@@ -154,7 +154,10 @@ function normaliseTunnel(tunnel: InventoryInput['tunnel']): TunnelSettings {
     name: tunnel.name,
     ...optional('protocol', tunnel.protocol),
     // YAML reads `edgeIpVersion: 4` as a number; cloudflared's flag is the string "4".
-    ...optional('edgeIpVersion', tunnel.edgeIpVersion === undefined ? undefined : (String(tunnel.edgeIpVersion) as TunnelSettings['edgeIpVersion'])),
+    ...optional(
+      'edgeIpVersion',
+      tunnel.edgeIpVersion === undefined ? undefined : (String(tunnel.edgeIpVersion) as TunnelSettings['edgeIpVersion']),
+    ),
     ...optional('logLevel', tunnel.logLevel),
     ...optional('gracePeriod', tunnel.gracePeriod),
     ...optional('retries', tunnel.retries),

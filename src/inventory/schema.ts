@@ -84,8 +84,8 @@ export const originRequestSchema = z
     noTLSVerify: z.boolean().meta(d('Accept any origin certificate (self-signed https origins such as Proxmox itself).')).optional(),
     disableChunkedEncoding: z.boolean().meta(d('Disable chunked transfer encoding (some WSGI servers need this).')).optional(),
     bastionMode: z.boolean().meta(d('Run this rule as a jump host (bastion).')).optional(),
-    proxyAddress: z.string().meta(d('Listen address of cloudflared\'s local proxy (default 127.0.0.1).')).optional(),
-    proxyPort: int(0, 65535).meta(d('Listen port of cloudflared\'s local proxy (0 = random).')).optional(),
+    proxyAddress: z.string().meta(d("Listen address of cloudflared's local proxy (default 127.0.0.1).")).optional(),
+    proxyPort: int(0, 65535).meta(d("Listen port of cloudflared's local proxy (0 = random).")).optional(),
     proxyType: z.enum(['', 'socks']).meta(d('Local proxy type: empty for a regular proxy or "socks".')).optional(),
     ipRules: z
       .array(
@@ -110,41 +110,79 @@ export const originRequestSchema = z
   })
   .meta(d('cloudflared originRequest options for this route (see cloudflared docs); keys are checked.'));
 
-export const SCHEMES = ['http', 'https', 'tcp', 'ssh', 'rdp', 'unix', 'unix+tls', 'http_status', 'hello_world', 'bastion', 'socks'] as const;
+export const SCHEMES = [
+  'http',
+  'https',
+  'tcp',
+  'ssh',
+  'rdp',
+  'unix',
+  'unix+tls',
+  'http_status',
+  'hello_world',
+  'bastion',
+  'socks',
+] as const;
 
 export const serviceSchema = z.strictObject({
   hostname: z
     .string()
-    .meta(d('Public hostname (in one of the zones), or *.domain for a wildcard. Leave it out for a path rule that applies to every hostname of the tunnel (needs `path`).', ['media.example.com']))
+    .meta(
+      d(
+        'Public hostname (in one of the zones), or *.domain for a wildcard. Leave it out for a path rule that applies to every hostname of the tunnel (needs `path`).',
+        ['media.example.com'],
+      ),
+    )
     .optional(),
-  port: port().meta(d('Port of the service on the guest or host (for http, https, tcp, ssh, rdp).', [8096])).optional(),
+  port: port()
+    .meta(d('Port of the service on the guest or host (for http, https, tcp, ssh, rdp).', [8096]))
+    .optional(),
   scheme: z
     .enum(SCHEMES)
     .default('http')
     .meta(
       d(
-        'How cloudflared talks to the origin: http, https, tcp, ssh, rdp (to the guest or host); unix, unix+tls (a socket on the connector); http_status (a fixed answer); hello_world (cloudflared\'s test page); bastion (jump host: the client picks the destination); socks (a SOCKS proxy limited by originRequest.ipRules).',
+        "How cloudflared talks to the origin: http, https, tcp, ssh, rdp (to the guest or host); unix, unix+tls (a socket on the connector); http_status (a fixed answer); hello_world (cloudflared's test page); bastion (jump host: the client picks the destination); socks (a SOCKS proxy limited by originRequest.ipRules).",
       ),
     ),
-  path: z.string().min(1).meta(d('Only requests whose path matches this regular expression (cloudflared path rule).', ['^/api/'])).optional(),
+  path: z
+    .string()
+    .min(1)
+    .meta(d('Only requests whose path matches this regular expression (cloudflared path rule).', ['^/api/']))
+    .optional(),
   socket: z.string().min(1).meta(d('For scheme unix or unix+tls: the socket path on the connector.')).optional(),
-  status: int(100, 999).meta(d('For scheme http_status: the HTTP status code returned.', [404])).optional(),
+  status: int(100, 999)
+    .meta(d('For scheme http_status: the HTTP status code returned.', [404]))
+    .optional(),
   originRequest: originRequestSchema.optional(),
   access: serviceAccessSchema.optional(),
 });
 
 export const guestSchema = z.strictObject({
-  name: z.string().min(1).meta(d('Guest name (as in Proxmox); used in messages.', ['jellyfin'])),
+  name: z
+    .string()
+    .min(1)
+    .meta(d('Guest name (as in Proxmox); used in messages.', ['jellyfin'])),
   type: z.enum(['lxc', 'vm']).meta(d('lxc for a container, vm for a QEMU virtual machine.')),
   vmid: vmid().meta(d('Proxmox id of the guest.', [101])),
   node: nodeName().meta(d('Proxmox node of the guest (default: proxmox.node).')).optional(),
-  ip: z.string().meta(d('Static origin address; otherwise discovered from Proxmox (LXC interfaces / QEMU guest agent).', ['192.168.1.20'])).optional(),
-  interface: z.string().min(1).meta(d('Interface to take the discovered address from.', ['eth0'])).optional(),
+  ip: z
+    .string()
+    .meta(d('Static origin address; otherwise discovered from Proxmox (LXC interfaces / QEMU guest agent).', ['192.168.1.20']))
+    .optional(),
+  interface: z
+    .string()
+    .min(1)
+    .meta(d('Interface to take the discovered address from.', ['eth0']))
+    .optional(),
   services: z.array(serviceSchema).default([]).meta(d('Public routes to this guest.')),
 });
 
 export const hostSchema = z.strictObject({
-  name: z.string().min(1).meta(d('Name of the machine; used in messages and `proxflare graph`. Unique across guests and hosts.', ['nas'])),
+  name: z
+    .string()
+    .min(1)
+    .meta(d('Name of the machine; used in messages and `proxflare graph`. Unique across guests and hosts.', ['nas'])),
   address: z
     .string()
     .min(1)
@@ -152,7 +190,11 @@ export const hostSchema = z.strictObject({
   proxmoxNode: z
     .boolean()
     .default(false)
-    .meta(d('Says on purpose that this is a Proxmox node (e.g. to publish its web UI); otherwise a node\'s address is refused. Publish it behind Access.')),
+    .meta(
+      d(
+        "Says on purpose that this is a Proxmox node (e.g. to publish its web UI); otherwise a node's address is refused. Publish it behind Access.",
+      ),
+    ),
   services: z.array(serviceSchema).default([]).meta(d('Public routes to this host.')),
 });
 
@@ -162,7 +204,10 @@ export const proxmoxSchema = z.strictObject({
     .string()
     .regex(
       /^[^\s:/@]+@[^\s:/!@]+![A-Za-z][A-Za-z0-9._-]+$/,
-      withHint('must look like user@realm!tokenname', 'create one with `pveum user token add proxflare@pve cli` and use the printed full-tokenid'),
+      withHint(
+        'must look like user@realm!tokenname',
+        'create one with `pveum user token add proxflare@pve cli` and use the printed full-tokenid',
+      ),
     )
     .meta(d('API token id, user@realm!tokenname.', ['proxflare@pve!cli'])),
   tokenSecret: z
@@ -179,9 +224,12 @@ export const proxmoxSchema = z.strictObject({
     .string()
     .regex(
       /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$/,
-      withHint('must be a SHA-256 fingerprint: 32 hex bytes separated by colons', 'run `pvenode cert info` on the node and copy the SHA-256 fingerprint'),
+      withHint(
+        'must be a SHA-256 fingerprint: 32 hex bytes separated by colons',
+        'run `pvenode cert info` on the node and copy the SHA-256 fingerprint',
+      ),
     )
-    .meta(d('SHA-256 fingerprint of the node certificate to pin (self-signed certs) instead of disabling TLS checks.', ['AB:CD:...'])) 
+    .meta(d('SHA-256 fingerprint of the node certificate to pin (self-signed certs) instead of disabling TLS checks.', ['AB:CD:...']))
     .optional(),
   insecure: z.boolean().default(false).meta(d('Skip TLS verification entirely (escape hatch; prefer fingerprint).')),
   node: nodeName().meta(d('Default Proxmox node for the connector and guests.', ['pve'])),
@@ -198,12 +246,21 @@ export const proxmoxSchema = z.strictObject({
 });
 
 export const cloudflareSchema = z.strictObject({
-  apiToken: z.string().min(1).meta(d('API token with Account.Cloudflare Tunnel:Edit and Zone.DNS:Edit. Keep it in .env.', ['${CLOUDFLARE_API_TOKEN}'])),
+  apiToken: z
+    .string()
+    .min(1)
+    .meta(d('API token with Account.Cloudflare Tunnel:Edit and Zone.DNS:Edit. Keep it in .env.', ['${CLOUDFLARE_API_TOKEN}'])),
   accountId: z
     .string()
-    .regex(/^[0-9a-fA-F]{32}$/, withHint('must be 32 hex characters', 'copy the Account ID from the Overview page of the Cloudflare dashboard'))
+    .regex(
+      /^[0-9a-fA-F]{32}$/,
+      withHint('must be 32 hex characters', 'copy the Account ID from the Overview page of the Cloudflare dashboard'),
+    )
     .meta(d('Cloudflare account id (32 hex characters).')),
-  zone: z.string().meta(d('The DNS zone the hostnames live in.', ['example.com'])).optional(),
+  zone: z
+    .string()
+    .meta(d('The DNS zone the hostnames live in.', ['example.com']))
+    .optional(),
   zones: z.array(z.string()).min(1).meta(d('Several zones instead of `zone`.')).optional(),
   baseUrl: z.string().meta(d('Override the API base URL (simulator, tests).')).optional(),
 });
@@ -212,22 +269,35 @@ export const tunnelSchema = z.strictObject({
   name: z.string().meta(d('Name of the Cloudflare Tunnel.', ['homelab'])),
   // Values and defaults as cloudflared reads them (cmd/cloudflared/tunnel/cmd.go, connection/protocol.go,
   // cmd/cloudflared/tunnel/configuration.go parseConfigIPVersion, cmd/cloudflared/cliutil/logger.go).
-  protocol: z.enum(['auto', 'quic', 'http2']).meta(d('Transport to the Cloudflare edge (cloudflared `protocol`, default auto).', ['http2'])).optional(),
+  protocol: z
+    .enum(['auto', 'quic', 'http2'])
+    .meta(d('Transport to the Cloudflare edge (cloudflared `protocol`, default auto).', ['http2']))
+    .optional(),
   edgeIpVersion: z
     .union([z.enum(['auto', '4', '6']), z.literal([4, 6])])
     .meta(d('IP version used to reach the edge: auto, 4 or 6 (cloudflared `edge-ip-version`, default auto).', ['4']))
     .optional(),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'fatal']).meta(d('cloudflared `loglevel` (default info).', ['warn'])).optional(),
-  gracePeriod: duration('How long cloudflared waits for in-flight requests when stopping (cloudflared `grace-period`, default 30s).').optional(),
-  retries: int(0, 1000).meta(d('Retries on connection or protocol errors before giving up (cloudflared `retries`, default 5).', [5])).optional(),
+  logLevel: z
+    .enum(['debug', 'info', 'warn', 'error', 'fatal'])
+    .meta(d('cloudflared `loglevel` (default info).', ['warn']))
+    .optional(),
+  gracePeriod: duration(
+    'How long cloudflared waits for in-flight requests when stopping (cloudflared `grace-period`, default 30s).',
+  ).optional(),
+  retries: int(0, 1000)
+    .meta(d('Retries on connection or protocol errors before giving up (cloudflared `retries`, default 5).', [5]))
+    .optional(),
   originRequest: originRequestSchema
-    .meta(d('originRequest defaults for every route; a route\'s own originRequest overrides them key by key, as cloudflared does.'))
+    .meta(d("originRequest defaults for every route; a route's own originRequest overrides them key by key, as cloudflared does."))
     .optional(),
   catchAll: z
     .union([int(100, 999), z.string().min(1)])
     .default(404)
     .meta(
-      d('What requests no route matches get: an HTTP status code, or a cloudflared service (`hello_world`, `http_status:503`, `http://192.168.1.9:80`).', [404, 'http_status:503']),
+      d(
+        'What requests no route matches get: an HTTP status code, or a cloudflared service (`hello_world`, `http_status:503`, `http://192.168.1.9:80`).',
+        [404, 'http_status:503'],
+      ),
     ),
 });
 
@@ -236,10 +306,18 @@ export const networkSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,15}$/, withHint('is not a valid bridge name', 'use the Linux bridge of the LAN, e.g. vmbr0'))
     .default('vmbr0')
-    .meta(d('Proxmox bridge for the connector\'s eth0.')),
-  ip: z.string().default('dhcp').meta(d('dhcp, or a static IPv4 address with prefix length.', ['dhcp', '192.168.1.50/24'])),
-  gw: z.string().meta(d('IPv4 gateway for a static ip.', ['192.168.1.1'])).optional(),
-  vlan: int(1, 4094).meta(d('VLAN tag (1-4094).', [20])).optional(),
+    .meta(d("Proxmox bridge for the connector's eth0.")),
+  ip: z
+    .string()
+    .default('dhcp')
+    .meta(d('dhcp, or a static IPv4 address with prefix length.', ['dhcp', '192.168.1.50/24'])),
+  gw: z
+    .string()
+    .meta(d('IPv4 gateway for a static ip.', ['192.168.1.1']))
+    .optional(),
+  vlan: int(1, 4094)
+    .meta(d('VLAN tag (1-4094).', [20]))
+    .optional(),
 });
 
 export const sshSchema = z.strictObject({
@@ -247,12 +325,15 @@ export const sshSchema = z.strictObject({
   port: port().default(22).meta(d('SSH port of the connector.')),
   privateKey: z.string().min(1).default('~/.ssh/id_ed25519').meta(d('Private key used to log in to the connector.')),
   publicKey: z.string().min(1).meta(d('Public key injected into the LXC at creation (default: <privateKey>.pub).')).optional(),
-  knownHosts: z.string().min(1).default('~/.config/proxflare/known_hosts').meta(d('known_hosts file pinning the connector\'s host key.')),
+  knownHosts: z.string().min(1).default('~/.config/proxflare/known_hosts').meta(d("known_hosts file pinning the connector's host key.")),
   trustOnFirstUse: z.boolean().default(false).meta(d('Record an unknown host key on first connection instead of refusing.')),
   host: z.string().min(1).meta(d('Connect to this address instead of the discovered LXC address.')).optional(),
   jump: z
     .strictObject({
-      host: z.string().min(1).meta(d('Jump host, usually the Proxmox node.', ['pve.lan'])),
+      host: z
+        .string()
+        .min(1)
+        .meta(d('Jump host, usually the Proxmox node.', ['pve.lan'])),
       port: port().default(22).meta(d('SSH port of the jump host.')),
       user: z.string().min(1).default('root').meta(d('SSH user on the jump host.')),
     })
@@ -261,17 +342,29 @@ export const sshSchema = z.strictObject({
 });
 
 export const cloudflaredSchema = z.strictObject({
-  source: z.enum(['apt', 'deb']).default('apt').meta(d('apt: Cloudflare\'s package repository; deb: upload a local .deb (offline).')),
-  path: z.string().min(1).meta(d('For source deb: the local .deb file to upload.', ['./cloudflared-linux-amd64.deb'])).optional(),
-  version: z.string().min(1).meta(d('Pin this cloudflared version.', ['2026.8.2'])).optional(),
+  source: z.enum(['apt', 'deb']).default('apt').meta(d("apt: Cloudflare's package repository; deb: upload a local .deb (offline).")),
+  path: z
+    .string()
+    .min(1)
+    .meta(d('For source deb: the local .deb file to upload.', ['./cloudflared-linux-amd64.deb']))
+    .optional(),
+  version: z
+    .string()
+    .min(1)
+    .meta(d('Pin this cloudflared version.', ['2026.8.2']))
+    .optional(),
 });
 
 /** One cloudflared LXC of a tunnel with several; its values override the connector's shared defaults. */
 export const replicaSchema = z.strictObject({
-  hostname: z.string().meta(d('Hostname of this replica\'s LXC (a single DNS label).', ['cloudflared-1'])),
-  node: nodeName().meta(d('Proxmox node for this replica (default: connector.node, then proxmox.node).', ['pve2'])).optional(),
-  vmid: vmid().meta(d('Fixed vmid of this replica.', [151])).optional(),
-  storage: z.string().min(1).meta(d('Storage for this replica\'s root disk (default: connector.storage).')).optional(),
+  hostname: z.string().meta(d("Hostname of this replica's LXC (a single DNS label).", ['cloudflared-1'])),
+  node: nodeName()
+    .meta(d('Proxmox node for this replica (default: connector.node, then proxmox.node).', ['pve2']))
+    .optional(),
+  vmid: vmid()
+    .meta(d('Fixed vmid of this replica.', [151]))
+    .optional(),
+  storage: z.string().min(1).meta(d("Storage for this replica's root disk (default: connector.storage).")).optional(),
   network: networkSchema.meta(d('Network of this replica (default: connector.network; a static ip needs one per replica).')).optional(),
   sshHost: z.string().min(1).meta(d('Address proxflare logs in to for this replica (default: its address read from Proxmox).')).optional(),
   standby: z.boolean().default(false).meta(d('Installed and configured, service stopped and disabled; set false to promote it.')),
@@ -280,7 +373,9 @@ export const replicaSchema = z.strictObject({
 export const connectorSchema = z.strictObject({
   hostname: z.string().default('cloudflared').meta(d('Hostname of the connector LXC (a single DNS label).')),
   node: nodeName().meta(d('Proxmox node for the connector (default: proxmox.node).')).optional(),
-  vmid: vmid().meta(d('Fixed vmid; otherwise the next free id at creation.', [150])).optional(),
+  vmid: vmid()
+    .meta(d('Fixed vmid; otherwise the next free id at creation.', [150]))
+    .optional(),
   template: z
     .string()
     .regex(
@@ -296,21 +391,25 @@ export const connectorSchema = z.strictObject({
       if (m)
         ctx.addIssue({
           code: 'custom',
-          message: withHint('is a volume id without the content type vztmpl/ (Proxmox refuses it)', `write ${m[1]}:vztmpl/${m[2]}, or just debian-12 to use the newest template of the node`),
+          message: withHint(
+            'is a volume id without the content type vztmpl/ (Proxmox refuses it)',
+            `write ${m[1]}:vztmpl/${m[2]}, or just debian-12 to use the newest template of the node`,
+          ),
         });
     })
     .default('debian-12')
     .meta(
-      d('Container template: an OS and release (resolved on the node to the newest `<os>-standard_*` template of its appliance index), or a volume id to pin one.', [
-        'debian-12',
-        'debian-13',
-        'ubuntu-24.04',
-        'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst',
-      ]),
+      d(
+        'Container template: an OS and release (resolved on the node to the newest `<os>-standard_*` template of its appliance index), or a volume id to pin one.',
+        ['debian-12', 'debian-13', 'ubuntu-24.04', 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst'],
+      ),
     ),
   storage: z
     .string()
-    .regex(/^[a-zA-Z][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/, withHint('is not a valid storage id', 'use a storage that holds container disks, e.g. local-lvm'))
+    .regex(
+      /^[a-zA-Z][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/,
+      withHint('is not a valid storage id', 'use a storage that holds container disks, e.g. local-lvm'),
+    )
     .meta(d('Storage for the root disk.', ['local-lvm'])),
   disk: int(1, 1024).default(4).meta(d('Root disk size in GiB.')),
   memory: int(64, 65536).default(512).meta(d('Memory in MiB.')),
@@ -330,14 +429,22 @@ export const connectorSchema = z.strictObject({
     .min(1)
     // Cloudflare runs at most 25 replicas (connectors) per tunnel (access-ha-health.md §2).
     .max(25, withHint('is more than 25 replicas', 'Cloudflare allows at most 25 connectors per tunnel'))
-    .meta(d('Several cloudflared LXCs with the same tunnel credentials and config; the fields above are their shared defaults and `connector.hostname` is not used.'))
+    .meta(
+      d(
+        'Several cloudflared LXCs with the same tunnel credentials and config; the fields above are their shared defaults and `connector.hostname` is not used.',
+      ),
+    )
     .optional(),
 });
 
 export const settingsSchema = z.strictObject({
   allowLoopbackOrigins: z.boolean().default(false).meta(d('Allow origins on 127.0.0.0/8 (only the demo needs this).')),
   maxDeletes: int(0, 100_000).default(5).meta(d('Most of our DNS records one sync may delete without --allow-mass-delete.')),
-  ownerComment: z.string().max(40).meta(d('Extra text in the DNS ownership comment (Free plan comments are limited to 100 characters).', ['homelab-a'])).optional(),
+  ownerComment: z
+    .string()
+    .max(40)
+    .meta(d('Extra text in the DNS ownership comment (Free plan comments are limited to 100 characters).', ['homelab-a']))
+    .optional(),
 });
 
 export const inventorySchema = z
@@ -348,10 +455,16 @@ export const inventorySchema = z
     connector: connectorSchema.meta(d('The dedicated cloudflared LXC.')),
     access: accessSchema.optional(),
     guests: z.array(guestSchema).default([]).meta(d('Guests whose services are published.')),
-    hosts: z.array(hostSchema).default([]).meta(d('Machines outside Proxmox guests (a NAS, a router, the Proxmox node itself) whose services are published.')),
+    hosts: z
+      .array(hostSchema)
+      .default([])
+      .meta(d('Machines outside Proxmox guests (a NAS, a router, the Proxmox node itself) whose services are published.')),
     settings: settingsSchema.prefault({}).meta(d('Safety settings.')),
   })
-  .meta({ title: 'proxflare inventory', description: 'One file describing the homelab entry point: Proxmox, Cloudflare, the connector and the published services.' });
+  .meta({
+    title: 'proxflare inventory',
+    description: 'One file describing the homelab entry point: Proxmox, Cloudflare, the connector and the published services.',
+  });
 
 export type InventoryInput = z.output<typeof inventorySchema>;
 export type ServiceInput = z.output<typeof serviceSchema>;

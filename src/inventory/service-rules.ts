@@ -61,7 +61,11 @@ export function checkServiceType(service: Record<string, unknown>, field: string
       if (key === 'port') {
         sink.error(`${field}.port`, `is not used with scheme ${scheme}`, `remove \`port\`; ${WHY_UNUSED[scheme] ?? 'it has no port'}`);
       } else {
-        sink.error(`${field}.${key}`, `is only used with scheme ${users.join(' or ')}`, `remove \`${key}\`, or set \`scheme: ${users[0]}\``);
+        sink.error(
+          `${field}.${key}`,
+          `is only used with scheme ${users.join(' or ')}`,
+          `remove \`${key}\`, or set \`scheme: ${users[0]}\``,
+        );
       }
     }
   }
@@ -131,25 +135,41 @@ export function checkTunnelDefaults(tunnel: Record<string, unknown>, sink: Issue
     if (defaults.access !== undefined) {
       sink.error(
         'tunnel.originRequest.access',
-        'is not applied to routes by cloudflared: it checks Access tokens only from a route\'s own originRequest',
+        "is not applied to routes by cloudflared: it checks Access tokens only from a route's own originRequest",
         'move `access:` to the originRequest of each route to protect',
       );
     }
     if (defaults.ipRules !== undefined) {
-      sink.error('tunnel.originRequest.ipRules', 'is not used by cloudflared\'s SOCKS proxies: they read only their own ipRules', 'move `ipRules:` to the socks route');
+      sink.error(
+        'tunnel.originRequest.ipRules',
+        "is not used by cloudflared's SOCKS proxies: they read only their own ipRules",
+        'move `ipRules:` to the socks route',
+      );
     }
     if (defaults.bastionMode === true) {
-      sink.error('tunnel.originRequest.bastionMode', 'would turn every route into a bastion', 'remove it and add a route with `scheme: bastion`');
+      sink.error(
+        'tunnel.originRequest.bastionMode',
+        'would turn every route into a bastion',
+        'remove it and add a route with `scheme: bastion`',
+      );
     }
   }
   const catchAll = tunnel.catchAll;
   if (typeof catchAll === 'string') {
     const compiled = compileIngress([{ service: catchAll }]);
     if (!compiled.ok) {
-      sink.error('tunnel.catchAll', `is not a service cloudflared accepts: ${compiled.output.replace(/^Validation failed: /, '')}`, 'write a status code like 404, `http_status:503`, `hello_world` or `http://192.168.1.9:80`');
+      sink.error(
+        'tunnel.catchAll',
+        `is not a service cloudflared accepts: ${compiled.output.replace(/^Validation failed: /, '')}`,
+        'write a status code like 404, `http_status:503`, `hello_world` or `http://192.168.1.9:80`',
+      );
     } else if (catchAll === 'bastion' || catchAll === 'socks-proxy') {
       // A catch-all bastion would open the LAN to any hostname routed to the tunnel; a catch-all SOCKS proxy has no ipRules and denies everything.
-      sink.error('tunnel.catchAll', `${catchAll} cannot be the catch-all`, 'use a status code, hello_world or an http(s) address; publish a bastion on its own hostname');
+      sink.error(
+        'tunnel.catchAll',
+        `${catchAll} cannot be the catch-all`,
+        'use a status code, hello_world or an http(s) address; publish a bastion on its own hostname',
+      );
     }
   }
 }

@@ -83,8 +83,7 @@ export interface TunnelSettings {
 }
 
 export type NetworkSpec =
-  | { bridge: string; ip: 'dhcp'; vlan?: number }
-  | { bridge: string; ip: string /* CIDR */; gw?: string; vlan?: number };
+  { bridge: string; ip: 'dhcp'; vlan?: number } | { bridge: string; ip: string /* CIDR */; gw?: string; vlan?: number };
 
 export type CloudflaredSource =
   | { type: 'apt'; version?: string }
@@ -136,18 +135,7 @@ export interface ConnectorSpec {
   field?: string;
 }
 
-export type Scheme =
-  | 'http'
-  | 'https'
-  | 'tcp'
-  | 'ssh'
-  | 'rdp'
-  | 'unix'
-  | 'unix+tls'
-  | 'http_status'
-  | 'hello_world'
-  | 'bastion'
-  | 'socks';
+export type Scheme = 'http' | 'https' | 'tcp' | 'ssh' | 'rdp' | 'unix' | 'unix+tls' | 'http_status' | 'hello_world' | 'bastion' | 'socks';
 
 /** Schemes whose origin is an address on the network (a guest's or a host's); the others are served on the connector. */
 export const NETWORK_SCHEMES: ReadonlySet<Scheme> = new Set<Scheme>(['http', 'https', 'tcp', 'ssh', 'rdp']);

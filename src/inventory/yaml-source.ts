@@ -141,7 +141,11 @@ class Walker {
     return null;
   }
 
-  private map(items: readonly { key: unknown; value: unknown }[], field: string, mapPosition: Position | undefined): Record<string, unknown> {
+  private map(
+    items: readonly { key: unknown; value: unknown }[],
+    field: string,
+    mapPosition: Position | undefined,
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const merges: YamlNode[] = [];
     for (const pair of items) {

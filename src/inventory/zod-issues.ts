@@ -62,7 +62,12 @@ function typeHint(wanted: string, value: unknown, key: string | number | undefin
 }
 
 /** Turns zod's issues into located, human issues with a hint each. */
-export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unknown, sink: IssueSink, skip: (field: string) => boolean): void {
+export function reportZodIssues(
+  issues: readonly z.core.$ZodIssue[],
+  data: unknown,
+  sink: IssueSink,
+  skip: (field: string) => boolean,
+): void {
   for (const issue of issues) {
     const path = issue.path as Path;
     if (issue.code === 'unrecognized_keys') {
@@ -119,12 +124,17 @@ export function reportZodIssues(issues: readonly z.core.$ZodIssue[], data: unkno
         if (issue.origin === 'number' || issue.origin === 'int') {
           const min = node?.minimum;
           const max = node?.maximum !== undefined && node.maximum < 2 ** 53 - 1 ? node.maximum : undefined;
-          const range = min !== undefined && max !== undefined ? `between ${min} and ${max}` : min !== undefined ? `at least ${min}` : `at most ${max}`;
+          const range =
+            min !== undefined && max !== undefined ? `between ${min} and ${max}` : min !== undefined ? `at least ${min}` : `at most ${max}`;
           sink.error(field, `must be ${range}`, `e.g. ${example(key, node)}${describe(node)}`);
         } else if (issue.code === 'too_small') {
           sink.error(field, 'must not be empty', `e.g. ${example(key, node)}${describe(node)}`);
         } else {
-          sink.error(field, `is too long (at most ${String(issue.maximum)} ${issue.origin === 'array' ? 'items' : 'characters'})`, 'shorten it');
+          sink.error(
+            field,
+            `is too long (at most ${String(issue.maximum)} ${issue.origin === 'array' ? 'items' : 'characters'})`,
+            'shorten it',
+          );
         }
         break;
       }

@@ -82,7 +82,9 @@ export function normaliseApp(a: AccessAppBody): NormalApp {
   const publics = (a.destinations ?? []).filter((d) => (d.type ?? 'public') === 'public');
   // The API mirrors `domain` into destinations when none were sent.
   const destinations = publics.length > 0 ? [...new Set(publics.map((d) => host(d.uri)))].sort() : [host(a.domain)];
-  const publicPaths = [...new Set(publics.flatMap((d) => (d.overrides ?? []).filter((o) => o.behavior === 'public').map((o) => o.path_pattern)))].sort();
+  const publicPaths = [
+    ...new Set(publics.flatMap((d) => (d.overrides ?? []).filter((o) => o.behavior === 'public').map((o) => o.path_pattern))),
+  ].sort();
   return {
     name: a.name,
     domain: host(a.domain),

@@ -35,7 +35,12 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     only: 'destroy',
     why: 'destroy: Access applications go after their DNS records (no request reaches a hostname whose protection is already gone) and before cloudflared stops',
   },
-  { kind: 'access-policy', actions: ['delete'], only: 'destroy', why: 'destroy: an Access policy goes after the applications that linked it' },
+  {
+    kind: 'access-policy',
+    actions: ['delete'],
+    only: 'destroy',
+    why: 'destroy: an Access policy goes after the applications that linked it',
+  },
   { kind: 'service-token', actions: ['delete'], only: 'destroy', why: 'destroy: a service token goes after the policies that admitted it' },
   {
     kind: 'unit',

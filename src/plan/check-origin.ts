@@ -13,10 +13,22 @@ function ranges(subnets: [string, number, Family][]): BlockList {
   return list;
 }
 
-const LOOPBACK = ranges([['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]);
-const LINK_LOCAL = ranges([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]);
-const UNSPECIFIED = ranges([['0.0.0.0', 32, 'ipv4'], ['::', 128, 'ipv6']]);
-const MULTICAST = ranges([['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]);
+const LOOPBACK = ranges([
+  ['127.0.0.0', 8, 'ipv4'],
+  ['::1', 128, 'ipv6'],
+]);
+const LINK_LOCAL = ranges([
+  ['169.254.0.0', 16, 'ipv4'],
+  ['fe80::', 10, 'ipv6'],
+]);
+const UNSPECIFIED = ranges([
+  ['0.0.0.0', 32, 'ipv4'],
+  ['::', 128, 'ipv6'],
+]);
+const MULTICAST = ranges([
+  ['224.0.0.0', 4, 'ipv4'],
+  ['ff00::', 8, 'ipv6'],
+]);
 const BROADCAST = ranges([['255.255.255.255', 32, 'ipv4']]);
 
 /** Address without an IPv6 zone (`fe80::1%eth0`) and its family, or undefined if it is none. */
@@ -47,7 +59,8 @@ export function checkOrigin(ip: string, context: { nodeAddresses: string[]; allo
       ? undefined
       : `${ip} is a loopback address: cloudflared on the connector would reach the connector itself, not the guest (set the guest's \`ip\`, or allowLoopbackOrigins for the demo only)`;
   }
-  if (LINK_LOCAL.check(addr, family)) return `${ip} is a link-local address (no DHCP lease?); give the guest a LAN address or set its \`ip\``;
+  if (LINK_LOCAL.check(addr, family))
+    return `${ip} is a link-local address (no DHCP lease?); give the guest a LAN address or set its \`ip\``;
   if (UNSPECIFIED.check(addr, family)) return `${ip} is the unspecified address; set the guest's \`ip\` to its LAN address`;
   if (MULTICAST.check(addr, family)) return `${ip} is a multicast address; set the guest's \`ip\` to its unicast LAN address`;
   if (BROADCAST.check(addr, family)) return `${ip} is the broadcast address; set the guest's \`ip\` to its LAN address`;

@@ -82,7 +82,14 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
   const changes = inApplyOrder<Change>([
     ...replicas.map((r) => r.lxc.change),
     tunnel,
-    ...replicas.flatMap((r) => [...r.staging, r.host.pkg, r.host.credentials, ...r.host.files, r.host.unit, ...(r.leftover ? [r.leftover] : [])]),
+    ...replicas.flatMap((r) => [
+      ...r.staging,
+      r.host.pkg,
+      r.host.credentials,
+      ...r.host.files,
+      r.host.unit,
+      ...(r.leftover ? [r.leftover] : []),
+    ]),
     ...(remoteConfig.change ? [remoteConfig.change] : []),
     ...dnsChanges,
     ...access.tokens,
@@ -97,7 +104,8 @@ export function computePlan(inventory: Inventory, actual: ActualState, desired: 
     exposure: exposure.exposure,
     accessRead: actual.access !== undefined,
   };
-  if (desired.unresolved.length > 0) plan.unresolved = desired.unresolved.map((u) => ({ guest: u.guest, error: u.error, hostnames: u.hostnames }));
+  if (desired.unresolved.length > 0)
+    plan.unresolved = desired.unresolved.map((u) => ({ guest: u.guest, error: u.error, hostnames: u.hostnames }));
   return plan;
 }
 

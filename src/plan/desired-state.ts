@@ -86,7 +86,9 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
     const hostnames = [...new Set(guest.services.map((s) => s.hostname))];
     const kept = currentRulesFor(currentConfig, new Set(hostnames));
     for (const rule of kept) {
-      const service = guest.services.find((s) => s.hostname === rule.hostname && (s.path ?? '') === (rule.path ?? '')) ?? guest.services.find((s) => s.hostname === rule.hostname)!;
+      const service =
+        guest.services.find((s) => s.hostname === rule.hostname && (s.path ?? '') === (rule.path ?? '')) ??
+        guest.services.find((s) => s.hostname === rule.hostname)!;
       rules.push(rule);
       routeByRule.set(ruleKey(rule), {
         network: NETWORK_SCHEMES.has(service.scheme),
@@ -166,7 +168,8 @@ export function computeDesired(inventory: Inventory, actual: ActualState, render
   const catchAll = inventory.tunnel.catchAll;
   const catchAllHost = /^[a-z][a-z0-9+.-]*:\/\/\[?([^/\]]+?)\]?(?::\d+)?$/i.exec(catchAll)?.[1];
   const catchAllRefused = catchAllHost ? checkOrigin(catchAllHost, originContext) : undefined;
-  if (catchAllRefused && !/is not an IP address/.test(catchAllRefused)) errors.push(`${at('tunnel.catchAll')} tunnel.catchAll: ${catchAllRefused}`);
+  if (catchAllRefused && !/is not an IP address/.test(catchAllRefused))
+    errors.push(`${at('tunnel.catchAll')} tunnel.catchAll: ${catchAllRefused}`);
 
   const ordered = orderIngressRules(rules);
   warnings.push(...ordered.shadowed, ...ordered.undecided);
@@ -234,7 +237,8 @@ function checkHostAddress(host: HostSpec, context: { nodeAddresses: string[]; al
   if (address === 'localhost') return checkOrigin('127.0.0.1', context)?.replace('127.0.0.1', 'localhost');
   if (!/^[0-9.]+$|:/.test(address)) return undefined;
   const refused = checkOrigin(address, host.proxmoxNode ? { ...context, nodeAddresses: [] } : context);
-  if (refused && context.nodeAddresses.includes(address) && !host.proxmoxNode) return `${PROXMOX_NODE_REFUSED(address)} (${PROXMOX_NODE_HINT})`;
+  if (refused && context.nodeAddresses.includes(address) && !host.proxmoxNode)
+    return `${PROXMOX_NODE_REFUSED(address)} (${PROXMOX_NODE_HINT})`;
   return refused?.replaceAll("the guest's `ip`", "the host's `address`").replaceAll('the guest', 'the host');
 }
 
@@ -243,9 +247,7 @@ function toRule(service: ServiceSpec, address: string | undefined): IngressRule 
     hostname: service.hostname,
     ...(service.path ? { path: service.path } : {}),
     service: serviceUrl(service, address),
-    ...(service.originRequest && Object.keys(service.originRequest).length > 0
-      ? { originRequest: service.originRequest }
-      : {}),
+    ...(service.originRequest && Object.keys(service.originRequest).length > 0 ? { originRequest: service.originRequest } : {}),
   };
 }
 

@@ -159,6 +159,10 @@ export function isOurFile(content: string): boolean {
   return content.startsWith(MANAGED_HEADER);
 }
 
-export function isOurCredentials(credentialsTunnelId: string | undefined, ourConfigPresent: boolean, tunnelId: string | undefined): boolean {
+export function isOurCredentials(
+  credentialsTunnelId: string | undefined,
+  ourConfigPresent: boolean,
+  tunnelId: string | undefined,
+): boolean {
   return ourConfigPresent || (tunnelId !== undefined && credentialsTunnelId === tunnelId);
 }

@@ -72,7 +72,9 @@ export function ownedApp(state: AccessState, tunnel: string, hostname: string): 
 /** Apps covering a hostname, whoever made them (`domain` or any public destination). */
 export function appsCovering(state: AccessState, hostname: string): AccessApp[] {
   const bare = (uri: string) => uri.toLowerCase().replace(/\/.*$/, '');
-  return state.apps.filter((a) => bare(a.domain) === hostname || a.destinations.some((d) => d.type === 'public' && bare(d.uri) === hostname));
+  return state.apps.filter(
+    (a) => bare(a.domain) === hostname || a.destinations.some((d) => d.type === 'public' && bare(d.uri) === hostname),
+  );
 }
 
 /** For desired-state: the Access check to render per protected hostname. */
@@ -106,7 +108,9 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
   }
   const teamName = teamNameOf(inventory, state);
   if (!teamName) {
-    plan.errors.push(`${where('access')} access: cannot tell the team name from the organization's auth_domain "${state.organization.authDomain}" (set access.teamName)`);
+    plan.errors.push(
+      `${where('access')} access: cannot tell the team name from the organization's auth_domain "${state.organization.authDomain}" (set access.teamName)`,
+    );
     return plan;
   }
   if (access.teamName) {
@@ -191,7 +195,17 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
     if (!body) continue;
     const after = policyView(body, state, tokenIds);
     if (!found) {
-      plan.policies.push({ kind: 'access-policy', address: `access-policy/${spec.name}`, action: 'create', reason: '', accountId, policy: spec.name, before: undefined, after, body });
+      plan.policies.push({
+        kind: 'access-policy',
+        address: `access-policy/${spec.name}`,
+        action: 'create',
+        reason: '',
+        accountId,
+        policy: spec.name,
+        before: undefined,
+        after,
+        body,
+      });
     } else {
       const before = policyView(actualPolicyBody(found), state, tokenIds);
       const same = samePolicy(normalisePolicy(actualPolicyBody(found)), normalisePolicy(body));
@@ -216,7 +230,17 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
     if (name !== undefined && (!spec || spec.kind !== 'owned' || !usedPolicies.has(name))) {
       const before = policyView(actualPolicyBody(found), state, tokenIds);
       const reason = spec?.kind === 'owned' ? 'no service uses it any more' : 'not in inventory';
-      policyDeletes.push({ kind: 'access-policy', address: `access-policy/${name}`, action: 'delete', reason, accountId, id: found.id, policy: name, before, after: undefined });
+      policyDeletes.push({
+        kind: 'access-policy',
+        address: `access-policy/${name}`,
+        action: 'delete',
+        reason,
+        accountId,
+        id: found.id,
+        policy: name,
+        before,
+        after: undefined,
+      });
     }
   }
 
@@ -233,7 +257,9 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
       else unresolved = true;
     }
     if (unresolved) {
-      plan.errors.push(`${where(sa.field)} ${hostname}: its access does not resolve (see above); nothing is changed for it: no app, no DNS record, no ingress rule`);
+      plan.errors.push(
+        `${where(sa.field)} ${hostname}: its access does not resolve (see above); nothing is changed for it: no app, no DNS record, no ingress rule`,
+      );
       continue;
     }
     const owned = ownedApp(state, tunnel, hostname);
@@ -244,20 +270,33 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
         plan.conflicts.push({
           address: `access-app/${hostname}`,
           message: `Access application "${foreign[0]!.name}" (id ${foreign[0]!.id}) already covers ${hostname} and is not managed by proxflare`,
-          hint: 'remove it in Zero Trust → Access → Applications, or re-run with --adopt to take it over (its policies are replaced by the inventory\'s)',
+          hint: "remove it in Zero Trust → Access → Applications, or re-run with --adopt to take it over (its policies are replaced by the inventory's)",
         });
         continue;
       }
       target = foreign[0];
     } else if (owned && foreign.length > 0) {
-      plan.warnings.push(`${hostname} is also covered by Access application "${foreign[0]!.name}" (not managed by proxflare); Access applies the most specific one`);
+      plan.warnings.push(
+        `${hostname} is also covered by Access application "${foreign[0]!.name}" (not managed by proxflare); Access applies the most specific one`,
+      );
     }
     // Tags others added to the app stay: the inventory owns only ours.
     const body = appBody(hostname, sa, tunnel, ids, target?.tags ?? []);
     const after = appView(body, target?.aud ?? UNKNOWN, policyNames, sa);
     const placeholder = audPlaceholder(hostname);
     if (!target) {
-      plan.apps.push({ kind: 'access-app', address: `access-app/${hostname}`, action: 'create', reason: '', accountId, hostname, before: undefined, after, body, audPlaceholder: placeholder });
+      plan.apps.push({
+        kind: 'access-app',
+        address: `access-app/${hostname}`,
+        action: 'create',
+        reason: '',
+        accountId,
+        hostname,
+        before: undefined,
+        after,
+        body,
+        audPlaceholder: placeholder,
+      });
       continue;
     }
     const before = appView(actualAppBody(target), target.aud, policyNames, undefined);
@@ -266,7 +305,11 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
       kind: 'access-app',
       address: `access-app/${hostname}`,
       action: same ? 'noop' : 'update',
-      reason: same ? '' : target !== owned ? 'adopted (--adopt): marked as ours, policies from the inventory' : describeAppDiff(before, after),
+      reason: same
+        ? ''
+        : target !== owned
+          ? 'adopted (--adopt): marked as ours, policies from the inventory'
+          : describeAppDiff(before, after),
       accountId,
       id: target.id,
       hostname,
@@ -299,7 +342,12 @@ export function planAccess(input: AccessPlanInput): AccessPlan {
 
 const ownedSuffix = accessOwnedSuffix;
 
-function resolveExisting(spec: ExistingPolicySpec, policies: AccessPolicy[], where: (f: string) => string, errors: string[]): string | undefined {
+function resolveExisting(
+  spec: ExistingPolicySpec,
+  policies: AccessPolicy[],
+  where: (f: string) => string,
+  errors: string[],
+): string | undefined {
   const matches = policies.filter((p) => p.reusable && p.name === spec.existing);
   if (matches.length === 1) return matches[0]!.id;
   const field = `${spec.field}.existing`;
@@ -308,10 +356,16 @@ function resolveExisting(spec: ExistingPolicySpec, policies: AccessPolicy[], whe
     const close = didYouMean(spec.existing, names);
     errors.push(
       `${where(field)} ${field}: no reusable Access policy is named "${spec.existing}"` +
-        (close ? ` (did you mean "${close}"? names are exact)` : names.length > 0 ? ` (existing: ${names.slice(0, 10).join(', ')})` : ' (the account has none)'),
+        (close
+          ? ` (did you mean "${close}"? names are exact)`
+          : names.length > 0
+            ? ` (existing: ${names.slice(0, 10).join(', ')})`
+            : ' (the account has none)'),
     );
   } else {
-    errors.push(`${where(field)} ${field}: ${matches.length} reusable Access policies are named "${spec.existing}" (ids ${matches.map((m) => m.id).join(', ')}); rename one in the dashboard`);
+    errors.push(
+      `${where(field)} ${field}: ${matches.length} reusable Access policies are named "${spec.existing}" (ids ${matches.map((m) => m.id).join(', ')}); rename one in the dashboard`,
+    );
   }
   return undefined;
 }
@@ -368,7 +422,9 @@ function appBody(hostname: string, sa: ServiceAccess, tunnel: string, policyIds:
     name: ownedName(tunnel, hostname),
     type: 'self_hosted',
     domain: hostname,
-    destinations: [{ type: 'public', uri: hostname, overrides: sa.publicPaths.map((path_pattern) => ({ behavior: 'public', path_pattern })) }],
+    destinations: [
+      { type: 'public', uri: hostname, overrides: sa.publicPaths.map((path_pattern) => ({ behavior: 'public', path_pattern })) },
+    ],
     policies: policyIds,
     allowed_idps: [],
     session_duration: sa.sessionDuration ?? DEFAULT_SESSION_DURATION,
@@ -433,7 +489,8 @@ function appView(body: AccessAppBody, aud: string, policyNames: Map<string, stri
 function describeAppDiff(before: AccessAppView, after: AccessAppView): string {
   const parts: string[] = [];
   if (before.name !== after.name) parts.push('name');
-  if (before.policies.join() !== after.policies.join()) parts.push(`policies ${before.policies.join(', ') || '(none)'} → ${after.policies.join(', ')}`);
+  if (before.policies.join() !== after.policies.join())
+    parts.push(`policies ${before.policies.join(', ') || '(none)'} → ${after.policies.join(', ')}`);
   if (before.sessionDuration !== after.sessionDuration) parts.push(`session ${before.sessionDuration} → ${after.sessionDuration}`);
   if (before.publicPaths.join() !== after.publicPaths.join()) parts.push('public paths');
   if (before.allowedIdps.join() !== after.allowedIdps.join()) parts.push('allowed identity providers');

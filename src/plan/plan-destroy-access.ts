@@ -24,7 +24,12 @@ export interface AccessTeardown {
  * marks is kept; so is a policy of ours that an app we do not delete still links (deleting it
  * would change that app's protection). Pure.
  */
-export function planAccessTeardown(accountId: string, tunnel: string, state: AccessState | undefined, hostnames: readonly string[]): AccessTeardown {
+export function planAccessTeardown(
+  accountId: string,
+  tunnel: string,
+  state: AccessState | undefined,
+  hostnames: readonly string[],
+): AccessTeardown {
   const out: AccessTeardown = { apps: [], policies: [], tokens: [], kept: [] };
   if (!state) return out;
   const policyNames = new Map(state.policies.map((p) => [p.id, accessOwnedSuffix(p.name, tunnel) ?? p.name]));
@@ -48,7 +53,10 @@ export function planAccessTeardown(accountId: string, tunnel: string, state: Acc
   for (const hostname of [...new Set(hostnames)].sort()) {
     for (const app of appsCovering(state, hostname)) {
       if (ourApps.includes(app)) continue;
-      out.kept.push({ address: `access-app/${hostname}`, reason: `Access application "${app.name}" (id ${app.id}) is not proxflare's: left in place` });
+      out.kept.push({
+        address: `access-app/${hostname}`,
+        reason: `Access application "${app.name}" (id ${app.id}) is not proxflare's: left in place`,
+      });
     }
   }
 
@@ -59,7 +67,10 @@ export function planAccessTeardown(accountId: string, tunnel: string, state: Acc
     const address = `access-policy/${name}`;
     const others = state.apps.filter((a) => !deletedApps.has(a.id) && a.policyIds.includes(policy.id));
     if (others.length > 0) {
-      out.kept.push({ address, reason: `still linked by Access application ${others.map((a) => `"${a.name}"`).join(', ')}, which is not proxflare's: left in place` });
+      out.kept.push({
+        address,
+        reason: `still linked by Access application ${others.map((a) => `"${a.name}"`).join(', ')}, which is not proxflare's: left in place`,
+      });
       continue;
     }
     out.policies.push({

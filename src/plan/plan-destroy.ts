@@ -12,7 +12,18 @@ import { planAccessTeardown } from './plan-destroy-access.js';
 import { isOurCredentials, isOurFile, isOwnedBy, markerTunnel } from './ownership.js';
 import { tunnelTarget } from './plan-dns.js';
 import { readCredentials } from './plan-host.js';
-import type { Change, ConnectionsChange, CredentialsChange, DnsChange, FileChange, LxcChange, LxcView, Plan, TunnelChange, UnitChange } from './types.js';
+import type {
+  Change,
+  ConnectionsChange,
+  CredentialsChange,
+  DnsChange,
+  FileChange,
+  LxcChange,
+  LxcView,
+  Plan,
+  TunnelChange,
+  UnitChange,
+} from './types.js';
 
 /**
  * What `destroy` reads: the slices `sync` reads (the guests' addresses are not needed), plus the
@@ -74,7 +85,9 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
   const access: Change[] = [...accessTeardown.apps, ...accessTeardown.policies, ...accessTeardown.tokens];
 
   // Every replica: its cloudflared stopped, its files removed, its container destroyed.
-  const replicas = inventory.connectors.map((spec) => planReplicaTeardown(spec, replicaOf(actual, spec.hostname), inventory.cloudflare.accountId, tunnel, options, kept, warnings));
+  const replicas = inventory.connectors.map((spec) =>
+    planReplicaTeardown(spec, replicaOf(actual, spec.hostname), inventory.cloudflare.accountId, tunnel, options, kept, warnings),
+  );
 
   const tunnelChanges: Change[] = [];
   if (tunnel) {
@@ -107,7 +120,14 @@ export function planDestroy(inventory: Inventory, actual: DestroyActual, options
 
   // Listed in the order apply will carry them out (APPLY_ORDER's delete rows).
   const changes: Change[] = inApplyOrder(
-    [...dns, ...access, ...replicas.flatMap((r) => r.stop), ...tunnelChanges, ...replicas.flatMap((r) => r.files), ...replicas.flatMap((r) => r.lxc)],
+    [
+      ...dns,
+      ...access,
+      ...replicas.flatMap((r) => r.stop),
+      ...tunnelChanges,
+      ...replicas.flatMap((r) => r.files),
+      ...replicas.flatMap((r) => r.lxc),
+    ],
     'destroy',
   );
   return { changes, conflicts: [], warnings, origins: [], kept, errors };
@@ -134,7 +154,9 @@ function planReplicaTeardown(
   const host = actual.host;
   const hostChanges = planHostTeardown(connector, accountId, host, tunnel, kept);
   if (!host && lxc && options.keepConnector) {
-    warnings.push(`lxc/${connector} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`);
+    warnings.push(
+      `lxc/${connector} is ${lxc.status}: its files cannot be read, so none are removed. Start it and re-run destroy to remove them.`,
+    );
   }
   const lxcChanges: LxcChange[] = [];
   if (lxc && !options.keepConnector) {
@@ -170,7 +192,10 @@ function planReplicaTeardown(
     kept.push({ address: lxcAddress(connector), reason: `CT ${lxc.vmid} kept (--keep-connector)` });
   }
   for (const f of actual.proxmox.foreignConnectors) {
-    kept.push({ address: lxcAddress(connector), reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${spec.tag}": not proxflare's` });
+    kept.push({
+      address: lxcAddress(connector),
+      reason: `CT ${f.vmid} on ${f.node} has the connector's hostname but not the tag "${spec.tag}": not proxflare's`,
+    });
   }
   return { ...hostChanges, lxc: lxcChanges };
 }
@@ -200,7 +225,9 @@ function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: Tunnel
         kept.push({
           address: dnsAddress(r.name),
           reason:
-            (other !== undefined ? `points at the tunnel but is marked for tunnel ${other}` : 'points at the tunnel but has no proxflare comment') +
+            (other !== undefined
+              ? `points at the tunnel but is marked for tunnel ${other}`
+              : 'points at the tunnel but has no proxflare comment') +
             ': left in place; it stops resolving once the tunnel is gone (delete it by hand, or adopt it with `sync --adopt` first)',
         });
       }
@@ -222,7 +249,14 @@ function planHostTeardown(
   const files: (FileChange | CredentialsChange)[] = [];
   let unitIsOurs = false;
   // The watchdog (render/watchdog.ts) is ours on every replica too; its script has the header after the shebang.
-  for (const path of [MANAGED_PATHS.config, MANAGED_PATHS.credentials, MANAGED_PATHS.unitFile, WATCHDOG_PATHS.script, WATCHDOG_PATHS.service, WATCHDOG_PATHS.timer]) {
+  for (const path of [
+    MANAGED_PATHS.config,
+    MANAGED_PATHS.credentials,
+    MANAGED_PATHS.unitFile,
+    WATCHDOG_PATHS.script,
+    WATCHDOG_PATHS.service,
+    WATCHDOG_PATHS.timer,
+  ]) {
     const address = hostAddress('file', connector, path);
     if (path === MANAGED_PATHS.credentials) {
       const credentials = readCredentials(host, path);

@@ -123,7 +123,9 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
         ownDeletes.push(change(zone, host, 'delete', `duplicate of the record kept for dns/${host}`, extra, undefined));
       }
       for (const other of adopt ? foreign : []) {
-        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined));
+        result.changes.push(
+          change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined),
+        );
       }
       if (!adopt) reportForeign(result, zone, host, foreign, tunnelName);
       const diff = differences(keep, after);
@@ -144,7 +146,9 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
       const take = foreign.find((r) => r.type === 'CNAME') ?? foreign[0]!;
       for (const other of foreign) {
         if (other === take) continue;
-        result.changes.push(change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined));
+        result.changes.push(
+          change(zone, host, 'delete', `adopted: replaced by the tunnel CNAME (was ${describeDnsRecord(other)})`, other, undefined),
+        );
       }
       result.changes.push(change(zone, host, 'update', `adopted (was ${describeDnsRecord(take)})`, take, after));
       continue;
@@ -179,13 +183,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
   return result;
 }
 
-function reportForeign(
-  result: PlanDnsResult,
-  zone: ZoneRecords,
-  host: string,
-  foreign: DnsRecord[],
-  tunnelName: string,
-): void {
+function reportForeign(result: PlanDnsResult, zone: ZoneRecords, host: string, foreign: DnsRecord[], tunnelName: string): void {
   for (const r of foreign) result.conflicts.push(dnsConflict(r, zone.zoneName, host, tunnelName));
 }
 

@@ -31,7 +31,24 @@ const ADMIN_PORTS = new Map<number, string>([
   [5000, 'the Synology DSM port'],
   [5001, 'the Synology DSM port'],
 ]);
-const ADMIN_LABELS = new Set(['pve', 'proxmox', 'pbs', 'admin', 'portainer', 'cockpit', 'webmin', 'router', 'opnsense', 'pfsense', 'truenas', 'unifi', 'idrac', 'ipmi', 'ilo', 'traefik']);
+const ADMIN_LABELS = new Set([
+  'pve',
+  'proxmox',
+  'pbs',
+  'admin',
+  'portainer',
+  'cockpit',
+  'webmin',
+  'router',
+  'opnsense',
+  'pfsense',
+  'truenas',
+  'unifi',
+  'idrac',
+  'ipmi',
+  'ilo',
+  'traefik',
+]);
 
 export function planExposure(input: ExposureInput): { exposure: ExposureEntry[]; warnings: string[] } {
   const { inventory, access } = input;
@@ -40,7 +57,12 @@ export function planExposure(input: ExposureInput): { exposure: ExposureEntry[];
   for (const z of input.zones) for (const r of z.records) if (isOwnedBy(r.comment, tunnel)) published.add(r.name);
   const after = new Set(input.hostnames);
   const protectedHosts = protectedHostnames(inventory);
-  const policyName = new Map((access?.policies ?? []).map((p) => [p.id, p.name.startsWith(`proxflare:${tunnel}:`) ? p.name.slice(`proxflare:${tunnel}:`.length) : p.name]));
+  const policyName = new Map(
+    (access?.policies ?? []).map((p) => [
+      p.id,
+      p.name.startsWith(`proxflare:${tunnel}:`) ? p.name.slice(`proxflare:${tunnel}:`.length) : p.name,
+    ]),
+  );
   // An existing: policy is shown by its inventory name.
   for (const spec of inventory.access?.policies.values() ?? []) {
     if (spec.kind !== 'existing') continue;
@@ -76,7 +98,9 @@ export function planExposure(input: ExposureInput): { exposure: ExposureEntry[];
       if (s.access || !after.has(s.hostname)) continue;
       if (exposure.find((e) => e.hostname === s.hostname)?.after?.kind !== 'PUBLIC') continue;
       const label = s.hostname.split('.')[0] ?? '';
-      const why = (s.port !== undefined ? ADMIN_PORTS.get(s.port) : undefined) ?? (ADMIN_LABELS.has(label) ? `an admin-looking name (${label})` : undefined);
+      const why =
+        (s.port !== undefined ? ADMIN_PORTS.get(s.port) : undefined) ??
+        (ADMIN_LABELS.has(label) ? `an admin-looking name (${label})` : undefined);
       if (why) {
         warnings.push(
           `${inventory.positions.locate(s.field)} ${s.hostname} is published PUBLIC but looks like an admin UI (${why}): anyone on the Internet reaches its login page; add \`access:\` to protect it with Cloudflare Access`,

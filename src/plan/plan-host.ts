@@ -104,7 +104,13 @@ function planCredentials(input: HostPlanInput): CredentialsChange {
   // Read by digest (the state script never sends the secret); a fake or older reader may give content.
   const existing = readCredentials(host, path);
   if (!existing) {
-    return { ...base, action: 'create', reason: 'missing on the connector; recovered from the tunnel token', source: 'token', before: undefined };
+    return {
+      ...base,
+      action: 'create',
+      reason: 'missing on the connector; recovered from the tunnel token',
+      source: 'token',
+      before: undefined,
+    };
   }
   const current = existing.tunnelId;
   if (current !== tunnelId) {
@@ -134,7 +140,10 @@ function planCredentials(input: HostPlanInput): CredentialsChange {
 }
 
 /** The credentials file as the host reported it: by digest, or (fakes, import) from its content. */
-export function readCredentials(host: ConnectorState, path: string): { tunnelId: string | undefined; sha256: string; mode: number } | undefined {
+export function readCredentials(
+  host: ConnectorState,
+  path: string,
+): { tunnelId: string | undefined; sha256: string; mode: number } | undefined {
   const secret = host.secretFiles?.get(path);
   if (secret) return { tunnelId: secret.tunnelId, sha256: secret.sha256, mode: secret.mode };
   const file = host.files.get(path);
@@ -169,7 +178,11 @@ function planFile(
   return { ...base, action: 'noop', reason: 'up to date', before };
 }
 
-function planUnit(input: HostPlanInput, inputsOfService: { action: string; address: string }[], otherFiles: { action: string; address: string }[] = []): UnitChange {
+function planUnit(
+  input: HostPlanInput,
+  inputsOfService: { action: string; address: string }[],
+  otherFiles: { action: string; address: string }[] = [],
+): UnitChange {
   const standby = input.standby === true;
   const base = {
     kind: 'unit' as const,
@@ -182,13 +195,21 @@ function planUnit(input: HostPlanInput, inputsOfService: { action: string; addre
   const others = otherFiles.filter((c) => c.action !== 'noop').map((c) => c.address);
   if (standby) {
     // Files are deployed (validated, swapped) so a promotion only has to start it.
-    if (!input.host) return { ...base, action: 'create', reason: 'standby: installed, disabled and stopped', before: 'unknown', restart: false };
+    if (!input.host)
+      return { ...base, action: 'create', reason: 'standby: installed, disabled and stopped', before: 'unknown', restart: false };
     const state = input.host.unit;
     if (state.enabled || state.active) {
       const what = [state.enabled && 'enabled', state.active && 'active'].filter(Boolean).join(', ');
       return { ...base, action: 'update', reason: `standby but ${what}: stop and disable`, before: state, restart: false };
     }
-    if (changed.length + others.length > 0) return { ...base, action: 'update', reason: `standby: deploy ${[...changed, ...others].join(', ')} (not started)`, before: state, restart: false };
+    if (changed.length + others.length > 0)
+      return {
+        ...base,
+        action: 'update',
+        reason: `standby: deploy ${[...changed, ...others].join(', ')} (not started)`,
+        before: state,
+        restart: false,
+      };
     return { ...base, action: 'noop', reason: 'standby: disabled and stopped', before: state, restart: false };
   }
   if (!input.host) {
@@ -202,7 +223,8 @@ function planUnit(input: HostPlanInput, inputsOfService: { action: string; addre
   if (changed.length > 0) {
     return { ...base, action: 'update', reason: `restart: ${changed.join(', ')} changed`, before: state, restart: true };
   }
-  if (others.length > 0) return { ...base, action: 'update', reason: `deploy ${others.join(', ')} (cloudflared keeps running)`, before: state, restart: false };
+  if (others.length > 0)
+    return { ...base, action: 'update', reason: `deploy ${others.join(', ')} (cloudflared keeps running)`, before: state, restart: false };
   return { ...base, action: 'noop', reason: 'enabled and active', before: state, restart: false };
 }
 

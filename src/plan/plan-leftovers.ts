@@ -30,7 +30,8 @@ export function planLeftovers(connector: string, host: ConnectorState | undefine
     connector,
     address: hostAddress('leftover', connector, 'cloudflared-service-install'),
     action: 'delete',
-    reason: 'left by `cloudflared service install`: the token the old unit ran with and its daily self-update; removed once the credentials-file unit runs',
+    reason:
+      'left by `cloudflared service install`: the token the old unit ran with and its daily self-update; removed once the credentials-file unit runs',
     paths,
     units,
     before: { paths },

@@ -1,6 +1,15 @@
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorLxcState, LxcConfigPatch, ProxmoxState } from '../ports/proxmox.js';
-import { describeBusy, formatNet0, mergeNet0, net0Differences, normalizeTags, parsePropertyString, parseRootfs, printPropertyString } from '../core/pve-config.js';
+import {
+  describeBusy,
+  formatNet0,
+  mergeNet0,
+  net0Differences,
+  normalizeTags,
+  parsePropertyString,
+  parseRootfs,
+  printPropertyString,
+} from '../core/pve-config.js';
 import { lxcAddress } from './addresses.js';
 import { lxcConflict, lxcOwnershipTags } from './ownership.js';
 import { type Conflict, type LxcChange, type LxcView, UNKNOWN, type Upsert } from './types.js';
@@ -78,7 +87,9 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
         address,
         connector: spec.hostname,
         action: 'create',
-        reason: state.templatePresent ? 'not found on Proxmox' : `not found on Proxmox; template ${createSpec.template} will be downloaded first`,
+        reason: state.templatePresent
+          ? 'not found on Proxmox'
+          : `not found on Proxmox; template ${createSpec.template} will be downloaded first`,
         before: undefined,
         after,
         spec: createSpec,
@@ -97,26 +108,53 @@ export function planLxc(spec: ConnectorSpec, state: ProxmoxState, adopt = false)
   if (c.lock !== undefined || c.busyTask !== undefined) {
     // The reader waited for it already; still busy, nothing may be planned on it (README-pve §4.14).
     const busy = describeBusy(c.lock, c.busyTask);
-    const hint = c.busyTask ? `re-run when task ${c.busyTask} ends` : `re-run when the operation holding the lock ends (a leftover lock is cleared on node ${c.node} with \`pct unlock ${c.vmid}\`)`;
+    const hint = c.busyTask
+      ? `re-run when task ${c.busyTask} ends`
+      : `re-run when the operation holding the lock ends (a leftover lock is cleared on node ${c.node} with \`pct unlock ${c.vmid}\`)`;
     return {
-      change: { kind: 'lxc', address, connector: spec.hostname, action: 'noop', reason: busy, before, after: { ...after, vmid: c.vmid, node: c.node }, spec, ref, downloadTemplate: false, start: false, needsRestart: [] },
+      change: {
+        kind: 'lxc',
+        address,
+        connector: spec.hostname,
+        action: 'noop',
+        reason: busy,
+        before,
+        after: { ...after, vmid: c.vmid, node: c.node },
+        spec,
+        ref,
+        downloadTemplate: false,
+        start: false,
+        needsRestart: [],
+      },
       conflicts,
       errors: [`${ct}: ${busy}, still after waiting; ${hint}`],
     };
   }
   if (spec.vmid !== undefined && spec.vmid !== c.vmid)
-    errors.push(`${ct}: the inventory pins vmid ${spec.vmid}, but the connector is CT ${c.vmid}; changing the vmid needs a new container and is refused (set connector.vmid: ${c.vmid})`);
+    errors.push(
+      `${ct}: the inventory pins vmid ${spec.vmid}, but the connector is CT ${c.vmid}; changing the vmid needs a new container and is refused (set connector.vmid: ${c.vmid})`,
+    );
   if (spec.node !== c.node)
-    errors.push(`${ct}: the connector runs on node ${c.node}, the inventory says ${spec.node}; moving it needs a migration and is refused (set connector.node: ${c.node}, or migrate it yourself)`);
+    errors.push(
+      `${ct}: the connector runs on node ${c.node}, the inventory says ${spec.node}; moving it needs a migration and is refused (set connector.node: ${c.node}, or migrate it yourself)`,
+    );
   if (before.storage !== spec.storage)
-    errors.push(`${ct}: root disk is on storage ${before.storage}, the inventory says ${spec.storage}; that would need a new container and is refused (set connector.storage: ${before.storage}, or move the volume yourself: pct move-volume ${c.vmid} rootfs ${spec.storage})`);
+    errors.push(
+      `${ct}: root disk is on storage ${before.storage}, the inventory says ${spec.storage}; that would need a new container and is refused (set connector.storage: ${before.storage}, or move the volume yourself: pct move-volume ${c.vmid} rootfs ${spec.storage})`,
+    );
   if (!c.config.unprivileged)
-    errors.push(`${ct}: is a privileged container, proxflare only manages unprivileged ones; that would need a new container and is refused (recreate it, or remove the tag "${spec.tag}")`);
+    errors.push(
+      `${ct}: is a privileged container, proxflare only manages unprivileged ones; that would need a new container and is refused (recreate it, or remove the tag "${spec.tag}")`,
+    );
   const currentDisk = parseRootfs(c.config.rootfs).sizeGiB;
   if (currentDisk !== undefined && spec.disk < currentDisk)
-    errors.push(`${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; shrinking a disk needs a new container and is refused (set connector.disk: ${currentDisk})`);
+    errors.push(
+      `${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; shrinking a disk needs a new container and is refused (set connector.disk: ${currentDisk})`,
+    );
   else if (currentDisk !== undefined && spec.disk > currentDisk)
-    errors.push(`${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; proxflare does not resize disks (run pct resize ${c.vmid} rootfs ${spec.disk}G, then re-run)`);
+    errors.push(
+      `${ct}: root disk is ${currentDisk}G, the inventory asks ${spec.disk}G; proxflare does not resize disks (run pct resize ${c.vmid} rootfs ${spec.disk}G, then re-run)`,
+    );
 
   const patch: LxcConfigPatch = {};
   const reasons: string[] = [];

@@ -61,7 +61,9 @@ export function planRemoteConfig(input: RemoteConfigInput): RemoteConfigPlan {
     };
   }
   const after = remoteConfigOf(input.configYml);
-  const before = input.remote ? { ingress: input.remote.ingress, ...(input.remote.originRequest ? { originRequest: input.remote.originRequest } : {}) } : undefined;
+  const before = input.remote
+    ? { ingress: input.remote.ingress, ...(input.remote.originRequest ? { originRequest: input.remote.originRequest } : {}) }
+    : undefined;
   const same = before !== undefined && sameConfig(before, after);
   const action = same && adopted ? 'noop' : 'update';
   const reason = !adopted
@@ -71,7 +73,17 @@ export function planRemoteConfig(input: RemoteConfigInput): RemoteConfigPlan {
       ? 'matches config.yml'
       : "Cloudflare's configuration differs from config.yml; the edge would push it over the file";
   return {
-    change: { kind: 'tunnel-config', address, action, reason, accountId: input.accountId, tunnelId: tunnel.id, version: input.remote?.version, before, after },
+    change: {
+      kind: 'tunnel-config',
+      address,
+      action,
+      reason,
+      accountId: input.accountId,
+      tunnelId: tunnel.id,
+      version: input.remote?.version,
+      before,
+      after,
+    },
     conflicts: [],
   };
 }
@@ -89,7 +101,12 @@ export function remoteConfigOf(configYml: string): RemoteConfigBody {
   const doc = (parseYaml(configYml) ?? {}) as { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> };
   const ingress = (doc.ingress ?? []).map((r) => {
     const origin = r.originRequest ? seconds(r.originRequest) : undefined;
-    return { ...(r.hostname ? { hostname: r.hostname } : {}), ...(r.path ? { path: r.path } : {}), service: r.service, ...(origin && Object.keys(origin).length > 0 ? { originRequest: origin } : {}) };
+    return {
+      ...(r.hostname ? { hostname: r.hostname } : {}),
+      ...(r.path ? { path: r.path } : {}),
+      service: r.service,
+      ...(origin && Object.keys(origin).length > 0 ? { originRequest: origin } : {}),
+    };
   });
   const originRequest = doc.originRequest ? seconds(doc.originRequest) : undefined;
   return { ingress, ...(originRequest && Object.keys(originRequest).length > 0 ? { originRequest } : {}) };

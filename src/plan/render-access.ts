@@ -8,7 +8,11 @@ export function renderAccessBody(change: AccessChange): string[] {
   switch (change.kind) {
     case 'service-token':
       if (change.action === 'create') {
-        return [`name: ${change.after!.name}`, `duration: ${change.after!.duration}`, `client secret: (sensitive) → written once to ${change.secretFile} (0600)`];
+        return [
+          `name: ${change.after!.name}`,
+          `duration: ${change.after!.duration}`,
+          `client secret: (sensitive) → written once to ${change.secretFile} (0600)`,
+        ];
       }
       return [`name: ${change.before?.name ?? change.after?.name ?? ''}`];
     case 'access-policy':
@@ -56,7 +60,11 @@ function fieldDiff(before: [string, string][] | undefined, after: [string, strin
 }
 
 /** The Exposure section: one line per published hostname, what becomes PUBLIC said loudly. */
-export function renderExposure(entries: ExposureEntry[] | undefined, accessRead: boolean, paint: (code: number, text: string) => string): string[] {
+export function renderExposure(
+  entries: ExposureEntry[] | undefined,
+  accessRead: boolean,
+  paint: (code: number, text: string) => string,
+): string[] {
   if (!entries || entries.length === 0) return [];
   const lines = ['Exposure:'];
   for (const e of entries) {
@@ -65,7 +73,8 @@ export function renderExposure(entries: ExposureEntry[] | undefined, accessRead:
     const line = `  ${text}${change ? `  (${change})` : ''}`;
     lines.push(color ? paint(color, line) : line);
   }
-  if (!accessRead) lines.push('  (the inventory has no access: section, so Cloudflare Access was not read: apps made in the dashboard are not shown)');
+  if (!accessRead)
+    lines.push('  (the inventory has no access: section, so Cloudflare Access was not read: apps made in the dashboard are not shown)');
   lines.push('');
   return lines;
 }

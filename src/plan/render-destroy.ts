@@ -14,7 +14,7 @@ export function renderDestroyPlan(plan: DestroyPlan, tunnelName: string, options
     out.push(paint(32, `Nothing to destroy: nothing carries proxflare's marks for tunnel ${tunnelName}.`));
   }
   if (plan.kept.length > 0) {
-    out.push('', 'Kept (not proxflare\'s, or kept on request):');
+    out.push('', "Kept (not proxflare's, or kept on request):");
     for (const k of plan.kept) out.push(`  = ${k.address}: ${k.reason}`);
   }
   return `${out.join('\n')}\n`;

@@ -18,7 +18,19 @@ export function renderPlanJson(plan: Plan): unknown {
     changes: plan.changes.map((c) => {
       switch (c.kind) {
         case 'lxc':
-          return pick(c, ['address', 'kind', 'action', 'reason', 'before', 'after', 'patch', 'downloadTemplate', 'start', 'needsRestart', 'appliedLive']);
+          return pick(c, [
+            'address',
+            'kind',
+            'action',
+            'reason',
+            'before',
+            'after',
+            'patch',
+            'downloadTemplate',
+            'start',
+            'needsRestart',
+            'appliedLive',
+          ]);
         case 'credentials':
           return { ...pick(c, ['address', 'kind', 'action', 'reason', 'path', 'source', 'before', 'after']), sensitive: true };
         case 'package':
@@ -37,7 +49,12 @@ export function renderPlanJson(plan: Plan): unknown {
     warnings: plan.warnings,
     routes: plan.origins,
     ...(plan.unresolved ? { unresolved: plan.unresolved } : {}),
-    exposure: (plan.exposure ?? []).map((e) => ({ hostname: e.hostname, before: e.before ?? null, after: e.after ?? null, change: exposureLine(e).change ?? null })),
+    exposure: (plan.exposure ?? []).map((e) => ({
+      hostname: e.hostname,
+      before: e.before ?? null,
+      after: e.after ?? null,
+      change: exposureLine(e).change ?? null,
+    })),
     access_read: plan.accessRead ?? false,
   };
 }

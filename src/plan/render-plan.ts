@@ -92,7 +92,8 @@ function renderBody(change: Change, paint: Paint): string[] {
       return lines;
     }
     case 'tunnel-config': {
-      const line = (r: { hostname?: string; path?: string; service: string }) => `${r.hostname ?? '*'}${r.path ? ` ${r.path}` : ''} → ${r.service}`;
+      const line = (r: { hostname?: string; path?: string; service: string }) =>
+        `${r.hostname ?? '*'}${r.path ? ` ${r.path}` : ''} → ${r.service}`;
       const before = new Set((change.before?.ingress ?? []).map(line));
       const after = change.after.ingress.map(line);
       return [
@@ -126,14 +127,29 @@ function showId(id: string): string {
   return id === TUNNEL_ID_PLACEHOLDER ? UNKNOWN : id;
 }
 
-const LXC_FIELDS: (keyof LxcView)[] = ['node', 'vmid', 'hostname', 'template', 'storage', 'disk', 'memory', 'swap', 'cores', 'onboot', 'net0', 'tags'];
+const LXC_FIELDS: (keyof LxcView)[] = [
+  'node',
+  'vmid',
+  'hostname',
+  'template',
+  'storage',
+  'disk',
+  'memory',
+  'swap',
+  'cores',
+  'onboot',
+  'net0',
+  'tags',
+];
 
 function renderLxc(change: LxcChange): string[] {
   const fmt = (v: unknown): string => (Array.isArray(v) ? v.join(';') : String(v));
   const lines: string[] = [];
   if (change.after === undefined) {
     const b = change.before;
-    return b ? [`node: ${b.node}`, `vmid: ${b.vmid}`, `hostname: ${b.hostname}`, `tags: ${b.tags.join(';')}`, 'stopped, then destroyed with purge'] : [];
+    return b
+      ? [`node: ${b.node}`, `vmid: ${b.vmid}`, `hostname: ${b.hostname}`, `tags: ${b.tags.join(';')}`, 'stopped, then destroyed with purge']
+      : [];
   }
   for (const field of LXC_FIELDS) {
     const after = fmt(change.after[field]);
@@ -144,7 +160,8 @@ function renderLxc(change: LxcChange): string[] {
   if (change.downloadTemplate) lines.push(`template ${change.after.template} will be downloaded first`);
   if (change.start) lines.push('will be started');
   if (change.needsRestart.length > 0) lines.push(`takes effect after a container restart: ${change.needsRestart.join(', ')}`);
-  if (change.appliedLive?.length) lines.push(`applied live to the running container: ${change.appliedLive.join(', ')} (its address is re-read and SSH reconnects)`);
+  if (change.appliedLive?.length)
+    lines.push(`applied live to the running container: ${change.appliedLive.join(', ')} (its address is re-read and SSH reconnects)`);
   return lines;
 }
 
@@ -168,7 +185,8 @@ function showTarget(content: string): string {
 }
 
 function renderFile(change: Extract<Change, { kind: 'file' }>, paint: Paint): string[] {
-  if (change.after === undefined) return change.before && change.before !== 'unknown' ? [`mode: ${octal(change.before.mode)}`, 'removed'] : ['removed'];
+  if (change.after === undefined)
+    return change.before && change.before !== 'unknown' ? [`mode: ${octal(change.before.mode)}`, 'removed'] : ['removed'];
   if (change.before === 'unknown') {
     return [`mode: ${octal(change.after.mode)}`, `content (current content ${UNKNOWN}):`, ...indentAll(change.after.content)];
   }
@@ -200,7 +218,10 @@ export function unifiedDiff(path: string, before: string, after: string, paint: 
 }
 
 function indentAll(text: string): string[] {
-  return showTarget(text).replace(/\n$/, '').split('\n').map((l) => `  ${l}`);
+  return showTarget(text)
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => `  ${l}`);
 }
 
 function octal(mode: number): string {

@@ -114,7 +114,11 @@ export interface TunnelsPort {
   /** The ingress Cloudflare holds for the tunnel (remotely managed); undefined when it has none. */
   getTunnelConfiguration(accountId: string, tunnelId: string): Promise<RemoteTunnelConfig | undefined>;
   /** Replace the configuration of a remotely-managed tunnel (PUT …/configurations); returns its new version. */
-  putTunnelConfiguration(accountId: string, tunnelId: string, config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> }): Promise<number>;
+  putTunnelConfiguration(
+    accountId: string,
+    tunnelId: string,
+    config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> },
+  ): Promise<number>;
   /**
    * Remove every connection record of the tunnel (= `cloudflared tunnel cleanup`). A connector
    * that still runs reconnects at once, so its cloudflared must be stopped first.

@@ -20,8 +20,14 @@ export interface ProxmoxAccess {
 export async function readProxmoxAccess(settings: ProxmoxSettings, reporter: Reporter): Promise<ProxmoxAccess> {
   const client = new PveApiClient(settings, { reporter, timeoutMs: 10_000, readAttempts: 1, retryDelayMs: 0 });
   try {
-    const version = (await client.call('read the Proxmox version', 'GET', (api) => api.version.$get())) as { release?: string; version?: string };
-    const perms = (await client.call('read the token privileges', 'GET', (api) => api.access.permissions.$get())) as Record<string, Record<string, number>>;
+    const version = (await client.call('read the Proxmox version', 'GET', (api) => api.version.$get())) as {
+      release?: string;
+      version?: string;
+    };
+    const perms = (await client.call('read the token privileges', 'GET', (api) => api.access.permissions.$get())) as Record<
+      string,
+      Record<string, number>
+    >;
     const nodes = (await client.call('list nodes', 'GET', (api) => api.nodes.$get())) as { node: string; status: string }[];
     return {
       release: String(version.release ?? version.version ?? 'unknown'),

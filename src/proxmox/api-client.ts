@@ -48,9 +48,13 @@ export class PveApiClient {
     const secret = settings.tokenSecret.reveal();
     // Checked here so the package never console.errors and so the message says what to fix.
     if (!TOKEN_ID_RE.test(settings.tokenId))
-      throw new UserError(`proxmox.tokenId "${settings.tokenId}" is not an API token id: expected user@realm!tokenname, e.g. proxflare@pve!cli`);
+      throw new UserError(
+        `proxmox.tokenId "${settings.tokenId}" is not an API token id: expected user@realm!tokenname, e.g. proxflare@pve!cli`,
+      );
     if (!TOKEN_SECRET_RE.test(secret))
-      throw new UserError('proxmox.tokenSecret is not a Proxmox API token secret: expected a lower-case UUID (shown once by `pveum user token add`)');
+      throw new UserError(
+        'proxmox.tokenSecret is not a Proxmox API token secret: expected a lower-case UUID (shown once by `pveum user token add`)',
+      );
     if (!Number.isInteger(settings.port) || settings.port <= 0)
       throw new UserError(`proxmox.url must carry an explicit port (https://<host>:8006), got ${settings.port}`);
     this.endpoint = `${settings.protocol}://${settings.host}:${settings.port}`;
@@ -118,7 +122,12 @@ export class PveApiClient {
    * Runs one API call. Reads (GET) are retried with backoff on transient failures; writes
    * never are, because a lost answer does not mean the request was not applied.
    */
-  async call<T>(operation: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', fn: (api: Proxmox.Api) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+  async call<T>(
+    operation: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    fn: (api: Proxmox.Api) => Promise<T>,
+    opts: CallOptions = {},
+  ): Promise<T> {
     const attempts = method === 'GET' ? Math.max(1, this.options.readAttempts) : 1;
     let last: ProviderError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -131,7 +140,9 @@ export class PveApiClient {
         last = mapError(outcome, { operation, tokenId: this.settings.tokenId, endpoint: this.endpoint, privilegeHint: opts.privilegeHint });
         if (!isTransient(outcome) || attempt === attempts) throw last;
         const delay = this.options.retryDelayMs * 2 ** (attempt - 1);
-        this.options.reporter.debug(`proxmox: ${operation} failed transiently (${last.detail}); retry ${attempt}/${attempts - 1} in ${delay} ms`);
+        this.options.reporter.debug(
+          `proxmox: ${operation} failed transiently (${last.detail}); retry ${attempt}/${attempts - 1} in ${delay} ms`,
+        );
         await sleep(delay);
       }
     }

@@ -31,7 +31,9 @@ export function isOwnTask(row: TaskRow, tokenId: string): boolean {
  * /nodes/<node>; a finished task leaves the active list once the API daemon archived it.
  */
 export async function runningTasks(read: ReadCall, ref: LxcRef): Promise<TaskRow[]> {
-  const rows = await read<TaskRow[] | null>(`list running tasks of CT ${ref.vmid}`, (api) => api.nodes.$(ref.node).tasks.$get({ vmid: ref.vmid, source: 'active' }));
+  const rows = await read<TaskRow[] | null>(`list running tasks of CT ${ref.vmid}`, (api) =>
+    api.nodes.$(ref.node).tasks.$get({ vmid: ref.vmid, source: 'active' }),
+  );
   return (rows ?? []).filter((r) => r.status === 'RUNNING');
 }
 
@@ -59,7 +61,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Waits until the guest has no running task we can see and no config lock, reporting progress.
  * Returns false when the deadline passed first (the caller reports "busy, re-run when … ends").
  */
-export async function waitUntilIdle(read: ReadCall, ref: LxcRef, busy: { lock?: string; upid?: string }, options: WaitOptions): Promise<boolean> {
+export async function waitUntilIdle(
+  read: ReadCall,
+  ref: LxcRef,
+  busy: { lock?: string; upid?: string },
+  options: WaitOptions,
+): Promise<boolean> {
   const { reporter, address } = options;
   reporter.step(address, `${describeBusy(busy.lock, busy.upid)}, waiting`);
   let lastSeen = busy.upid;
@@ -82,7 +89,9 @@ export async function waitUntilIdle(read: ReadCall, ref: LxcRef, busy: { lock?: 
 
 export async function configLock(read: ReadCall, ref: LxcRef): Promise<string | undefined> {
   try {
-    const config = await read<Record<string, unknown>>(`read config of CT ${ref.vmid}`, (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$get());
+    const config = await read<Record<string, unknown>>(`read config of CT ${ref.vmid}`, (api) =>
+      api.nodes.$(ref.node).lxc.$(ref.vmid).config.$get(),
+    );
     return typeof config.lock === 'string' ? config.lock : undefined;
   } catch (e) {
     // A create that failed removes the config: nothing is locked any more.

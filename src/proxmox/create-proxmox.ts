@@ -126,7 +126,12 @@ class ProxmoxAdapter implements Proxmox {
       const c = state.connector;
       if (!c || (c.lock === undefined && c.busyTask === undefined)) return state;
       const busy = { ...(c.lock ? { lock: c.lock } : {}), ...(c.busyTask ? { upid: c.busyTask } : {}) };
-      const idle = await waitUntilIdle(readVia(this.#client), c, busy, { reporter: this.reporter, address: `lxc/${connector.hostname}`, pollMs: this.taskPollMs, deadline });
+      const idle = await waitUntilIdle(readVia(this.#client), c, busy, {
+        reporter: this.reporter,
+        address: `lxc/${connector.hostname}`,
+        pollMs: this.taskPollMs,
+        deadline,
+      });
       if (!idle) return state;
     }
   }
@@ -141,14 +146,15 @@ class ProxmoxAdapter implements Proxmox {
     ]);
     if (!Array.isArray(rawRows) || !Array.isArray(nodes))
       throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
-    const rows = rawRows
-      .filter((r) => r.type === 'lxc' || r.type === 'qemu')
-      .map((r) => ({ ...r, vmid: num(r.vmid) }));
+    const rows = rawRows.filter((r) => r.type === 'lxc' || r.type === 'qemu').map((r) => ({ ...r, vmid: num(r.vmid) }));
 
     this.assertComplete(rows, nodes, connector, guests);
 
     const nodeAddressesP = this.nodeAddresses(call);
-    const templateP = resolveTemplate(call, connector).then(async (template) => ({ template, present: await this.templatePresent(template.volid, connector.node, call) }));
+    const templateP = resolveTemplate(call, connector).then(async (template) => ({
+      template,
+      present: await this.templatePresent(template.volid, connector.node, call),
+    }));
     const connectorP = this.findConnector(connector, rows, call);
     const byVmid = new Map(rows.map((r) => [r.vmid, r]));
     const guestIpsP = Promise.all(
@@ -173,12 +179,20 @@ class ProxmoxAdapter implements Proxmox {
 
   async listGuests(): Promise<GuestSummary[]> {
     const limit = createLimit(this.concurrency);
-    const rows = (await this.#client.call('list guests (/cluster/resources)', 'GET', (api) => api.cluster.resources.$get({ type: 'vm' }))) as ResourceRow[];
-    if (!Array.isArray(rows)) throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
+    const rows = (await this.#client.call('list guests (/cluster/resources)', 'GET', (api) =>
+      api.cluster.resources.$get({ type: 'vm' }),
+    )) as ResourceRow[];
+    if (!Array.isArray(rows))
+      throw new ProviderError('proxmox', 'list guests', 'the answer was not a list; refusing to treat it as "no guests"');
     const guests = rows.filter((r) => r.type === 'lxc' || r.type === 'qemu').map((r) => ({ ...r, vmid: num(r.vmid) }));
     const unknown = guests.filter((r) => r.status === 'unknown');
     if (unknown.length > 0)
-      throw new ProviderError('proxmox', 'list guests', `node ${[...new Set(unknown.map((r) => r.node))].join(', ')} is not reporting; the guest list is incomplete`, 'bring the node back online and re-run');
+      throw new ProviderError(
+        'proxmox',
+        'list guests',
+        `node ${[...new Set(unknown.map((r) => r.node))].join(', ')} is not reporting; the guest list is incomplete`,
+        'bring the node back online and re-run',
+      );
     return Promise.all(
       guests.map(async (row): Promise<GuestSummary> => {
         const type = row.type === 'lxc' ? 'lxc' : 'vm';
@@ -193,7 +207,12 @@ class ProxmoxAdapter implements Proxmox {
   }
 
   /** A partial listing (offline node, unknown node) is an error, never "no guests". */
-  private assertComplete(rows: ResourceRow[], nodes: { node: string; status: string }[], connector: ConnectorSpec, guests: GuestSpec[]): void {
+  private assertComplete(
+    rows: ResourceRow[],
+    nodes: { node: string; status: string }[],
+    connector: ConnectorSpec,
+    guests: GuestSpec[],
+  ): void {
     const status = new Map(nodes.map((n) => [n.node, n.status]));
     const offline = new Set(nodes.filter((n) => n.status !== 'online').map((n) => n.node));
     for (const r of rows) if (r.status === 'unknown' && status.get(r.node) !== 'online') offline.add(r.node);
@@ -214,7 +233,10 @@ class ProxmoxAdapter implements Proxmox {
     const missing = [...wanted].filter((n) => !status.has(n));
     if (missing.length > 0)
       throw new PlanError(
-        missing.map((n) => `${fieldsOf(n).join(', ')}: node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`),
+        missing.map(
+          (n) =>
+            `${fieldsOf(n).join(', ')}: node "${n}" named in the inventory is not part of this Proxmox cluster (known: ${[...status.keys()].join(', ')})`,
+        ),
       );
   }
 
@@ -228,7 +250,9 @@ class ProxmoxAdapter implements Proxmox {
     const tag = spec.tag.toLowerCase();
     const lxcs = rows.filter((r) => r.type === 'lxc');
     const tagged = lxcs.filter((r) => splitTags(r.tags).includes(tag));
-    const foreign = lxcs.filter((r) => r.name === spec.hostname && !splitTags(r.tags).includes(tag)).map((r) => ({ node: r.node, vmid: r.vmid }));
+    const foreign = lxcs
+      .filter((r) => r.name === spec.hostname && !splitTags(r.tags).includes(tag))
+      .map((r) => ({ node: r.node, vmid: r.vmid }));
     const failedCreates: FailedCreate[] = [];
 
     // Right after creation a row has no name yet (RRD lag, README-pve §9.10): the config decides.
@@ -237,7 +261,9 @@ class ProxmoxAdapter implements Proxmox {
       tagged
         .filter((r) => r.name === spec.hostname || r.name === undefined || r.lock !== undefined)
         .map(async (row) => {
-          const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get());
+          const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) =>
+            api.nodes.$(row.node).lxc.$(row.vmid).config.$get(),
+          );
           if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
         }),
     );
@@ -251,7 +277,9 @@ class ProxmoxAdapter implements Proxmox {
           return;
         }
         // The task may have ended between the listing and now: the config tells what it left.
-        const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get()).catch((e: unknown) => {
+        const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) =>
+          api.nodes.$(row.node).lxc.$(row.vmid).config.$get(),
+        ).catch((e: unknown) => {
           if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return undefined; // a failed create removed it
           throw e;
         });
@@ -281,7 +309,9 @@ class ProxmoxAdapter implements Proxmox {
 
   async listConnectors(spec: ConnectorSpec): Promise<LxcRef[]> {
     const call = readVia(this.#client);
-    const rows = (await call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' }))).map((r) => ({ ...r, vmid: num(r.vmid) }));
+    const rows = (await call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' }))).map(
+      (r) => ({ ...r, vmid: num(r.vmid) }),
+    );
     const { candidates } = await this.connectorCandidates(spec, rows, call);
     return candidates.map((c) => ({ node: c.row.node, vmid: c.row.vmid }));
   }
@@ -290,14 +320,28 @@ class ProxmoxAdapter implements Proxmox {
     spec: ConnectorSpec,
     rows: ResourceRow[],
     call: ReadCall,
-  ): Promise<{ connector: ConnectorLxcState | undefined; foreign: LxcRef[]; duplicates: LxcRef[]; failedCreates: FailedCreate[]; adoptable?: ConnectorLxcState }> {
+  ): Promise<{
+    connector: ConnectorLxcState | undefined;
+    foreign: LxcRef[];
+    duplicates: LxcRef[];
+    failedCreates: FailedCreate[];
+    adoptable?: ConnectorLxcState;
+  }> {
     const { candidates, foreign, failedCreates } = await this.connectorCandidates(spec, rows, call);
     if (candidates.length === 0) {
       // One same-named container without the tag: read it in full, so `--adopt=lxc` can take it over.
       const only = foreign.length === 1 ? rows.find((r) => r.type === 'lxc' && r.vmid === foreign[0]!.vmid) : undefined;
       if (!only) return { connector: undefined, foreign, duplicates: [], failedCreates };
-      const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) => api.nodes.$(only.node).lxc.$(only.vmid).config.$get());
-      return { connector: undefined, foreign, duplicates: [], failedCreates, adoptable: await this.lxcState(only, config, undefined, call) };
+      const config = await call<RawConfig>(`read config of CT ${only.vmid}`, (api) =>
+        api.nodes.$(only.node).lxc.$(only.vmid).config.$get(),
+      );
+      return {
+        connector: undefined,
+        foreign,
+        duplicates: [],
+        failedCreates,
+        adoptable: await this.lxcState(only, config, undefined, call),
+      };
     }
     // Two runs without a shared lock can each create one: every run keeps the same one (a pinned
     // connector.vmid, else the lowest vmid) and names the others, instead of refusing to plan.
@@ -316,7 +360,9 @@ class ProxmoxAdapter implements Proxmox {
     call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
   ): Promise<ConnectorLxcState> {
     // /cluster/resources lags pvestatd's cycle (~10 s, README-pve §4.14): status/current is live.
-    const current = await call<{ status: string; lock?: string }>(`read status of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get());
+    const current = await call<{ status: string; lock?: string }>(`read status of CT ${row.vmid}`, (api) =>
+      api.nodes.$(row.node).lxc.$(row.vmid).status.current.$get(),
+    );
     const state: ConnectorLxcState = { node: row.node, vmid: row.vmid, status: current.status, config: toConfigState(config) };
     const lock = current.lock ?? (typeof config.lock === 'string' ? config.lock : undefined);
     if (lock !== undefined) state.lock = lock;
@@ -327,14 +373,20 @@ class ProxmoxAdapter implements Proxmox {
       if (running[0]) state.busyTask = running[0].upid;
     }
     if (current.status === 'running') {
-      const ifaces = await call<unknown>(`read interfaces of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).interfaces.$get());
+      const ifaces = await call<unknown>(`read interfaces of CT ${row.vmid}`, (api) =>
+        api.nodes.$(row.node).lxc.$(row.vmid).interfaces.$get(),
+      );
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) state.ip = ip;
     }
     return state;
   }
 
-  private async templatePresent(volid: string, node: string, call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>): Promise<boolean> {
+  private async templatePresent(
+    volid: string,
+    node: string,
+    call: <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => Promise<T>,
+  ): Promise<boolean> {
     const { storage, file } = parseTemplateVolid(volid);
     const content = await call<{ volid: string }[]>(`list templates on storage ${storage}`, (api) =>
       api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
@@ -402,17 +454,28 @@ class ProxmoxAdapter implements Proxmox {
       const operation = `create CT ${vmid} (lxc/${c.hostname}) on ${node}`;
       let upid: string;
       try {
-        upid = await this.#client.call(operation, 'POST', (api) => api.nodes.$(node).lxc.$post(lxcCreateParams(c, vmid, spec.sshPublicKey) as never), {
-          privilegeHint: `VM.Allocate on /vms/${vmid}`,
-        });
+        upid = await this.#client.call(
+          operation,
+          'POST',
+          (api) => api.nodes.$(node).lxc.$post(lxcCreateParams(c, vmid, spec.sshPublicKey) as never),
+          {
+            privilegeHint: `VM.Allocate on /vms/${vmid}`,
+          },
+        );
       } catch (e) {
         const taken = e instanceof ProviderError && e.status === 500 && /already exists/.test(e.detail);
         if (taken && c.vmid === undefined && attempt < 3) continue;
         if (taken)
-          throw new ProviderError('proxmox', operation, `vmid ${vmid} is already in use`, c.vmid !== undefined ? 'pick a free connector.vmid, or remove it to let Proxmox choose' : 're-run sync', {
-            cause: e,
-            status: 500,
-          });
+          throw new ProviderError(
+            'proxmox',
+            operation,
+            `vmid ${vmid} is already in use`,
+            c.vmid !== undefined ? 'pick a free connector.vmid, or remove it to let Proxmox choose' : 're-run sync',
+            {
+              cause: e,
+              status: 500,
+            },
+          );
         throw e;
       }
       this.reporter.step(`lxc/${c.hostname}`, `creating CT ${vmid} on ${node}`);
@@ -453,12 +516,17 @@ class ProxmoxAdapter implements Proxmox {
       if (!(e instanceof ProviderError) || !BUSY_ERROR.test(e.detail)) throw e;
       const lock = lockOf(e.detail) ?? (await configLock(readVia(this.#client), ref));
       const upid = (await runningTasks(readVia(this.#client), ref))[0]?.upid;
-      const idle = await waitUntilIdle(readVia(this.#client), ref, { ...(lock ? { lock } : {}), ...(upid ? { upid } : {}) }, {
-        reporter: this.reporter,
-        address: `CT ${ref.vmid}`,
-        pollMs: this.taskPollMs,
-        deadline: Date.now() + this.busyWaitMs,
-      });
+      const idle = await waitUntilIdle(
+        readVia(this.#client),
+        ref,
+        { ...(lock ? { lock } : {}), ...(upid ? { upid } : {}) },
+        {
+          reporter: this.reporter,
+          address: `CT ${ref.vmid}`,
+          pollMs: this.taskPollMs,
+          deadline: Date.now() + this.busyWaitMs,
+        },
+      );
       if (idle) {
         try {
           return await write();
@@ -471,7 +539,9 @@ class ProxmoxAdapter implements Proxmox {
         'proxmox',
         operation,
         `CT ${ref.vmid} is busy (${lock ? `lock: ${lock}` : 'a running task holds its lock'})${still ? `, re-run when task ${still} ends` : ''}`,
-        still ? `re-run when task ${still} ends (Proxmox UI → ${ref.node} → Tasks)` : `re-run when the operation holding the lock ends; a leftover lock is cleared on the node with \`pct unlock ${ref.vmid}\``,
+        still
+          ? `re-run when task ${still} ends (Proxmox UI → ${ref.node} → Tasks)`
+          : `re-run when the operation holding the lock ends; a leftover lock is cleared on the node with \`pct unlock ${ref.vmid}\``,
         { cause: e, status: 500 },
       );
     }
@@ -480,7 +550,9 @@ class ProxmoxAdapter implements Proxmox {
   async waitForIp(ref: LxcRef, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ifaces = await this.#client.call(`read interfaces of CT ${ref.vmid}`, 'GET', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).interfaces.$get());
+      const ifaces = await this.#client.call(`read interfaces of CT ${ref.vmid}`, 'GET', (api) =>
+        api.nodes.$(ref.node).lxc.$(ref.vmid).interfaces.$get(),
+      );
       const ip = pickLxcAddress(ifaces as Parameters<typeof pickLxcAddress>[0]);
       if (ip) return ip;
       if (Date.now() > deadline)
@@ -508,7 +580,12 @@ class ProxmoxAdapter implements Proxmox {
 
   private async putConfig(ref: LxcRef, operation: string, params: Record<string, string | number>): Promise<void> {
     try {
-      await this.#client.call(operation, 'PUT', (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).config.$put(params as never));
+      await this.#client.call(operation, 'PUT', (api) =>
+        api.nodes
+          .$(ref.node)
+          .lxc.$(ref.vmid)
+          .config.$put(params as never),
+      );
     } catch (e) {
       if (e instanceof ProviderError && e.status === 500 && /detected modified configuration/.test(e.detail))
         throw new ProviderError(
@@ -546,16 +623,26 @@ class ProxmoxAdapter implements Proxmox {
       upid = await this.#client.call(
         operation,
         'DELETE',
-        (api) => api.nodes.$(ref.node).lxc.$(ref.vmid).$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never),
+        (api) =>
+          api.nodes
+            .$(ref.node)
+            .lxc.$(ref.vmid)
+            .$delete({ purge: 1, 'destroy-unreferenced-disks': 1 } as never),
         { privilegeHint: `VM.Allocate on /vms/${ref.vmid}` },
       );
     } catch (e) {
       if (e instanceof ProviderError && e.status === 500 && /does not exist/.test(e.detail)) return;
       if (e instanceof ProviderError && e.status === 500 && /container is running/.test(e.detail))
-        throw new ProviderError('proxmox', operation, `CT ${ref.vmid} is running; Proxmox destroys only stopped containers`, 're-run destroy: it stops the container first', {
-          cause: e,
-          status: 500,
-        });
+        throw new ProviderError(
+          'proxmox',
+          operation,
+          `CT ${ref.vmid} is running; Proxmox destroys only stopped containers`,
+          're-run destroy: it stops the container first',
+          {
+            cause: e,
+            status: 500,
+          },
+        );
       throw e;
     }
     await waitForTask(this.#client, upid, operation, { pollMs: this.taskPollMs, timeoutMs: this.taskTimeoutMs });
@@ -566,9 +653,6 @@ class ProxmoxAdapter implements Proxmox {
   }
 }
 
-export function createProxmox(
-  settings: ProxmoxSettings,
-  options: ProxmoxAdapterOptions = {},
-): Proxmox {
+export function createProxmox(settings: ProxmoxSettings, options: ProxmoxAdapterOptions = {}): Proxmox {
   return new ProxmoxAdapter(settings, options);
 }

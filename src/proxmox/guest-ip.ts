@@ -84,7 +84,8 @@ export function vmConfigAddress(config: Record<string, unknown>): string | undef
  * a wedged agent: `VM <vmid> qga command 'guest-network-get-interfaces' failed - got timeout`,
  * src/PVE/QMPClient.pm; an agent-side failure: `Agent error: <desc>`, Agent.pm check_agent_error).
  */
-const AGENT_ERRORS = /No QEMU guest agent configured|QEMU guest agent is not running|is not running|qga command '[^']*' failed|Agent error:/;
+const AGENT_ERRORS =
+  /No QEMU guest agent configured|QEMU guest agent is not running|is not running|qga command '[^']*' failed|Agent error:/;
 
 /** PVE's own words about the agent, without our request prefix. */
 function agentText(detail: string): string {
@@ -138,8 +139,10 @@ async function discover(client: PveApiClient, guest: GuestSpec, row: ResourceRow
   if (row.type === 'lxc') {
     let ifaces: LxcInterface[] | null = null;
     try {
-      ifaces = await client.call(`read interfaces of ${guest.name}`, 'GET', (api) =>
-        api.nodes.$(node).lxc.$(vmid).interfaces.$get() as Promise<LxcInterface[] | null>,
+      ifaces = await client.call(
+        `read interfaces of ${guest.name}`,
+        'GET',
+        (api) => api.nodes.$(node).lxc.$(vmid).interfaces.$get() as Promise<LxcInterface[] | null>,
       );
     } catch (e) {
       // PVE < 8.1 has no /interfaces (501); the static net config is the only source left.
@@ -147,10 +150,9 @@ async function discover(client: PveApiClient, guest: GuestSpec, row: ResourceRow
     }
     const fromIfaces = pickLxcAddress(ifaces, guest.interface);
     if (fromIfaces) return { ok: true, ip: fromIfaces, source: 'interfaces' };
-    const config = (await client.call(`read config of ${guest.name}`, 'GET', (api) => api.nodes.$(node).lxc.$(vmid).config.$get())) as Record<
-      string,
-      unknown
-    >;
+    const config = (await client.call(`read config of ${guest.name}`, 'GET', (api) =>
+      api.nodes.$(node).lxc.$(vmid).config.$get(),
+    )) as Record<string, unknown>;
     const fromConfig = lxcConfigAddress(config, guest.interface);
     if (fromConfig) return { ok: true, ip: fromConfig, source: 'config' };
     const which = guest.interface ? `interface ${guest.interface}` : 'any interface';
@@ -186,10 +188,9 @@ async function discover(client: PveApiClient, guest: GuestSpec, row: ResourceRow
       agentProblem = e.detail;
     } else throw e;
   }
-  const config = (await client.call(`read config of ${guest.name}`, 'GET', (api) => api.nodes.$(node).qemu.$(vmid).config.$get())) as Record<
-    string,
-    unknown
-  >;
+  const config = (await client.call(`read config of ${guest.name}`, 'GET', (api) =>
+    api.nodes.$(node).qemu.$(vmid).config.$get(),
+  )) as Record<string, unknown>;
   const fromConfig = vmConfigAddress(config);
   if (fromConfig) return { ok: true, ip: fromConfig, source: 'config' };
   return { ok: false, error: `${who}: ${agentProblem}, and there is no static cloud-init ipconfig0; ${setIp}` };

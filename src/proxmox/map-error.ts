@@ -95,8 +95,20 @@ export function mapError(o: WireOutcome, ctx: MapContext): ProviderError {
         { cause },
       );
     if (code === 'ECONNREFUSED')
-      return new ProviderError('proxmox', op, `connection refused by ${ctx.endpoint}`, 'check proxmox.url: the API listens on port 8006 (https://<host>:8006)', { cause });
-    return new ProviderError('proxmox', op, `${o.method} ${o.path}: ${msg}${code ? ` (${code})` : ''}.${maybeApplied}`, 'check that the Proxmox node is reachable from here and re-run', { cause });
+      return new ProviderError(
+        'proxmox',
+        op,
+        `connection refused by ${ctx.endpoint}`,
+        'check proxmox.url: the API listens on port 8006 (https://<host>:8006)',
+        { cause },
+      );
+    return new ProviderError(
+      'proxmox',
+      op,
+      `${o.method} ${o.path}: ${msg}${code ? ` (${code})` : ''}.${maybeApplied}`,
+      'check that the Proxmox node is reachable from here and re-run',
+      { cause },
+    );
   }
 
   const status = o.status ?? 0;
@@ -155,11 +167,18 @@ export function mapError(o: WireOutcome, ctx: MapContext): ProviderError {
       );
     }
     case 501:
-      return new ProviderError('proxmox', op, `${message} (this Proxmox VE version does not offer ${o.method} ${o.path})`, 'proxflare needs Proxmox VE 8.1 or newer', opts);
+      return new ProviderError(
+        'proxmox',
+        op,
+        `${message} (this Proxmox VE version does not offer ${o.method} ${o.path})`,
+        'proxflare needs Proxmox VE 8.1 or newer',
+        opts,
+      );
     default:
       break;
   }
-  const offlineText = status === 500 && /no route to host|node '?[^ ']*'? seems to be offline|connection timed out|connection refused/i.test(message);
+  const offlineText =
+    status === 500 && /no route to host|node '?[^ ']*'? seems to be offline|connection timed out|connection refused/i.test(message);
   if ((status >= 590 && status <= 599) || offlineText) {
     const node = /^\/nodes\/([^/]+)/.exec(o.path)?.[1];
     return new ProviderError(
@@ -172,7 +191,19 @@ export function mapError(o: WireOutcome, ctx: MapContext): ProviderError {
   }
   if (status === 500 && /hostname lookup '([^']+)' failed/.test(message)) {
     const node = /hostname lookup '([^']+)'/.exec(message)![1];
-    return new ProviderError('proxmox', op, `node ${node} does not exist in this cluster`, 'check the node names in the inventory against `pvecm nodes` / the Proxmox UI', opts);
+    return new ProviderError(
+      'proxmox',
+      op,
+      `node ${node} does not exist in this cluster`,
+      'check the node names in the inventory against `pvecm nodes` / the Proxmox UI',
+      opts,
+    );
   }
-  return new ProviderError('proxmox', op, `${o.method} ${o.path} failed with ${status}: ${message || reason}.${maybeApplied}`, undefined, opts);
+  return new ProviderError(
+    'proxmox',
+    op,
+    `${o.method} ${o.path} failed with ${status}: ${message || reason}.${maybeApplied}`,
+    undefined,
+    opts,
+  );
 }

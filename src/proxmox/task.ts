@@ -3,7 +3,10 @@ import type { PveApiClient } from './api-client.js';
 
 /** `UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:` (README-pve §4.11). */
 export function parseUpid(upid: string): { node: string; type: string; id: string } | undefined {
-  const m = /^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?):[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8,9}:[0-9A-Fa-f]{8}:([^:\s/]+):([^:\s/]*):([^:\s/]+):$/.exec(upid);
+  const m =
+    /^UPID:([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?):[0-9A-Fa-f]{8}:[0-9A-Fa-f]{8,9}:[0-9A-Fa-f]{8}:([^:\s/]+):([^:\s/]*):([^:\s/]+):$/.exec(
+      upid,
+    );
   return m ? { node: m[1]!, type: m[2]!, id: m[3]! } : undefined;
 }
 

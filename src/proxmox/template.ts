@@ -77,10 +77,18 @@ export async function resolveTemplate(read: ReadCall, spec: ConnectorSpec): Prom
       `node ${node} has no storage for container templates (content vztmpl) that this token can see`,
       `grant Datastore.Audit on /storage/local, or enable content "vztmpl" on a storage (pvesm set local --content iso,vztmpl,backup)`,
     );
-  const fromIndex = newestStandardTemplate(spec.template, (index ?? []).filter((r) => r.type === undefined || r.type === 'lxc').map((r) => r.template ?? ''));
+  const fromIndex = newestStandardTemplate(
+    spec.template,
+    (index ?? []).filter((r) => r.type === undefined || r.type === 'lxc').map((r) => r.template ?? ''),
+  );
   if (fromIndex) return { requested: spec.template, volid: `${storage}:vztmpl/${fromIndex}` };
-  const content = await read<{ volid: string }[]>(`list templates on storage ${storage}`, (api) => api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }));
-  const local = newestStandardTemplate(spec.template, content.map((c) => parseTemplateVolid(c.volid).file.replace(/^vztmpl\//, '')));
+  const content = await read<{ volid: string }[]>(`list templates on storage ${storage}`, (api) =>
+    api.nodes.$(node).storage.$(storage).content.$get({ content: 'vztmpl' }),
+  );
+  const local = newestStandardTemplate(
+    spec.template,
+    content.map((c) => parseTemplateVolid(c.volid).file.replace(/^vztmpl\//, '')),
+  );
   if (local) return { requested: spec.template, volid: `${storage}:vztmpl/${local}` };
   throw new ProviderError(
     'proxmox',

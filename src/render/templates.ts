@@ -151,7 +151,16 @@ function loadTemplate(hbs: typeof Handlebars, name: string, userDir: string | un
   try {
     // Compile eagerly so a broken override is reported before anything is planned.
     const template = hbs.compile(source, { noEscape: true, strict: true });
-    template({ header: '', tunnelId: '', credentialsFile: '', extra: null, rules: [], catchAll: DEFAULT_CATCH_ALL, binary: '/x', configPath: '/x' });
+    template({
+      header: '',
+      tunnelId: '',
+      credentialsFile: '',
+      extra: null,
+      rules: [],
+      catchAll: DEFAULT_CATCH_ALL,
+      binary: '/x',
+      configPath: '/x',
+    });
     return { path, builtIn, render: template };
   } catch (err) {
     const message = `template ${path} is not valid handlebars: ${(err as Error).message}`;

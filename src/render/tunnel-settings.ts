@@ -23,7 +23,10 @@ export function tunnelConfigSettings(tunnel: TunnelSettings): Record<string, unk
  * defaults, key by key (ingress/config.go setConfig: each setter takes the override when it is
  * set; `ipRules` only when the list is non-empty; `access` is replaced whole, never merged).
  */
-export function effectiveOriginRequest(defaults: Record<string, unknown> | undefined, own: Record<string, unknown> | undefined): Record<string, unknown> {
+export function effectiveOriginRequest(
+  defaults: Record<string, unknown> | undefined,
+  own: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(defaults ?? {}) };
   for (const [key, value] of Object.entries(own ?? {})) {
     if (value === undefined) continue;

@@ -30,7 +30,13 @@ export interface WatchdogSettings {
   maxDelaySeconds: number;
 }
 
-export const DEFAULT_WATCHDOG: WatchdogSettings = { unit: 'cloudflared.service', failuresBeforeRestart: 3, intervalSeconds: 10, firstDelaySeconds: 5, maxDelaySeconds: 300 };
+export const DEFAULT_WATCHDOG: WatchdogSettings = {
+  unit: 'cloudflared.service',
+  failuresBeforeRestart: 3,
+  intervalSeconds: 10,
+  firstDelaySeconds: 5,
+  maxDelaySeconds: 300,
+};
 
 export function renderWatchdogScript(s: WatchdogSettings = DEFAULT_WATCHDOG): string {
   return `#!/bin/sh

@@ -61,7 +61,14 @@ async function checkOne(target: PublicCheckTarget, edge: URL | undefined): Promi
   const code = cfError?.[1] ?? cfError?.[2];
   if (target.protected) {
     const login = loginRedirect(location, target.hostname);
-    return { hostname: target.hostname, url, status, expected, ok: status === 302 && login, detail: login ? `redirect to ${new URL(location!).host} (Access login)` : describe(status, code, location) };
+    return {
+      hostname: target.hostname,
+      url,
+      status,
+      expected,
+      ok: status === 302 && login,
+      detail: login ? `redirect to ${new URL(location!).host} (Access login)` : describe(status, code, location),
+    };
   }
   const ok = status >= 200 && status < 400 && !code && !loginRedirect(location, target.hostname);
   return { hostname: target.hostname, url, status, expected, ok, detail: describe(status, code, location) };
@@ -72,7 +79,9 @@ export function loginRedirect(location: string | undefined, hostname: string): b
   if (!location) return false;
   try {
     const u = new URL(location);
-    return u.protocol === 'https:' && /^[a-z0-9-]+\.cloudflareaccess\.com$/i.test(u.host) && u.pathname === `/cdn-cgi/access/login/${hostname}`;
+    return (
+      u.protocol === 'https:' && /^[a-z0-9-]+\.cloudflareaccess\.com$/i.test(u.host) && u.pathname === `/cdn-cgi/access/login/${hostname}`
+    );
   } catch {
     return false;
   }
@@ -88,7 +97,10 @@ function describe(status: number, code: string | undefined, location: string | u
   return `HTTP ${status}`;
 }
 
-function fetchOnce(hostname: string, edge: URL | undefined): Promise<{ status: number; location: string | undefined; body: string } | { error: string }> {
+function fetchOnce(
+  hostname: string,
+  edge: URL | undefined,
+): Promise<{ status: number; location: string | undefined; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const headers = { host: hostname, 'user-agent': 'proxflare-status' };
     const req = edge
@@ -104,7 +116,14 @@ function fetchOnce(hostname: string, edge: URL | undefined): Promise<{ status: n
       res.on('error', (err) => resolve({ error: err.message }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
-    req.on('error', (err) => resolve({ error: (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'the connection was closed without an answer (not served by Cloudflare)' : err.message }));
+    req.on('error', (err) =>
+      resolve({
+        error:
+          (err as NodeJS.ErrnoException).code === 'ECONNRESET'
+            ? 'the connection was closed without an answer (not served by Cloudflare)'
+            : err.message,
+      }),
+    );
     req.end();
   });
 }

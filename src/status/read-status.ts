@@ -99,7 +99,11 @@ export async function readStatus(inventory: Inventory, ports: Ports, renderer: R
         ...(o.path ? { path: o.path } : {}),
         service: o.service,
         dns,
-        exposure: exposure?.before ? describeExposure(exposure.before) : exposure?.after ? `${describeExposure(exposure.after)} (pending)` : '-',
+        exposure: exposure?.before
+          ? describeExposure(exposure.before)
+          : exposure?.after
+            ? `${describeExposure(exposure.after)} (pending)`
+            : '-',
         reachable: probe ? probe.ok : undefined,
         detail: probe ? probe.detail : host ? 'not probed' : 'connector not reachable',
       };

@@ -3,8 +3,7 @@ import type { ReplicaStatus, Status } from './read-status.js';
 
 /** A table for humans. Pure. */
 export function renderStatus(status: Status, options: { color: boolean }): string {
-  const paint = (ok: boolean | undefined, t: string) =>
-    options.color ? `\u001b[${ok === undefined ? 2 : ok ? 32 : 31}m${t}\u001b[0m` : t;
+  const paint = (ok: boolean | undefined, t: string) => (options.color ? `\u001b[${ok === undefined ? 2 : ok ? 32 : 31}m${t}\u001b[0m` : t);
   const t = status.tunnel;
   const c = status.connector;
   const lines = [
@@ -17,11 +16,15 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
       ? status.replicas.map((r) => {
           const serving = r.service === 'active' && r.ready === 200 && r.seenByCloudflare;
           const ready = r.ready === undefined ? 'no answer' : `${r.ready}, ${r.readyConnections} ready connections`;
-          const seen = r.connectorId ? `; connector ${r.connectorId} ${r.seenByCloudflare ? 'seen by Cloudflare' : 'NOT seen by Cloudflare'}` : '';
+          const seen = r.connectorId
+            ? `; connector ${r.connectorId} ${r.seenByCloudflare ? 'seen by Cloudflare' : 'NOT seen by Cloudflare'}`
+            : '';
           const role = r.standby ? ' (standby)' : '';
           return `${r.address}${role}: ${paint(r.state === 'running', r.state)}${r.ip ? ` at ${r.ip}` : ''}; cloudflared.service ${paint(r.standby ? r.service !== 'active' : r.service === 'active', r.service)}; /ready ${paint(r.standby ? undefined : serving, ready)}${seen}${configText(r, paint)}`;
         })
-      : [`${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}${status.replicas[0] ? configText(status.replicas[0], paint) : ''}`]),
+      : [
+          `${c.address}: ${paint(c.state === 'running', c.state)}${c.ip ? ` at ${c.ip}` : ''}; cloudflared.service ${paint(c.service === 'active', c.service)}${status.replicas[0] ? configText(status.replicas[0], paint) : ''}`,
+        ]),
     overallText(status, paint),
     '',
   ];
@@ -35,7 +38,11 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   ]);
   const header = ['HOSTNAME', 'DNS', 'ORIGIN', 'ORIGIN CHECK', 'DETAIL', 'ACCESS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(header));
   for (const [i, row] of rows.entries()) {
     const r = status.routes[i]!;
@@ -44,7 +51,9 @@ export function renderStatus(status: Status, options: { color: boolean }): strin
   }
   lines.push('');
   const healthy = status.routes.filter((r) => (r.dns === 'ok' || r.dns === 'none') && r.reachable !== false).length;
-  lines.push(`${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`);
+  lines.push(
+    `${healthy}/${status.routes.length} routes healthy.${status.pendingChanges > 0 ? ` ${status.pendingChanges} pending change(s): run \`proxflare sync --dry-run\`.` : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -52,7 +61,14 @@ function configText(r: ReplicaStatus, paint: (ok: boolean | undefined, t: string
   const parts = [
     ...(r.version ? [`cloudflared ${r.version}`] : []),
     ...(r.configVersion !== undefined ? [`config version ${r.configVersion}`] : []),
-    ...(r.servesCurrentConfig === undefined ? [] : [paint(r.servesCurrentConfig, r.servesCurrentConfig ? 'serves the current config' : `STALE config (${r.configDetail ?? 'differs'})`)]),
+    ...(r.servesCurrentConfig === undefined
+      ? []
+      : [
+          paint(
+            r.servesCurrentConfig,
+            r.servesCurrentConfig ? 'serves the current config' : `STALE config (${r.configDetail ?? 'differs'})`,
+          ),
+        ]),
   ];
   return parts.length > 0 ? `; ${parts.join(', ')}` : '';
 }
@@ -70,7 +86,11 @@ export function renderPublicChecks(checks: PublicCheck[], options: { color: bool
   const header = ['PUBLIC URL', 'HTTP', 'CHECK', 'DETAIL'];
   const cells = [header, ...rows.map((r, i) => [checks[i]!.url, ...r.slice(1)])];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const lines = ['', fmt(header), ...cells.slice(1).map((r, i) => paint(checks[i]!.ok, fmt(r)))];
   const good = checks.filter((c) => c.ok).length;
   lines.push('', `${good}/${checks.length} public checks ok (a protected hostname is ok when it redirects to the Access login).`);

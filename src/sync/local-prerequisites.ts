@@ -66,7 +66,11 @@ async function readable(path: string, what: string, fix: string): Promise<{ text
     if (code === 'ENOENT') return { message: `${path} does not exist`, hint: fix };
     if (code === 'ENOTDIR') return { message: `a part of ${path} is a file, not a directory`, hint: fix };
     if (code === 'ELOOP') return { message: `${path} is a symbolic link loop`, hint: fix };
-    if (code === 'EACCES' || code === 'EPERM') return { message: `${path} cannot be read (permission denied)`, hint: 'make it readable by the user running proxflare (chmod 600, owned by you)' };
+    if (code === 'EACCES' || code === 'EPERM')
+      return {
+        message: `${path} cannot be read (permission denied)`,
+        hint: 'make it readable by the user running proxflare (chmod 600, owned by you)',
+      };
     return { message: `${path} cannot be read (${code ?? (err as Error).message})`, hint: fix };
   }
 }
@@ -82,11 +86,15 @@ async function checkPrivateKey(path: string, parseKey: ParseKey | undefined): Pr
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
     return encrypted
-      ? { message: `${path} is protected by a passphrase, which proxflare cannot ask for`, hint: 'use a key without a passphrase for the connector (`ssh-keygen -t ed25519 -N "" -f ~/.ssh/proxflare`)' }
+      ? {
+          message: `${path} is protected by a passphrase, which proxflare cannot ask for`,
+          hint: 'use a key without a passphrase for the connector (`ssh-keygen -t ed25519 -N "" -f ~/.ssh/proxflare`)',
+        }
       : { message: `${path} is not a private key ssh can use (${parsed.message})`, hint: fix };
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key && !key.isPrivateKey()) return { message: `${path} holds a public key, not a private one`, hint: 'give the private key (the file without .pub)' };
+  if (key && !key.isPrivateKey())
+    return { message: `${path} holds a public key, not a private one`, hint: 'give the private key (the file without .pub)' };
   return undefined;
 }
 
@@ -110,7 +118,10 @@ async function checkKnownHosts(path: string, trustOnFirstUse: boolean): Promise<
       try {
         await access(path, constants.W_OK);
       } catch {
-        return { message: `${path} is not writable, so trustOnFirstUse cannot record the connector's host key`, hint: 'make it writable, or add the host key yourself and set trustOnFirstUse: false' };
+        return {
+          message: `${path} is not writable, so trustOnFirstUse cannot record the connector's host key`,
+          hint: 'make it writable, or add the host key yourself and set trustOnFirstUse: false',
+        };
       }
     }
     return undefined;
@@ -118,7 +129,8 @@ async function checkKnownHosts(path: string, trustOnFirstUse: boolean): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') return { message: `a part of ${path} is a file, not a directory`, hint: fix };
     if (code === 'ELOOP') return { message: `${path} is a symbolic link loop`, hint: fix };
-    if (code === 'EACCES' || code === 'EPERM') return { message: `${path} cannot be read (permission denied)`, hint: 'make it readable by the user running proxflare' };
+    if (code === 'EACCES' || code === 'EPERM')
+      return { message: `${path} cannot be read (permission denied)`, hint: 'make it readable by the user running proxflare' };
     if (code !== 'ENOENT') return { message: `${path} cannot be used (${code ?? (err as Error).message})`, hint: fix };
   }
   // Missing: fine when it can be created (it is, with the first host key).
@@ -128,7 +140,10 @@ async function checkKnownHosts(path: string, trustOnFirstUse: boolean): Promise<
   try {
     await access(parent.dir, constants.W_OK | constants.X_OK);
   } catch {
-    return { message: `${path} cannot be created: ${parent.dir} is not writable`, hint: 'choose a known_hosts path in a directory you can write to' };
+    return {
+      message: `${path} cannot be created: ${parent.dir} is not writable`,
+      hint: 'choose a known_hosts path in a directory you can write to',
+    };
   }
   return undefined;
 }

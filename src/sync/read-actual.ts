@@ -134,9 +134,13 @@ async function readHost(
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
   // The credentials carry the tunnel secret: read by digest only.
-  return host.readState([MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS], MANAGED_PATHS.unit, {
-    secretPaths: [MANAGED_PATHS.credentials],
-  });
+  return host.readState(
+    [MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS],
+    MANAGED_PATHS.unit,
+    {
+      secretPaths: [MANAGED_PATHS.credentials],
+    },
+  );
 }
 
 export function connectTarget(inventory: Inventory, address: string): ConnectTarget {

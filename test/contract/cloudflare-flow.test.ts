@@ -37,7 +37,10 @@ async function contract(options: CloudflareSimOptions = {}) {
   sim = started;
   proxy = checking;
   const adapter = (token = started.token) =>
-    createCloudflare({ apiToken: new Secret(token), accountId: started.accountId, zones: [ZONE, IDN_ZONE], baseUrl: checking.url }, { maxRetries: 2 });
+    createCloudflare(
+      { apiToken: new Secret(token), accountId: started.accountId, zones: [ZONE, IDN_ZONE], baseUrl: checking.url },
+      { maxRetries: 2 },
+    );
   return { sim: started, proxy: checking, adapter };
 }
 
@@ -79,7 +82,10 @@ describe('the adapter against the published schema', () => {
     const conflicted = await planSync(cf, sim.accountId, { ...base, hostnames: withNas });
     expect(conflicted.dns.conflicts).toHaveLength(1);
     await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, { ...base, hostnames: withNas, adopt: true }));
-    expect(sim.state.records(ZONE).find((r) => r.name === 'nas.example.com')).toMatchObject({ type: 'CNAME', content: tunnelTarget(tunnelId) });
+    expect(sim.state.records(ZONE).find((r) => r.name === 'nas.example.com')).toMatchObject({
+      type: 'CNAME',
+      content: tunnelTarget(tunnelId),
+    });
     // delete
     const fewer = withNas.filter((h) => h !== 'docs.example.com');
     const pruned = await planSync(cf, sim.accountId, { ...base, hostnames: fewer });
@@ -94,7 +100,14 @@ describe('the adapter against the published schema', () => {
     const recovered = await cf.recoverCredentials(sim.accountId, tunnelId);
     expect(recovered.tunnelSecret.equals(credentials!.tunnelSecret)).toBe(true);
     // status and the restart wait, from the connections endpoint
-    const watch = await watchConnectorRestart({ cloudflare: cf, reporter: silentReporter, accountId: sim.accountId, tunnelId, address: `tunnel/${TUNNEL}`, timeoutMs: 0 });
+    const watch = await watchConnectorRestart({
+      cloudflare: cf,
+      reporter: silentReporter,
+      accountId: sim.accountId,
+      tunnelId,
+      address: `tunnel/${TUNNEL}`,
+      timeoutMs: 0,
+    });
     const connectorId = sim.state.setTunnelConnections(tunnelId, 4);
     await watch.waitForRestarted();
     expect(await cf.findTunnel(sim.accountId, TUNNEL)).toMatchObject({ id: tunnelId, status: 'healthy' });
@@ -120,7 +133,11 @@ describe('the adapter against the published schema', () => {
     const { sim, proxy, adapter } = await contract({ batch: false });
     const cf = adapter();
     const base = { tunnelName: TUNNEL, zones: [ZONE] };
-    const { tunnelId } = await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, { ...base, hostnames: ['a.example.com', 'b.example.com'] }));
+    const { tunnelId } = await applySync(
+      cf,
+      sim.accountId,
+      await planSync(cf, sim.accountId, { ...base, hostnames: ['a.example.com', 'b.example.com'] }),
+    );
     sim.state.records(ZONE).find((r) => r.name === 'a.example.com')!.content = 'old.cfargotunnel.com';
     await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, { ...base, hostnames: ['a.example.com', 'c.example.com'] }));
     expect(sim.state.records(ZONE).map((r) => [r.name, r.content])).toEqual([
@@ -128,7 +145,11 @@ describe('the adapter against the published schema', () => {
       ['c.example.com', tunnelTarget(tunnelId)],
     ]);
     sim.faults.dropAnswer(1, { path: /\/dns_records$/, method: 'POST' });
-    await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, { ...base, hostnames: ['a.example.com', 'c.example.com', 'd.example.com'] }));
+    await applySync(
+      cf,
+      sim.accountId,
+      await planSync(cf, sim.accountId, { ...base, hostnames: ['a.example.com', 'c.example.com', 'd.example.com'] }),
+    );
     expect(sim.state.records(ZONE)).toHaveLength(3);
 
     expect(proxy.violations).toEqual([]);
@@ -149,7 +170,26 @@ describe('the contract check itself', () => {
   it('fails on a response the schema does not allow (a zone without owner, meta, original_* and activated_on)', async () => {
     const stub = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ success: true, errors: [], messages: [], result: [{ id: '0'.repeat(32), name: ZONE, status: 'active', account: { id: '1'.repeat(32), name: 'x' }, name_servers: [], created_on: '2026-01-01T00:00:00Z', modified_on: '2026-01-01T00:00:00Z', development_mode: 0 }], result_info: { page: 1, per_page: 50, count: 1, total_count: 1 } }));
+      res.end(
+        JSON.stringify({
+          success: true,
+          errors: [],
+          messages: [],
+          result: [
+            {
+              id: '0'.repeat(32),
+              name: ZONE,
+              status: 'active',
+              account: { id: '1'.repeat(32), name: 'x' },
+              name_servers: [],
+              created_on: '2026-01-01T00:00:00Z',
+              modified_on: '2026-01-01T00:00:00Z',
+              development_mode: 0,
+            },
+          ],
+          result_info: { page: 1, per_page: 50, count: 1, total_count: 1 },
+        }),
+      );
     });
     await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
     proxy = await startContractProxy(`http://127.0.0.1:${(stub.address() as AddressInfo).port}/client/v4`);
@@ -167,7 +207,13 @@ describe('the contract check itself', () => {
 
   it('fails on a request the schema does not allow', () => {
     const zone = 'a'.repeat(32);
-    const bad = checkRequest('POST', `/zones/${zone}/dns_records`, new URLSearchParams(), { type: 'CNAME', name: 'x.example.com', content: 'y.example.com', ttl: 5 }, true);
+    const bad = checkRequest(
+      'POST',
+      `/zones/${zone}/dns_records`,
+      new URLSearchParams(),
+      { type: 'CNAME', name: 'x.example.com', content: 'y.example.com', ttl: 5 },
+      true,
+    );
     expect(bad.problems.join('\n')).toMatch(/ttl/);
     const unknownQuery = checkRequest('GET', `/zones/${zone}/dns_records`, new URLSearchParams('per_page=100&nme=x'), undefined, false);
     expect(unknownQuery.problems).toEqual(['query parameter nme is not declared']);

@@ -11,14 +11,7 @@ import { createE2eEnvironment, type E2eEnvironment } from '../../src/sim/lxc/env
 import { createRealLxcBackend, type RealLxcBackend } from '../../src/sim/lxc/lxc-backend.js';
 import { linkExists } from '../../src/sim/lxc/network.js';
 import { buildStandinDeb, STANDIN_VERSION } from '../../src/sim/standin/build-deb.js';
-import {
-  CONFIG_PATH,
-  cloudflaredUnit,
-  configYaml,
-  credentialsJson,
-  credentialsPath,
-  newTunnel,
-} from './support/cloudflared-files.js';
+import { CONFIG_PATH, cloudflaredUnit, configYaml, credentialsJson, credentialsPath, newTunnel } from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
@@ -47,14 +40,27 @@ describe.skipIf(gate.skip)('cloudflared as a systemd service in a real Debian co
 
   const show = async (...properties: string[]): Promise<Record<string, string>> => {
     const out = await (ssh as SshSession).check(`systemctl show -p ${properties.join(',')} cloudflared`);
-    return Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
   };
 
   beforeAll(async () => {
     environment = await timed('rootfs+bridge', () => createE2eEnvironment({ tag: TAG, subnet: '10.231.1' }));
     backend = createRealLxcBackend({ environment });
     await timed('create', () =>
-      backend.create({ node: 'pve', vmid: VMID, hostname: 'cloudflared', sshPublicKeys: key.publicKey, net0: 'name=eth0,bridge=vmbr0,ip=dhcp', memory: 512, cores: 1 }),
+      backend.create({
+        node: 'pve',
+        vmid: VMID,
+        hostname: 'cloudflared',
+        sshPublicKeys: key.publicKey,
+        net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+        memory: 512,
+        cores: 1,
+      }),
     );
     const started = await timed('boot', () => backend.start(VMID));
     ipv4 = started.ipv4 as string;
@@ -73,7 +79,9 @@ describe.skipIf(gate.skip)('cloudflared as a systemd service in a real Debian co
     if (environment) {
       // Nothing this test made may outlive it.
       expect(await linkExists(environment.bridge.name)).toBe(false);
-      const left = existsSync(environment.lxcPath) ? readdirSync(environment.lxcPath).filter((n) => n.startsWith(environment?.prefix ?? '?')) : [];
+      const left = existsSync(environment.lxcPath)
+        ? readdirSync(environment.lxcPath).filter((n) => n.startsWith(environment?.prefix ?? '?'))
+        : [];
       expect(left).toEqual([]);
     }
   }, 120_000);
@@ -86,7 +94,7 @@ describe.skipIf(gate.skip)('cloudflared as a systemd service in a real Debian co
     expect((await session.check('readlink /proc/1/exe')).trim()).toBe('/usr/lib/systemd/systemd');
     // No default route: the container can reach the bridge and nothing else.
     expect((await session.check('ip -4 route show default')).trim()).toBe('');
-    expect((await session.check(`ip -4 -o addr show dev eth0`))).toContain(`inet ${ipv4}/24`);
+    expect(await session.check(`ip -4 -o addr show dev eth0`)).toContain(`inet ${ipv4}/24`);
   });
 
   it('installs the stand-in .deb with dpkg', async () => {
@@ -142,7 +150,7 @@ describe.skipIf(gate.skip)('cloudflared as a systemd service in a real Debian co
     expect(after.StatusText).toContain('(3 ingress rules)');
   });
 
-  it('a broken config fails `ingress validate` with cloudflared\'s message; the running service is untouched', async () => {
+  it("a broken config fails `ingress validate` with cloudflared's message; the running service is untouched", async () => {
     const session = ssh as SshSession;
     const before = await show('ActiveEnterTimestampMonotonic', 'MainPID');
     const broken = `tunnel: ${tunnel.tunnelId}\ncredentials-file: ${credentialsPath(tunnel)}\ningress:\n  - hostname: media.example.com:8096\n    service: http://10.231.1.1:8096\n  - service: http_status:404\n`;

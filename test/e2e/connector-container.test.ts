@@ -13,14 +13,7 @@ import type { ConnectorHost, ManagedFile } from '../../src/ports/connector.js';
 import { createE2eEnvironment, type E2eEnvironment } from '../../src/sim/lxc/environment.js';
 import { createRealLxcBackend, type RealLxcBackend } from '../../src/sim/lxc/lxc-backend.js';
 import { buildStandinDeb, STANDIN_VERSION } from '../../src/sim/standin/build-deb.js';
-import {
-  CONFIG_PATH,
-  cloudflaredUnit,
-  configYaml,
-  credentialsJson,
-  credentialsPath,
-  newTunnel,
-} from './support/cloudflared-files.js';
+import { CONFIG_PATH, cloudflaredUnit, configYaml, credentialsJson, credentialsPath, newTunnel } from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
@@ -47,20 +40,40 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
   ];
   const show = async (...properties: string[]): Promise<Record<string, string>> => {
     const out = await (ssh as SshSession).check(`systemctl show -p ${properties.join(',')} cloudflared`);
-    return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   };
   const connector = () => host as ConnectorHost;
 
   beforeAll(async () => {
     environment = await createE2eEnvironment({ tag: 'con', subnet: '10.231.2' });
     backend = createRealLxcBackend({ environment });
-    await backend.create({ node: 'pve', vmid: VMID, hostname: 'cloudflared', sshPublicKeys: key.publicKey, net0: 'name=eth0,bridge=vmbr0,ip=dhcp', memory: 512, cores: 1 });
+    await backend.create({
+      node: 'pve',
+      vmid: VMID,
+      hostname: 'cloudflared',
+      sshPublicKeys: key.publicKey,
+      net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+      memory: 512,
+      cores: 1,
+    });
     const { ipv4 } = await backend.start(VMID);
     const container = backend.container(VMID);
     const knownHosts = join(work, 'known_hosts');
     writeFileSync(knownHosts, container?.knownHosts ?? '');
     deb = await buildStandinDeb(work);
-    host = await connectConnector({ host: ipv4 as string, port: 22, user: 'root', privateKey: key.privateKey, knownHosts, trustOnFirstUse: false });
+    host = await connectConnector({
+      host: ipv4 as string,
+      port: 22,
+      user: 'root',
+      privateKey: key.privateKey,
+      knownHosts,
+      trustOnFirstUse: false,
+    });
     ssh = await connectSsh({ host: ipv4 as string, privateKey: key.privateKey, hostKeys: container?.hostKeys ?? [] });
   }, 20 * 60_000);
 
@@ -90,7 +103,13 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
   });
 
   it('deploys config, credentials and unit, validates, and starts the Type=notify service', async () => {
-    const result = await connector().deploy({ files: files(configYaml(tunnel, [media])), unit: 'cloudflared', validateConfig: CONFIG_PATH, restart: true, reloadUnits: true });
+    const result = await connector().deploy({
+      files: files(configYaml(tunnel, [media])),
+      unit: 'cloudflared',
+      validateConfig: CONFIG_PATH,
+      restart: true,
+      reloadUnits: true,
+    });
     expect(result.restarted).toBe(true);
     const session = ssh as SshSession;
     expect((await session.exec('systemctl is-active cloudflared')).stdout.trim()).toBe('active');
@@ -121,7 +140,13 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
 
   it('a config change restarts the service with the new rules', async () => {
     const before = await show('ActiveEnterTimestampMonotonic', 'MainPID');
-    const result = await connector().deploy({ files: [{ path: CONFIG_PATH, content: configYaml(tunnel, [media, cloud]), mode: 0o644 }], unit: 'cloudflared', validateConfig: CONFIG_PATH, restart: true, reloadUnits: false });
+    const result = await connector().deploy({
+      files: [{ path: CONFIG_PATH, content: configYaml(tunnel, [media, cloud]), mode: 0o644 }],
+      unit: 'cloudflared',
+      validateConfig: CONFIG_PATH,
+      restart: true,
+      reloadUnits: false,
+    });
     expect(result.restarted).toBe(true);
     const after = await show('ActiveEnterTimestampMonotonic', 'MainPID', 'StatusText');
     expect(Number(after.ActiveEnterTimestampMonotonic)).toBeGreaterThan(Number(before.ActiveEnterTimestampMonotonic));
@@ -132,7 +157,13 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
   it('refuses a config cloudflared rejects, changing nothing on the host', async () => {
     const before = await show('ActiveEnterTimestampMonotonic', 'MainPID');
     const broken = configYaml(tunnel, [media, cloud]).replace('hostname: cloud.example.com', 'hostname: cloud.example.com:8443');
-    const attempt = connector().deploy({ files: [{ path: CONFIG_PATH, content: broken, mode: 0o644 }], unit: 'cloudflared', validateConfig: CONFIG_PATH, restart: true, reloadUnits: false });
+    const attempt = connector().deploy({
+      files: [{ path: CONFIG_PATH, content: broken, mode: 0o644 }],
+      unit: 'cloudflared',
+      validateConfig: CONFIG_PATH,
+      restart: true,
+      reloadUnits: false,
+    });
     await expect(attempt).rejects.toThrow(/Validation failed: Hostname cannot contain a port/);
     expect(await (ssh as SshSession).check(`cat ${CONFIG_PATH}`)).toBe(configYaml(tunnel, [media, cloud]));
     expect(await show('ActiveEnterTimestampMonotonic', 'MainPID')).toEqual(before);
@@ -147,7 +178,10 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
       restart: true,
       reloadUnits: false,
     });
-    const error = (await attempt.then(() => undefined, (e: unknown) => e)) as Error;
+    const error = (await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain(`belongs to tunnel ${otherTunnel}`);
     expect(error.message).not.toContain(tunnel.secret);

@@ -15,7 +15,14 @@ import type { SimTunnel } from '../../src/sim/cloudflare/sim-state.js';
 import { createE2eEnvironment, type E2eEnvironment } from '../../src/sim/lxc/environment.js';
 import { createRealLxcBackend, type RealLxcBackend } from '../../src/sim/lxc/lxc-backend.js';
 import { buildStandinDeb } from '../../src/sim/standin/build-deb.js';
-import { CONFIG_PATH, cloudflaredUnit, configYaml, credentialsJson, credentialsPath, type TunnelIdentity } from './support/cloudflared-files.js';
+import {
+  CONFIG_PATH,
+  cloudflaredUnit,
+  configYaml,
+  credentialsJson,
+  credentialsPath,
+  type TunnelIdentity,
+} from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
@@ -50,7 +57,15 @@ describe.skipIf(gate.skip)('the simulated edge and a connector in a real contain
   beforeAll(async () => {
     environment = await createE2eEnvironment({ tag: 'edge', subnet: '10.231.10' });
     backend = createRealLxcBackend({ environment });
-    await backend.create({ node: 'pve', vmid: VMID, hostname: 'cloudflared', sshPublicKeys: key.publicKey, net0: 'name=eth0,bridge=vmbr0,ip=dhcp', memory: 512, cores: 1 });
+    await backend.create({
+      node: 'pve',
+      vmid: VMID,
+      hostname: 'cloudflared',
+      sshPublicKeys: key.publicKey,
+      net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+      memory: 512,
+      cores: 1,
+    });
     ipv4 = (await backend.start(VMID)).ipv4 as string;
     ssh = await connectSsh({ host: ipv4, privateKey: key.privateKey, hostKeys: backend.container(VMID)?.hostKeys ?? [] });
 
@@ -65,7 +80,11 @@ describe.skipIf(gate.skip)('the simulated edge and a connector in a real contain
     const deb = await buildStandinDeb(work, undefined, { edge: { edge: cf.edge.connectors } });
     await ssh.upload(deb, '/tmp/cloudflared.deb');
     await ssh.check('dpkg -i /tmp/cloudflared.deb && install -d -m 0755 /etc/cloudflared');
-    await ssh.writeFile(CONFIG_PATH, configYaml(identity, [{ hostname: 'media.example.com', service: `http://${hostAddress}:18096` }]), 0o644);
+    await ssh.writeFile(
+      CONFIG_PATH,
+      configYaml(identity, [{ hostname: 'media.example.com', service: `http://${hostAddress}:18096` }]),
+      0o644,
+    );
     await ssh.writeFile(credentialsPath(identity), credentialsJson(identity), 0o600);
     await ssh.writeFile('/etc/systemd/system/cloudflared.service', cloudflaredUnit(), 0o644);
   }, 20 * 60_000);
@@ -81,7 +100,7 @@ describe.skipIf(gate.skip)('the simulated edge and a connector in a real contain
     }
   }, 180_000);
 
-  it('registers over the bridge once systemd starts it, and carries a visitor\'s request to the origin', async () => {
+  it("registers over the bridge once systemd starts it, and carries a visitor's request to the origin", async () => {
     expect(connectors()).toEqual([]);
     await ssh!.check('systemctl daemon-reload && systemctl enable --now cloudflared');
     // READY=1 came after the first registration, so the edge lists it by the time start returns.
@@ -110,7 +129,11 @@ describe.skipIf(gate.skip)('the simulated edge and a connector in a real contain
   });
 
   it('with a wrong TunnelSecret the edge refuses the registration and the start fails', async () => {
-    await ssh!.writeFile(credentialsPath(identity), credentialsJson({ ...identity, secret: Buffer.alloc(32, 9).toString('base64') }), 0o600);
+    await ssh!.writeFile(
+      credentialsPath(identity),
+      credentialsJson({ ...identity, secret: Buffer.alloc(32, 9).toString('base64') }),
+      0o600,
+    );
     const restart = await ssh!.exec('systemctl restart cloudflared');
     expect(restart.code).not.toBe(0);
     expect(await ssh!.check('journalctl -u cloudflared --no-pager -o cat -n 30')).toContain('Unauthorized: Invalid tunnel secret');

@@ -34,7 +34,16 @@ mermaid.render('graph', ${JSON.stringify(diagram)}).then(
 }
 
 async function chromium(args: string[]): Promise<string> {
-  const common = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--allow-file-access-from-files', '--virtual-time-budget=30000'];
+  const common = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--allow-file-access-from-files',
+    '--virtual-time-budget=30000',
+  ];
   const { stdout } = await run('unshare', ['-n', 'chromium', ...common, ...args], { maxBuffer: 32 * 1024 * 1024, timeout: 120_000 });
   return stdout;
 }

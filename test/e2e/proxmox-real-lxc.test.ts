@@ -59,8 +59,8 @@ describe.skipIf(gate.skip)('Proxmox simulator backed by real LXC containers', ()
   it('a host key that is not the pinned one is refused', async () => {
     const container = backend.container(100);
     const stranger = generateKeyPair().publicKey.split(' ').slice(0, 2).join(' ');
-    await expect(
-      connectSsh({ host: container?.ipv4 as string, privateKey: key.privateKey, hostKeys: [stranger] }),
-    ).rejects.toThrow(/ssh root@10\.231\.5\.\d+: Host denied \(verification failed\)/);
+    await expect(connectSsh({ host: container?.ipv4 as string, privateKey: key.privateKey, hostKeys: [stranger] })).rejects.toThrow(
+      /ssh root@10\.231\.5\.\d+: Host denied \(verification failed\)/,
+    );
   });
 });

@@ -16,9 +16,7 @@ interface Golden {
   rule_cases: { config: string; url: string; exit_code: number; output: string }[];
 }
 
-const golden = JSON.parse(
-  readFileSync(new URL('../fixtures/e2e/cloudflared-ingress-golden.json', import.meta.url), 'utf8'),
-) as Golden;
+const golden = JSON.parse(readFileSync(new URL('../fixtures/e2e/cloudflared-ingress-golden.json', import.meta.url), 'utf8')) as Golden;
 const gate = standinGate('stand-in cloudflared tests');
 const work = mkdtempSync(join(tmpdir(), 'pf-standin-'));
 const script = join(work, 'bin', 'cloudflared');
@@ -60,9 +58,7 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
     for (const args of [['--version'], ['version'], ['-v']]) {
       const result = await cloudflared(args);
       expect(result.code).toBe(0);
-      expect(result.stdout.trim()).toBe(
-        `cloudflared version ${STANDIN_VERSION} (proxflare test stand-in, not the real cloudflared)`,
-      );
+      expect(result.stdout.trim()).toBe(`cloudflared version ${STANDIN_VERSION} (proxflare test stand-in, not the real cloudflared)`);
     }
   });
 
@@ -165,23 +161,48 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
     });
 
     it.each([
-      ['no tunnel id', () => writeFileSync(join(work, 'bad.yml'), config().replace(/^tunnel: .*\n/, '')), /requires the ID or name of the tunnel to run/, 255],
-      ['credentials of another tunnel', () => {
-        writeCredentials('11111111-2222-4333-8444-555555555555');
-        writeFileSync(join(work, 'bad.yml'), config());
-      }, /belongs to tunnel 11111111-2222-4333-8444-555555555555/, 1],
-      ['credentials that are not JSON', () => {
-        writeFileSync(credentials, 'not json');
-        writeFileSync(join(work, 'bad.yml'), config());
-      }, /Invalid JSON when parsing tunnel credentials file/, 1],
-      ['a missing credentials file', () => {
-        rmSync(credentials, { force: true });
-        writeFileSync(join(work, 'bad.yml'), config());
-      }, /Tunnel credentials file '.*creds\.json' doesn't exist or is not a file/, 1],
-      ['invalid ingress', () => {
-        writeCredentials();
-        writeFileSync(join(work, 'bad.yml'), config().replace('  - service: http_status:404\n', ''));
-      }, /The last ingress rule must match all URLs/, 1],
+      [
+        'no tunnel id',
+        () => writeFileSync(join(work, 'bad.yml'), config().replace(/^tunnel: .*\n/, '')),
+        /requires the ID or name of the tunnel to run/,
+        255,
+      ],
+      [
+        'credentials of another tunnel',
+        () => {
+          writeCredentials('11111111-2222-4333-8444-555555555555');
+          writeFileSync(join(work, 'bad.yml'), config());
+        },
+        /belongs to tunnel 11111111-2222-4333-8444-555555555555/,
+        1,
+      ],
+      [
+        'credentials that are not JSON',
+        () => {
+          writeFileSync(credentials, 'not json');
+          writeFileSync(join(work, 'bad.yml'), config());
+        },
+        /Invalid JSON when parsing tunnel credentials file/,
+        1,
+      ],
+      [
+        'a missing credentials file',
+        () => {
+          rmSync(credentials, { force: true });
+          writeFileSync(join(work, 'bad.yml'), config());
+        },
+        /Tunnel credentials file '.*creds\.json' doesn't exist or is not a file/,
+        1,
+      ],
+      [
+        'invalid ingress',
+        () => {
+          writeCredentials();
+          writeFileSync(join(work, 'bad.yml'), config().replace('  - service: http_status:404\n', ''));
+        },
+        /The last ingress rule must match all URLs/,
+        1,
+      ],
     ])('refuses to run with %s', async (_name, prepare, message, code) => {
       prepare();
       const result = await cloudflared(['--config', join(work, 'bad.yml'), 'tunnel', 'run']);
@@ -194,9 +215,7 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
     const deb = await buildStandinDeb(join(work, 'deb'), '2026.9.1-standin');
     expect(deb).toMatch(/cloudflared_2026\.9\.1-standin_all\.deb$/);
     const info = spawnSync('dpkg-deb', ['--field', deb, 'Package', 'Version', 'Architecture', 'Depends'], { encoding: 'utf8' });
-    expect(info.stdout).toBe(
-      'Package: cloudflared\nVersion: 2026.9.1-standin\nArchitecture: all\nDepends: python3\n',
-    );
+    expect(info.stdout).toBe('Package: cloudflared\nVersion: 2026.9.1-standin\nArchitecture: all\nDepends: python3\n');
     const listing = spawnSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' }).stdout;
     expect(listing).toMatch(/^-rwxr-xr-x root\/root .* \.\/usr\/bin\/cloudflared$/m);
     expect(listing).toMatch(/ \.\/usr\/lib\/cloudflared-standin\/cloudflared-ingress\.cjs$/m);
@@ -213,16 +232,49 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
    * exactly as the project's port of cloudflared, which the golden cases above pin to the real one.
    */
   const divergences: [name: string, yaml: string, url?: string, rule?: number][] = [
-    ['RE2 \\pL', 'ingress:\n  - hostname: a.example.com\n    path: \'^/\\pL+$\'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/%C3%A4'],
-    ['RE2 (?U)', 'ingress:\n  - hostname: a.example.com\n    path: "(?U)^/a+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
-    ['RE2 \\Q..\\E and \\z', 'ingress:\n  - hostname: a.example.com\n    path: \'^\\Q/a.b\\E\\z\'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/a.b'],
-    ['RE2 named group', 'ingress:\n  - hostname: a.example.com\n    path: "^/(?<n>x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
-    ['no lookahead in RE2', 'ingress:\n  - hostname: a.example.com\n    path: "^/(?=x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
-    ['no possessive in RE2', 'ingress:\n  - hostname: a.example.com\n    path: "a*+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n'],
-    ['percent-decoded path', 'ingress:\n  - hostname: a.example.com\n    path: "^/a b$"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com/a%20b'],
+    [
+      'RE2 \\pL',
+      "ingress:\n  - hostname: a.example.com\n    path: '^/\\pL+$'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n",
+      'https://a.example.com/%C3%A4',
+    ],
+    [
+      'RE2 (?U)',
+      'ingress:\n  - hostname: a.example.com\n    path: "(?U)^/a+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+    ],
+    [
+      'RE2 \\Q..\\E and \\z',
+      "ingress:\n  - hostname: a.example.com\n    path: '^\\Q/a.b\\E\\z'\n    service: http://10.0.0.1:80\n  - service: http_status:404\n",
+      'https://a.example.com/a.b',
+    ],
+    [
+      'RE2 named group',
+      'ingress:\n  - hostname: a.example.com\n    path: "^/(?<n>x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+    ],
+    [
+      'no lookahead in RE2',
+      'ingress:\n  - hostname: a.example.com\n    path: "^/(?=x)"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+    ],
+    [
+      'no possessive in RE2',
+      'ingress:\n  - hostname: a.example.com\n    path: "a*+"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+    ],
+    [
+      'percent-decoded path',
+      'ingress:\n  - hostname: a.example.com\n    path: "^/a b$"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+      'https://a.example.com/a%20b',
+    ],
     // cloudflared matches the empty path of https://host as "", which `^/` does not match.
-    ['empty path', 'ingress:\n  - hostname: a.example.com\n    path: "^/"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n', 'https://a.example.com', 1],
-    ['merge key', 'base: &b\n  service: http://10.0.0.1:80\ningress:\n  - <<: *b\n    hostname: a.example.com\n  - service: http_status:404\n', 'https://a.example.com/'],
+    [
+      'empty path',
+      'ingress:\n  - hostname: a.example.com\n    path: "^/"\n    service: http://10.0.0.1:80\n  - service: http_status:404\n',
+      'https://a.example.com',
+      1,
+    ],
+    [
+      'merge key',
+      'base: &b\n  service: http://10.0.0.1:80\ningress:\n  - <<: *b\n    hostname: a.example.com\n  - service: http_status:404\n',
+      'https://a.example.com/',
+    ],
     ['a second YAML document', 'ingress:\n  - service: http_status:404\n---\nnot: [valid\n'],
   ];
   for (const [name, yaml, url, rule = 0] of divergences) {
@@ -236,7 +288,9 @@ describe.skipIf(gate.skip)('stand-in cloudflared', () => {
       if (url) {
         const ruled = await cloudflared(['tunnel', '--config', file, 'ingress', 'rule', url]);
         expect(ruled.code).toBe(0);
-        expect(withoutFirstLine(ruled)).toBe(matchIngressRule((parseIngressConfig(yaml) as { ingress: CompiledIngress }).ingress, url).output);
+        expect(withoutFirstLine(ruled)).toBe(
+          matchIngressRule((parseIngressConfig(yaml) as { ingress: CompiledIngress }).ingress, url).output,
+        );
         expect(withoutFirstLine(ruled)).toMatch(new RegExp(`^Matched rule #${rule}\n`));
       }
     });

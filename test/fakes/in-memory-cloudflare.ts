@@ -22,7 +22,10 @@ export class InMemoryCloudflare implements Cloudflare {
   private recordCounter = 0;
   private connectorCounter = 0;
 
-  constructor(readonly accountId: string, zoneNames: string[]) {
+  constructor(
+    readonly accountId: string,
+    zoneNames: string[],
+  ) {
     for (const z of zoneNames) this.zones.set(z, { id: randomUUID().replace(/-/g, ''), records: [] });
   }
 
@@ -58,7 +61,9 @@ export class InMemoryCloudflare implements Cloudflare {
     const t = this.tunnels.find((x) => x.id === tunnelId);
     if (!t || t.connections === 0) return [];
     // Every read sees a freshly (re)started connector, so a restart wait ends at its first look.
-    return [{ id: `connector-${++this.connectorCounter}`, version: '2026.8.2', runAt: t.createdAt, connections: t.connections, colos: ['fra01'] }];
+    return [
+      { id: `connector-${++this.connectorCounter}`, version: '2026.8.2', runAt: t.createdAt, connections: t.connections, colos: ['fra01'] },
+    ];
   }
 
   async listZoneRecords(zoneName: string): Promise<ZoneRecords> {

@@ -100,7 +100,8 @@ export class InMemoryConnector implements ConnectorHost {
   async deploy(request: DeployRequest): Promise<DeployResult> {
     this.hit(`deploy ${request.files.map((f) => f.path).join(',')}${request.restart ? ' restart' : ''}`, 'deploy');
     if (request.validateConfig) {
-      const config = request.files.find((f) => f.path === request.validateConfig)?.content ?? this.files.get(request.validateConfig)?.content;
+      const config =
+        request.files.find((f) => f.path === request.validateConfig)?.content ?? this.files.get(request.validateConfig)?.content;
       const problem = config === undefined ? 'no config' : this.validate(config);
       if (problem) throw new Error(`validation failed on the connector: ${problem}`);
     }

@@ -67,7 +67,9 @@ export class InMemoryProxmox implements Proxmox {
 
   async listGuests(): Promise<GuestSummary[]> {
     this.hit('listGuests');
-    return [...this.guestIps.entries()].flatMap(([name, ip], i) => (ip.ok ? [{ node: 'pve', vmid: 300 + i, name, type: 'lxc' as const, status: 'running', tags: [], ip: ip.ip }] : []));
+    return [...this.guestIps.entries()].flatMap(([name, ip], i) =>
+      ip.ok ? [{ node: 'pve', vmid: 300 + i, name, type: 'lxc' as const, status: 'running', tags: [], ip: ip.ip }] : [],
+    );
   }
 
   async ensureTemplate(): Promise<void> {
@@ -147,4 +149,7 @@ export class InMemoryProxmox implements Proxmox {
   }
 }
 
-type ProxmoxFakeMethods = Pick<Proxmox, 'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc' | 'stopLxc' | 'destroyLxc'>;
+type ProxmoxFakeMethods = Pick<
+  Proxmox,
+  'readState' | 'ensureTemplate' | 'createLxc' | 'startLxc' | 'waitForIp' | 'updateLxc' | 'stopLxc' | 'destroyLxc'
+>;

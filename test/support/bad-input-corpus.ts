@@ -147,7 +147,8 @@ export const BAD_INPUT_CORPUS: BadInputCase[] = [
     class: '.env',
     name: 'a value without a name, then the variable',
     apply: dotenv('CLOUDFLARE_API_TOKEN', (v) => `=\nCLOUDFLARE_API_TOKEN="${v}\n`),
-    expect: /\.env:1:1 a value without a name before `=`[\s\S]*\.env:2:\d+ the double quote opened here for CLOUDFLARE_API_TOKEN is never closed/,
+    expect:
+      /\.env:1:1 a value without a name before `=`[\s\S]*\.env:2:\d+ the double quote opened here for CLOUDFLARE_API_TOKEN is never closed/,
   },
   {
     class: '.env',

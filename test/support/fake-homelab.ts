@@ -109,7 +109,15 @@ export async function fakeHomelab(yaml = BASE_INVENTORY): Promise<FakeHomelab> {
   return lab;
 }
 
-async function runFakeCli(file: string, dir: string, env: NodeJS.ProcessEnv, ports: Ports, isTTY: boolean, answer: boolean, args: string[]) {
+async function runFakeCli(
+  file: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  ports: Ports,
+  isTTY: boolean,
+  answer: boolean,
+  args: string[],
+) {
   let stdout = '';
   let stderr = '';
   const asked: string[] = [];

@@ -55,7 +55,8 @@ function rebase(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebase);
   if (node !== null && typeof node === 'object') {
     const out: Json = {};
-    for (const [k, v] of Object.entries(node as Json)) out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${ID}${v}` : rebase(v);
+    for (const [k, v] of Object.entries(node as Json))
+      out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${ID}${v}` : rebase(v);
     return out;
   }
   return node;
@@ -91,7 +92,9 @@ function compile(): Operation[] {
       const requestBody = raw['requestBody'] as { required?: boolean; content?: Record<string, { schema?: Json }> } | undefined;
       const bodySchema = requestBody?.content?.['application/json']?.schema;
       const responses = new Map<string, ValidateFunction>();
-      for (const [code, response] of Object.entries((raw['responses'] as Record<string, { content?: Record<string, { schema?: Json }> }>) ?? {})) {
+      for (const [code, response] of Object.entries(
+        (raw['responses'] as Record<string, { content?: Record<string, { schema?: Json }> }>) ?? {},
+      )) {
         const schema = response.content?.['application/json']?.schema;
         if (schema) responses.set(code.toUpperCase(), bodies.compile(rebase(schema) as Json));
       }
@@ -119,13 +122,21 @@ function errorsOf(validate: ValidateFunction): string[] {
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'allOf') continue;
-    seen.add(`${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`);
+    seen.add(
+      `${e.instancePath || '(root)'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`,
+    );
   }
   return [...seen].slice(0, 8);
 }
 
 /** Problems of one request; the matched operation (undefined: not in the schema at all). */
-export function checkRequest(method: string, path: string, query: URLSearchParams, body: unknown, hasBody: boolean): { operation: Operation | undefined; problems: string[] } {
+export function checkRequest(
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: unknown,
+  hasBody: boolean,
+): { operation: Operation | undefined; problems: string[] } {
   compiled ??= compile();
   const operation = compiled.find((o) => o.method === method && o.regex.test(path));
   if (!operation) return { operation, problems: [`no operation ${method} ${path} in the schema`] };
@@ -150,7 +161,8 @@ export function checkRequest(method: string, path: string, query: URLSearchParam
 /** Problems of one response to `operation`, by its status (exact code, else 4XX/5XX, else default). */
 export function checkResponse(operation: Operation, status: number, contentType: string | undefined, body: unknown): string[] {
   if (!contentType?.includes('application/json')) return [`content-type ${contentType ?? '(none)'} is not application/json`];
-  const validate = operation.responses.get(String(status)) ?? operation.responses.get(`${String(status)[0]}XX`) ?? operation.responses.get('DEFAULT');
+  const validate =
+    operation.responses.get(String(status)) ?? operation.responses.get(`${String(status)[0]}XX`) ?? operation.responses.get('DEFAULT');
   if (!validate) return [`status ${status} is not a documented answer`];
   return validate(body) ? [] : errorsOf(validate);
 }
@@ -193,7 +205,13 @@ export async function startContractProxy(upstream: string): Promise<ContractProx
       const url = new URL(req.url ?? '/', 'http://proxy');
       const path = url.pathname.startsWith(base) ? url.pathname.slice(base.length) : url.pathname;
       const method = (req.method ?? 'GET').toUpperCase();
-      const { operation, problems } = checkRequest(method, path, url.searchParams, raw.length > 0 ? parseJson(raw) : undefined, raw.length > 0);
+      const { operation, problems } = checkRequest(
+        method,
+        path,
+        url.searchParams,
+        raw.length > 0 ? parseJson(raw) : undefined,
+        raw.length > 0,
+      );
       if (problems.length > 0) violations.push({ operationId: operation?.operationId, method, path, direction: 'request', problems });
 
       const upstreamReq = httpRequest(
@@ -204,7 +222,14 @@ export async function startContractProxy(upstream: string): Promise<ContractProx
             exchanges.push({ operationId: operation?.operationId, method, path, status });
             if (operation) {
               const found = checkResponse(operation, status, upstreamRes.headers['content-type'], parseJson(answer));
-              if (found.length > 0) violations.push({ operationId: operation.operationId, method, path, direction: 'response', problems: [`HTTP ${status}`, ...found] });
+              if (found.length > 0)
+                violations.push({
+                  operationId: operation.operationId,
+                  method,
+                  path,
+                  direction: 'response',
+                  problems: [`HTTP ${status}`, ...found],
+                });
             }
             res.writeHead(status, upstreamRes.headers);
             res.end(answer);

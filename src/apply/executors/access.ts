@@ -17,9 +17,15 @@ import { oneByOne, type Executor } from './executor.js';
  */
 
 /** Service tokens (created once: the secret exists only in the create answer), then written to their file. */
-export const serviceTokenExecutor: Executor<ServiceTokenChange> = oneByOne((change, ctx) => applyServiceToken(change, accessPort(ctx, change.address), ctx));
-export const accessPolicyExecutor: Executor<AccessPolicyChange> = oneByOne((change, ctx) => applyPolicy(change, accessPort(ctx, change.address), ctx));
-export const accessAppExecutor: Executor<AccessAppChange> = oneByOne((change, ctx) => applyApp(change, accessPort(ctx, change.address), ctx));
+export const serviceTokenExecutor: Executor<ServiceTokenChange> = oneByOne((change, ctx) =>
+  applyServiceToken(change, accessPort(ctx, change.address), ctx),
+);
+export const accessPolicyExecutor: Executor<AccessPolicyChange> = oneByOne((change, ctx) =>
+  applyPolicy(change, accessPort(ctx, change.address), ctx),
+);
+export const accessAppExecutor: Executor<AccessAppChange> = oneByOne((change, ctx) =>
+  applyApp(change, accessPort(ctx, change.address), ctx),
+);
 
 function accessPort(ctx: ExecutorContext, address: string): CloudflareAccess {
   if (!ctx.ports.access) throw new InternalError(`${address}: no Access adapter`);
@@ -31,7 +37,8 @@ export function resolvePlaceholders<T>(value: T, resolved: Map<string, string>):
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
       if (resolved.has(v)) return resolved.get(v);
-      if (v.startsWith(POLICY_REF) || v.startsWith(TOKEN_REF)) throw new InternalError(`unresolved reference ${v}: the object it names was not created first`);
+      if (v.startsWith(POLICY_REF) || v.startsWith(TOKEN_REF))
+        throw new InternalError(`unresolved reference ${v}: the object it names was not created first`);
       return v;
     }
     if (Array.isArray(v)) return v.map(walk);
@@ -98,7 +105,10 @@ async function applyPolicy(change: AccessPolicyChange, access: CloudflareAccess,
   if (change.action === 'noop' || !change.body) return;
   const body = resolvePlaceholders(change.body, ctx.resolved);
   ctx.reporter.step(change.address, change.action === 'create' ? 'creating Access policy' : 'updating Access policy');
-  const policy = change.action === 'create' ? await access.createPolicy(change.accountId, body) : await access.updatePolicy(change.accountId, change.id!, body);
+  const policy =
+    change.action === 'create'
+      ? await access.createPolicy(change.accountId, body)
+      : await access.updatePolicy(change.accountId, change.id!, body);
   ctx.resolved.set(`${POLICY_REF}${change.policy}`, policy.id);
   ctx.reporter.done(change.address, `id ${policy.id}`);
 }
@@ -121,7 +131,10 @@ async function applyApp(change: AccessAppChange, access: CloudflareAccess, ctx: 
   }
   const body = resolvePlaceholders(change.body, ctx.resolved);
   ctx.reporter.step(change.address, change.action === 'create' ? 'creating Access application' : 'updating Access application');
-  const app = change.action === 'create' ? await access.createApp(change.accountId, body) : await access.updateApp(change.accountId, change.id!, body);
+  const app =
+    change.action === 'create'
+      ? await access.createApp(change.accountId, body)
+      : await access.updateApp(change.accountId, change.id!, body);
   ctx.resolved.set(change.audPlaceholder, app.aud);
   ctx.reporter.done(change.address, `aud ${app.aud}`);
 }

@@ -20,7 +20,10 @@ export const dnsExecutor: Executor<DnsChange> = {
 };
 
 /** Groups DNS changes into one change set per zone; `resolve` fills in a tunnel id known only now. */
-export function dnsChangeSets(changes: readonly DnsChange[], resolve: (text: string) => string): { set: DnsChangeSet; changes: DnsChange[] }[] {
+export function dnsChangeSets(
+  changes: readonly DnsChange[],
+  resolve: (text: string) => string,
+): { set: DnsChangeSet; changes: DnsChange[] }[] {
   const byZone = new Map<string, { set: DnsChangeSet; changes: DnsChange[] }>();
   for (const c of changes) {
     let zone = byZone.get(c.zoneId);

@@ -14,7 +14,10 @@ export const stagingFileExecutor: Executor<StagingFileChange> = {
       ctx.reporter.step(list[0]!.address, `removing ${list.length} stale staging file${list.length === 1 ? '' : 's'}`);
       const inUse = await host.removeStaging(list.map((c) => c.path));
       // One whose deploy started running again since the plan (an orphaned remote script) is its own.
-      for (const path of inUse) ctx.reporter.warn(`${list.find((c) => c.path === path)?.address ?? path}: its deploy is still running on the connector; left in place`);
+      for (const path of inUse)
+        ctx.reporter.warn(
+          `${list.find((c) => c.path === path)?.address ?? path}: its deploy is still running on the connector; left in place`,
+        );
       for (const c of list) ctx.completed(c);
       ctx.reporter.done(list[0]!.address, 'removed');
     }

@@ -6,6 +6,10 @@ import { oneByOne } from './executor.js';
 export const tunnelConfigExecutor = oneByOne<TunnelConfigChange>(async (change, ctx) => {
   ctx.reporter.step(change.address, 'replacing the configuration Cloudflare pushes to the connectors');
   // An Access app created by this plan has its aud only now.
-  const version = await ctx.ports.cloudflare.putTunnelConfiguration(change.accountId, ctx.tunnelId, resolvePlaceholders(change.after, ctx.resolved));
+  const version = await ctx.ports.cloudflare.putTunnelConfiguration(
+    change.accountId,
+    ctx.tunnelId,
+    resolvePlaceholders(change.after, ctx.resolved),
+  );
   ctx.reporter.done(change.address, `version ${version}`);
 });

@@ -6,7 +6,8 @@ import { oneByOne } from './executor.js';
 /** The named tunnel: created by sync, deleted by destroy; never renamed or replaced by a plan. */
 export const tunnelExecutor = oneByOne<TunnelChange>(async (change, ctx) => {
   if (change.action === 'delete') return deleteTunnel(change, ctx);
-  if (change.action !== 'create' || !change.after) throw new InternalError(`${change.address}: a tunnel is only ever created or deleted, not "${change.action}"`);
+  if (change.action !== 'create' || !change.after)
+    throw new InternalError(`${change.address}: a tunnel is only ever created or deleted, not "${change.action}"`);
   ctx.reporter.step(change.address, 'creating tunnel');
   const created = await ctx.ports.cloudflare.createTunnel(change.accountId, change.after.name);
   ctx.tunnelId = created.tunnel.id;

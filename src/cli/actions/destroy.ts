@@ -40,7 +40,9 @@ export async function runDestroy(ctx: CliContext, flags: DestroyFlags): Promise<
       const prompt = io.prompt;
       if (!io.isTTY || !prompt) {
         await closeRead(planned.read);
-        throw new UserError('refusing to destroy without confirmation: not a terminal. Re-run with --yes to destroy, or --dry-run to only look.');
+        throw new UserError(
+          'refusing to destroy without confirmation: not a terminal. Re-run with --yes to destroy, or --dry-run to only look.',
+        );
       }
       // Typing the name (as GitHub asks before deleting a repository) cannot be done by reflex.
       const typed = await prompt(`This deletes what is listed above. Type the tunnel name (${tunnel}) to confirm:`);
@@ -61,7 +63,9 @@ export async function runDestroy(ctx: CliContext, flags: DestroyFlags): Promise<
     } else {
       io.stdout(
         `\nDestroy complete: ${done.applied.length} resource${done.applied.length === 1 ? '' : 's'} removed.\n` +
-          (clean ? `Re-read after destroy: nothing of tunnel ${tunnel} is left.\n` : 'Warning: re-read after destroy still finds resources (see above).\n'),
+          (clean
+            ? `Re-read after destroy: nothing of tunnel ${tunnel} is left.\n`
+            : 'Warning: re-read after destroy still finds resources (see above).\n'),
       );
     }
     if (!clean) throw new ExitError(1);

@@ -15,7 +15,17 @@ export async function runDoctorCommand(ctx: CliContext, flags: { json: boolean }
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     // An invalid inventory is the first failed check; nothing else can run without it.
-    print(report([check('inventory', `inventory ${g.inventory}`, 'fail', err.message, 'fix the problems listed (each names the file, line and field); `proxflare validate` checks again')]));
+    print(
+      report([
+        check(
+          'inventory',
+          `inventory ${g.inventory}`,
+          'fail',
+          err.message,
+          'fix the problems listed (each names the file, line and field); `proxflare validate` checks again',
+        ),
+      ]),
+    );
     throw new ExitError(1);
   }
   const reporter = createCliReporter({ write: ctx.io.stderr, tty: ctx.io.isTTY, color: g.color, verbose: g.verbose });

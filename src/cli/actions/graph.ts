@@ -18,10 +18,14 @@ export async function runGraph(ctx: CliContext, flags: GraphFlags): Promise<void
     throw new UserError(`unknown graph format "${format}" (use ${GRAPH_FORMATS.join(', ')})`);
   }
   const inventory = await loadForCli(ctx);
-  const result = flags.offline ? graphFromActual(inventory, inventoryOnlyActual(inventory), createRenderer(), true) : await readLive(ctx, inventory);
+  const result = flags.offline
+    ? graphFromActual(inventory, inventoryOnlyActual(inventory), createRenderer(), true)
+    : await readLive(ctx, inventory);
   for (const w of result.warnings) ctx.io.stderr(`warning: ${w}\n`);
   const { graph } = result;
-  ctx.io.stdout(format === 'json' ? `${JSON.stringify(graph, null, 2)}\n` : format === 'text' ? renderGraphText(graph) : renderMermaid(graph));
+  ctx.io.stdout(
+    format === 'json' ? `${JSON.stringify(graph, null, 2)}\n` : format === 'text' ? renderGraphText(graph) : renderMermaid(graph),
+  );
 }
 
 async function readLive(ctx: CliContext, inventory: Inventory): Promise<GraphResult> {

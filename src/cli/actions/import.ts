@@ -33,7 +33,8 @@ export async function runImport(ctx: CliContext, flags: ImportFlags): Promise<vo
     try {
       await writeFile(target, yaml, { flag: 'wx', mode: 0o644 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UserError(`${target} exists; import never overwrites a file. Choose another -o, or remove it first.`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new UserError(`${target} exists; import never overwrites a file. Choose another -o, or remove it first.`);
       throw err;
     }
     reporter.stop();

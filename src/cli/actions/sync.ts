@@ -71,7 +71,9 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
     if (!flags.yes) {
       if (!io.isTTY) {
         await closeRead(planned.read);
-        throw new UserError('refusing to apply without confirmation: not a terminal. Re-run with --yes to apply, or --dry-run to only look.');
+        throw new UserError(
+          'refusing to apply without confirmation: not a terminal. Re-run with --yes to apply, or --dry-run to only look.',
+        );
       }
       if (!(await io.confirm('Apply this plan?'))) {
         await closeRead(planned.read);
@@ -100,7 +102,12 @@ export async function runSyncCommand(ctx: CliContext, inventory: Inventory, flag
         `${JSON.stringify(
           {
             plan: renderPlanJson(plan),
-            apply: { applied: applied.result.applied, restarted: applied.result.restarted, converged, remaining: renderPlanJson(applied.after) },
+            apply: {
+              applied: applied.result.applied,
+              restarted: applied.result.restarted,
+              converged,
+              remaining: renderPlanJson(applied.after),
+            },
           },
           null,
           2,

@@ -24,4 +24,3 @@ export function registerDestroy(ctx: CliContext): void {
       await runDestroy(ctx, flags);
     });
 }
-

@@ -7,7 +7,6 @@ export interface GraphFlags {
   offline: boolean;
 }
 
-
 export function registerGraph(ctx: CliContext): void {
   ctx.program
     .command('graph')

@@ -21,7 +21,11 @@ export function registerSync(ctx: CliContext): void {
     .option('-y, --yes', 'apply without asking', false)
     .option('--json', 'print the plan (and the apply result) as JSON on stdout', false)
     .option('--detailed-exitcode', 'with --dry-run: exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--adopt [kinds]', `take over foreign resources on names the inventory wants (all kinds, or a comma-separated list of: ${ADOPTABLE_KINDS.join(', ')})`, false)
+    .option(
+      '--adopt [kinds]',
+      `take over foreign resources on names the inventory wants (all kinds, or a comma-separated list of: ${ADOPTABLE_KINDS.join(', ')})`,
+      false,
+    )
     .option('--allow-mass-delete', 'allow deleting more of our DNS records than settings.maxDeletes', false)
     .option('--templates <dir>', 'directory with config.yml.hbs / cloudflared.service.hbs overriding the built-in templates')
     .option('--show-unchanged', 'also list resources that need no change', false)

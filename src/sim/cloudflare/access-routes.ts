@@ -37,7 +37,12 @@ function responseValidator(operationId: string, status: number): ValidateFunctio
   if (!responseAjv) {
     responseAjv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     responseAjv.addSchema({ $id: 'access', components: (accessSchema as { components: unknown }).components });
-    const doc = accessSchema as unknown as { paths: Record<string, Record<string, { operationId?: string; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>> };
+    const doc = accessSchema as unknown as {
+      paths: Record<
+        string,
+        Record<string, { operationId?: string; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>
+      >;
+    };
     for (const item of Object.values(doc.paths)) {
       for (const op of Object.values(item)) {
         if (!op || typeof op !== 'object' || !op.operationId) continue;
@@ -58,7 +63,12 @@ function rebase(node: unknown): object {
   const walk = (n: unknown): unknown => {
     if (Array.isArray(n)) return n.map(walk);
     if (n !== null && typeof n === 'object') {
-      return Object.fromEntries(Object.entries(n as Body).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `access${v}` : walk(v)]));
+      return Object.fromEntries(
+        Object.entries(n as Body).map(([k, v]) => [
+          k,
+          k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `access${v}` : walk(v),
+        ]),
+      );
     }
     return n;
   };
@@ -71,7 +81,10 @@ function checked(operationId: string, handler: Handler): Handler {
     const response = handler(p, q, b);
     const validate = responseValidator(operationId, response.status);
     if (validate && !validate(response.body)) {
-      const detail = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath} ${e.message ?? ''}`).join('; ');
+      const detail = (validate.errors ?? [])
+        .slice(0, 3)
+        .map((e) => `${e.instancePath} ${e.message ?? ''}`)
+        .join('; ');
       throw new Error(`simulator response of ${operationId} does not match the API schema: ${detail}`);
     }
     return response;
@@ -85,7 +98,10 @@ const ORG_READ = [PERMISSIONS.accessOrgRead];
 const TOKENS_EDIT = [PERMISSIONS.accessServiceTokensEdit];
 
 /** The Access operations, keyed by the schema's operationId, for the simulator's router. */
-export function accessOperations(state: SimState, access: AccessSimState): Record<string, { anyOf: string[]; handle: (s: SimState, p: Record<string, string>, q: URLSearchParams, b: Body) => SimResponse }> {
+export function accessOperations(
+  state: SimState,
+  access: AccessSimState,
+): Record<string, { anyOf: string[]; handle: (s: SimState, p: Record<string, string>, q: URLSearchParams, b: Body) => SimResponse }> {
   const account = (p: Record<string, string>) => {
     if (!state.accounts.has(p['account_id']!)) throw fail(403, 10000, 'Authentication error');
     // Every Access route answers like this until Zero Trust is enabled for the account (guess: code not captured).
@@ -96,7 +112,13 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
       anyOf: ORG_READ,
       handler: (p) => {
         account(p);
-        return ok({ ...access.organization, is_ui_read_only: false, session_duration: '24h', auto_redirect_to_identity: false, allow_authenticate_via_warp: false });
+        return ok({
+          ...access.organization,
+          is_ui_read_only: false,
+          session_duration: '24h',
+          auto_redirect_to_identity: false,
+          allow_authenticate_via_warp: false,
+        });
       },
     },
     'access-identity-providers-list-access-identity-providers': {
@@ -104,7 +126,10 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
       handler: (p, q) => {
         account(p);
         const { page, info } = paginate([...access.identityProviders.values()], q, 50);
-        return ok(page.map((i) => ({ id: i.id, name: i.name, type: i.type, config: {} })), info);
+        return ok(
+          page.map((i) => ({ id: i.id, name: i.name, type: i.type, config: {} })),
+          info,
+        );
       },
     },
     'access-tags-list-tags': {
@@ -112,7 +137,10 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
       handler: (p, q) => {
         account(p);
         const { page, info } = paginate([...access.tags.values()], q, 50);
-        return ok(page.map((t) => ({ ...t, app_count: [...access.apps.values()].filter((a) => a.tags.includes(t.name)).length })), info);
+        return ok(
+          page.map((t) => ({ ...t, app_count: [...access.apps.values()].filter((a) => a.tags.includes(t.name)).length })),
+          info,
+        );
       },
     },
     'access-tags-get-a-tag': {
@@ -142,7 +170,10 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
       handler: (p, q) => {
         account(p);
         const { page, info } = paginate([...access.policies.values()], q, 25);
-        return ok(page.map((x) => presentPolicy(access, x)), info);
+        return ok(
+          page.map((x) => presentPolicy(access, x)),
+          info,
+        );
       },
     },
     'access-policies-get-an-access-reusable-policy': {
@@ -189,7 +220,10 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
       handler: (p, q) => {
         account(p);
         const { page, info } = paginate([...access.apps.values()], q, 25);
-        return ok(page.map((a) => presentApp(access, a)), info);
+        return ok(
+          page.map((a) => presentApp(access, a)),
+          info,
+        );
       },
     },
     'access-applications-get-an-access-application': {
@@ -243,7 +277,8 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
         account(p);
         const name = String(b['name'] ?? '');
         const duration = typeof b['duration'] === 'string' ? b['duration'] : '8760h';
-        if (duration !== 'forever' && !GO_DURATION.test(duration)) throw fail(400, 12130, 'access.api.error.invalid_request: invalid duration');
+        if (duration !== 'forever' && !GO_DURATION.test(duration))
+          throw fail(400, 12130, 'access.api.error.invalid_request: invalid duration');
         const at = nowIso();
         const hours = duration === 'forever' ? 100 * 8760 : Number(/^(\d+)h$/.exec(duration)?.[1] ?? 8760);
         const token: SimServiceToken = {
@@ -273,7 +308,13 @@ export function accessOperations(state: SimState, access: AccessSimState): Recor
     },
   };
   return Object.fromEntries(
-    Object.entries(ops).map(([id, op]) => [id, { anyOf: op.anyOf, handle: (_s: SimState, p: Record<string, string>, q: URLSearchParams, b: Body) => checked(id, op.handler)(p, q, b) }]),
+    Object.entries(ops).map(([id, op]) => [
+      id,
+      {
+        anyOf: op.anyOf,
+        handle: (_s: SimState, p: Record<string, string>, q: URLSearchParams, b: Body) => checked(id, op.handler)(p, q, b),
+      },
+    ]),
   );
 }
 
@@ -302,14 +343,24 @@ function policyFields(access: AccessSimState, b: Body): Omit<SimAccessPolicy, 'i
   }
   const session = typeof b['session_duration'] === 'string' && b['session_duration'] !== '' ? b['session_duration'] : '24h';
   if (!GO_DURATION.test(session)) throw fail(400, 12130, 'access.api.error.invalid_request: invalid session_duration');
-  return { name: String(b['name']), decision: String(b['decision']), include: rules('include'), exclude: rules('exclude'), require: rules('require'), session_duration: session };
+  return {
+    name: String(b['name']),
+    decision: String(b['decision']),
+    include: rules('include'),
+    exclude: rules('exclude'),
+    require: rules('require'),
+    session_duration: session,
+  };
 }
 
 function appFields(access: AccessSimState, b: Body): Omit<SimAccessApp, 'id' | 'aud' | 'created_at' | 'updated_at'> {
-  if (b['type'] !== 'self_hosted') throw fail(400, 12130, 'access.api.error.invalid_request: the simulator supports self_hosted applications only');
+  if (b['type'] !== 'self_hosted')
+    throw fail(400, 12130, 'access.api.error.invalid_request: the simulator supports self_hosted applications only');
   const domain = String(b['domain'] ?? '');
   if (domain === '') throw fail(400, 12130, 'access.api.error.invalid_request: domain is required');
-  const policyIds = (Array.isArray(b['policies']) ? b['policies'] : []).map((x) => (typeof x === 'string' ? x : String((x as Body)['id'] ?? '')));
+  const policyIds = (Array.isArray(b['policies']) ? b['policies'] : []).map((x) =>
+    typeof x === 'string' ? x : String((x as Body)['id'] ?? ''),
+  );
   for (const id of policyIds) {
     if (!access.policies.has(id)) throw fail(400, 12130, `access.api.error.invalid_request: policy ${id} not found`);
   }
@@ -317,7 +368,8 @@ function appFields(access: AccessSimState, b: Body): Omit<SimAccessApp, 'id' | '
   // Guess (access-ha-health.md §1.5): an app can only carry Access tags that exist.
   for (const t of tags) if (!access.tags.has(t)) throw fail(400, 12130, `access.api.error.invalid_request: tag ${t} not found`);
   const idps = Array.isArray(b['allowed_idps']) ? (b['allowed_idps'] as string[]) : [];
-  for (const i of idps) if (!access.identityProviders.has(i)) throw fail(400, 12130, `access.api.error.invalid_request: identity provider ${i} not found`);
+  for (const i of idps)
+    if (!access.identityProviders.has(i)) throw fail(400, 12130, `access.api.error.invalid_request: identity provider ${i} not found`);
   const session = typeof b['session_duration'] === 'string' && b['session_duration'] !== '' ? b['session_duration'] : '24h';
   if (!GO_DURATION.test(session)) throw fail(400, 12130, 'access.api.error.invalid_request: invalid session_duration');
   const sent = Array.isArray(b['destinations']) ? (b['destinations'] as SimAccessApp['destinations']) : [];
@@ -326,7 +378,14 @@ function appFields(access: AccessSimState, b: Body): Omit<SimAccessApp, 'id' | '
     type: 'self_hosted',
     domain,
     // The server mirrors `domain` into destinations when none are sent.
-    destinations: sent.length > 0 ? sent.map((d) => ({ type: d.type ?? 'public', uri: d.uri, ...(d.overrides && d.overrides.length > 0 ? { overrides: d.overrides } : {}) })) : [{ type: 'public', uri: domain }],
+    destinations:
+      sent.length > 0
+        ? sent.map((d) => ({
+            type: d.type ?? 'public',
+            uri: d.uri,
+            ...(d.overrides && d.overrides.length > 0 ? { overrides: d.overrides } : {}),
+          }))
+        : [{ type: 'public', uri: domain }],
     policyIds,
     allowed_idps: idps,
     tags,
@@ -380,7 +439,15 @@ function presentApp(access: AccessSimState, a: SimAccessApp): Record<string, unk
 }
 
 function presentToken(t: SimServiceToken): Record<string, unknown> {
-  return { id: t.id, name: t.name, client_id: t.client_id, duration: t.duration, expires_at: t.expires_at, created_at: t.created_at, updated_at: t.updated_at };
+  return {
+    id: t.id,
+    name: t.name,
+    client_id: t.client_id,
+    duration: t.duration,
+    expires_at: t.expires_at,
+    created_at: t.created_at,
+    updated_at: t.updated_at,
+  };
 }
 
 export { AccessSimState };

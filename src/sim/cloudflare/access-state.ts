@@ -76,7 +76,8 @@ export class AccessSimState {
 
   constructor(teamName: string | null = 'homelab') {
     const at = nowIso();
-    this.organization = teamName === null ? undefined : { auth_domain: `${teamName}.cloudflareaccess.com`, name: teamName, created_at: at, updated_at: at };
+    this.organization =
+      teamName === null ? undefined : { auth_domain: `${teamName}.cloudflareaccess.com`, name: teamName, created_at: at, updated_at: at };
     // A new Zero Trust organization has One-time PIN login available.
     this.addIdentityProvider('One-time PIN', 'onetimepin');
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -96,7 +97,17 @@ export class AccessSimState {
   /** A reusable policy made elsewhere (the dashboard). */
   seedPolicy(name: string, include: unknown[] = [{ everyone: {} }], decision = 'allow'): SimAccessPolicy {
     const at = nowIso();
-    const policy = { id: randomUUID(), name, decision, include, exclude: [], require: [], session_duration: '24h', created_at: at, updated_at: at };
+    const policy = {
+      id: randomUUID(),
+      name,
+      decision,
+      include,
+      exclude: [],
+      require: [],
+      session_duration: '24h',
+      created_at: at,
+      updated_at: at,
+    };
     this.policies.set(policy.id, policy);
     return policy;
   }
@@ -119,7 +130,13 @@ export class AccessSimState {
    * An Access JWT as the edge adds it after a login: RS256 with the team key, `iss` the team
    * domain, `aud` the app's audience tags (an array). Options let tests forge bad tokens.
    */
-  signJwt(options: { aud: string | string[]; email?: string; expiresInSeconds?: number; issuer?: string; key?: 'team' | 'foreign' }): string {
+  signJwt(options: {
+    aud: string | string[];
+    email?: string;
+    expiresInSeconds?: number;
+    issuer?: string;
+    key?: 'team' | 'foreign';
+  }): string {
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'RS256', kid: this.#keys.kid, typ: 'JWT' };
     const payload = {

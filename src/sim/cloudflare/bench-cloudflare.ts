@@ -14,11 +14,25 @@ export interface CloudflareBenchResult {
   noopRead: { requests: number; ms: number; changes: number; noops: number };
 }
 
-async function readAndPlan(cf: Cloudflare, accountId: string, zone: string, tunnelName: string, hostnames: string[]): Promise<PlanDnsResult> {
+async function readAndPlan(
+  cf: Cloudflare,
+  accountId: string,
+  zone: string,
+  tunnelName: string,
+  hostnames: string[],
+): Promise<PlanDnsResult> {
   const tunnel = await cf.findTunnel(accountId, tunnelName);
   if (!tunnel) throw new Error(`bench: tunnel ${tunnelName} missing`);
   const records = await cf.listZoneRecords(zone);
-  return planDns({ hostnames, zones: [records], tunnelId: tunnel.id, tunnelName, adopt: ADOPT_NOTHING, maxDeletes: 10, allowMassDelete: false });
+  return planDns({
+    hostnames,
+    zones: [records],
+    tunnelId: tunnel.id,
+    tunnelName,
+    adopt: ADOPT_NOTHING,
+    maxDeletes: 10,
+    allowMassDelete: false,
+  });
 }
 
 /**

@@ -50,7 +50,9 @@ function filters(query: URLSearchParams): Predicate[] {
   const tagExact = query.get('tag.exact') ?? query.get('tag');
   if (tagExact !== null) {
     out.push((r) =>
-      r.tags.some((t) => (tagExact.includes(':') ? t.toLowerCase() === tagExact.toLowerCase() : t.split(':')[0]!.toLowerCase() === tagExact.toLowerCase())),
+      r.tags.some((t) =>
+        tagExact.includes(':') ? t.toLowerCase() === tagExact.toLowerCase() : t.split(':')[0]!.toLowerCase() === tagExact.toLowerCase(),
+      ),
     );
   }
   const search = query.get('search');

@@ -37,7 +37,12 @@ export interface PublicEdge {
   close(): Promise<void>;
 }
 
-export async function startPublicEdge(state: SimState, access: AccessSimState, tunnels: TunnelEdge, host = '127.0.0.1'): Promise<PublicEdge> {
+export async function startPublicEdge(
+  state: SimState,
+  access: AccessSimState,
+  tunnels: TunnelEdge,
+  host = '127.0.0.1',
+): Promise<PublicEdge> {
   const server: Server = createServer((req, res) => {
     serve(req, res).catch(() => {
       if (!res.headersSent) errorPage(res, 502, 502, 'Bad gateway', hostOf(req));
@@ -114,7 +119,8 @@ function hostOf(req: IncomingMessage): string {
 function zoneOf(state: SimState, hostname: string): SimZone | undefined {
   let best: SimZone | undefined;
   for (const z of state.zones.values()) {
-    if ((hostname === z.asciiName || hostname.endsWith(`.${z.asciiName}`)) && (!best || z.asciiName.length > best.asciiName.length)) best = z;
+    if ((hostname === z.asciiName || hostname.endsWith(`.${z.asciiName}`)) && (!best || z.asciiName.length > best.asciiName.length))
+      best = z;
   }
   return best;
 }

@@ -30,9 +30,7 @@ export interface MatchedOperation {
 }
 
 export type RouteMatch =
-  | { kind: 'found'; operation: MatchedOperation }
-  | { kind: 'no-route' }
-  | { kind: 'method-not-allowed'; allowed: string[] };
+  { kind: 'found'; operation: MatchedOperation } | { kind: 'no-route' } | { kind: 'method-not-allowed'; allowed: string[] };
 
 interface CompiledOperation {
   operationId: string;
@@ -75,7 +73,10 @@ function addFormats(ajv: Ajv): void {
   ajv.addFormat('ipv6', (s: string) => isIP(s) === 6);
   // The Access schema's email rules use `format: email`; ajv-formats' "fast" pattern, so a
   // malformed address is refused instead of the format being ignored with a warning.
-  ajv.addFormat('email', /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i);
+  ajv.addFormat(
+    'email',
+    /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i,
+  );
 }
 
 /**

@@ -253,7 +253,9 @@ export class SimState {
         origin_ip: '127.0.0.1',
       };
     });
-    tunnel.connectors = [{ id: clientId, arch: 'linux_amd64', config_version: 0, features: ['serialized_headers'], run_at: at, version, conns }];
+    tunnel.connectors = [
+      { id: clientId, arch: 'linux_amd64', config_version: 0, features: ['serialized_headers'], run_at: at, version, conns },
+    ];
     tunnel.everConnected = true;
     return clientId;
   }

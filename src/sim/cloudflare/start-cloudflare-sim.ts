@@ -197,7 +197,16 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     const url = new URL(req.url ?? '/', 'http://sim');
     const method = (req.method ?? 'GET').toUpperCase();
     const path = url.pathname.startsWith(SIM_BASE_PATH) ? url.pathname.slice(SIM_BASE_PATH.length) || '/' : url.pathname;
-    const entry: SimRequest = { method, path, query: url.search.replace(/^\?/, ''), operationId: undefined, status: 0, body: undefined, at, problems: [] };
+    const entry: SimRequest = {
+      method,
+      path,
+      query: url.search.replace(/^\?/, ''),
+      operationId: undefined,
+      status: 0,
+      body: undefined,
+      at,
+      problems: [],
+    };
     requests.push(entry);
 
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
@@ -243,7 +252,10 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
         routeValidator = accessValidator;
         route = accessValidator.match(method, path);
       }
-      if (route.kind === 'no-route' || (route.kind === 'found' && route.operation.operationId === 'x-derived-dns-records-batch' && !features.batch)) {
+      if (
+        route.kind === 'no-route' ||
+        (route.kind === 'found' && route.operation.operationId === 'x-derived-dns-records-batch' && !features.batch)
+      ) {
         throw fail(404, 7003, 'No route for the URI');
       }
       if (route.kind === 'method-not-allowed') throw fail(405, 7001, 'Method not allowed');
@@ -282,7 +294,11 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     // 400 6003/6111 (observed payloads: jeessy2/ddns-go#916, cloudflare/workers-sdk#5175).
     if (token !== undefined && !/^[A-Za-z0-9_-]+$/.test(token)) {
       throw new SimApiError(400, [
-        { code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }] },
+        {
+          code: 6003,
+          message: 'Invalid request headers',
+          error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }],
+        },
       ]);
     }
     const known = token === undefined ? undefined : state.tokens.get(token);

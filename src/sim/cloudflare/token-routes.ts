@@ -17,7 +17,8 @@ export function verifyToken(state: SimState, path: string, authorization: string
   const bearer = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : undefined;
   const token = bearer === undefined ? undefined : state.tokens.get(bearer);
   const owner = token?.owner ?? { kind: 'user' as const };
-  const matches = token !== undefined && (account === undefined ? owner.kind === 'user' : owner.kind === 'account' && owner.accountId === account);
+  const matches =
+    token !== undefined && (account === undefined ? owner.kind === 'user' : owner.kind === 'account' && owner.accountId === account);
   if (!matches) return errorResponse(401, 1000, 'Invalid API Token');
   const id = createHash('sha256').update(token.token).digest('hex').slice(0, 32);
   return ok({ id, status: token.status ?? 'active' });

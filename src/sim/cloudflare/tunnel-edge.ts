@@ -119,7 +119,8 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
     };
     if (message['type'] !== 'register') return refuse('expected a register message first');
     const tunnel = state.tunnels.get(String(message['tunnelId'] ?? '').toLowerCase());
-    if (!tunnel || tunnel.deleted_at !== null || tunnel.accountId !== message['accountTag']) return refuse('Unauthorized: Failed to get tunnel');
+    if (!tunnel || tunnel.deleted_at !== null || tunnel.accountId !== message['accountTag'])
+      return refuse('Unauthorized: Failed to get tunnel');
     if (!sameSecret(tunnel.secret, String(message['tunnelSecret'] ?? ''))) return refuse('Unauthorized: Invalid tunnel secret');
     const connectorId = String(message['connectorId'] ?? '');
     if (!/^[0-9a-f-]{36}$/i.test(connectorId)) return refuse('connectorId must be a UUID');

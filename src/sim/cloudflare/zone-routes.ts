@@ -22,7 +22,10 @@ function presentZone(state: SimState, z: SimZone): Record<string, unknown> {
     account: { id: z.accountId, name: account?.name ?? '' },
     meta: { step: 4, custom_certificate_quota: 0, page_rule_quota: 3, phishing_detected: false },
     permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
-    plan: z.plan === 'free' ? { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website', legacy_id: 'free' } : { id: 'pro', name: 'Pro Website', legacy_id: 'pro' },
+    plan:
+      z.plan === 'free'
+        ? { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website', legacy_id: 'free' }
+        : { id: 'pro', name: 'Pro Website', legacy_id: 'pro' },
     created_on: z.created_on,
     modified_on: z.created_on,
     activated_on: z.created_on,
@@ -46,7 +49,10 @@ export function listZones(state: SimState, query: URLSearchParams): SimResponse 
   const accountId = query.get('account.id');
   const status = query.get('status');
   const zones = [...state.zones.values()].filter(
-    (z) => (name === null || nameMatches(name, z.name)) && (accountId === null || z.accountId === accountId) && (status === null || z.status === status),
+    (z) =>
+      (name === null || nameMatches(name, z.name)) &&
+      (accountId === null || z.accountId === accountId) &&
+      (status === null || z.status === status),
   );
   const { page, info } = paginate(zones, query, 20);
   return ok(

@@ -257,9 +257,21 @@ export function execInContainer(
   return run(
     'lxc-attach',
     [
-      '-P', container.lxcPath, '-n', container.name, '--clear-env',
-      '--set-var', `PATH=${PATH_IN_CONTAINER}`, '--set-var', 'LANG=C.UTF-8', '--set-var', 'HOME=/root',
-      '--', '/bin/sh', '-c', command,
+      '-P',
+      container.lxcPath,
+      '-n',
+      container.name,
+      '--clear-env',
+      '--set-var',
+      `PATH=${PATH_IN_CONTAINER}`,
+      '--set-var',
+      'LANG=C.UTF-8',
+      '--set-var',
+      'HOME=/root',
+      '--',
+      '/bin/sh',
+      '-c',
+      command,
     ],
     { input: options.input, timeoutMs: options.timeoutMs ?? 60_000, allowFailure: options.allowFailure },
   );
@@ -271,10 +283,7 @@ export async function isRunning(container: Pick<Container, 'name' | 'lxcPath'>):
 }
 
 /** Clean shutdown through systemd, killed if it takes longer than timeoutSeconds. */
-export async function stopContainer(
-  container: Pick<Container, 'name' | 'lxcPath'>,
-  timeoutSeconds = 15,
-): Promise<void> {
+export async function stopContainer(container: Pick<Container, 'name' | 'lxcPath'>, timeoutSeconds = 15): Promise<void> {
   if (!(await isRunning(container))) return;
   const result = await run('lxc-stop', ['-P', container.lxcPath, '-n', container.name, '-t', String(timeoutSeconds)], {
     allowFailure: true,

@@ -26,7 +26,10 @@ export async function acquireLock(path: string, waitMs = 20 * 60_000): Promise<(
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number.parseInt(await readFile(join(path, 'pid'), 'utf8').catch(() => ''), 10);
-    const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(path).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if ((Number.isFinite(owner) && !processAlive(owner)) || (!Number.isFinite(owner) && age > 10_000)) {
       await rm(path, { recursive: true, force: true });
       continue;

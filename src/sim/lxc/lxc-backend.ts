@@ -29,7 +29,10 @@ export function createRealLxcBackend(options: RealLxcBackendOptions): RealLxcBac
   const serial = <T>(vmid: number, operation: () => Promise<T>): Promise<T> => {
     const previous = queues.get(vmid) ?? Promise.resolve();
     const next = previous.then(operation, operation);
-    queues.set(vmid, next.catch(() => undefined));
+    queues.set(
+      vmid,
+      next.catch(() => undefined),
+    );
     return next;
   };
 

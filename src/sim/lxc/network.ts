@@ -50,9 +50,7 @@ export async function createBridge(options: BridgeOptions = {}): Promise<TestBri
   }
   const routes = await run('ip', ['-4', 'route', 'show', `${subnet}.0/24`]);
   if (routes.stdout.trim() !== '') {
-    throw new SimLxcError(
-      `${subnet}.0/24 is already routed on this machine (${routes.stdout.trim()}); choose another test subnet`,
-    );
+    throw new SimLxcError(`${subnet}.0/24 is already routed on this machine (${routes.stdout.trim()}); choose another test subnet`);
   }
   const hostAddress = `${subnet}.1`;
   await run('ip', ['link', 'add', name, 'type', 'bridge']);

@@ -75,9 +75,7 @@ export function findDebianMirror(text: string): string | undefined {
     const deb822 = /^URIs:\s*(.+)$/i.exec(line);
     if (deb822?.[1]) uris.push(...deb822[1].split(/\s+/));
   }
-  return uris
-    .map((uri) => uri.replace(/\/+$/, ''))
-    .find((uri) => /^https?:\/\//.test(uri) && /\/debian$/.test(uri));
+  return uris.map((uri) => uri.replace(/\/+$/, '')).find((uri) => /^https?:\/\//.test(uri) && /\/debian$/.test(uri));
 }
 
 export function rootfsTarballName(): string {
@@ -104,11 +102,9 @@ export async function ensureRootfs(options: RootfsOptions = {}): Promise<string>
     const buildDir = join(cacheDir, `build-${process.pid}`);
     reporter.step('rootfs', `debootstrap ${ROOTFS_SUITE} from ${mirror} (first run only, about 2 minutes)`);
     try {
-      await run(
-        'debootstrap',
-        ['--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, ROOTFS_SUITE, buildDir, mirror],
-        { timeoutMs: options.timeoutMs ?? 15 * 60_000 },
-      );
+      await run('debootstrap', ['--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, ROOTFS_SUITE, buildDir, mirror], {
+        timeoutMs: options.timeoutMs ?? 15 * 60_000,
+      });
       await prepareRootfs(buildDir);
       const partial = `${tarball}.partial-${process.pid}`;
       await run('tar', ['--numeric-owner', '-czf', partial, '-C', buildDir, '.'], { timeoutMs: 5 * 60_000 });

@@ -57,11 +57,20 @@ function guestOn(ctx: HandlerContext, kind: 'lxc' | 'qemu'): SimGuest {
 
 function resourceRow(ctx: HandlerContext, g: SimGuest): Record<string, unknown> {
   const nodeOnline = ctx.nodeOnline(g.node);
-  const row: Record<string, unknown> = { id: `${g.type}/${g.vmid}`, vmid: ctx.vmidAsString ? String(g.vmid) : g.vmid, node: g.node, type: g.type, template: 0 };
+  const row: Record<string, unknown> = {
+    id: `${g.type}/${g.vmid}`,
+    vmid: ctx.vmidAsString ? String(g.vmid) : g.vmid,
+    node: g.node,
+    type: g.type,
+    template: 0,
+  };
   // Name and status come from RRD data pushed by pvestatd (pve-manager PVE/API2Tools.pm extract_vm_stats,
   // default status 'unknown'): missing for offline nodes and for guests no cycle has seen yet, and
   // lagging start/stop by up to one cycle (README-pve §4.14 "How stale /cluster/resources can be").
-  const reported = ctx.statusRefreshMs === 0 ? { status: g.status, name: g.type === 'lxc' ? g.config.hostname ?? `CT${g.vmid}` : g.config.name ?? `VM ${g.vmid}` } : g.reported;
+  const reported =
+    ctx.statusRefreshMs === 0
+      ? { status: g.status, name: g.type === 'lxc' ? (g.config.hostname ?? `CT${g.vmid}`) : (g.config.name ?? `VM ${g.vmid}`) }
+      : g.reported;
   if (!nodeOnline || !reported) row.status = 'unknown';
   else {
     row.status = reported.status;
@@ -169,7 +178,18 @@ const LXC_OPTION_PRIV: Record<string, string> = {
   nameserver: 'VM.Config.Network',
   searchdomain: 'VM.Config.Network',
 };
-const NO_EXTRA_PRIV = new Set(['node', 'vmid', 'ssh-public-keys', 'password', 'start', 'storage', 'ostemplate', 'digest', 'delete', 'revert']);
+const NO_EXTRA_PRIV = new Set([
+  'node',
+  'vmid',
+  'ssh-public-keys',
+  'password',
+  'start',
+  'storage',
+  'ostemplate',
+  'digest',
+  'delete',
+  'revert',
+]);
 
 /** pve-container check_ct_modify_config_perm + check_bridge_access, for the options we simulate. */
 function checkOptionPrivs(ctx: HandlerContext, vmid: number, keys: string[]): void {
@@ -258,7 +278,10 @@ async function startLxc(ctx: HandlerContext, g: SimGuest): Promise<void> {
 function updateConfig(ctx: HandlerContext, g: SimGuest): null {
   const p = ctx.params;
   const changes = Object.keys(p).filter((k) => !['node', 'vmid', 'digest', 'delete', 'revert'].includes(k));
-  const deletes = str(p.delete)?.split(/[;,\s]+/).filter(Boolean) ?? [];
+  const deletes =
+    str(p.delete)
+      ?.split(/[;,\s]+/)
+      .filter(Boolean) ?? [];
   if (changes.length === 0 && deletes.length === 0) throw new SimError(500, 'no options specified');
   checkOptionPrivs(ctx, g.vmid, [...changes, ...deletes]);
   checkLock(g);
@@ -311,7 +334,11 @@ export const handlers: Record<string, Handler> = {
       for (const n of ctx.state.nodes.values())
         for (const s of ctx.state.storages.values()) {
           if (!storageOnNode(s, n.name)) continue;
-          if (!hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') && !hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace')) continue;
+          if (
+            !hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') &&
+            !hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace')
+          )
+            continue;
           rows.push({
             id: `storage/${n.name}/${s.id}`,
             type: 'storage',
@@ -330,7 +357,8 @@ export const handlers: Record<string, Handler> = {
   'GET /cluster/nextid': (ctx) => {
     const wanted = str(ctx.params.vmid);
     if (wanted !== undefined) {
-      if (ctx.state.guests.has(Number(wanted))) throw new SimError(400, 'Parameter verification failed.', { vmid: `VM ${wanted} already exists` });
+      if (ctx.state.guests.has(Number(wanted)))
+        throw new SimError(400, 'Parameter verification failed.', { vmid: `VM ${wanted} already exists` });
       return wanted;
     }
     for (let id = 100; id < 1_000_000; id++) if (!ctx.state.guests.has(id)) return String(id);
@@ -355,7 +383,10 @@ export const handlers: Record<string, Handler> = {
   },
 
   // pve-manager PVE/API2.pm version: `release` is the x.y point release.
-  'GET /version': (ctx) => (ctx.state.pveVersion === 9 ? { release: '9.1', version: '9.1.1', repoid: '42fa3b4e' } : { release: '8.4', version: '8.4.1', repoid: '2a5fa54a' }),
+  'GET /version': (ctx) =>
+    ctx.state.pveVersion === 9
+      ? { release: '9.1', version: '9.1.1', repoid: '42fa3b4e' }
+      : { release: '8.4', version: '8.4.1', repoid: '2a5fa54a' },
 
   // pve-access-control PVE/API2/AccessControl.pm permissions: without userid, the caller's own
   // effective privileges, `{"<path>": {"<Priv>": 1 (propagate) | 0}}`; the simulator's ACLs all propagate.
@@ -384,7 +415,10 @@ export const handlers: Record<string, Handler> = {
     const node = str(ctx.params.node)!;
     return [...ctx.state.storages.values()]
       .filter((s) => storageOnNode(s, node))
-      .filter((s) => hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') || hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace'))
+      .filter(
+        (s) =>
+          hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.Audit') || hasPriv(ctx.token, `/storage/${s.id}`, 'Datastore.AllocateSpace'),
+      )
       .filter((s) => !content || content.some((c) => s.content.includes(c)))
       .map((s) => ({
         storage: s.id,
@@ -456,9 +490,12 @@ export const handlers: Record<string, Handler> = {
     if (!rm) throw new SimError(500, `unable to parse rootfs '${rootfsRaw}' (only new volumes are simulated)`);
     const rootStorageId = rm[1] ?? defaultStorage;
     const rootStorage = ctx.state.storages.get(rootStorageId);
-    if (rootStorage && !storageOnNode(rootStorage, node)) throw new SimError(500, `storage '${rootStorageId}' is not available on node '${node}'`);
+    if (rootStorage && !storageOnNode(rootStorage, node))
+      throw new SimError(500, `storage '${rootStorageId}' is not available on node '${node}'`);
     if (!rootStorage || !rootStorage.content.includes('rootdir'))
-      throw new SimError(400, 'Parameter verification failed.', { storage: `storage '${rootStorageId}' does not support container directories` });
+      throw new SimError(400, 'Parameter verification failed.', {
+        storage: `storage '${rootStorageId}' does not support container directories`,
+      });
     requirePriv(ctx.token, `/storage/${rootStorageId}`, 'Datastore.AllocateSpace');
 
     // The configuration the task writes after unpacking; until then the file holds only `lock: create`.
@@ -671,14 +708,40 @@ export const handlers: Record<string, Handler> = {
       .sort((a, b) => b.starttime - a.starttime || b.pid - a.pid);
     const active = all.filter((t) => t.status === 'running');
     const archived = all.filter((t) => t.status === 'stopped');
-    const activeRow = (t: SimTask) => ({ upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.owner, status: 'RUNNING', saved: '0' });
+    const activeRow = (t: SimTask) => ({
+      upid: t.upid,
+      node: t.node,
+      pid: t.pid,
+      pstart: t.pstart,
+      starttime: t.starttime,
+      type: t.type,
+      id: t.id,
+      user: t.owner,
+      status: 'RUNNING',
+      saved: '0',
+    });
     const archiveRow = (t: SimTask) => {
-      const row: Record<string, unknown> = { upid: t.upid, node: t.node, pid: t.pid, pstart: t.pstart, starttime: t.starttime, type: t.type, id: t.id, user: t.user, status: t.exitstatus ?? 'unexpected status' };
+      const row: Record<string, unknown> = {
+        upid: t.upid,
+        node: t.node,
+        pid: t.pid,
+        pstart: t.pstart,
+        starttime: t.starttime,
+        type: t.type,
+        id: t.id,
+        user: t.user,
+        status: t.exitstatus ?? 'unexpected status',
+      };
       if (t.tokenid) row.tokenid = t.tokenid;
       if (t.endtime !== undefined) row.endtime = t.endtime;
       return row;
     };
-    let rows = source === 'active' ? active.map(activeRow) : source === 'all' ? [...active.map(activeRow), ...archived.map(archiveRow)] : archived.map(archiveRow);
+    let rows =
+      source === 'active'
+        ? active.map(activeRow)
+        : source === 'all'
+          ? [...active.map(activeRow), ...archived.map(archiveRow)]
+          : archived.map(archiveRow);
     if (userfilter) rows = rows.filter((r) => String(r.user).toLowerCase().includes(userfilter));
     return { data: rows.slice(start, start + limit), total: rows.length, __envelope: true };
   },

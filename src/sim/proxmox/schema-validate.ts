@@ -124,8 +124,7 @@ const NAMED: Record<string, (v: string) => void> = {
     if (!/^[a-z][a-z0-9_-]+$/i.test(v)) throw new FormatError(`invalid configuration ID '${v}'\n`);
   },
   'pve-storage-content': (v) => {
-    if (!/^(images|rootdir|vztmpl|iso|backup|snippets|import|none)$/.test(v))
-      throw new FormatError(`invalid content type '${v}'\n`);
+    if (!/^(images|rootdir|vztmpl|iso|backup|snippets|import|none)$/.test(v)) throw new FormatError(`invalid content type '${v}'\n`);
   },
   'pve-startup-order': (v) => {
     for (const p of v.split(',')) {
@@ -160,11 +159,7 @@ function checkFormat(format: string | Record<string, PropSchema>, value: string,
   } else fn(value);
 }
 
-export function parsePropertyString(
-  format: Record<string, PropSchema>,
-  data: string,
-  path: string,
-): Record<string, string> {
+export function parsePropertyString(format: Record<string, PropSchema>, data: string, path: string): Record<string, string> {
   const res: Record<string, string> = {};
   let defaultKey: string | undefined;
   for (const part of data.split(',')) {

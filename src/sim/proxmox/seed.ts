@@ -104,11 +104,41 @@ export type SimGuestSeed = SimLxcSeed | SimVmSeed;
  * on a current node.
  */
 export const CURRENT_SYSTEM_TEMPLATES: SimAplSeed[] = [
-  { template: 'debian-12-standard_12.12-1_amd64.tar.zst', os: 'debian-12', section: 'system', version: '12.12-1', headline: 'Debian 12 Bookworm (standard)' },
-  { template: 'debian-13-standard_13.1-2_amd64.tar.zst', os: 'debian-13', section: 'system', version: '13.1-2', headline: 'Debian 13 Trixie (standard)' },
-  { template: 'ubuntu-22.04-standard_22.04-1_amd64.tar.zst', os: 'ubuntu-22.04', section: 'system', version: '22.04-1', headline: 'Ubuntu 22.04 Jammy (standard)' },
-  { template: 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst', os: 'ubuntu-24.04', section: 'system', version: '24.04-2', headline: 'Ubuntu 24.04 Noble (standard)' },
-  { template: 'alpine-3.22-default_20250617_amd64.tar.xz', os: 'alpine-3.22', section: 'system', version: '20250617', headline: 'Alpine Linux 3.22 (default)' },
+  {
+    template: 'debian-12-standard_12.12-1_amd64.tar.zst',
+    os: 'debian-12',
+    section: 'system',
+    version: '12.12-1',
+    headline: 'Debian 12 Bookworm (standard)',
+  },
+  {
+    template: 'debian-13-standard_13.1-2_amd64.tar.zst',
+    os: 'debian-13',
+    section: 'system',
+    version: '13.1-2',
+    headline: 'Debian 13 Trixie (standard)',
+  },
+  {
+    template: 'ubuntu-22.04-standard_22.04-1_amd64.tar.zst',
+    os: 'ubuntu-22.04',
+    section: 'system',
+    version: '22.04-1',
+    headline: 'Ubuntu 22.04 Jammy (standard)',
+  },
+  {
+    template: 'ubuntu-24.04-standard_24.04-2_amd64.tar.zst',
+    os: 'ubuntu-24.04',
+    section: 'system',
+    version: '24.04-2',
+    headline: 'Ubuntu 24.04 Noble (standard)',
+  },
+  {
+    template: 'alpine-3.22-default_20250617_amd64.tar.xz',
+    os: 'alpine-3.22',
+    section: 'system',
+    version: '20250617',
+    headline: 'Alpine Linux 3.22 (default)',
+  },
 ];
 
 export const DEMO_TEMPLATE = 'debian-12-standard_12.12-1_amd64.tar.zst';

@@ -158,7 +158,14 @@ export class SimState {
       }
       const first = seed.nodes[0]?.name ?? 'pve';
       if (!templatesByNode.has(first)) templatesByNode.set(first, new Map());
-      this.storages.set(s.id, { id: s.id, type: s.type, content: [...s.content], templates: templatesByNode.get(first)!, nodes: s.nodes, templatesByNode });
+      this.storages.set(s.id, {
+        id: s.id,
+        type: s.type,
+        content: [...s.content],
+        templates: templatesByNode.get(first)!,
+        nodes: s.nodes,
+        templatesByNode,
+      });
     }
     this.aplinfo = (seed.aplinfo ?? []).map((a) => ({
       template: a.template,

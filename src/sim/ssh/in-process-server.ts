@@ -140,8 +140,26 @@ function handleConnection(client: Connection, key: ParsedKey, user: string, live
           closeSync(fd);
           sftp.status(reqid, STATUS_CODE.OK);
         });
-        for (const op of ['READ', 'FSTAT', 'STAT', 'LSTAT', 'OPENDIR', 'READDIR', 'REMOVE', 'RMDIR', 'MKDIR', 'RENAME', 'REALPATH', 'SETSTAT', 'READLINK', 'SYMLINK'] as const) {
-          sftp.on(op as 'READ', ((reqid: number) => sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${op} is not supported by the sandbox server`)) as never);
+        for (const op of [
+          'READ',
+          'FSTAT',
+          'STAT',
+          'LSTAT',
+          'OPENDIR',
+          'READDIR',
+          'REMOVE',
+          'RMDIR',
+          'MKDIR',
+          'RENAME',
+          'REALPATH',
+          'SETSTAT',
+          'READLINK',
+          'SYMLINK',
+        ] as const) {
+          sftp.on(
+            op as 'READ',
+            ((reqid: number) => sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${op} is not supported by the sandbox server`)) as never,
+          );
         }
         sftp.on('close', () => {
           for (const fd of handles.values()) closeSync(fd);

@@ -221,7 +221,11 @@ export async function startSandboxHost(options: SandboxHostOptions = {}): Promis
   const root = join(dir, 'root');
   const binDir = join(dir, 'bin');
   const sshDir = join(dir, 'ssh');
-  await Promise.all([mkdir(root, { recursive: true }), mkdir(binDir, { recursive: true }), mkdir(sshDir, { recursive: true, mode: 0o700 })]);
+  await Promise.all([
+    mkdir(root, { recursive: true }),
+    mkdir(binDir, { recursive: true }),
+    mkdir(sshDir, { recursive: true, mode: 0o700 }),
+  ]);
   await mkdir(join(root, 'tmp'), { recursive: true });
   await chmod(join(root, 'tmp'), 0o1777);
 

@@ -43,9 +43,18 @@ let engineBundle: Promise<string> | undefined;
 function ingressEngine(): Promise<string> {
   engineBundle ??= (async () => {
     const entry = join(dirname(standinScriptPath()), 'ingress-cli.ts');
-    if (!existsSync(entry)) throw new UserError(`the stand-in's ingress engine ${entry} is missing; it ships with the proxflare source checkout`);
+    if (!existsSync(entry))
+      throw new UserError(`the stand-in's ingress engine ${entry} is missing; it ships with the proxflare source checkout`);
     const { build } = await import('esbuild');
-    const result = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', target: 'node20', write: false, logLevel: 'silent' });
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
     return result.outputFiles[0]!.text;
   })();
   return engineBundle;
@@ -81,7 +90,7 @@ function controlFile(version: string): string {
     'Priority: optional',
     'Description: proxflare test stand-in for cloudflared (NOT the real cloudflared)',
     ' Answers --version, tunnel ingress validate and tunnel run like cloudflared',
-    ' (ingress checks run proxflare\'s own cloudflared port with node), so installs,',
+    " (ingress checks run proxflare's own cloudflared port with node), so installs,",
     ' config validation and systemd supervision can be tested without network',
     ' access. It never connects to Cloudflare.',
     '',
@@ -100,7 +109,11 @@ export interface StandinEdgeConfig {
  * carries /usr/lib/cloudflared-standin/edge.json, so every host (sandbox or container) that
  * installs it dials that simulated edge.
  */
-export async function buildStandinDeb(outDir: string, version: string = STANDIN_VERSION, options: { edge?: StandinEdgeConfig } = {}): Promise<string> {
+export async function buildStandinDeb(
+  outDir: string,
+  version: string = STANDIN_VERSION,
+  options: { edge?: StandinEdgeConfig } = {},
+): Promise<string> {
   if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) {
     throw new UserError(`Stand-in cloudflared version "${version}" is not a valid Debian version; use e.g. 2026.8.2-standin`);
   }

@@ -48,10 +48,17 @@ function main([command, file, url]: string[]): void {
     const doc = (parsed.document() ?? {}) as Record<string, unknown>;
     const raw = Array.isArray(doc['ingress']) ? (doc['ingress'] as Record<string, unknown>[]) : [];
     // The rule's own originRequest.access (cloudflared reads the Access check from the rule only), for the stand-in's simulated edge.
-    const accessOf = (i: number) => ((raw[i]?.['originRequest'] as Record<string, unknown> | undefined)?.['access'] ?? null);
-    const rules = parsed.ingress.rules.map((r, i) => ({ hostname: r.hostname, path: r.path?.source ?? '', service: r.service, access: accessOf(i) }));
+    const accessOf = (i: number) => (raw[i]?.['originRequest'] as Record<string, unknown> | undefined)?.['access'] ?? null;
+    const rules = parsed.ingress.rules.map((r, i) => ({
+      hostname: r.hostname,
+      path: r.path?.source ?? '',
+      service: r.service,
+      access: accessOf(i),
+    }));
     const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
-    process.stdout.write(`${JSON.stringify({ ok: true, rules, tunnel: text(doc['tunnel']), credentialsFile: text(doc['credentials-file']) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: true, rules, tunnel: text(doc['tunnel']), credentialsFile: text(doc['credentials-file']) })}\n`,
+    );
     return;
   }
   if (!parsed.ok) {

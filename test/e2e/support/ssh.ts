@@ -100,9 +100,7 @@ function session(client: Client): SshSession {
       const wrapper = await sftp();
       try {
         const data = await readFile(localPath);
-        await new Promise<void>((resolve, reject) =>
-          wrapper.writeFile(remotePath, data, (error) => (error ? reject(error) : resolve())),
-        );
+        await new Promise<void>((resolve, reject) => wrapper.writeFile(remotePath, data, (error) => (error ? reject(error) : resolve())));
       } finally {
         wrapper.end();
       }
@@ -114,9 +112,7 @@ function session(client: Client): SshSession {
           wrapper.writeFile(remotePath, content, { mode }, (error) => (error ? reject(error) : resolve())),
         );
         // SFTP applies mode only on create (and through the umask); make it exact.
-        await new Promise<void>((resolve, reject) =>
-          wrapper.chmod(remotePath, mode, (error) => (error ? reject(error) : resolve())),
-        );
+        await new Promise<void>((resolve, reject) => wrapper.chmod(remotePath, mode, (error) => (error ? reject(error) : resolve())));
       } finally {
         wrapper.end();
       }

@@ -72,7 +72,10 @@ describe('lazy loading', () => {
   it('the recorder catches a CommonJS package required from CommonJS (as ssh2 loads its parts)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'proxflare-modules-'));
     const log = join(dir, 'modules.log');
-    await run(process.execPath, ['--import', RECORDER, '-e', "require('ssh2')"], { cwd: ROOT, env: { PATH: process.env.PATH, PROXFLARE_MODULE_LOG: log } });
+    await run(process.execPath, ['--import', RECORDER, '-e', "require('ssh2')"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, PROXFLARE_MODULE_LOG: log },
+    });
     expect(heavyIn((await readFile(log, 'utf8')).split('\n'))).toEqual(['ssh2']);
   });
 });

@@ -111,7 +111,11 @@ describe('tunnel', () => {
   it('recovers lost credentials from the tunnel token instead of creating a duplicate', async () => {
     sim = await startCloudflareSim({ zones: [{ name: ZONE }] });
     const first = adapterFor(sim, [ZONE]);
-    const { credentials } = await applySync(first, sim.accountId, await planSync(first, sim.accountId, { tunnelName: TUNNEL, hostnames: [], zones: [ZONE] }));
+    const { credentials } = await applySync(
+      first,
+      sim.accountId,
+      await planSync(first, sim.accountId, { tunnelName: TUNNEL, hostnames: [], zones: [ZONE] }),
+    );
 
     // A later run on a rebuilt connector: the credentials file is gone.
     const second = adapterFor(sim, [ZONE]);
@@ -249,7 +253,11 @@ describe('DNS apply', () => {
     sim = await startCloudflareSim({ zones: [{ name: ZONE }] });
     const name = `t${'x'.repeat(120)}`;
     const cf = adapterFor(sim, [ZONE]);
-    await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, { tunnelName: name, hostnames: ['a.example.com'], zones: [ZONE] }));
+    await applySync(
+      cf,
+      sim.accountId,
+      await planSync(cf, sim.accountId, { tunnelName: name, hostnames: ['a.example.com'], zones: [ZONE] }),
+    );
     expect(sim.state.records(ZONE)[0]!.comment).toBe(ownerComment(name));
     expect(ownerComment(name)).toHaveLength(100);
     const again = await planSync(cf, sim.accountId, { tunnelName: name, hostnames: ['a.example.com'], zones: [ZONE] });

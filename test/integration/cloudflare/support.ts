@@ -19,7 +19,11 @@ export function settingsFor(sim: CloudflareSim, zones: string[], token = sim.tok
   return { apiToken: new Secret(token), accountId: sim.accountId, zones, baseUrl: sim.url };
 }
 
-export function adapterFor(sim: CloudflareSim, zones: string[], options: CloudflareAdapterOptions & { token?: string } = {}): CloudflareAdapter {
+export function adapterFor(
+  sim: CloudflareSim,
+  zones: string[],
+  options: CloudflareAdapterOptions & { token?: string } = {},
+): CloudflareAdapter {
   return createCloudflare(settingsFor(sim, zones, options.token), { maxRetries: 4, ...options });
 }
 
@@ -60,7 +64,11 @@ export async function planSync(cf: CloudflareAdapter, accountId: string, input: 
  * executors against the adapter. Proxmox and the connector are never reached by a plan of
  * tunnel and DNS changes; touching them fails the test.
  */
-export async function applySync(cf: CloudflareAdapter, accountId: string, plan: SyncPlan): Promise<{ tunnelId: string; credentials?: TunnelCredentials }> {
+export async function applySync(
+  cf: CloudflareAdapter,
+  accountId: string,
+  plan: SyncPlan,
+): Promise<{ tunnelId: string; credentials?: TunnelCredentials }> {
   let credentials: TunnelCredentials | undefined;
   // Observes the real createTunnel (the credentials stay inside apply otherwise); the call goes through.
   const cloudflare = new Proxy(cf, {
@@ -86,14 +94,19 @@ export async function applySync(cf: CloudflareAdapter, accountId: string, plan: 
     close: async () => {},
   };
   // applyPlan reads only these inventory fields for tunnel and DNS changes.
-  const inventory = { cloudflare: { accountId }, tunnel: { name: plan.tunnel.after.name }, connector: { hostname: 'cloudflared' } } as unknown as Inventory;
+  const inventory = {
+    cloudflare: { accountId },
+    tunnel: { name: plan.tunnel.after.name },
+    connector: { hostname: 'cloudflared' },
+  } as unknown as Inventory;
   const changes = inApplyOrder<Change>([plan.tunnel, ...plan.dns.changes]);
-  const result = await applyPlan({ changes, conflicts: [], warnings: [], origins: [] }, { inventory, ports, reporter: silentReporter, host: undefined }).catch(
-    (err: unknown) => {
-      // The tests look at the adapter's error that apply stopped at.
-      throw err instanceof ApplyError ? err.cause : err;
-    },
-  );
+  const result = await applyPlan(
+    { changes, conflicts: [], warnings: [], origins: [] },
+    { inventory, ports, reporter: silentReporter, host: undefined },
+  ).catch((err: unknown) => {
+    // The tests look at the adapter's error that apply stopped at.
+    throw err instanceof ApplyError ? err.cause : err;
+  });
   return { tunnelId: result.tunnelId, ...(credentials ? { credentials } : {}) };
 }
 

@@ -17,7 +17,11 @@ describe('Cloudflare sync against the simulator', () => {
   });
 
   it('creates the tunnel and proxied CNAMEs on a fresh zone, then plans only no-ops', async () => {
-    const input = { tunnelName: TUNNEL, hostnames: ['media.example.com', 'cloud.example.com', 'wiki.example.org'], zones: [ZONE, 'example.org'] };
+    const input = {
+      tunnelName: TUNNEL,
+      hostnames: ['media.example.com', 'cloud.example.com', 'wiki.example.org'],
+      zones: [ZONE, 'example.org'],
+    };
     const cf = adapterFor(sim, input.zones);
     const plan = await planSync(cf, sim.accountId, input);
     expect(plan.tunnel.action).toBe('create');
@@ -53,19 +57,24 @@ describe('Cloudflare sync against the simulator', () => {
     const { tunnelId } = await applySync(cf, sim.accountId, await planSync(cf, sim.accountId, input));
     sim.state.seedRecord(ZONE, { name: 'mail.example.com', type: 'A', content: '192.0.2.10' });
     sim.state.seedRecord(ZONE, { name: 'old.example.com', content: tunnelTarget(tunnelId), proxied: true, comment: 'hand-made' });
-    sim.state.seedRecord(ZONE, { name: 'other.example.com', content: 'x.cfargotunnel.com', proxied: true, comment: ownerComment('homelab2') });
+    sim.state.seedRecord(ZONE, {
+      name: 'other.example.com',
+      content: 'x.cfargotunnel.com',
+      proxied: true,
+      comment: ownerComment('homelab2'),
+    });
 
     const plan = await planSync(cf, sim.accountId, { ...input, hostnames: ['a.example.com'] });
     expect(actions(plan)).toEqual(['noop dns/a.example.com', 'delete dns/b.example.com']);
     expect(plan.dns.changes[1]!.reason).toBe('not in inventory');
     expect(plan.dns.warnings.join('\n')).toContain('dns/old.example.com');
     await applySync(cf, sim.accountId, plan);
-    expect(sim.state.records(ZONE).map((r) => r.name).sort()).toEqual([
-      'a.example.com',
-      'mail.example.com',
-      'old.example.com',
-      'other.example.com',
-    ]);
+    expect(
+      sim.state
+        .records(ZONE)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['a.example.com', 'mail.example.com', 'old.example.com', 'other.example.com']);
   });
 
   it('leaves a foreign record alone and reports a conflict naming it and --adopt; adopt takes it over', async () => {

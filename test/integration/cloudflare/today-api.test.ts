@@ -45,7 +45,13 @@ describe('restart wait on the connections endpoint', () => {
     const oldConnector = sim.state.setTunnelConnections(tunnel.id, 4);
     const cf = adapterFor(sim, []);
     const reporter = recordingReporter();
-    const watch = await watchConnectorRestart({ cloudflare: cf, reporter, accountId: sim.accountId, tunnelId: tunnel.id, address: `tunnel/${TUNNEL}` });
+    const watch = await watchConnectorRestart({
+      cloudflare: cf,
+      reporter,
+      accountId: sim.accountId,
+      tunnelId: tunnel.id,
+      address: `tunnel/${TUNNEL}`,
+    });
     // The restart: cloudflared comes back under a new connector id.
     const newConnector = sim.state.setTunnelConnections(tunnel.id, 4, { version: '2026.8.2' });
     expect(newConnector).not.toBe(oldConnector);
@@ -108,8 +114,15 @@ describe('a DNS batch whose answer is lost', () => {
     await applySync(cf, sim.accountId, plan);
     const batches = sim.requests.filter((r) => r.operationId === 'x-derived-dns-records-batch');
     expect(batches.map((b) => b.status)).toEqual([-2]);
-    expect(reporter.warnings).toEqual(['cloudflare: zone example.com: the answer to batch 1 of 1 (post a.example.com, post b.example.com) was lost; re-reading the zone shows all 2 of its changes in place']);
-    expect(sim.state.records(ZONE).map((r) => r.name).sort()).toEqual(['a.example.com', 'b.example.com']);
+    expect(reporter.warnings).toEqual([
+      'cloudflare: zone example.com: the answer to batch 1 of 1 (post a.example.com, post b.example.com) was lost; re-reading the zone shows all 2 of its changes in place',
+    ]);
+    expect(
+      sim.state
+        .records(ZONE)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['a.example.com', 'b.example.com']);
     const again = await planSync(adapterFor(sim, [ZONE]), sim.accountId, input);
     expect(actions(again)).toEqual(['noop dns/a.example.com', 'noop dns/b.example.com']);
   });
@@ -145,7 +158,9 @@ describe('a DNS batch whose answer is lost', () => {
     await applySync(cf, sim.accountId, plan);
     const creates = sim.requests.filter((r) => r.operationId === 'dns-records-for-a-zone-create-dns-record');
     expect(creates.map((r) => r.status)).toEqual([-2]);
-    expect(reporter.warnings).toEqual(['cloudflare: zone example.com: the answer to post a.example.com was lost; re-reading the zone shows all 1 of its changes in place']);
+    expect(reporter.warnings).toEqual([
+      'cloudflare: zone example.com: the answer to post a.example.com was lost; re-reading the zone shows all 1 of its changes in place',
+    ]);
     expect(sim.state.records(ZONE)).toHaveLength(1);
   });
 });

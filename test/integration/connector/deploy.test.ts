@@ -64,18 +64,29 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
   // Issue 13 classes 7 and 8: what the state script sends back about secrets and staging files.
   it('reports the credentials by digest and TunnelID only, and lists stale staging files (not live ones, not foreign names)', async () => {
     const secret = randomBytes(32).toString('base64');
-    const content = JSON.stringify({ AccountTag: 'a', TunnelSecret: secret, TunnelID: '6f1c6b0e-1111-4a2b-9c3d-000000000001', Endpoint: '' });
+    const content = JSON.stringify({
+      AccountTag: 'a',
+      TunnelSecret: secret,
+      TunnelID: '6f1c6b0e-1111-4a2b-9c3d-000000000001',
+      Endpoint: '',
+    });
     const creds = '/etc/cloudflared/credentials.json';
     await mkdir(dirname(inSandbox(creds)), { recursive: true });
     await writeFile(inSandbox(creds), content, { mode: 0o600 });
     const dead = '/etc/cloudflared/.credentials.json.proxflare-tmp.999999999';
     const live = `/etc/cloudflared/.config.yml.proxflare-tmp.${process.pid}`;
-    for (const p of [dead, live, '/etc/cloudflared/.other.proxflare-tmp.5', '/etc/cloudflared/.config.yml.proxflare-tmp.x']) await writeFile(inSandbox(p), secret);
+    for (const p of [dead, live, '/etc/cloudflared/.other.proxflare-tmp.5', '/etc/cloudflared/.config.yml.proxflare-tmp.x'])
+      await writeFile(inSandbox(p), secret);
     const host = await connect();
     const state = await host.readState([PATHS.config], UNIT, { secretPaths: [creds] });
     expect(state.files.has(creds)).toBe(false);
     const { createHash } = await import('node:crypto');
-    expect(state.secretFiles!.get(creds)).toEqual({ sha256: createHash('sha256').update(content).digest('hex'), mode: 0o600, owner: expect.any(String), tunnelId: '6f1c6b0e-1111-4a2b-9c3d-000000000001' });
+    expect(state.secretFiles!.get(creds)).toEqual({
+      sha256: createHash('sha256').update(content).digest('hex'),
+      mode: 0o600,
+      owner: expect.any(String),
+      tunnelId: '6f1c6b0e-1111-4a2b-9c3d-000000000001',
+    });
     expect(JSON.stringify([...state.secretFiles!.values()])).not.toContain(secret);
     expect(state.staging).toEqual([dead]);
 

@@ -35,7 +35,10 @@ describe('proxflare doctor', () => {
     // Before the first sync: the connector does not exist yet, which is not a failure.
     const before = await doctor(lab);
     expect(before.code, JSON.stringify(before.report, null, 1)).toBe(0);
-    expect(byId(before.report, 'connector:cloudflared.ssh')).toMatchObject({ status: 'skip', detail: expect.stringMatching(/does not exist yet/) });
+    expect(byId(before.report, 'connector:cloudflared.ssh')).toMatchObject({
+      status: 'skip',
+      detail: expect.stringMatching(/does not exist yet/),
+    });
     expect(byId(before.report, 'cloudflare.tunnel').detail).toMatch(/not found .*sync creates it/);
 
     expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
@@ -57,7 +60,9 @@ describe('proxflare doctor', () => {
       'connector:cloudflared.ready': 'ok',
       'connector:cloudflared.clock': 'ok',
     });
-    expect(byId(report, 'proxmox.api').detail).toMatch(/Proxmox VE 9\.1, token proxflare@pve!demo accepted, certificate matches proxmox\.fingerprint/);
+    expect(byId(report, 'proxmox.api').detail).toMatch(
+      /Proxmox VE 9\.1, token proxflare@pve!demo accepted, certificate matches proxmox\.fingerprint/,
+    );
     expect(byId(report, 'cloudflare.tunnel').detail).toMatch(/found \(id [0-9a-f-]+\); Tunnel Read and Tunnel Edit present/);
     expect(byId(report, 'connector:cloudflared.cloudflared').detail).toBe('cloudflared 2026.8.2-standin installed');
     expect(byId(report, 'connector:cloudflared.ready').detail).toMatch(/^200, 4 edge connections/);
@@ -87,7 +92,11 @@ describe('proxflare doctor', () => {
     await writeFile(lab.inventoryFile, yaml.replace(/fingerprint: "[^"]+"/, `fingerprint: "${'AB:'.repeat(31)}AB"`));
     const pinned = await doctor(lab);
     expect(pinned.code).toBe(1);
-    expect(byId(pinned.report, 'proxmox.api')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/fingerprint/i), fix: expect.stringMatching(/\S/) });
+    expect(byId(pinned.report, 'proxmox.api')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/fingerprint/i),
+      fix: expect.stringMatching(/\S/),
+    });
     expect(byId(pinned.report, 'proxmox.privileges').status).toBe('skip');
 
     await writeFile(lab.inventoryFile, yaml);
@@ -108,10 +117,17 @@ describe('proxflare doctor', () => {
     lab.env.CLOUDFLARE_API_TOKEN = 'not-a-real-token';
     const bad = await doctor(lab);
     expect(bad.code).toBe(1);
-    expect(byId(bad.report, 'cloudflare.token')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/Invalid API Token/), fix: expect.stringMatching(/CLOUDFLARE_API_TOKEN/) });
+    expect(byId(bad.report, 'cloudflare.token')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/Invalid API Token/),
+      fix: expect.stringMatching(/CLOUDFLARE_API_TOKEN/),
+    });
     expect(byId(bad.report, 'cloudflare.tunnel').status).toBe('skip');
 
-    lab.cloudflare.state.tokens.set('dns-only-token', { token: 'dns-only-token', permissions: [PERMISSIONS.zoneRead, PERMISSIONS.dnsEdit] });
+    lab.cloudflare.state.tokens.set('dns-only-token', {
+      token: 'dns-only-token',
+      permissions: [PERMISSIONS.zoneRead, PERMISSIONS.dnsEdit],
+    });
     lab.env.CLOUDFLARE_API_TOKEN = 'dns-only-token';
     const { code, report } = await doctor(lab);
     expect(code).toBe(1);
@@ -126,41 +142,74 @@ describe('proxflare doctor', () => {
     await writeFile(lab.inventoryFile, lab.inventoryYaml(services, 'access:\n  policies:\n    admins:\n      emails: [me@example.com]\n'));
     const { code, report } = await doctor(lab);
     expect(code).toBe(1);
-    expect(byId(report, 'cloudflare.access')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no Zero Trust organization/), fix: expect.stringMatching(/Zero Trust/) });
+    expect(byId(report, 'cloudflare.access')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/no Zero Trust organization/),
+      fix: expect.stringMatching(/Zero Trust/),
+    });
   });
 
-  it('connector: a cloudflared without edge connections, a stopped unit, a skewed clock and a changed host key each fail with their fix', { timeout: 120_000 }, async () => {
-    lab = await startSimulatedHomelab({ serveOrigins: false });
-    expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
-    const root = lab.host.root;
+  it(
+    'connector: a cloudflared without edge connections, a stopped unit, a skewed clock and a changed host key each fail with their fix',
+    { timeout: 120_000 },
+    async () => {
+      lab = await startSimulatedHomelab({ serveOrigins: false });
+      expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
+      const root = lab.host.root;
 
-    // The connector's clock is ten minutes ahead (a `date` first on its PATH).
-    await mkdir(join(root, 'usr/local/bin'), { recursive: true });
-    await writeFile(join(root, 'usr/local/bin/date'), '#!/bin/sh\nif [ "$1" = +%s ]; then echo $(( $(/bin/date +%s) + 600 )); else exec /bin/date "$@"; fi\n');
-    await chmod(join(root, 'usr/local/bin/date'), 0o755);
-    // cloudflared restarted under the no-edge fault: running, /ready 503.
-    await mkdir(join(root, 'var/lib/proxflare-standin'), { recursive: true });
-    await writeFile(join(root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
-    let r = await doctor(lab);
-    expect(r.code).toBe(1);
-    expect(byId(r.report, 'connector:cloudflared.ready')).toMatchObject({ status: 'fail', detail: 'HTTP 503: no edge connection', fix: expect.stringMatching(/outbound TCP\/UDP 7844/) });
-    expect(byId(r.report, 'connector:cloudflared.clock')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^(599|600|601) s ahead of this machine$/), fix: expect.stringMatching(/NTP on the Proxmox node/) });
+      // The connector's clock is ten minutes ahead (a `date` first on its PATH).
+      await mkdir(join(root, 'usr/local/bin'), { recursive: true });
+      await writeFile(
+        join(root, 'usr/local/bin/date'),
+        '#!/bin/sh\nif [ "$1" = +%s ]; then echo $(( $(/bin/date +%s) + 600 )); else exec /bin/date "$@"; fi\n',
+      );
+      await chmod(join(root, 'usr/local/bin/date'), 0o755);
+      // cloudflared restarted under the no-edge fault: running, /ready 503.
+      await mkdir(join(root, 'var/lib/proxflare-standin'), { recursive: true });
+      await writeFile(join(root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
+      let r = await doctor(lab);
+      expect(r.code).toBe(1);
+      expect(byId(r.report, 'connector:cloudflared.ready')).toMatchObject({
+        status: 'fail',
+        detail: 'HTTP 503: no edge connection',
+        fix: expect.stringMatching(/outbound TCP\/UDP 7844/),
+      });
+      expect(byId(r.report, 'connector:cloudflared.clock')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/^(599|600|601) s ahead of this machine$/),
+        fix: expect.stringMatching(/NTP on the Proxmox node/),
+      });
 
-    // The unit stopped.
-    const { connectConnector } = await import('../../../src/connector/ssh-connector.js');
-    const host = await connectConnector(lab.host.target());
-    await host.stopService('cloudflared.service');
-    await host.close();
-    r = await doctor(lab);
-    expect(byId(r.report, 'connector:cloudflared.unit')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/inactive, disabled/), fix: expect.stringMatching(/journalctl -u cloudflared/) });
-    expect(byId(r.report, 'connector:cloudflared.ready')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/nothing answers/) });
+      // The unit stopped.
+      const { connectConnector } = await import('../../../src/connector/ssh-connector.js');
+      const host = await connectConnector(lab.host.target());
+      await host.stopService('cloudflared.service');
+      await host.close();
+      r = await doctor(lab);
+      expect(byId(r.report, 'connector:cloudflared.unit')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/inactive, disabled/),
+        fix: expect.stringMatching(/journalctl -u cloudflared/),
+      });
+      expect(byId(r.report, 'connector:cloudflared.ready')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/nothing answers/),
+      });
 
-    // Another host key than the pinned one.
-    const known = await readFile(lab.host.knownHostsPath, 'utf8');
-    await writeFile(lab.host.knownHostsPath, known.replace(/ssh-ed25519 \S+/, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxQm6m0n2zJc2Wm1m2y0c8pZ0u8cQk9m3Jr1dYb9x5a'));
-    r = await doctor(lab);
-    expect(r.code).toBe(1);
-    expect(byId(r.report, 'connector:cloudflared.ssh')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/host key/i), fix: expect.stringMatching(/\S/) });
-    expect(byId(r.report, 'connector:cloudflared.ready').status).toBe('skip');
-  });
+      // Another host key than the pinned one.
+      const known = await readFile(lab.host.knownHostsPath, 'utf8');
+      await writeFile(
+        lab.host.knownHostsPath,
+        known.replace(/ssh-ed25519 \S+/, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxQm6m0n2zJc2Wm1m2y0c8pZ0u8cQk9m3Jr1dYb9x5a'),
+      );
+      r = await doctor(lab);
+      expect(r.code).toBe(1);
+      expect(byId(r.report, 'connector:cloudflared.ssh')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(/host key/i),
+        fix: expect.stringMatching(/\S/),
+      });
+      expect(byId(r.report, 'connector:cloudflared.ready').status).toBe('skip');
+    },
+  );
 });

@@ -5,8 +5,23 @@ import { baseSeed, connectorSpec, guest, type Harness, startHarness } from './he
 const N = 20;
 const seeds: SimGuestSeed[] = Array.from({ length: N }, (_, i) =>
   i % 2 === 0
-    ? { type: 'lxc', vmid: 1000 + i, node: 'pve', name: `ct${i}`, status: 'running', interfaces: [{ name: 'eth0', ipv4: `192.168.2.${i + 1}/24` }] }
-    : { type: 'qemu', vmid: 1000 + i, node: 'pve', name: `vm${i}`, status: 'running', agent: 'running', interfaces: [{ name: 'ens18', ipv4: `192.168.2.${i + 1}/24` }] },
+    ? {
+        type: 'lxc',
+        vmid: 1000 + i,
+        node: 'pve',
+        name: `ct${i}`,
+        status: 'running',
+        interfaces: [{ name: 'eth0', ipv4: `192.168.2.${i + 1}/24` }],
+      }
+    : {
+        type: 'qemu',
+        vmid: 1000 + i,
+        node: 'pve',
+        name: `vm${i}`,
+        status: 'running',
+        agent: 'running',
+        interfaces: [{ name: 'ens18', ipv4: `192.168.2.${i + 1}/24` }],
+      },
 );
 
 let h: Harness;

@@ -17,7 +17,10 @@ import { baseSeed, connectorSpec, guest, type Harness, SSH_KEY, startHarness, TO
  * events, never by sleeping.
  */
 
-const facts = JSON.parse(readFileSync(new URL('../../fixtures/pve/busy-facts.json', import.meta.url), 'utf8')) as Record<string, string | number | string[]>;
+const facts = JSON.parse(readFileSync(new URL('../../fixtures/pve/busy-facts.json', import.meta.url), 'utf8')) as Record<
+  string,
+  string | number | string[]
+>;
 const fact = (key: string, vmid: number) => String(facts[key]).replace('{vmid}', String(vmid));
 
 const OTHER = 'root@pam!other';
@@ -39,7 +42,12 @@ interface Answer {
 }
 
 /** One raw API request, as another client (or an earlier, interrupted run) would send it. */
-async function raw(method: string, path: string, params: Record<string, string | number> = {}, token = `${TOKEN_ID}=${TOKEN_SECRET}`): Promise<Answer> {
+async function raw(
+  method: string,
+  path: string,
+  params: Record<string, string | number> = {},
+  token = `${TOKEN_ID}=${TOKEN_SECRET}`,
+): Promise<Answer> {
   dispatcher ??= createDispatcher({ fingerprint: h!.sim.fingerprint, connectTimeoutMs: 5000 });
   const url = new URL(`/api2/json${path}`, h!.sim.url);
   let body: string | undefined;
@@ -107,11 +115,19 @@ describe('simulator: a create in progress looks as on PVE (README-pve §4.14)', 
     expect(row.tags).toBeUndefined();
 
     const current = (await raw('GET', '/nodes/pve/lxc/100/status/current')).data as Record<string, unknown>;
-    expect(current).toMatchObject({ status: 'stopped', name: fact('lockOnlyName', 100), lock: 'create', maxmem: 512 * 1024 ** 2, maxdisk: 4 * 1024 ** 3 });
+    expect(current).toMatchObject({
+      status: 'stopped',
+      name: fact('lockOnlyName', 100),
+      lock: 'create',
+      maxmem: 512 * 1024 ** 2,
+      maxdisk: 4 * 1024 ** 3,
+    });
     expect(current.tags).toBeUndefined();
 
     const active = (await raw('GET', '/nodes/pve/tasks', { vmid: 100, source: 'active' })).data as Record<string, unknown>[];
-    expect(active).toEqual([expect.objectContaining({ upid, type: 'vzcreate', id: '100', user: TOKEN_ID, status: facts.activeTaskStatus })]);
+    expect(active).toEqual([
+      expect.objectContaining({ upid, type: 'vzcreate', id: '100', user: TOKEN_ID, status: facts.activeTaskStatus }),
+    ]);
 
     // start: accepted with a task that fails waiting for the flock; PUT config fails synchronously; DELETE refuses the lock.
     const start = await raw('POST', '/nodes/pve/lxc/100/status/start');
@@ -134,13 +150,21 @@ describe('simulator: a create in progress looks as on PVE (README-pve §4.14)', 
     expect(archive).toEqual([expect.objectContaining({ upid, status: 'OK', user: 'proxflare@pve', tokenid: 'cli' })]);
 
     // The row keeps lagging until pvestatd's next cycle.
-    expect(rowOf((await raw('GET', '/cluster/resources', { type: 'vm' })).data, 100)).toMatchObject({ status: 'unknown', tags: 'proxflare' });
+    expect(rowOf((await raw('GET', '/cluster/resources', { type: 'vm' })).data, 100)).toMatchObject({
+      status: 'unknown',
+      tags: 'proxflare',
+    });
     h.sim.pvestatd();
-    expect(rowOf((await raw('GET', '/cluster/resources', { type: 'vm' })).data, 100)).toMatchObject({ status: 'stopped', name: 'cloudflared' });
+    expect(rowOf((await raw('GET', '/cluster/resources', { type: 'vm' })).data, 100)).toMatchObject({
+      status: 'stopped',
+      name: 'cloudflared',
+    });
   });
 
   it('a leftover config lock fails start inside its task and PUT synchronously with "CT is locked"', async () => {
-    h = await startHarness(baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'cloudflared', status: 'stopped', tags: ['proxflare'] }]));
+    h = await startHarness(
+      baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'cloudflared', status: 'stopped', tags: ['proxflare'] }]),
+    );
     h.sim.state.guests.get(101)!.config.lock = 'create';
     const start = await raw('POST', '/nodes/pve/lxc/101/status/start');
     expect(start.status).toBe(200);
@@ -149,7 +173,9 @@ describe('simulator: a create in progress looks as on PVE (README-pve §4.14)', 
   });
 
   it('/cluster/resources status lags a start by a pvestatd cycle; status/current is live', async () => {
-    h = await startHarness(baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'jellyfin', status: 'stopped' }]), { statusRefreshMs: Infinity });
+    h = await startHarness(baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'jellyfin', status: 'stopped' }]), {
+      statusRefreshMs: Infinity,
+    });
     const start = await raw('POST', '/nodes/pve/lxc/101/status/start');
     expect((await taskEnd(start.data as string)).exitstatus).toBe('OK');
     expect(rowOf((await raw('GET', '/cluster/resources', { type: 'vm' })).data, 101)).toMatchObject({ status: 'stopped' });
@@ -159,7 +185,9 @@ describe('simulator: a create in progress looks as on PVE (README-pve §4.14)', 
   });
 
   it('a wedged guest agent answers as qemu-server does', async () => {
-    h = await startHarness(baseSeed([{ type: 'qemu', vmid: 200, node: 'pve', name: 'nextcloud', status: 'running', agent: 'timeout' }]), { agentTimeoutMs: 0 });
+    h = await startHarness(baseSeed([{ type: 'qemu', vmid: 200, node: 'pve', name: 'nextcloud', status: 'running', agent: 'timeout' }]), {
+      agentTimeoutMs: 0,
+    });
     const answer = await raw('GET', '/nodes/pve/qemu/200/agent/network-get-interfaces');
     expect(answer).toMatchObject({ status: 500, reason: fact('qgaTimeout', 200) });
   });
@@ -196,7 +224,7 @@ describe('adapter: a busy connector is waited for, never planned past', () => {
     release();
   });
 
-  it("a lock-only CT being created by another token is not ours: the connector is still absent", async () => {
+  it('a lock-only CT being created by another token is not ours: the connector is still absent', async () => {
     h = await startHarness(twoTokens(), { statusRefreshMs: Infinity });
     const { release } = await createHeld(`${OTHER}=${OTHER_SECRET}`, 300);
     const state = await h.adapter.readState(connectorSpec(), []);
@@ -217,10 +245,16 @@ describe('adapter: a busy connector is waited for, never planned past', () => {
   });
 
   it('start and update on a CT locked by someone else report "busy (lock: X)" and write nothing more', async () => {
-    h = await startHarness(baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'cloudflared', status: 'stopped', tags: ['proxflare'] }]), {}, { busyWaitMs: 0 });
+    h = await startHarness(
+      baseSeed([{ type: 'lxc', vmid: 101, node: 'pve', name: 'cloudflared', status: 'stopped', tags: ['proxflare'] }]),
+      {},
+      { busyWaitMs: 0 },
+    );
     h.sim.state.guests.get(101)!.config.lock = 'backup';
     const ref = { node: 'pve', vmid: 101 };
-    await expect(h.adapter.startLxc(ref)).rejects.toThrow(/CT 101 is busy \(lock: backup\)[\s\S]*hint: re-run when the operation holding the lock ends/);
+    await expect(h.adapter.startLxc(ref)).rejects.toThrow(
+      /CT 101 is busy \(lock: backup\)[\s\S]*hint: re-run when the operation holding the lock ends/,
+    );
     await expect(h.adapter.updateLxc(ref, { memory: 1024 }, '0'.repeat(40))).rejects.toThrow(/CT 101 is busy \(lock: backup\)/);
     expect(h.sim.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /nodes/pve/lxc/101/status/start',
@@ -257,8 +291,23 @@ describe('adapter: per-guest discovery failures stay per guest', () => {
   it('a VM whose agent times out is that guest’s error, named with the fix; the others resolve', async () => {
     h = await startHarness(
       baseSeed([
-        { type: 'qemu', vmid: 200, node: 'pve', name: 'nextcloud', status: 'running', agent: 'timeout', interfaces: [{ name: 'ens18', ipv4: '192.168.1.20/24' }] },
-        { type: 'lxc', vmid: 101, node: 'pve', name: 'jellyfin', status: 'running', interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }] },
+        {
+          type: 'qemu',
+          vmid: 200,
+          node: 'pve',
+          name: 'nextcloud',
+          status: 'running',
+          agent: 'timeout',
+          interfaces: [{ name: 'ens18', ipv4: '192.168.1.20/24' }],
+        },
+        {
+          type: 'lxc',
+          vmid: 101,
+          node: 'pve',
+          name: 'jellyfin',
+          status: 'running',
+          interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }],
+        },
       ]),
       { agentTimeoutMs: 0 },
     );
@@ -266,7 +315,9 @@ describe('adapter: per-guest discovery failures stay per guest', () => {
     expect(state.guestIps.get('jellyfin')).toEqual({ ok: true, ip: '192.168.1.101', source: 'interfaces' });
     const vm = state.guestIps.get('nextcloud')!;
     expect(vm.ok).toBe(false);
-    expect(!vm.ok && vm.error).toMatch(/guest "nextcloud" \(VM 200 on pve\): the QEMU guest agent did not answer in time \(VM 200 qga command 'guest-network-get-interfaces' failed - got timeout\): restart it/);
+    expect(!vm.ok && vm.error).toMatch(
+      /guest "nextcloud" \(VM 200 on pve\): the QEMU guest agent did not answer in time \(VM 200 qga command 'guest-network-get-interfaces' failed - got timeout\): restart it/,
+    );
     expect(!vm.ok && vm.error).toContain('set guests[200].ip');
   });
 });
@@ -281,7 +332,10 @@ describe('templates resolve on the node', () => {
 
   it('debian-12 → the newest debian-12-standard of the appliance index, shown in the plan, downloaded on an empty cache', async () => {
     h = await startHarness(
-      baseSeed([], { ...emptyCache(), aplinfo: [{ template: facts.retiredDebian12Template as string, os: 'debian-12', version: '12.7-1' }, ...CURRENT_SYSTEM_TEMPLATES] }),
+      baseSeed([], {
+        ...emptyCache(),
+        aplinfo: [{ template: facts.retiredDebian12Template as string, os: 'debian-12', version: '12.7-1' }, ...CURRENT_SYSTEM_TEMPLATES],
+      }),
     );
     const spec = connectorSpec({ template: 'debian-12' });
     const state = await h.adapter.readState(spec, []);
@@ -290,18 +344,27 @@ describe('templates resolve on the node', () => {
     expect(state.templatePresent).toBe(false);
     const plan = planLxc(spec, state);
     expect(plan.change).toMatchObject({ action: 'create', downloadTemplate: true, spec: { template: volid } });
-    expect(renderPlan({ changes: [plan.change], conflicts: [], warnings: [], origins: [] }, { color: false })).toContain(`template: debian-12 → ${volid}`);
+    expect(renderPlan({ changes: [plan.change], conflicts: [], warnings: [], origins: [] }, { color: false })).toContain(
+      `template: debian-12 → ${volid}`,
+    );
     await h.adapter.ensureTemplate(plan.change.spec);
-    expect(h.sim.requests.filter((r) => r.method === 'POST').map((r) => r.params)).toEqual([{ node: 'pve', storage: 'local', template: facts.currentDebian12Template }]);
+    expect(h.sim.requests.filter((r) => r.method === 'POST').map((r) => r.params)).toEqual([
+      { node: 'pve', storage: 'local', template: facts.currentDebian12Template },
+    ]);
     const ref = await h.adapter.createLxc({ connector: plan.change.spec, sshPublicKey: SSH_KEY });
     expect(h.sim.state.guests.get(ref.vmid)!.config.hostname).toBe('cloudflared');
   });
 
   it('a release the index does not list fails with the pveam fix; a volid is a pin used as is', async () => {
     h = await startHarness(baseSeed([], emptyCache()));
-    await expect(h.adapter.readState(connectorSpec({ template: 'debian-99' }), [])).rejects.toThrow(/lists no debian-99-standard template[\s\S]*pveam update/);
+    await expect(h.adapter.readState(connectorSpec({ template: 'debian-99' }), [])).rejects.toThrow(
+      /lists no debian-99-standard template[\s\S]*pveam update/,
+    );
     const pinned = await h.adapter.readState(connectorSpec({ template: `local:vztmpl/${facts.retiredDebian12Template}` }), []);
-    expect(pinned.template).toEqual({ requested: `local:vztmpl/${facts.retiredDebian12Template}`, volid: `local:vztmpl/${facts.retiredDebian12Template}` });
+    expect(pinned.template).toEqual({
+      requested: `local:vztmpl/${facts.retiredDebian12Template}`,
+      volid: `local:vztmpl/${facts.retiredDebian12Template}`,
+    });
     expect(h.sim.requests.some((r) => r.path === '/nodes/pve/aplinfo')).toBe(true);
   });
 });

@@ -19,7 +19,16 @@ async function failure(p: Promise<unknown>): Promise<ProviderError> {
   return e as ProviderError;
 }
 
-const running = [{ type: 'lxc' as const, vmid: 101, node: 'pve', name: 'jellyfin', status: 'running' as const, interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }] }];
+const running = [
+  {
+    type: 'lxc' as const,
+    vmid: 101,
+    node: 'pve',
+    name: 'jellyfin',
+    status: 'running' as const,
+    interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }],
+  },
+];
 
 describe('API failures map to errors that say what to fix', () => {
   it('401: bad token, never leaking the secret', async () => {
@@ -54,11 +63,23 @@ describe('API failures map to errors that say what to fix', () => {
   });
 
   it('403: names the missing privilege and the path', async () => {
-    const privs = ['VM.Allocate', 'VM.Audit', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Disk', 'VM.Config.Network', 'VM.Config.Options', 'Datastore.AllocateSpace', 'Datastore.Audit'];
+    const privs = [
+      'VM.Allocate',
+      'VM.Audit',
+      'VM.Config.CPU',
+      'VM.Config.Memory',
+      'VM.Config.Disk',
+      'VM.Config.Network',
+      'VM.Config.Options',
+      'Datastore.AllocateSpace',
+      'Datastore.Audit',
+    ];
     h = await startHarness(baseSeed([], { tokens: [{ id: TOKEN_ID, secret: TOKEN_SECRET, privileges: privs }] }));
     const e = await failure(h.adapter.createLxc({ connector: connectorSpec(), sshPublicKey: SSH_KEY }));
     expect(e.status).toBe(403);
-    expect(e.message).toMatch(/lacks the privilege SDN\.Use on \/sdn\/zones\/localnetwork\/vmbr0[\s\S]*pveum acl modify \/sdn\/zones\/localnetwork\/vmbr0 --tokens 'proxflare@pve!cli'/);
+    expect(e.message).toMatch(
+      /lacks the privilege SDN\.Use on \/sdn\/zones\/localnetwork\/vmbr0[\s\S]*pveum acl modify \/sdn\/zones\/localnetwork\/vmbr0 --tokens 'proxflare@pve!cli'/,
+    );
   });
 
   it('403 before 400: a missing privilege is reported even when parameters are malformed', async () => {
@@ -110,7 +131,9 @@ describe('API failures map to errors that say what to fix', () => {
 
   it('an inventory node unknown to the cluster is a planning error', async () => {
     h = await startHarness(baseSeed());
-    await expect(h.adapter.readState(connectorSpec({ node: 'pve2' }), [])).rejects.toThrow(/node "pve2" named in the inventory is not part of this Proxmox cluster/);
+    await expect(h.adapter.readState(connectorSpec({ node: 'pve2' }), [])).rejects.toThrow(
+      /node "pve2" named in the inventory is not part of this Proxmox cluster/,
+    );
   });
 
   it('a wrong Content-Type (pitfall: exact match) is reported as not-a-PVE-API', async () => {
@@ -147,7 +170,9 @@ describe('API failures map to errors that say what to fix', () => {
   });
 
   it('a PUT is never retried either', async () => {
-    h = await startHarness(baseSeed([{ type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'] }]));
+    h = await startHarness(
+      baseSeed([{ type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'] }]),
+    );
     h.sim.faults.dropNext({ method: 'PUT' }, 'before');
     await failure(h.adapter.updateLxc({ node: 'pve', vmid: 150 }, { memory: 1024 }, 'x'.repeat(40)));
     expect(h.sim.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);

@@ -20,13 +20,37 @@ const guests: SimGuestSeed[] = [
     ],
   } as SimGuestSeed,
   // LXC whose /interfaces has no IPv4 (yet): the static ip= in net0 is used
-  { type: 'lxc', vmid: 103, node: 'pve', name: 'staticct', status: 'running', net0: 'name=eth0,bridge=vmbr0,ip=192.168.1.103/24,gw=192.168.1.1', interfaces: [{ name: 'eth0' }] },
+  {
+    type: 'lxc',
+    vmid: 103,
+    node: 'pve',
+    name: 'staticct',
+    status: 'running',
+    net0: 'name=eth0,bridge=vmbr0,ip=192.168.1.103/24,gw=192.168.1.1',
+    interfaces: [{ name: 'eth0' }],
+  },
   // stopped LXC
   { type: 'lxc', vmid: 104, node: 'pve', name: 'sleepy', status: 'stopped' },
   // VM with a running agent
-  { type: 'qemu', vmid: 201, node: 'pve', name: 'nextcloud', status: 'running', agent: 'running', interfaces: [{ name: 'ens18', ipv4: '192.168.1.201/24' }] },
+  {
+    type: 'qemu',
+    vmid: 201,
+    node: 'pve',
+    name: 'nextcloud',
+    status: 'running',
+    agent: 'running',
+    interfaces: [{ name: 'ens18', ipv4: '192.168.1.201/24' }],
+  },
   // VM without agent, cloud-init ipconfig0
-  { type: 'qemu', vmid: 202, node: 'pve', name: 'cloudinit', status: 'running', agent: 'none', ipconfig0: 'ip=192.168.1.202/24,gw=192.168.1.1' },
+  {
+    type: 'qemu',
+    vmid: 202,
+    node: 'pve',
+    name: 'cloudinit',
+    status: 'running',
+    agent: 'none',
+    ipconfig0: 'ip=192.168.1.202/24,gw=192.168.1.1',
+  },
   // VM with agent configured but not running, no ipconfig0
   { type: 'qemu', vmid: 203, node: 'pve', name: 'noagent', status: 'running', agent: 'not-running' },
   // VM without agent and without ipconfig0
@@ -88,13 +112,25 @@ describe('guest IP discovery', () => {
   });
 
   it('stopped guests are a clear error naming the guest and the fix', () => {
-    expect(ips.get('sleepy')).toEqual({ ok: false, error: expect.stringMatching(/guest "sleepy" \(CT 104 on pve\) is stopped.*pct start 104.*ip/) });
-    expect(ips.get('offvm')).toEqual({ ok: false, error: expect.stringMatching(/guest "offvm" \(VM 205 on pve\) is stopped.*qm start 205/) });
+    expect(ips.get('sleepy')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/guest "sleepy" \(CT 104 on pve\) is stopped.*pct start 104.*ip/),
+    });
+    expect(ips.get('offvm')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/guest "offvm" \(VM 205 on pve\) is stopped.*qm start 205/),
+    });
   });
 
   it('VM without a usable agent names the agent problem and the fix', () => {
-    expect(ips.get('noagent')).toEqual({ ok: false, error: expect.stringMatching(/"noagent".*guest agent is not running.*qemu-guest-agent.*ipconfig0/) });
-    expect(ips.get('bare')).toEqual({ ok: false, error: expect.stringMatching(/"bare".*no QEMU guest agent is configured.*qm set 204 --agent enabled=1/) });
+    expect(ips.get('noagent')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/"noagent".*guest agent is not running.*qemu-guest-agent.*ipconfig0/),
+    });
+    expect(ips.get('bare')).toEqual({
+      ok: false,
+      error: expect.stringMatching(/"bare".*no QEMU guest agent is configured.*qm set 204 --agent enabled=1/),
+    });
   });
 
   it('a guest missing from /cluster/resources or of the wrong type is an error, not skipped', () => {
@@ -112,15 +148,31 @@ describe('guest agent privilege names (PVE 8 vs 9)', () => {
   it('PVE 8 without VM.Monitor: the error names the privilege and the version difference', async () => {
     const privs = ['VM.Audit', 'Datastore.Audit', 'VM.GuestAgent.Audit'];
     const h8 = await startHarness(
-      baseSeed([{ type: 'qemu', vmid: 201, node: 'pve', name: 'nextcloud', status: 'running', agent: 'running', interfaces: [{ name: 'ens18', ipv4: '192.168.1.201/24' }] }], {
-        pveVersion: 8,
-        tokens: [{ id: 'proxflare@pve!cli', secret: '0b7c6c5e-2f4a-4c1d-9e8f-1a2b3c4d5e6f', privileges: privs }],
-      }),
+      baseSeed(
+        [
+          {
+            type: 'qemu',
+            vmid: 201,
+            node: 'pve',
+            name: 'nextcloud',
+            status: 'running',
+            agent: 'running',
+            interfaces: [{ name: 'ens18', ipv4: '192.168.1.201/24' }],
+          },
+        ],
+        {
+          pveVersion: 8,
+          tokens: [{ id: 'proxflare@pve!cli', secret: '0b7c6c5e-2f4a-4c1d-9e8f-1a2b3c4d5e6f', privileges: privs }],
+        },
+      ),
     );
     try {
       const state = await h8.adapter.readState(connectorSpec(), [guest('nextcloud', 'vm', 201)]);
       const ip = state.guestIps.get('nextcloud');
-      expect(ip).toEqual({ ok: false, error: expect.stringMatching(/lacks the privilege VM\.Monitor on \/vms\/201.*PVE 8 uses VM\.Monitor/) });
+      expect(ip).toEqual({
+        ok: false,
+        error: expect.stringMatching(/lacks the privilege VM\.Monitor on \/vms\/201.*PVE 8 uses VM\.Monitor/),
+      });
     } finally {
       await h8.close();
     }

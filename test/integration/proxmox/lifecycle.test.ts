@@ -46,7 +46,14 @@ describe('connector LXC lifecycle against the simulator', () => {
 
     const second = await h.adapter.readState(spec, []);
     expect(second.connector).toMatchObject({ node: 'pve', vmid: 100, status: 'running', ip: '127.0.0.1' });
-    expect(second.connector!.config).toMatchObject({ hostname: 'cloudflared', memory: 512, cores: 1, onboot: true, unprivileged: true, tags: ['proxflare'] });
+    expect(second.connector!.config).toMatchObject({
+      hostname: 'cloudflared',
+      memory: 512,
+      cores: 1,
+      onboot: true,
+      unprivileged: true,
+      tags: ['proxflare'],
+    });
     expect(second.connector!.config.digest).toMatch(/^[0-9a-f]{40}$/);
     const again = planLxc(spec, second);
     expect(again.change.action).toBe('noop');
@@ -65,18 +72,42 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('coerces vmids that arrive as strings (pitfall: numbers vs strings)', async () => {
     h = await startHarness(
       baseSeed([
-        { type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'], interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }] },
-        { type: 'lxc', vmid: 101, node: 'pve', name: 'jellyfin', status: 'running', interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }] },
+        {
+          type: 'lxc',
+          vmid: 150,
+          node: 'pve',
+          name: 'cloudflared',
+          status: 'running',
+          tags: ['proxflare'],
+          interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
+        },
+        {
+          type: 'lxc',
+          vmid: 101,
+          node: 'pve',
+          name: 'jellyfin',
+          status: 'running',
+          interfaces: [{ name: 'eth0', ipv4: '192.168.1.101/24' }],
+        },
       ]),
       { vmidAsString: true },
     );
-    const state = await h.adapter.readState(connectorSpec(), [{ name: 'jellyfin', type: 'lxc', vmid: 101, node: 'pve', services: [], field: 'guests[0]' }]);
+    const state = await h.adapter.readState(connectorSpec(), [
+      { name: 'jellyfin', type: 'lxc', vmid: 101, node: 'pve', services: [], field: 'guests[0]' },
+    ]);
     expect(state.connector).toMatchObject({ vmid: 150, ip: '127.0.10.50' });
     expect(state.guestIps.get('jellyfin')).toEqual({ ok: true, ip: '192.168.1.101', source: 'interfaces' });
   });
 
   it('downloads a missing template through aplinfo and waits for the task', async () => {
-    h = await startHarness(baseSeed([], { storages: [{ id: 'local', type: 'dir', content: ['vztmpl'] }, { id: 'local-lvm', type: 'lvmthin', content: ['rootdir'] }] }));
+    h = await startHarness(
+      baseSeed([], {
+        storages: [
+          { id: 'local', type: 'dir', content: ['vztmpl'] },
+          { id: 'local-lvm', type: 'lvmthin', content: ['rootdir'] },
+        ],
+      }),
+    );
     const spec = connectorSpec();
     const state = await h.adapter.readState(spec, []);
     expect(state.templatePresent).toBe(false);
@@ -91,7 +122,14 @@ describe('connector LXC lifecycle against the simulator', () => {
   });
 
   it('a template unknown to the catalogue fails with the pveam fix', async () => {
-    h = await startHarness(baseSeed([], { storages: [{ id: 'local', type: 'dir', content: ['vztmpl'] }, { id: 'local-lvm', type: 'lvmthin', content: ['rootdir'] }] }));
+    h = await startHarness(
+      baseSeed([], {
+        storages: [
+          { id: 'local', type: 'dir', content: ['vztmpl'] },
+          { id: 'local-lvm', type: 'lvmthin', content: ['rootdir'] },
+        ],
+      }),
+    );
     const spec = connectorSpec({ template: 'local:vztmpl/nope_1.0_amd64.tar.zst' });
     await expect(h.adapter.ensureTemplate(spec)).rejects.toThrow(/no "nope_1.0_amd64.tar.zst"[\s\S]*pveam update/);
   });
@@ -101,7 +139,9 @@ describe('connector LXC lifecycle against the simulator', () => {
     h.sim.faults.failNextTask('vzcreate', 'lvcreate: insufficient free space in volume group pve');
     const err = await h.adapter.createLxc({ connector: connectorSpec(), sshPublicKey: SSH_KEY }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/task vzcreate 100 on node pve failed: unable to create CT 100 - lvcreate: insufficient free space/);
+    expect((err as Error).message).toMatch(
+      /task vzcreate 100 on node pve failed: unable to create CT 100 - lvcreate: insufficient free space/,
+    );
     expect((err as Error).message).toMatch(/task log[\s\S]*TASK ERROR: unable to create CT 100/);
     expect(h.sim.state.guests.has(100)).toBe(false);
   });
@@ -155,7 +195,21 @@ describe('connector LXC lifecycle against the simulator', () => {
 
   it('a concurrent edit makes the digest stale: the update is refused, nothing overwritten', async () => {
     h = await startHarness(
-      baseSeed([{ type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'], memory: 256, onboot: true, rootfs: 'local-lvm:vm-150-disk-0,size=4G', net0: 'name=eth0,bridge=vmbr0,ip=dhcp', interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }] }]),
+      baseSeed([
+        {
+          type: 'lxc',
+          vmid: 150,
+          node: 'pve',
+          name: 'cloudflared',
+          status: 'running',
+          tags: ['proxflare'],
+          memory: 256,
+          onboot: true,
+          rootfs: 'local-lvm:vm-150-disk-0,size=4G',
+          net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+          interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
+        },
+      ]),
     );
     const spec = connectorSpec({ memory: 1024 });
     const plan = planLxc(spec, await h.adapter.readState(spec, []));
@@ -171,7 +225,18 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('a stopped connector is planned to start; a same-named LXC without our tag is a conflict', async () => {
     h = await startHarness(
       baseSeed([
-        { type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'stopped', tags: ['proxflare'], memory: 512, onboot: true, rootfs: 'local-lvm:vm-150-disk-0,size=4G', net0: 'name=eth0,bridge=vmbr0,ip=dhcp' },
+        {
+          type: 'lxc',
+          vmid: 150,
+          node: 'pve',
+          name: 'cloudflared',
+          status: 'stopped',
+          tags: ['proxflare'],
+          memory: 512,
+          onboot: true,
+          rootfs: 'local-lvm:vm-150-disk-0,size=4G',
+          net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
+        },
         { type: 'lxc', vmid: 151, node: 'pve', name: 'cloudflared', status: 'running', tags: ['network'] },
       ]),
     );

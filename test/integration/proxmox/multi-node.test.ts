@@ -24,7 +24,12 @@ const seed = () =>
     ],
     storages: [
       // pve3's own `local` has no template yet; local-lvm does not exist on pve3.
-      { id: 'local', type: 'dir', content: ['iso', 'vztmpl', 'backup'], nodeTemplates: { pve: [DEMO_TEMPLATE], pve2: [DEMO_TEMPLATE], pve3: [] } },
+      {
+        id: 'local',
+        type: 'dir',
+        content: ['iso', 'vztmpl', 'backup'],
+        nodeTemplates: { pve: [DEMO_TEMPLATE], pve2: [DEMO_TEMPLATE], pve3: [] },
+      },
       { id: 'local-lvm', type: 'lvmthin', content: ['rootdir', 'images'], nodes: ['pve', 'pve2'] },
     ],
   });
@@ -57,7 +62,13 @@ describe('multi-node Proxmox simulator', () => {
       ['pve3', '127.0.9.3'],
     ]);
     const storages = await get<{ id: string }[]>('/cluster/resources?type=storage');
-    expect(storages.data.map((r) => r.id)).toEqual(['storage/pve/local', 'storage/pve/local-lvm', 'storage/pve2/local', 'storage/pve2/local-lvm', 'storage/pve3/local']);
+    expect(storages.data.map((r) => r.id)).toEqual([
+      'storage/pve/local',
+      'storage/pve/local-lvm',
+      'storage/pve2/local',
+      'storage/pve2/local-lvm',
+      'storage/pve3/local',
+    ]);
     expect((await get<{ storage: string }[]>('/nodes/pve3/storage')).data.map((s) => s.storage)).toEqual(['local']);
     // Each node's `local` has its own templates.
     expect((await get<unknown[]>('/nodes/pve2/storage/local/content?content=vztmpl')).data).toHaveLength(1);
@@ -67,7 +78,7 @@ describe('multi-node Proxmox simulator', () => {
     expect(missing.text).toMatch(/storage 'local-lvm' is not available on node 'pve3'/);
   });
 
-  it('creates a replica on the node it names, with that node\'s template', async () => {
+  it("creates a replica on the node it names, with that node's template", async () => {
     h = await startHarness(seed());
     const spec = connectorSpec({ hostname: 'cloudflared-2', node: 'pve2', field: 'connector.replicas[1]' });
     expect((await h.adapter.readState(spec, [])).templatePresent).toBe(true);
@@ -93,6 +104,8 @@ describe('multi-node Proxmox simulator', () => {
     const spec = connectorSpec({ hostname: 'cloudflared-2', node: 'pve9', field: 'connector.replicas[1]' });
     const read = h.adapter.readState(spec, []);
     await expect(read).rejects.toBeInstanceOf(PlanError);
-    await expect(read).rejects.toThrow(/connector\.replicas\[1\]\.node: node "pve9" named in the inventory is not part of this Proxmox cluster \(known: pve, pve2, pve3\)/);
+    await expect(read).rejects.toThrow(
+      /connector\.replicas\[1\]\.node: node "pve9" named in the inventory is not part of this Proxmox cluster \(known: pve, pve2, pve3\)/,
+    );
   });
 });

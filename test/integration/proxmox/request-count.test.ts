@@ -23,7 +23,9 @@ async function countNoopRead(n: number, mode: 'inventory' | 'discovered'): Promi
     // Apply first, so the read below is the no-op plan's read.
     const ref = await h.adapter.createLxc({ connector: spec, sshPublicKey: SSH_KEY });
     await h.adapter.startLxc(ref);
-    const guests: GuestSpec[] = seeds.map((s) => guest(s.name, 'lxc', s.vmid, mode === 'inventory' ? { ip: s.interfaces![0]!.ipv4!.split('/')[0] } : {}));
+    const guests: GuestSpec[] = seeds.map((s) =>
+      guest(s.name, 'lxc', s.vmid, mode === 'inventory' ? { ip: s.interfaces![0]!.ipv4!.split('/')[0] } : {}),
+    );
     h.sim.resetRequests();
     const state = await h.adapter.readState(spec, guests);
     expect(state.connector?.status).toBe('running');

@@ -28,7 +28,10 @@ describe('simulator seeding and the LXC backend seam', () => {
       const res = await fetch(`${sim.url}/api2/json/nodes/pve/lxc`, {
         method: 'POST',
         dispatcher,
-        headers: { Authorization: `PVEAPIToken=${sim.tokens[0]!.id}=${sim.tokens[0]!.secret}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+        headers: {
+          Authorization: `PVEAPIToken=${sim.tokens[0]!.id}=${sim.tokens[0]!.secret}`,
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
         body: 'vmid=300&ostemplate=local:vztmpl/x.tar.zst&ha-managed=1',
       });
       expect(res.status).toBe(400);
@@ -86,7 +89,9 @@ describe('simulator seeding and the LXC backend seam', () => {
     sim = await startProxmoxSim({ seed: baseSeed(), backend, taskDurationMs: 5 });
     const px = createProxmox(settingsFor(sim), { taskPollMs: 5 });
     try {
-      await expect(px.createLxc({ connector: connectorSpec(), sshPublicKey: SSH_KEY })).rejects.toThrow(/unable to create CT 100 - debootstrap failed: no network/);
+      await expect(px.createLxc({ connector: connectorSpec(), sshPublicKey: SSH_KEY })).rejects.toThrow(
+        /unable to create CT 100 - debootstrap failed: no network/,
+      );
     } finally {
       await px.close();
     }

@@ -15,7 +15,23 @@ const facts = JSON.parse(readFileSync(new URL('../../fixtures/pve/pve-facts.json
 
 const LIMITED = 'limited@pve!ro';
 const LIMITED_SECRET = '0c0c0c0c-1111-4222-8333-444455556666';
-const ALL = ['VM.Allocate', 'VM.Audit', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Disk', 'VM.Config.Network', 'VM.Config.Options', 'VM.PowerMgmt', 'VM.GuestAgent.Audit', 'Datastore.AllocateSpace', 'Datastore.AllocateTemplate', 'Datastore.Audit', 'SDN.Use', 'Sys.Audit', 'Sys.Modify'];
+const ALL = [
+  'VM.Allocate',
+  'VM.Audit',
+  'VM.Config.CPU',
+  'VM.Config.Memory',
+  'VM.Config.Disk',
+  'VM.Config.Network',
+  'VM.Config.Options',
+  'VM.PowerMgmt',
+  'VM.GuestAgent.Audit',
+  'Datastore.AllocateSpace',
+  'Datastore.AllocateTemplate',
+  'Datastore.Audit',
+  'SDN.Use',
+  'Sys.Audit',
+  'Sys.Modify',
+];
 
 let sim: ProxmoxSim;
 let dispatcher: Agent;
@@ -29,7 +45,12 @@ interface Answer {
   json: { data?: unknown; errors?: Record<string, string>; message?: string } | undefined;
 }
 
-async function req(method: string, path: string, params: Record<string, string> = {}, token = `${TOKEN_ID}=${TOKEN_SECRET}`): Promise<Answer> {
+async function req(
+  method: string,
+  path: string,
+  params: Record<string, string> = {},
+  token = `${TOKEN_ID}=${TOKEN_SECRET}`,
+): Promise<Answer> {
   const url = new URL(`/api2/json${path}`, sim.url);
   let body: string | undefined;
   const headers: Record<string, string> = { Authorization: `PVEAPIToken=${token}` };
@@ -148,7 +169,14 @@ describe('simulator follows the PVE schema, not our client', () => {
     let status: Record<string, unknown>;
     do status = (await req('GET', `/nodes/pve/tasks/${upid}/status`)).json!.data as Record<string, unknown>;
     while (status.status === 'running');
-    expect(status).toMatchObject({ status: 'stopped', exitstatus: 'OK', type: 'vzstart', id: '101', user: 'proxflare@pve', tokenid: 'cli' });
+    expect(status).toMatchObject({
+      status: 'stopped',
+      exitstatus: 'OK',
+      type: 'vzstart',
+      id: '101',
+      user: 'proxflare@pve',
+      tokenid: 'cli',
+    });
     const log = await req('GET', `/nodes/pve/tasks/${upid}/log`);
     expect(log.json).toMatchObject({ total: 1, data: [{ n: 1, t: 'TASK OK' }] });
   });
@@ -169,9 +197,17 @@ describe('simulator follows the PVE schema, not our client', () => {
     const dup = await req('POST', '/nodes/pve/lxc', { ...params, vmid: '101' });
     expect(dup.status).toBe(500);
     expect(dup.reason).toBe(facts.messages.ctExists);
-    while (((await req('GET', '/nodes/pve/lxc/300/config')).json!.data as Record<string, unknown>).lock) await new Promise((r) => setTimeout(r, 10));
+    while (((await req('GET', '/nodes/pve/lxc/300/config')).json!.data as Record<string, unknown>).lock)
+      await new Promise((r) => setTimeout(r, 10));
     const cfg = (await req('GET', '/nodes/pve/lxc/300/config')).json!.data as Record<string, unknown>;
-    expect(cfg).toMatchObject({ hostname: 'cf', rootfs: 'local-lvm:vm-300-disk-0,size=2G', unprivileged: 1, memory: 512, swap: 512, tags: 'network;proxflare' });
+    expect(cfg).toMatchObject({
+      hostname: 'cf',
+      rootfs: 'local-lvm:vm-300-disk-0,size=2G',
+      unprivileged: 1,
+      memory: 512,
+      swap: 512,
+      tags: 'network;proxflare',
+    });
     expect(cfg.net0).toMatch(/^name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth$/);
     expect(cfg.digest).toMatch(/^[0-9a-f]{40}$/);
     expect((await req('GET', '/nodes/pve/lxc/300/interfaces')).text).toBe('{"data":null}');

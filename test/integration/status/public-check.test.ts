@@ -19,9 +19,11 @@ describe('status --public', () => {
     ]);
   });
 
-  it('accepts only the team domain\'s login page as Access\'s redirect', () => {
+  it("accepts only the team domain's login page as Access's redirect", () => {
     expect(loginRedirect('https://homelab.cloudflareaccess.com/cdn-cgi/access/login/a.example.com?kid=1', 'a.example.com')).toBe(true);
-    expect(loginRedirect('https://homelab.cloudflareaccess.com.attacker.invalid/cdn-cgi/access/login/a.example.com', 'a.example.com')).toBe(false);
+    expect(loginRedirect('https://homelab.cloudflareaccess.com.attacker.invalid/cdn-cgi/access/login/a.example.com', 'a.example.com')).toBe(
+      false,
+    );
     expect(loginRedirect('http://homelab.cloudflareaccess.com/cdn-cgi/access/login/a.example.com', 'a.example.com')).toBe(false);
     expect(loginRedirect('https://homelab.cloudflareaccess.com/cdn-cgi/access/login/b.example.com', 'a.example.com')).toBe(false);
     expect(loginRedirect(undefined, 'a.example.com')).toBe(false);
@@ -30,7 +32,8 @@ describe('status --public', () => {
   it('sends every request to the edge override with the Host header kept, and judges the answers', async () => {
     const server = createServer((req, res) => {
       if (req.headers.host === 'open.example.com') res.end('hi');
-      else if (req.headers.host === 'gated.example.com') res.writeHead(302, { location: 'https://t.cloudflareaccess.com/cdn-cgi/access/login/gated.example.com' }).end();
+      else if (req.headers.host === 'gated.example.com')
+        res.writeHead(302, { location: 'https://t.cloudflareaccess.com/cdn-cgi/access/login/gated.example.com' }).end();
       else if (req.headers.host === 'leaky.example.com') res.end('no login asked');
       else res.writeHead(530).end('<span>Error</span> <span>1033</span>');
     });

@@ -36,7 +36,8 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-const writes = (requests: { method: string; path: string }[]) => requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+const writes = (requests: { method: string; path: string }[]) =>
+  requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
 
 describe('bad input: refused before the first write', () => {
   for (const c of BAD_INPUT_CORPUS) {
@@ -58,13 +59,17 @@ describe('bad input: refused before the first write', () => {
           expect(validate.code, validate.stdout).toBe(1);
           expect(validate.stderr).toMatch(c.expect);
         }
-        for (const args of [['sync', '--dry-run'], ['sync', '--yes']]) {
+        for (const args of [
+          ['sync', '--dry-run'],
+          ['sync', '--yes'],
+        ]) {
           const r = await runCli(lab, args);
           expect(r.code, `${args.join(' ')}:\n${r.stdout}${r.stderr}`).toBe(1);
           expect(r.stderr).toMatch(c.expect);
           expect(r.stderr).not.toContain('Internal error');
           expect(r.stderr).not.toMatch(/\n\s+at /);
-          for (const secret of [env.PVE_TOKEN_SECRET, env.CLOUDFLARE_API_TOKEN]) if (secret && secret.length > 8) expect(r.stdout + r.stderr).not.toContain(secret.trim());
+          for (const secret of [env.PVE_TOKEN_SECRET, env.CLOUDFLARE_API_TOKEN])
+            if (secret && secret.length > 8) expect(r.stdout + r.stderr).not.toContain(secret.trim());
         }
 
         expect(writes(lab.proxmox.requests.slice(pveBefore))).toEqual([]);

@@ -24,7 +24,9 @@ describe('failure attribution', () => {
     await writeFile(join(lab.host.root, 'etc/proxflare-standin/reject-config'), 'error parsing ingress rules: a newer cloudflared says no');
     const run = await runCli(lab, ['sync', '--yes']);
     expect(run.code, run.stdout + run.stderr).toBe(1);
-    expect(run.stderr).toMatch(/✗ failed +file:cloudflared:\/etc\/cloudflared\/config\.yml \(create\): .*cloudflared rejected the new configuration/);
+    expect(run.stderr).toMatch(
+      /✗ failed +file:cloudflared:\/etc\/cloudflared\/config\.yml \(create\): .*cloudflared rejected the new configuration/,
+    );
     expect(run.stderr).toContain('a newer cloudflared says no');
     expect(run.stderr).toMatch(/· pending +file:cloudflared:\/etc\/cloudflared\/credentials\.json \(create\)/);
     expect(run.stderr).toMatch(/· pending +unit:cloudflared:cloudflared\.service \(create\)/);

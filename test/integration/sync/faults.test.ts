@@ -29,15 +29,37 @@ interface Case {
 const CONFIG = '/etc/cloudflared/config.yml';
 
 const cases: Case[] = [
-  { name: 'Proxmox create task fails', arm: (lab) => lab.proxmox.faults.failNextTask('vzcreate', 'unable to create CT - no space left on device') },
-  { name: 'Proxmox answers 500 to the create', arm: (lab) => lab.proxmox.faults.failNext({ method: 'POST', path: '/nodes/pve/lxc' }, { status: 500, message: 'got timeout' }) },
-  { name: 'Proxmox drops the connection after applying the create', arm: (lab) => lab.proxmox.faults.dropNext({ method: 'POST', path: '/nodes/pve/lxc' }, 'after') },
+  {
+    name: 'Proxmox create task fails',
+    arm: (lab) => lab.proxmox.faults.failNextTask('vzcreate', 'unable to create CT - no space left on device'),
+  },
+  {
+    name: 'Proxmox answers 500 to the create',
+    arm: (lab) => lab.proxmox.faults.failNext({ method: 'POST', path: '/nodes/pve/lxc' }, { status: 500, message: 'got timeout' }),
+  },
+  {
+    name: 'Proxmox drops the connection after applying the create',
+    arm: (lab) => lab.proxmox.faults.dropNext({ method: 'POST', path: '/nodes/pve/lxc' }, 'after'),
+  },
   { name: 'Proxmox start task fails', arm: (lab) => lab.proxmox.faults.failNextTask('vzstart', 'startup for container failed') },
-  { name: 'Cloudflare 5xx storm on tunnel create', arm: (lab) => lab.cloudflare.faults.serverError(10, { method: 'POST', path: /cfd_tunnel$/ }) },
-  { name: 'Cloudflare drops the tunnel create', arm: (lab) => lab.cloudflare.faults.dropConnection(5, { method: 'POST', path: /cfd_tunnel$/ }) },
-  { name: 'Cloudflare 429 storm on DNS', arm: (lab) => lab.cloudflare.faults.rateLimit(3, { path: 'dns_records', method: 'POST', retryAfter: 1 }), survives: true },
+  {
+    name: 'Cloudflare 5xx storm on tunnel create',
+    arm: (lab) => lab.cloudflare.faults.serverError(10, { method: 'POST', path: /cfd_tunnel$/ }),
+  },
+  {
+    name: 'Cloudflare drops the tunnel create',
+    arm: (lab) => lab.cloudflare.faults.dropConnection(5, { method: 'POST', path: /cfd_tunnel$/ }),
+  },
+  {
+    name: 'Cloudflare 429 storm on DNS',
+    arm: (lab) => lab.cloudflare.faults.rateLimit(3, { path: 'dns_records', method: 'POST', retryAfter: 1 }),
+    survives: true,
+  },
   { name: 'Cloudflare 5xx storm on DNS', arm: (lab) => lab.cloudflare.faults.serverError(10, { path: 'dns_records', method: 'POST' }) },
-  { name: 'Cloudflare drops DNS connections', arm: (lab) => lab.cloudflare.faults.dropConnection(10, { path: 'dns_records', method: 'POST' }) },
+  {
+    name: 'Cloudflare drops DNS connections',
+    arm: (lab) => lab.cloudflare.faults.dropConnection(10, { path: 'dns_records', method: 'POST' }),
+  },
   { name: 'SSH connection dropped mid-upload of the config', wrap: cutDuringDeploy },
 ];
 
@@ -136,7 +158,10 @@ describe('a fault at each step of a full apply', () => {
  * driven by the simulator's task hold and request events; the durations run on the real clock.
  */
 describe('a re-run at each moment of a create whose answer was lost converges to one connector', () => {
-  const connectors = (l: SimulatedHomelab) => [...l.proxmox.state.guests.values()].filter((g) => g.type === 'lxc' && !['jellyfin', 'vaultwarden'].includes(String(g.config.hostname)));
+  const connectors = (l: SimulatedHomelab) =>
+    [...l.proxmox.state.guests.values()].filter(
+      (g) => g.type === 'lxc' && !['jellyfin', 'vaultwarden'].includes(String(g.config.hostname)),
+    );
   const createPost = { method: 'POST', path: '/nodes/pve/lxc' };
 
   async function rerunConverges(l: SimulatedHomelab, rerun: Promise<CliRun> | CliRun, faulted: CliRun): Promise<void> {
@@ -162,27 +187,31 @@ describe('a re-run at each moment of a create whose answer was lost converges to
     await rerunConverges(lab, runCli(lab, ['sync', '--yes']), faulted);
   });
 
-  it('during the task (CT still lock-only): the re-run waits for our task instead of creating a second CT', { timeout: 120_000 }, async () => {
-    lab = await startSimulatedHomelab({ taskDurationMs: 50 });
-    const hold = lab.proxmox.faults.holdNextTask('vzcreate');
-    lab.proxmox.faults.dropNext(createPost, 'after');
-    const faulted = await runCli(lab, ['sync', '--yes']);
-    expect(faulted.code).toBe(1);
-    const upid = await hold.started;
-    expect(connectors(lab).map((g) => g.config)).toEqual([{ lock: 'create' }]);
-    const tasks = (e: { method: string; path: string }) => e.method === 'GET' && e.path === '/nodes/pve/tasks';
-    const found = lab.proxmox.nextRequest(tasks);
-    const rerun = runCli(lab, ['sync', '--yes']);
-    const finishedFirst = rerun.then((r) => {
-      throw new Error(`the re-run ended without waiting for the running create:\n${r.stdout}${r.stderr}`);
-    });
-    await Promise.race([found, finishedFirst]); // the re-run found the lock-only CT and asked whose create it is
-    await Promise.race([lab.proxmox.nextRequest(tasks), finishedFirst]); // and is now waiting on the task
-    finishedFirst.catch(() => undefined);
-    hold.release();
-    await rerunConverges(lab, rerun, faulted);
-    expect(lab.proxmox.state.tasks.get(upid)!.exitstatus).toBe('OK');
-  });
+  it(
+    'during the task (CT still lock-only): the re-run waits for our task instead of creating a second CT',
+    { timeout: 120_000 },
+    async () => {
+      lab = await startSimulatedHomelab({ taskDurationMs: 50 });
+      const hold = lab.proxmox.faults.holdNextTask('vzcreate');
+      lab.proxmox.faults.dropNext(createPost, 'after');
+      const faulted = await runCli(lab, ['sync', '--yes']);
+      expect(faulted.code).toBe(1);
+      const upid = await hold.started;
+      expect(connectors(lab).map((g) => g.config)).toEqual([{ lock: 'create' }]);
+      const tasks = (e: { method: string; path: string }) => e.method === 'GET' && e.path === '/nodes/pve/tasks';
+      const found = lab.proxmox.nextRequest(tasks);
+      const rerun = runCli(lab, ['sync', '--yes']);
+      const finishedFirst = rerun.then((r) => {
+        throw new Error(`the re-run ended without waiting for the running create:\n${r.stdout}${r.stderr}`);
+      });
+      await Promise.race([found, finishedFirst]); // the re-run found the lock-only CT and asked whose create it is
+      await Promise.race([lab.proxmox.nextRequest(tasks), finishedFirst]); // and is now waiting on the task
+      finishedFirst.catch(() => undefined);
+      hold.release();
+      await rerunConverges(lab, rerun, faulted);
+      expect(lab.proxmox.state.tasks.get(upid)!.exitstatus).toBe('OK');
+    },
+  );
 
   it('after the task ended: the re-run finds the finished CT and starts it', { timeout: 120_000 }, async () => {
     lab = await startSimulatedHomelab({ taskDurationMs: 50 });

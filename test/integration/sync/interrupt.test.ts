@@ -125,7 +125,10 @@ describe('Ctrl-C during an apply', () => {
         expect(run.stderr).toMatch(/· pending /);
       }
       expect(run.stderr).not.toContain('Internal error');
-      expect((await readdir(lab.dir)).filter((f) => f.endsWith('.lock')), 'local lock released on exit').toEqual([]);
+      expect(
+        (await readdir(lab.dir)).filter((f) => f.endsWith('.lock')),
+        'local lock released on exit',
+      ).toEqual([]);
       await assertConvergedAfterRerun(lab);
       await lab.close();
       lab = undefined;

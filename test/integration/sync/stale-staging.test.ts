@@ -53,7 +53,10 @@ describe('stale staging files on the connector', () => {
     expect(killed.code, killed.stdout + killed.stderr).toBe(1);
     expect(killed.stderr).not.toContain('Internal error');
     const left = await stagingFiles(lab.host.root);
-    expect(left.some((p) => /^\/etc\/cloudflared\/\.credentials\.json\.proxflare-tmp\.\d+$/.test(p)), left.join('\n')).toBe(true);
+    expect(
+      left.some((p) => /^\/etc\/cloudflared\/\.credentials\.json\.proxflare-tmp\.\d+$/.test(p)),
+      left.join('\n'),
+    ).toBe(true);
     expect(left.some((p) => /^\/etc\/cloudflared\/\.config\.yml\.proxflare-tmp\.\d+$/.test(p))).toBe(true);
     // Not ours (no managed file of that name), so never touched.
     await writeFile(join(lab.host.root, 'etc/cloudflared/.notes.txt.proxflare-tmp.1'), 'mine');
@@ -67,7 +70,9 @@ describe('stale staging files on the connector', () => {
     expect(plan.stdout).not.toContain('.notes.txt.proxflare-tmp.1');
     expect(plan.stdout).not.toContain(live);
     const json = await runCli(lab, ['sync', '--dry-run', '--json']);
-    const kinds = (JSON.parse(json.stdout) as { changes: { kind: string; action: string }[] }).changes.filter((c) => c.kind === 'staging-file');
+    const kinds = (JSON.parse(json.stdout) as { changes: { kind: string; action: string }[] }).changes.filter(
+      (c) => c.kind === 'staging-file',
+    );
     expect(kinds.map((c) => c.action)).toEqual(left.map(() => 'delete'));
 
     const rerun = await runCli(lab, ['sync', '--yes']);
@@ -82,48 +87,56 @@ describe('stale staging files on the connector', () => {
 });
 
 describe('the credentials file, compared by digest', () => {
-  it('a hand-edited TunnelSecret is a (sensitive) update, rewritten from the token; nothing secret printed', { timeout: 180_000 }, async () => {
-    lab = await startSimulatedHomelab({ taskDurationMs: 20 });
-    const first = await runCli(lab, ['sync', '--yes']);
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-    const path = join(lab.host.root, CREDENTIALS);
-    const original = await readFile(path, 'utf8');
-    const secret = await tunnelSecret(lab);
-    const forged = Buffer.alloc(32, 7).toString('base64');
-    await writeFile(path, original.replace(secret, forged));
+  it(
+    'a hand-edited TunnelSecret is a (sensitive) update, rewritten from the token; nothing secret printed',
+    { timeout: 180_000 },
+    async () => {
+      lab = await startSimulatedHomelab({ taskDurationMs: 20 });
+      const first = await runCli(lab, ['sync', '--yes']);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const path = join(lab.host.root, CREDENTIALS);
+      const original = await readFile(path, 'utf8');
+      const secret = await tunnelSecret(lab);
+      const forged = Buffer.alloc(32, 7).toString('base64');
+      await writeFile(path, original.replace(secret, forged));
 
-    const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode', '-v']);
-    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
-    expect(plan.stdout).toContain('~ file:cloudflared:/etc/cloudflared/credentials.json');
-    expect(plan.stdout).toMatch(/content differs from what the tunnel token gives/);
-    expect(plan.stdout).toContain('content: (sensitive)');
-    expectNoSecret(plan.stdout + plan.stderr, [secret, forged]);
+      const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode', '-v']);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+      expect(plan.stdout).toContain('~ file:cloudflared:/etc/cloudflared/credentials.json');
+      expect(plan.stdout).toMatch(/content differs from what the tunnel token gives/);
+      expect(plan.stdout).toContain('content: (sensitive)');
+      expectNoSecret(plan.stdout + plan.stderr, [secret, forged]);
 
-    const fix = await runCli(lab, ['sync', '--yes', '-v']);
-    expect(fix.code, fix.stdout + fix.stderr).toBe(0);
-    expectNoSecret(fix.stdout + fix.stderr, [secret, forged]);
-    expect(await readFile(path, 'utf8')).toBe(original);
-    const check = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode']);
-    expect(check.code, check.stdout).toBe(0);
-  });
+      const fix = await runCli(lab, ['sync', '--yes', '-v']);
+      expect(fix.code, fix.stdout + fix.stderr).toBe(0);
+      expectNoSecret(fix.stdout + fix.stderr, [secret, forged]);
+      expect(await readFile(path, 'utf8')).toBe(original);
+      const check = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode']);
+      expect(check.code, check.stdout).toBe(0);
+    },
+  );
 
-  it('a deploy killed while rewriting tampered credentials: the re-run removes the staged secret and finishes', { timeout: 180_000 }, async () => {
-    lab = await startSimulatedHomelab({ taskDurationMs: 20 });
-    expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
-    const path = join(lab.host.root, CREDENTIALS);
-    const original = await readFile(path, 'utf8');
-    await writeFile(path, original.replace(await tunnelSecret(lab), Buffer.alloc(32, 9).toString('base64')));
-    await killNextDeploy(lab);
-    const killed = await runCli(lab, ['sync', '--yes']);
-    expect(killed.code, killed.stdout + killed.stderr).toBe(1);
-    expect(killed.stderr).toContain('unit:cloudflared:cloudflared.service');
-    const staged = await stagingFiles(lab.host.root);
-    expect(staged.some((p) => p.startsWith('/etc/cloudflared/.credentials.json.proxflare-tmp.'))).toBe(true);
+  it(
+    'a deploy killed while rewriting tampered credentials: the re-run removes the staged secret and finishes',
+    { timeout: 180_000 },
+    async () => {
+      lab = await startSimulatedHomelab({ taskDurationMs: 20 });
+      expect((await runCli(lab, ['sync', '--yes'])).code).toBe(0);
+      const path = join(lab.host.root, CREDENTIALS);
+      const original = await readFile(path, 'utf8');
+      await writeFile(path, original.replace(await tunnelSecret(lab), Buffer.alloc(32, 9).toString('base64')));
+      await killNextDeploy(lab);
+      const killed = await runCli(lab, ['sync', '--yes']);
+      expect(killed.code, killed.stdout + killed.stderr).toBe(1);
+      expect(killed.stderr).toContain('unit:cloudflared:cloudflared.service');
+      const staged = await stagingFiles(lab.host.root);
+      expect(staged.some((p) => p.startsWith('/etc/cloudflared/.credentials.json.proxflare-tmp.'))).toBe(true);
 
-    const rerun = await runCli(lab, ['sync', '--yes']);
-    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
-    expect(await stagingFiles(lab.host.root)).toEqual([]);
-    expect(await readFile(path, 'utf8')).toBe(original);
-    expect((await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'])).code).toBe(0);
-  });
+      const rerun = await runCli(lab, ['sync', '--yes']);
+      expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+      expect(await stagingFiles(lab.host.root)).toEqual([]);
+      expect(await readFile(path, 'utf8')).toBe(original);
+      expect((await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'])).code).toBe(0);
+    },
+  );
 });

@@ -29,12 +29,21 @@ describe('-v', () => {
     expect(err).toMatch(new RegExp(String.raw`cloudflare POST /client/v4/accounts/\w+/cfd_tunnel → 200 ${ms}`));
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ connect → connected ${ms}`));
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ take the connector lock 'tunnel-homelab' → held ${ms}`));
-    expect(err).toMatch(new RegExp(String.raw`ssh \S+ deploy /etc/cloudflared/credentials\.json, /etc/cloudflared/config\.yml, /etc/systemd/system/cloudflared\.service[^→\n]* → exit status 0 ${ms}`));
+    expect(err).toMatch(
+      new RegExp(
+        String.raw`ssh \S+ deploy /etc/cloudflared/credentials\.json, /etc/cloudflared/config\.yml, /etc/systemd/system/cloudflared\.service[^→\n]* → exit status 0 ${ms}`,
+      ),
+    );
     expect(err).toMatch(new RegExp(String.raw`ssh \S+ read connector state → exit status 0 ${ms}`));
 
     const credentials = await readFile(join(lab.host.root, 'etc/cloudflared/credentials.json'), 'utf8');
     const tunnelSecret = (JSON.parse(credentials) as { TunnelSecret: string }).TunnelSecret;
-    const secrets = [lab.env.PVE_TOKEN_SECRET!, lab.env.CLOUDFLARE_API_TOKEN!, tunnelSecret, Buffer.from(credentials).toString('base64').slice(0, 40)];
+    const secrets = [
+      lab.env.PVE_TOKEN_SECRET!,
+      lab.env.CLOUDFLARE_API_TOKEN!,
+      tunnelSecret,
+      Buffer.from(credentials).toString('base64').slice(0, 40),
+    ];
     for (const s of secrets) expect(run.stdout + run.stderr).not.toContain(s);
     // No script bodies: the deploy's heredoc markers never show.
     expect(err).not.toContain('PROXFLARE_EOF');

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { BASE_INVENTORY, fakeHomelab, type FakeHomelab } from '../../support/fake-homelab.js';
 
-const READS = /^(proxmox readState|proxmox listConnectors|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
+const READS =
+  /^(proxmox readState|proxmox listConnectors|cloudflare findTunnel|cloudflare listConnectors|cloudflare listZoneRecords|connector readState|connector probe)/;
 
 /** The writes (and connection/lock events) since `from`, reads left out. */
 function writes(lab: FakeHomelab, from = 0): string[] {
@@ -58,7 +59,9 @@ describe('order of remote effects', () => {
   it('DNS creates come only after the restart that serves the new rule', async () => {
     const lab = await fakeHomelab();
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
-    await lab.write(BASE_INVENTORY.replace('        port: 8096\n', '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n'));
+    await lab.write(
+      BASE_INVENTORY.replace('        port: 8096\n', '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n'),
+    );
     const from = lab.effects.length;
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     const w = writes(lab, from);
@@ -69,7 +72,14 @@ describe('order of remote effects', () => {
 
   it('DNS updates (a record taken over with --adopt) come only after the restart', async () => {
     const lab = await fakeHomelab();
-    lab.cloudflare.addRecord('example.com', { name: 'media.example.com', type: 'A', content: '198.51.100.9', proxied: false, ttl: 300, comment: 'mine' });
+    lab.cloudflare.addRecord('example.com', {
+      name: 'media.example.com',
+      type: 'A',
+      content: '198.51.100.9',
+      proxied: false,
+      ttl: 300,
+      comment: 'mine',
+    });
     const run = await lab.cli('sync', '--adopt', '--yes');
     expect(run.code, run.stderr).toBe(0);
     const w = writes(lab);
@@ -105,7 +115,9 @@ describe('the connector lock', () => {
   it('held by another run: apply stops before writing anything on the connector, naming the lock', async () => {
     const lab = await fakeHomelab();
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
-    await lab.write(BASE_INVENTORY.replace('        port: 8096\n', '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n'));
+    await lab.write(
+      BASE_INVENTORY.replace('        port: 8096\n', '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n'),
+    );
     lab.connector.heldElsewhere = true;
     const from = lab.effects.length;
     const run = await lab.cli('sync', '--yes');
@@ -125,7 +137,11 @@ describe('connections', () => {
     const w = writes(lab);
     // Opened after the container started (the read had nothing to connect to), closed after the failure.
     expect(w.filter((e) => e === 'connector connect')).toHaveLength(1);
-    expect(w.slice(at(w, /^connector deploy/))).toEqual([expect.stringMatching(/^connector deploy/), 'connector unlock', 'connector close']);
+    expect(w.slice(at(w, /^connector deploy/))).toEqual([
+      expect.stringMatching(/^connector deploy/),
+      'connector unlock',
+      'connector close',
+    ]);
   });
 
   it('every connection a successful sync opens is closed', async () => {

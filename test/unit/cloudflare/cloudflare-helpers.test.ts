@@ -100,7 +100,12 @@ describe('DNS operations', () => {
       posts: [{ type: 'CNAME', name: 'c', content: 'x', proxied: true, ttl: 1, comment: 'c' }],
     });
     expect(batchBody([ops[2]!])).toEqual({ posts: [expect.objectContaining({ name: 'c' })] });
-    expect(chunk(Array.from({ length: 401 }, (_, i) => i), facts.limits.batchOperationsFree).map((c) => c.length)).toEqual([200, 200, 1]);
+    expect(
+      chunk(
+        Array.from({ length: 401 }, (_, i) => i),
+        facts.limits.batchOperationsFree,
+      ).map((c) => c.length),
+    ).toEqual([200, 200, 1]);
   });
 
   it('groups each apply-order row of DNS changes per zone and resolves the placeholder', () => {
@@ -111,9 +116,39 @@ describe('DNS operations', () => {
           zoneId: 'z1',
           zoneName: 'example.com',
           records: [
-            { id: 'f1', zoneId: 'z1', zoneName: 'example.com', name: 'a.example.com', type: 'A', content: '192.0.2.1', proxied: false, ttl: 300, comment: null },
-            { id: 'f2', zoneId: 'z1', zoneName: 'example.com', name: 'a.example.com', type: 'AAAA', content: '::1', proxied: false, ttl: 300, comment: null },
-            { id: 'o1', zoneId: 'z1', zoneName: 'example.com', name: 'gone.example.com', type: 'CNAME', content: 'x', proxied: true, ttl: 1, comment: ownerComment('lab') },
+            {
+              id: 'f1',
+              zoneId: 'z1',
+              zoneName: 'example.com',
+              name: 'a.example.com',
+              type: 'A',
+              content: '192.0.2.1',
+              proxied: false,
+              ttl: 300,
+              comment: null,
+            },
+            {
+              id: 'f2',
+              zoneId: 'z1',
+              zoneName: 'example.com',
+              name: 'a.example.com',
+              type: 'AAAA',
+              content: '::1',
+              proxied: false,
+              ttl: 300,
+              comment: null,
+            },
+            {
+              id: 'o1',
+              zoneId: 'z1',
+              zoneName: 'example.com',
+              name: 'gone.example.com',
+              type: 'CNAME',
+              content: 'x',
+              proxied: true,
+              ttl: 1,
+              comment: ownerComment('lab'),
+            },
           ],
         },
       ],
@@ -124,11 +159,26 @@ describe('DNS operations', () => {
       allowMassDelete: false,
     });
     const resolve = (text: string) => text.split(TUNNEL_ID_PLACEHOLDER).join(TID);
-    const deletes = dnsChangeSets(r.changes.filter((c) => c.action === 'delete'), resolve);
+    const deletes = dnsChangeSets(
+      r.changes.filter((c) => c.action === 'delete'),
+      resolve,
+    );
     expect(deletes.map((z) => z.set)).toEqual([
-      { zoneId: 'z1', zoneName: 'example.com', deletes: [{ id: 'f2', name: 'a.example.com' }, { id: 'o1', name: 'gone.example.com' }], updates: [], creates: [] },
+      {
+        zoneId: 'z1',
+        zoneName: 'example.com',
+        deletes: [
+          { id: 'f2', name: 'a.example.com' },
+          { id: 'o1', name: 'gone.example.com' },
+        ],
+        updates: [],
+        creates: [],
+      },
     ]);
-    const upserts = dnsChangeSets(r.changes.filter((c) => c.action === 'create' || c.action === 'update'), resolve);
+    const upserts = dnsChangeSets(
+      r.changes.filter((c) => c.action === 'create' || c.action === 'update'),
+      resolve,
+    );
     expect(upserts.map((z) => z.set)).toEqual([
       {
         zoneId: 'z1',
@@ -144,14 +194,23 @@ describe('DNS operations', () => {
 
 describe('Cloudflare error mapping', () => {
   const ctx = { operation: 'create tunnel homelab', permission: 'tunnel', scope: `account ${ACCOUNT}` } as const;
-  const apiError = (status: number, errors: unknown[]) => APIError.generate(status, { success: false, errors, messages: [], result: null }, undefined, new Headers());
+  const apiError = (status: number, errors: unknown[]) =>
+    APIError.generate(status, { success: false, errors, messages: [], result: null }, undefined, new Headers());
 
   it('a 400 with 6003/6111 says the token is malformed', () => {
     const err = toProviderError(
-      apiError(400, [{ code: 6003, message: 'Invalid request headers', error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }] }]),
+      apiError(400, [
+        {
+          code: 6003,
+          message: 'Invalid request headers',
+          error_chain: [{ code: 6111, message: 'Invalid format for Authorization header' }],
+        },
+      ]),
       ctx,
     );
-    expect(err.detail).toBe('the API token is malformed (copy it again) (HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header))');
+    expect(err.detail).toBe(
+      'the API token is malformed (copy it again) (HTTP 400: 6003 Invalid request headers (6111 Invalid format for Authorization header))',
+    );
     expect(err.hint).toContain('copy the token again');
   });
 

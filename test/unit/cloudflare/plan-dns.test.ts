@@ -72,8 +72,18 @@ describe('zoneOf', () => {
 
 describe('planDns', () => {
   const cases: { name: string; hostnames: string[]; records: DnsRecord[]; expected: string[]; over?: Partial<PlanDnsInput> }[] = [
-    { name: 'fresh zone: create', hostnames: ['a.example.com'], records: [], expected: ['create dns/a.example.com: in inventory, no record yet'] },
-    { name: 'already right: noop kept', hostnames: ['a.example.com'], records: [rec('a.example.com')], expected: ['noop dns/a.example.com: up to date'] },
+    {
+      name: 'fresh zone: create',
+      hostnames: ['a.example.com'],
+      records: [],
+      expected: ['create dns/a.example.com: in inventory, no record yet'],
+    },
+    {
+      name: 'already right: noop kept',
+      hostnames: ['a.example.com'],
+      records: [rec('a.example.com')],
+      expected: ['noop dns/a.example.com: up to date'],
+    },
     {
       name: 'ours pointing elsewhere: update',
       hostnames: ['a.example.com'],
@@ -95,7 +105,10 @@ describe('planDns', () => {
     {
       name: 'foreign records never pruned',
       hostnames: [],
-      records: [rec('x.example.com', { comment: null, type: 'A', content: '192.0.2.1' }), rec('y.example.com', { comment: ownerComment('other') })],
+      records: [
+        rec('x.example.com', { comment: null, type: 'A', content: '192.0.2.1' }),
+        rec('y.example.com', { comment: ownerComment('other') }),
+      ],
       expected: [],
     },
     {
@@ -148,7 +161,8 @@ describe('planDns', () => {
     expect(r.conflicts).toEqual([
       {
         address: 'dns/a.example.com',
-        message: 'A a.example.com → 192.0.2.1 (id f1) in zone example.com is not managed by proxflare; tunnel homelab cannot route a.example.com',
+        message:
+          'A a.example.com → 192.0.2.1 (id f1) in zone example.com is not managed by proxflare; tunnel homelab cannot route a.example.com',
         hint: expect.stringContaining('--adopt') as unknown as string,
       },
       {

@@ -69,9 +69,9 @@ describe('parseStateOutput', () => {
   it('rejects missing records, malformed file records and non-regular files', () => {
     const base = ['@@version-absent', '@@enabled disabled', '@@active inactive'];
     expect(() => parseStateOutput(stateOutput(base), ['/missing'])).toThrow(/no record for \/missing/);
-    expect(() =>
-      parseStateOutput(stateOutput(['@@file /a', '@@meta 644 root', 'not*base64', '@@end', ...base]), ['/a']),
-    ).toThrow(/not base64/);
+    expect(() => parseStateOutput(stateOutput(['@@file /a', '@@meta 644 root', 'not*base64', '@@end', ...base]), ['/a'])).toThrow(
+      /not base64/,
+    );
     expect(() => parseStateOutput(stateOutput(['@@file /a', '@@end', ...base]), ['/a'])).toThrow(/malformed/);
     expect(() => parseStateOutput(stateOutput(['@@notfile /a', ...base]), ['/a'])).toThrow(/not a regular file/);
   });

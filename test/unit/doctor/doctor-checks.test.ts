@@ -27,7 +27,11 @@ describe('doctor: privileges per Proxmox release', () => {
 
   it('checks each privilege on its path: storages and the bridge of the connector, Sys.Audit optional', async () => {
     const needed = neededPrivileges(await load(MINIMAL), '9.1');
-    expect(needed).toContainEqual({ privilege: 'Datastore.AllocateSpace', path: '/storage/local-lvm', for: "the connector's root disk on local-lvm" });
+    expect(needed).toContainEqual({
+      privilege: 'Datastore.AllocateSpace',
+      path: '/storage/local-lvm',
+      for: "the connector's root disk on local-lvm",
+    });
     expect(needed).toContainEqual(expect.objectContaining({ privilege: 'Datastore.AllocateTemplate', path: '/storage/local' }));
     expect(needed).toContainEqual(expect.objectContaining({ privilege: 'SDN.Use', path: '/sdn/zones/localnetwork/vmbr0' }));
     expect(needed.find((n) => n.privilege === 'Sys.Audit')?.optional).toBe(true);

@@ -46,7 +46,14 @@ describe('proxflare graph on the example inventory (--offline)', () => {
     );
     expect(byFirstLine(/^tunnel /)).toEqual(['tunnel homelab']);
     expect(byFirstLine(/^connector /)).toEqual(['connector cloudflared']);
-    expect(byFirstLine(/^(jellyfin|nextcloud|homeassistant|proxy|nas|pve)$/).sort()).toEqual(['homeassistant', 'jellyfin', 'nas', 'nextcloud', 'proxy', 'pve']);
+    expect(byFirstLine(/^(jellyfin|nextcloud|homeassistant|proxy|nas|pve)$/).sort()).toEqual([
+      'homeassistant',
+      'jellyfin',
+      'nas',
+      'nextcloud',
+      'proxy',
+      'pve',
+    ]);
     // Internet, 6 hostnames, tunnel, connector, 6 origins, catch-all.
     expect(labels).toHaveLength(16);
     const edges = diagram.db.getEdges();
@@ -80,7 +87,9 @@ describe('proxflare graph on the example inventory (--offline)', () => {
   it('warns that the Proxmox UI is published without Access, as the plan does', async () => {
     const inventory = await loadInventory(EXAMPLE, { env: {}, dotenv: false });
     const { warnings } = graphFromActual(inventory, inventoryOnlyActual(inventory), createRenderer(), true);
-    expect(warnings.filter((w) => w.includes('WITHOUT Access'))).toEqual([expect.stringContaining('pve.example.com publishes the Proxmox node pve (192.168.1.2)')]);
+    expect(warnings.filter((w) => w.includes('WITHOUT Access'))).toEqual([
+      expect.stringContaining('pve.example.com publishes the Proxmox node pve (192.168.1.2)'),
+    ]);
   });
 });
 
@@ -172,4 +181,3 @@ async function readState(lab: Awaited<ReturnType<typeof fakeHomelab>>) {
   await read.host?.close();
   return read.actual;
 }
-

@@ -30,7 +30,9 @@ describe('reading an existing cloudflared unit', () => {
   });
 
   it('the last ExecStart wins; prefixes such as - are dropped', () => {
-    expect(execStartOf('[Service]\nExecStart=/bin/a\nExecStart=-/usr/bin/cloudflared tunnel run\n')).toBe('/usr/bin/cloudflared tunnel run');
+    expect(execStartOf('[Service]\nExecStart=/bin/a\nExecStart=-/usr/bin/cloudflared tunnel run\n')).toBe(
+      '/usr/bin/cloudflared tunnel run',
+    );
   });
 
   it('a token names its tunnel', () => {

@@ -32,11 +32,19 @@ describe('writeImportedInventory', () => {
     expect(doc.guests).toEqual([{ name: 'jellyfin', type: 'lxc', vmid: 101, services: [{ hostname: 'media.example.com', port: 8096 }] }]);
     // Durations come from the API as seconds; the inventory takes Go durations.
     expect(doc.hosts).toEqual([
-      { name: 'host-192-168-1-5', address: '192.168.1.5', services: [{ hostname: 'nas.example.com', port: 5001, scheme: 'https', originRequest: { noTLSVerify: true, connectTimeout: '30s' } }] },
+      {
+        name: 'host-192-168-1-5',
+        address: '192.168.1.5',
+        services: [
+          { hostname: 'nas.example.com', port: 5001, scheme: 'https', originRequest: { noTLSVerify: true, connectTimeout: '30s' } },
+        ],
+      },
     ]);
     expect(doc.proxmox.tokenSecret).toBe('${PVE_TOKEN_SECRET}');
     expect(doc.cloudflare.apiToken).toBe('${CLOUDFLARE_API_TOKEN}');
-    expect(notes).toEqual(['sock.example.com: unix:/run/app.sock was not imported (only network origins on a hostname are); add it by hand']);
+    expect(notes).toEqual([
+      'sock.example.com: unix:/run/app.sock was not imported (only network origins on a hostname are); add it by hand',
+    ]);
     expect(yaml).toContain('# NOTE: sock.example.com');
   });
 });

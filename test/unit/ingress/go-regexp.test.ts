@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileGoRegexp } from '../../../src/ingress/go-regexp.js';
 
-describe('compileGoRegexp rejects what Go rejects, with Go\'s message', () => {
+describe("compileGoRegexp rejects what Go rejects, with Go's message", () => {
   it.each([
     ['[a-', 'missing closing ]: `[a-`'],
     ['(?=/api)', 'invalid or unsupported Perl syntax: `(?=`'],

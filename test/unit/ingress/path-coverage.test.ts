@@ -39,8 +39,9 @@ describe('pathCovers (does the earlier path match every path the later one does?
   it('never claims coverage a counterexample refutes (random pairs, checked on random paths)', () => {
     const pieces = ['/', 'a', 'b', 'api', '[a-z]+', '[0-9]*', '\\.', 'x?', '(a|b)', '.'];
     let s = 7;
-    const pick = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
-    const regexp = () => `${pick(2) ? '^' : ''}${Array.from({ length: 1 + pick(3) }, () => pieces[pick(pieces.length)]).join('')}${pick(2) ? '$' : ''}`;
+    const pick = (n: number) => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n;
+    const regexp = () =>
+      `${pick(2) ? '^' : ''}${Array.from({ length: 1 + pick(3) }, () => pieces[pick(pieces.length)]).join('')}${pick(2) ? '$' : ''}`;
     const sample = () => Array.from({ length: pick(6) }, () => '/ab.1x-'[pick(7)]).join('');
     for (let n = 0; n < 400; n++) {
       const outer = regexp();

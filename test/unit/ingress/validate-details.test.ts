@@ -32,13 +32,21 @@ describe('validateIngressConfig beyond the golden cases', () => {
       'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!map into []config.UnvalidatedIngressRule',
     ],
     ['an empty file', '', "Validation failed: The config file doesn't contain any ingress rules"],
-    ['a bad port in the service', rule('    service: http://10.0.0.1:abc\n'), 'Validation failed: parse "http://10.0.0.1:abc": invalid port ":abc" after host'],
+    [
+      'a bad port in the service',
+      rule('    service: http://10.0.0.1:abc\n'),
+      'Validation failed: parse "http://10.0.0.1:abc": invalid port ":abc" after host',
+    ],
     [
       'a trailing slash in the service (a path)',
       rule('    service: http://10.0.0.1:80/\n'),
       "Validation failed: http://10.0.0.1:80/ is an invalid address, ingress rules don't support proxying to a different path on the origin service. The path will be the same as the eyeball request's path",
     ],
-    ['a status code with junk', rule('    service: http_status:4O4\n'), 'Validation failed: invalid HTTP status code: strconv.Atoi: parsing "4O4": invalid syntax'],
+    [
+      'a status code with junk',
+      rule('    service: http_status:4O4\n'),
+      'Validation failed: invalid HTTP status code: strconv.Atoi: parsing "4O4": invalid syntax',
+    ],
     [
       'socks-proxy with an unparsable ipRules prefix',
       rule('    service: socks-proxy\n    originRequest:\n      ipRules:\n        - prefix: 10.0.0.0/33\n'),
@@ -49,23 +57,38 @@ describe('validateIngressConfig beyond the golden cases', () => {
       rule('    service: socks-proxy\n    originRequest:\n      ipRules:\n        - prefix: 10.0.0.0/8\n          ports: [80, 70000]\n'),
       'Validation failed: unable to create ip rule for socks-proxy: invalid port 70000, needs to be between 1 and 65535',
     ],
-    ['an invalid regex in the second rule', 'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.1\n  - hostname: b.example.com\n    path: "(?=x)"\n    service: http://10.0.0.1\n  - service: http_status:404\n', 'Validation failed: Rule #2 has an invalid regex: error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
+    [
+      'an invalid regex in the second rule',
+      'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.1\n  - hostname: b.example.com\n    path: "(?=x)"\n    service: http://10.0.0.1\n  - service: http_status:404\n',
+      'Validation failed: Rule #2 has an invalid regex: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    ],
   ])('%s', (_name, yaml, output) => {
     expect(validateIngressConfig(yaml)).toEqual({ ok: false, output });
   });
 
   it.each([
-    ['yes/no style booleans into typed bool fields', rule('    service: https://10.0.0.1:443\n    originRequest:\n      noTLSVerify: yes\n')],
-    ['bastionMode from the top-level originRequest turns a URL-less rule into a bastion', `originRequest:\n  bastionMode: true\n${rule('    service: not a url\n')}`],
+    [
+      'yes/no style booleans into typed bool fields',
+      rule('    service: https://10.0.0.1:443\n    originRequest:\n      noTLSVerify: yes\n'),
+    ],
+    [
+      'bastionMode from the top-level originRequest turns a URL-less rule into a bastion',
+      `originRequest:\n  bastionMode: true\n${rule('    service: not a url\n')}`,
+    ],
     ['ws/wss and unknown TCP schemes', rule('    service: wss://10.0.0.1:443\n')],
     ['durations with several units', rule('    service: http://10.0.0.1\n    originRequest:\n      keepAliveTimeout: 1h2m3.5s\n')],
-    ['anchors and aliases', 'x: &svc http://10.0.0.1:80\ningress:\n  - hostname: a.example.com\n    service: *svc\n  - service: http_status:404\n'],
+    [
+      'anchors and aliases',
+      'x: &svc http://10.0.0.1:80\ningress:\n  - hostname: a.example.com\n    service: *svc\n  - service: http_status:404\n',
+    ],
   ])('accepts %s', (_name, yaml) => {
     expect(validateIngressConfig(yaml)).toEqual({ ok: true, output: 'OK', warnings: [] });
   });
 
   it('collects every unused key as a warning, in file order', () => {
-    const yaml = rule('    service: http://10.0.0.1\n    servce: typo\n    originRequest:\n      noTlsVerify: true\n      access:\n        team: x\n');
+    const yaml = rule(
+      '    service: http://10.0.0.1\n    servce: typo\n    originRequest:\n      noTlsVerify: true\n      access:\n        team: x\n',
+    );
     const result = validateIngressConfig(yaml);
     expect(result).toEqual({
       ok: true,
@@ -125,7 +148,9 @@ describe('matchIngressRule details', () => {
   });
 
   it('prints the TCP service with the default port added, as cloudflared does', () => {
-    const only = parseIngressConfig('ingress:\n  - hostname: "*.v6.example.com"\n    service: tcp://[fd00::5]\n  - service: http_status:404\n');
+    const only = parseIngressConfig(
+      'ingress:\n  - hostname: "*.v6.example.com"\n    service: tcp://[fd00::5]\n  - service: http_status:404\n',
+    );
     if (!only.ok) throw new Error(only.output);
     expect(matchIngressRule(only.ingress, 'https://x.v6.example.com/').output).toBe(
       'Matched rule #0\n\thostname: *.v6.example.com\n\tservice: tcp://fd00::5:7864',
@@ -145,7 +170,10 @@ describe('matchIngressRule details', () => {
       output: 'Validation failed: The last ingress rule must match all URLs (i.e. it should not have a hostname or path filter)',
     });
     expect(
-      matchIngressRule([{ hostname: 'a.example.com', service: 'http://10.0.0.1' }, { service: 'http_status:404' }], 'https://a.example.com/'),
+      matchIngressRule(
+        [{ hostname: 'a.example.com', service: 'http://10.0.0.1' }, { service: 'http_status:404' }],
+        'https://a.example.com/',
+      ),
     ).toMatchObject({ ok: true, index: 0 });
   });
 });
@@ -170,20 +198,26 @@ describe('YAML features cloudflared honours', () => {
     const broken = yaml.replace('noTLSVerify: true', 'noTLSVerify: maybe').replace('connectTimeout: 5s', 'connectTimeout: 5');
     expect(validateIngressConfig(broken)).toEqual({
       ok: false,
-      output: 'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `maybe` into bool',
+      output:
+        'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `maybe` into bool',
     });
   });
 });
 
 describe('document shapes', () => {
   it('reads only the first YAML document, like yaml.Decoder', () => {
-    expect(validateIngressConfig('ingress:\n  - service: http_status:404\n---\ningress: 5\n')).toEqual({ ok: true, output: 'OK', warnings: [] });
+    expect(validateIngressConfig('ingress:\n  - service: http_status:404\n---\ningress: 5\n')).toEqual({
+      ok: true,
+      output: 'OK',
+      warnings: [],
+    });
   });
 
   it('refuses a top level that is not a mapping', () => {
     expect(validateIngressConfig('- service: http_status:404\n')).toEqual({
       ok: false,
-      output: 'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into config.configFileSettings',
+      output:
+        'error parsing YAML in config file at config.yml: yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into config.configFileSettings',
     });
   });
 

@@ -15,9 +15,10 @@ interface RuleCase {
   output: string;
 }
 
-const golden = JSON.parse(
-  readFileSync(new URL('../../fixtures/cloudflared/ingress-golden.json', import.meta.url), 'utf8'),
-) as { validate_cases: ValidateCase[]; rule_cases: RuleCase[] };
+const golden = JSON.parse(readFileSync(new URL('../../fixtures/cloudflared/ingress-golden.json', import.meta.url), 'utf8')) as {
+  validate_cases: ValidateCase[];
+  rule_cases: RuleCase[];
+};
 
 describe('validateIngressConfig reproduces `cloudflared ingress validate`', () => {
   it('covers every golden case', () => {

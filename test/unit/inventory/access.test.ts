@@ -42,9 +42,19 @@ describe('inventory: access', () => {
 `),
     );
     expect(inv.access?.teamName).toBe('myteam');
-    expect(inv.access?.policies.get('admins')).toMatchObject({ kind: 'owned', emails: ['me@example.com', 'ops@example.com'], emailDomains: ['example.org'] });
+    expect(inv.access?.policies.get('admins')).toMatchObject({
+      kind: 'owned',
+      emails: ['me@example.com', 'ops@example.com'],
+      emailDomains: ['example.org'],
+    });
     expect(inv.access?.policies.get('family')).toMatchObject({ kind: 'existing', existing: 'Family' });
-    expect(inv.access?.serviceTokens.map((t) => [t.name, t.secretFile.endsWith(t.name === 'ci' ? '/ci.service-token.json' : '/secrets/backup.json'), t.duration])).toEqual([
+    expect(
+      inv.access?.serviceTokens.map((t) => [
+        t.name,
+        t.secretFile.endsWith(t.name === 'ci' ? '/ci.service-token.json' : '/secrets/backup.json'),
+        t.duration,
+      ]),
+    ).toEqual([
       ['ci', true, undefined],
       ['backup', true, '720h'],
     ]);

@@ -24,7 +24,12 @@ describe('.env is parsed strictly, with line numbers (issue 13, class 2)', () =>
     });
     const error = await loadError(file, { env: NO_TOKENS });
     expect(error.issues).toHaveLength(1);
-    expect(error.issues[0]).toMatchObject({ file: join(file, '..', '.env'), line: 2, column: 1, message: 'line has no `=` after CLOUDFLARE_API_TOKEN' });
+    expect(error.issues[0]).toMatchObject({
+      file: join(file, '..', '.env'),
+      line: 2,
+      column: 1,
+      message: 'line has no `=` after CLOUDFLARE_API_TOKEN',
+    });
     expect(error.message).not.toContain('abc');
     // The next line was read: no "${PVE_TOKEN_SECRET} is not set".
     expect(error.message).not.toContain('is not set');
@@ -48,11 +53,13 @@ describe('.env is parsed strictly, with line numbers (issue 13, class 2)', () =>
 
   it('an unclosed quote is reported at the line that opens it', () => {
     const result = parseDotenv('A=1\nB="unclosed\nC=3\nD=4\n');
-    expect(result.problems).toEqual([expect.objectContaining({ line: 2, column: 3, message: 'the double quote opened here for B is never closed' })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ line: 2, column: 3, message: 'the double quote opened here for B is never closed' }),
+    ]);
   });
 
   it('accepts comments, export, quotes (multi-line in double quotes) and inline comments', () => {
-    const result = parseDotenv("# c\nexport A=1 # one\nB='x # y'\nC=\"l1\\nl2\"\nD=\"multi\nline\"\nE=\n  F = spaced\n");
+    const result = parseDotenv('# c\nexport A=1 # one\nB=\'x # y\'\nC="l1\\nl2"\nD="multi\nline"\nE=\n  F = spaced\n');
     expect(result.problems).toEqual([]);
     expect(result.values).toEqual({ A: '1', B: 'x # y', C: 'l1\nl2', D: 'multi\nline', E: '', F: 'spaced' });
   });
@@ -64,16 +71,40 @@ describe('.env is parsed strictly, with line numbers (issue 13, class 2)', () =>
 
 describe('values sent in HTTP headers (class 3)', () => {
   const cases: [string, string, string, RegExp][] = [
-    ['a zero-width space pasted into the token secret', 'PVE_TOKEN_SECRET', `${ENV.PVE_TOKEN_SECRET}\u200b`, /proxmox\.tokenSecret.*U\+200B \(zero-width space\) at character 37 of 37 \(at the end\)/],
-    ['a newline inside the Cloudflare token', 'CLOUDFLARE_API_TOKEN', 'abcdef\nghijkl', /cloudflare\.apiToken.*U\+000A \(line feed\) at character 7 of 13/],
-    ['a control character in the token id', 'PVE_TOKEN_ID', 'proxflare@pve!c\u0007li', /proxmox\.tokenId.*U\+0007 \(control character\) at character 16/],
-    ['a no-break space in the token id', 'PVE_TOKEN_ID', '\u00a0proxflare@pve!cli', /proxmox\.tokenId.*U\+00A0 \(no-break space\) at character 1 of 18 \(at the start\)/],
+    [
+      'a zero-width space pasted into the token secret',
+      'PVE_TOKEN_SECRET',
+      `${ENV.PVE_TOKEN_SECRET}\u200b`,
+      /proxmox\.tokenSecret.*U\+200B \(zero-width space\) at character 37 of 37 \(at the end\)/,
+    ],
+    [
+      'a newline inside the Cloudflare token',
+      'CLOUDFLARE_API_TOKEN',
+      'abcdef\nghijkl',
+      /cloudflare\.apiToken.*U\+000A \(line feed\) at character 7 of 13/,
+    ],
+    [
+      'a control character in the token id',
+      'PVE_TOKEN_ID',
+      'proxflare@pve!c\u0007li',
+      /proxmox\.tokenId.*U\+0007 \(control character\) at character 16/,
+    ],
+    [
+      'a no-break space in the token id',
+      'PVE_TOKEN_ID',
+      '\u00a0proxflare@pve!cli',
+      /proxmox\.tokenId.*U\+00A0 \(no-break space\) at character 1 of 18 \(at the start\)/,
+    ],
     ['a non-Latin-1 letter in the Cloudflare token', 'CLOUDFLARE_API_TOKEN', 'tokenтoken', /cloudflare\.apiToken.*U\+0442 at character 6/],
   ];
   for (const [name, variable, value, expected] of cases) {
     it(name, async () => {
       const error = await loadError(WITH_SERVICE, { env: { ...ENV, [variable]: value } });
-      const field = { PVE_TOKEN_SECRET: 'proxmox.tokenSecret', CLOUDFLARE_API_TOKEN: 'cloudflare.apiToken', PVE_TOKEN_ID: 'proxmox.tokenId' }[variable]!;
+      const field = {
+        PVE_TOKEN_SECRET: 'proxmox.tokenSecret',
+        CLOUDFLARE_API_TOKEN: 'cloudflare.apiToken',
+        PVE_TOKEN_ID: 'proxmox.tokenId',
+      }[variable]!;
       const issue = issueFor(error, field); // one issue, not a UUID complaint on top
       expect(error.message).toMatch(expected);
       expect(issue.hint).toContain('re-copy');
@@ -136,7 +167,11 @@ describe('hints that point at the real mistake (class 6)', () => {
   it('an unquoted wildcard hostname says to quote it', async () => {
     const yaml = WITH_SERVICE.replace('hostname: app.example.com', 'hostname: *.example.com');
     const error = await loadError(yaml);
-    expect(error.issues[0]).toMatchObject({ ...positionOf(yaml, '*.example.com'), message: '`*.example.com` is read as a YAML alias (a plain value cannot start with *)', hint: 'quote it: "*.example.com"' });
+    expect(error.issues[0]).toMatchObject({
+      ...positionOf(yaml, '*.example.com'),
+      message: '`*.example.com` is read as a YAML alias (a plain value cannot start with *)',
+      hint: 'quote it: "*.example.com"',
+    });
   });
 
   it('an unclosed quote is reported at its own line, not at the end of the file', async () => {
@@ -167,7 +202,9 @@ describe('hints that point at the real mistake (class 6)', () => {
   });
 
   it('a syntax error does not hide the problems on the lines that parsed', async () => {
-    const yaml = WITH_SERVICE.replace('storage: local-lvm', 'storage: local-lvm\n  memory: [512').replace('port: 8080', 'port: 70000').replace('vmid: 101', 'vmid: 5');
+    const yaml = WITH_SERVICE.replace('storage: local-lvm', 'storage: local-lvm\n  memory: [512')
+      .replace('port: 8080', 'port: 70000')
+      .replace('vmid: 101', 'vmid: 5');
     const error = await loadError(yaml);
     const got = error.issues.map((i) => `${i.line} ${i.field || i.message.slice(0, 18)}`);
     expect(got).toContain(`${positionOf(yaml, 'vmid: 5').line} guests[0].vmid`);

@@ -52,7 +52,10 @@ describe('environment in the inventory', () => {
     const error = await loadError(yaml, { env: { HOME: '/h' }, dotenv: false });
     expect(error.issues.map((i) => i.field)).toEqual(['proxmox.tokenId', 'proxmox.tokenSecret', 'cloudflare.apiToken']);
     const secret = issueFor(error, 'proxmox.tokenSecret');
-    expect(secret).toMatchObject({ ...positionOf(yaml, '${PVE_TOKEN_SECRET}'), message: '${PVE_TOKEN_SECRET} is not set: export it or put it in .env' });
+    expect(secret).toMatchObject({
+      ...positionOf(yaml, '${PVE_TOKEN_SECRET}'),
+      message: '${PVE_TOKEN_SECRET} is not set: export it or put it in .env',
+    });
     expect(secret.hint).toContain('PVE_TOKEN_SECRET=...');
   });
 

@@ -4,7 +4,7 @@ import { MINIMAL, issueFor, load, loadError } from './helpers.js';
 const withHosts = (hosts: string, guests = '') => `${MINIMAL}${guests}hosts:\n${hosts}`;
 
 describe('hosts:', () => {
-  it('loads hosts by address without any Proxmox fields, services normalised like a guest\'s', async () => {
+  it("loads hosts by address without any Proxmox fields, services normalised like a guest's", async () => {
     const inv = await load(
       withHosts(
         [
@@ -30,7 +30,9 @@ describe('hosts:', () => {
         address: 'nas.lan',
         proxmoxNode: false,
         field: 'hosts[0]',
-        services: [{ hostname: 'nas.example.com', scheme: 'https', port: 5001, originRequest: { noTLSVerify: true }, field: 'hosts[0].services[0]' }],
+        services: [
+          { hostname: 'nas.example.com', scheme: 'https', port: 5001, originRequest: { noTLSVerify: true }, field: 'hosts[0].services[0]' },
+        ],
       },
       {
         name: 'pve',
@@ -44,12 +46,26 @@ describe('hosts:', () => {
 
   it('keeps names unique across guests and hosts, and one service per hostname across both', async () => {
     const yaml = withHosts(
-      ['  - name: Jellyfin', '    address: 192.168.1.9', '    services:', '      - { hostname: media.example.com, port: 80 }', ''].join('\n'),
-      ['guests:', '  - name: jellyfin', '    type: lxc', '    vmid: 101', '    services:', '      - { hostname: media.example.com, port: 8096 }', ''].join('\n'),
+      ['  - name: Jellyfin', '    address: 192.168.1.9', '    services:', '      - { hostname: media.example.com, port: 80 }', ''].join(
+        '\n',
+      ),
+      [
+        'guests:',
+        '  - name: jellyfin',
+        '    type: lxc',
+        '    vmid: 101',
+        '    services:',
+        '      - { hostname: media.example.com, port: 8096 }',
+        '',
+      ].join('\n'),
     );
     const error = await loadError(yaml);
-    expect(issueFor(error, 'hosts[0].name').message).toMatch(/^name "Jellyfin" is already used by the guest guests\[0\] \(.*inventory\.yaml:\d+:\d+\)$/);
-    expect(issueFor(error, 'hosts[0].services[0].hostname').message).toContain('hostname media.example.com is already used by guests[0].services[0]');
+    expect(issueFor(error, 'hosts[0].name').message).toMatch(
+      /^name "Jellyfin" is already used by the guest guests\[0\] \(.*inventory\.yaml:\d+:\d+\)$/,
+    );
+    expect(issueFor(error, 'hosts[0].services[0].hostname').message).toContain(
+      'hostname media.example.com is already used by guests[0].services[0]',
+    );
   });
 
   it('refuses addresses that are not an IP or a DNS name, naming the fix', async () => {
@@ -68,7 +84,10 @@ describe('hosts:', () => {
   });
 
   it('refuses the Proxmox API host as a host address unless proxmoxNode says it is meant', async () => {
-    const hosts = (flag: string) => withHosts(`  - name: pve\n    address: PVE.lan\n${flag}    services:\n      - { hostname: pve.example.com, port: 8006, scheme: https }\n`);
+    const hosts = (flag: string) =>
+      withHosts(
+        `  - name: pve\n    address: PVE.lan\n${flag}    services:\n      - { hostname: pve.example.com, port: 8006, scheme: https }\n`,
+      );
     const error = await loadError(hosts(''));
     expect(issueFor(error, 'hosts[0].address')).toMatchObject({
       message: 'PVE.lan is a Proxmox node: publishing the hypervisor is refused unless it is meant',
@@ -129,7 +148,10 @@ describe('service types', () => {
     );
     const s = (i: number, f: string) => `hosts[0].services[${i}].${f}`;
     expect(issueFor(error, s(0, 'socket')).message).toBe('is required for scheme unix+tls');
-    expect(issueFor(error, s(1, 'port'))).toMatchObject({ message: 'is not used with scheme hello_world', hint: expect.stringContaining('test page') });
+    expect(issueFor(error, s(1, 'port'))).toMatchObject({
+      message: 'is not used with scheme hello_world',
+      hint: expect.stringContaining('test page'),
+    });
     expect(issueFor(error, s(2, 'socket')).message).toBe('is only used with scheme unix or unix+tls');
     expect(issueFor(error, s(3, 'originRequest.ipRules')).message).toContain('cloudflared denies every destination no rule allows');
     expect(issueFor(error, s(4, 'originRequest.ipRules[0].prefix'))).toMatchObject({ hint: 'add the prefix length, e.g. 192.168.1.5/32' });
@@ -143,9 +165,11 @@ describe('service types', () => {
 describe('tunnel settings', () => {
   const tunnel = (lines: string) => MINIMAL.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n${lines}`);
 
-  it('normalises cloudflared\'s settings; YAML numbers for edgeIpVersion and catchAll become cloudflared\'s strings', async () => {
+  it("normalises cloudflared's settings; YAML numbers for edgeIpVersion and catchAll become cloudflared's strings", async () => {
     const inv = await load(
-      tunnel('  protocol: http2\n  edgeIpVersion: 4\n  logLevel: warn\n  gracePeriod: 1m\n  retries: 3\n  originRequest: { connectTimeout: 10s }\n  catchAll: 503\n'),
+      tunnel(
+        '  protocol: http2\n  edgeIpVersion: 4\n  logLevel: warn\n  gracePeriod: 1m\n  retries: 3\n  originRequest: { connectTimeout: 10s }\n  catchAll: 503\n',
+      ),
     );
     expect(inv.tunnel).toEqual({
       name: 'homelab',
@@ -174,7 +198,15 @@ describe('tunnel settings', () => {
         ].join('\n'),
       ),
     );
-    for (const field of ['protocol', 'edgeIpVersion', 'logLevel', 'gracePeriod', 'originRequest.access', 'originRequest.ipRules', 'originRequest.bastionMode']) {
+    for (const field of [
+      'protocol',
+      'edgeIpVersion',
+      'logLevel',
+      'gracePeriod',
+      'originRequest.access',
+      'originRequest.ipRules',
+      'originRequest.bastionMode',
+    ]) {
       issueFor(error, `tunnel.${field}`);
     }
     // cloudflared's own words for a service without a scheme (url.Parse in validateIngress).

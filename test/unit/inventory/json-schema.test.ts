@@ -16,7 +16,9 @@ describe('inventory JSON Schema', () => {
   });
 
   it('is a valid draft-07 schema with descriptions that editors show', () => {
-    const schema = inventoryJsonSchema() as { properties: Record<string, { description?: string; properties?: Record<string, { description?: string }> }> };
+    const schema = inventoryJsonSchema() as {
+      properties: Record<string, { description?: string; properties?: Record<string, { description?: string }> }>;
+    };
     expect(new Ajv({ strict: false }).validateSchema(schema)).toBe(true);
     for (const [section, node] of Object.entries(schema.properties)) {
       expect(node.description, section).toBeTruthy();
@@ -38,7 +40,7 @@ describe('inventory JSON Schema', () => {
     expect(validate(withReference)).toBe(false);
   });
 
-  it('lists exactly cloudflared\'s originRequest keys', () => {
+  it("lists exactly cloudflared's originRequest keys", () => {
     const schema = inventoryJsonSchema() as any;
     const originRequest = schema.properties.guests.items.properties.services.items.properties.originRequest;
     expect(Object.keys(originRequest.properties).sort()).toEqual([...ORIGIN_REQUEST_KEYS].sort());
@@ -49,8 +51,16 @@ describe('inventory JSON Schema', () => {
     const md = inventoryReferenceMarkdown();
     const lines = md.trimEnd().split('\n');
     expect(lines[0]).toBe('| Field | Type | Default | Description |');
-    expect(lines).toContain('| `guests[].services[].port` | integer 1–65535 |  | Port of the service on the guest or host (for http, https, tcp, ssh, rdp). |');
-    expect(lines.some((l) => l.startsWith('| `guests[].services[].scheme` | http \\| https \\| tcp \\| ssh \\| rdp \\| unix \\| unix+tls \\| http_status \\| hello_world \\| bastion \\| socks | `http` | How cloudflared talks to the origin'))).toBe(true);
+    expect(lines).toContain(
+      '| `guests[].services[].port` | integer 1–65535 |  | Port of the service on the guest or host (for http, https, tcp, ssh, rdp). |',
+    );
+    expect(
+      lines.some((l) =>
+        l.startsWith(
+          '| `guests[].services[].scheme` | http \\| https \\| tcp \\| ssh \\| rdp \\| unix \\| unix+tls \\| http_status \\| hello_world \\| bastion \\| socks | `http` | How cloudflared talks to the origin',
+        ),
+      ),
+    ).toBe(true);
     expect(lines.some((l) => l.startsWith('| `hosts[].proxmoxNode` | boolean | `false` |'))).toBe(true);
     expect(lines.some((l) => l.startsWith('| `tunnel.catchAll` | integer 100–999 \\| string | `404` |'))).toBe(true);
     expect(lines).toContain('| `proxmox.url` | string | **required** | Proxmox API URL; port defaults to 8006. |');

@@ -111,9 +111,7 @@ describe('loadInventory normalisation', () => {
   });
 
   it('fills in the jump host defaults and a static network', async () => {
-    const inv = await load(
-      `${MINIMAL}  network: { ip: 10.0.0.5/24, gw: 10.0.0.1, vlan: 20 }\n  ssh:\n    jump: { host: pve.lan }\n`,
-    );
+    const inv = await load(`${MINIMAL}  network: { ip: 10.0.0.5/24, gw: 10.0.0.1, vlan: 20 }\n  ssh:\n    jump: { host: pve.lan }\n`);
     expect(inv.connector.network).toEqual({ bridge: 'vmbr0', ip: '10.0.0.5/24', gw: '10.0.0.1', vlan: 20 });
     expect(inv.connector.ssh.jump).toEqual({ host: 'pve.lan', port: 22, user: 'root' });
   });

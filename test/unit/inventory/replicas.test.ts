@@ -4,7 +4,7 @@ import { MINIMAL, issueFor, load, loadError } from './helpers.js';
 const withReplicas = (lines: string[], extra = '') => `${MINIMAL}${extra}  replicas:\n${lines.map((l) => `    - ${l}\n`).join('')}`;
 
 describe('connector.replicas', () => {
-  it('today\'s single connector is one replica', async () => {
+  it("today's single connector is one replica", async () => {
     const inv = await load(MINIMAL);
     expect(inv.connectors).toHaveLength(1);
     expect(inv.connectors[0]).toBe(inv.connector);
@@ -14,7 +14,11 @@ describe('connector.replicas', () => {
   it('each replica takes its own values over the shared defaults', async () => {
     const inv = await load(
       withReplicas(
-        ['{ hostname: cloudflared-1, node: pve1 }', '{ hostname: Cloudflared-2, node: pve2, vmid: 152, sshHost: 10.0.0.2 }', '{ hostname: cloudflared-3, node: pve3, standby: true, storage: fast }'],
+        [
+          '{ hostname: cloudflared-1, node: pve1 }',
+          '{ hostname: Cloudflared-2, node: pve2, vmid: 152, sshHost: 10.0.0.2 }',
+          '{ hostname: cloudflared-3, node: pve3, standby: true, storage: fast }',
+        ],
         '  memory: 256\n',
       ),
     );

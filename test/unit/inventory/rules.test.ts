@@ -23,7 +23,10 @@ describe('required fields and types', () => {
   it('names the expected and the actual type', async () => {
     const yaml = `${MINIMAL}  disk: big\n  onboot: yes\n`;
     const error = await loadError(yaml);
-    expect(issueFor(error, 'connector.disk')).toMatchObject({ ...positionOf(yaml, 'big'), message: 'must be a whole number, not a string' });
+    expect(issueFor(error, 'connector.disk')).toMatchObject({
+      ...positionOf(yaml, 'big'),
+      message: 'must be a whole number, not a string',
+    });
     expect(issueFor(error, 'connector.onboot')).toMatchObject({
       message: 'must be true or false, not a string',
       hint: 'write true or false (yes/no/on/off are plain text in YAML 1.2)',
@@ -44,7 +47,12 @@ describe('required fields and types', () => {
 
   it('refuses alias bombs and unknown aliases', async () => {
     const levels = ['x-a: &a [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) levels.push(`x-${i}: &l${i} [${Array(9).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `x-${i}: &l${i} [${Array(9)
+          .fill(i === 1 ? '*a' : `*l${i - 1}`)
+          .join(', ')}]`,
+      );
     const bomb = await loadError(`${levels.join('\n')}\n${MINIMAL}`);
     expect(bomb.issues[0]!.message).toMatch(/^YAML aliases expand too much/);
     const yaml = `${MINIMAL}guests: *nope\n`;
@@ -74,17 +82,24 @@ describe('unknown keys', () => {
     expect(issue.hint).toMatch(/^allowed here: hostname, node, vmid, template, storage/);
   });
 
-  it('checks originRequest keys against cloudflared\'s list, case-insensitively close', async () => {
-    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        originRequest:\n          notlsverify: true\n          conectTimeout: 5s\n          http2origin: true\n');
+  it("checks originRequest keys against cloudflared's list, case-insensitively close", async () => {
+    const yaml = withServices(
+      '      - hostname: a.example.com\n        port: 1\n        originRequest:\n          notlsverify: true\n          conectTimeout: 5s\n          http2origin: true\n',
+    );
     const error = await loadError(yaml);
     const base = 'guests[0].services[0].originRequest';
-    expect(issueFor(error, `${base}.notlsverify`)).toMatchObject({ ...positionOf(yaml, 'notlsverify'), hint: 'did you mean `noTLSVerify`?' });
+    expect(issueFor(error, `${base}.notlsverify`)).toMatchObject({
+      ...positionOf(yaml, 'notlsverify'),
+      hint: 'did you mean `noTLSVerify`?',
+    });
     expect(issueFor(error, `${base}.conectTimeout`).hint).toBe('did you mean `connectTimeout`?');
     expect(issueFor(error, `${base}.http2origin`).hint).toBe('did you mean `http2Origin`?');
   });
 
   it('checks originRequest value types and Go durations', async () => {
-    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        originRequest: { connectTimeout: banana, noTLSVerify: "yes", proxyType: socks5 }\n');
+    const yaml = withServices(
+      '      - hostname: a.example.com\n        port: 1\n        originRequest: { connectTimeout: banana, noTLSVerify: "yes", proxyType: socks5 }\n',
+    );
     const error = await loadError(yaml);
     const base = 'guests[0].services[0].originRequest';
     expect(issueFor(error, `${base}.connectTimeout`)).toMatchObject({ message: 'is not a Go duration', ...positionOf(yaml, 'banana') });
@@ -133,12 +148,17 @@ describe('services', () => {
     expect(issueFor(error, s(2, 'port')).message).toBe('is not used with scheme http_status');
     expect(issueFor(error, s(3, 'socket')).message).toBe('is only used with scheme unix or unix+tls');
     expect(issueFor(error, s(3, 'status')).message).toBe('is only used with scheme http_status');
-    expect(issueFor(error, s(4, 'scheme'))).toMatchObject({ message: 'must be one of http, https, tcp, ssh, rdp, unix, unix+tls, http_status, hello_world, bastion, socks', hint: 'did you mean `https`?' });
+    expect(issueFor(error, s(4, 'scheme'))).toMatchObject({
+      message: 'must be one of http, https, tcp, ssh, rdp, unix, unix+tls, http_status, hello_world, bastion, socks',
+      hint: 'did you mean `https`?',
+    });
     expect(error.issues).toHaveLength(8);
   });
 
   it('checks path regexes with Go (RE2) syntax, as cloudflared does', async () => {
-    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        path: "^/(?!admin)"\n      - hostname: a.example.com\n        port: 1\n        path: "(?i)^/API/"\n');
+    const yaml = withServices(
+      '      - hostname: a.example.com\n        port: 1\n        path: "^/(?!admin)"\n      - hostname: a.example.com\n        port: 1\n        path: "(?i)^/API/"\n',
+    );
     const error = await loadError(yaml);
     expect(error.issues.map((i) => i.field)).toEqual(['guests[0].services[0].path']);
     expect(issueFor(error, 'guests[0].services[0].path')).toMatchObject({
@@ -148,16 +168,22 @@ describe('services', () => {
   });
 
   it.each(['30s', '1m30s', '1.5h', '.5s', '0', '250ms'])('accepts the Go duration %s', async (duration) => {
-    await expect(load(withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { connectTimeout: "${duration}" }\n`))).resolves.toBeTruthy();
+    await expect(
+      load(withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { connectTimeout: "${duration}" }\n`)),
+    ).resolves.toBeTruthy();
   });
 
   it.each(['30', '1 m', '-5s', '5sec', 's'])('rejects the duration %s', async (duration) => {
-    const error = await loadError(withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { tlsTimeout: "${duration}" }\n`));
+    const error = await loadError(
+      withServices(`      - hostname: a.example.com\n        port: 1\n        originRequest: { tlsTimeout: "${duration}" }\n`),
+    );
     expect(issueFor(error, 'guests[0].services[0].originRequest.tlsTimeout').message).toBe('is not a Go duration');
   });
 
   it('needs access.teamName when audTag is required (cloudflared refuses it otherwise)', async () => {
-    const yaml = withServices('      - hostname: a.example.com\n        port: 1\n        originRequest:\n          access: { required: true, audTag: [abc] }\n');
+    const yaml = withServices(
+      '      - hostname: a.example.com\n        port: 1\n        originRequest:\n          access: { required: true, audTag: [abc] }\n',
+    );
     const issue = issueFor(await loadError(yaml), 'guests[0].services[0].originRequest.access.teamName');
     expect(issue).toMatchObject({ message: 'is required when audTag is set', ...positionOf(yaml, '{ required') });
   });
@@ -165,7 +191,10 @@ describe('services', () => {
   it('explains how to write a service that is not a map', async () => {
     const yaml = withServices('      - a.example.com\n');
     const issue = issueFor(await loadError(yaml), 'guests[0].services[0]');
-    expect(issue).toMatchObject({ message: 'must be a map (indented key: value lines), not a string', ...positionOf(yaml, 'a.example.com') });
+    expect(issue).toMatchObject({
+      message: 'must be a map (indented key: value lines), not a string',
+      ...positionOf(yaml, 'a.example.com'),
+    });
     expect(issue.hint).toContain('write it as indented `key: value` lines');
   });
 
@@ -183,7 +212,9 @@ describe('services', () => {
       ...positionOf(yaml, 'A.example.com'),
       message: `hostname a.example.com is already used by guests[0].services[0] (${file}:${first.line}:${first.column})`,
     });
-    const ok = withServices('      - hostname: a.example.com\n        port: 1\n      - hostname: a.example.com\n        path: ^/api/\n        port: 2\n');
+    const ok = withServices(
+      '      - hostname: a.example.com\n        port: 1\n      - hostname: a.example.com\n        path: ^/api/\n        port: 2\n',
+    );
     await expect(load(ok)).resolves.toBeTruthy();
   });
 
@@ -196,7 +227,9 @@ describe('services', () => {
     const one = await loadError(withServices('      - hostname: a.example.net\n        port: 1\n'));
     expect(issueFor(one, 'guests[0].services[0].hostname').message).toBe('hostname a.example.net is not in the zone example.com');
     const many = await loadError(withServices('      - hostname: a.example.net\n        port: 1\n', 'zones: [example.com, example.org]'));
-    expect(issueFor(many, 'guests[0].services[0].hostname').message).toBe('hostname a.example.net is not in any of the zones example.com, example.org');
+    expect(issueFor(many, 'guests[0].services[0].hostname').message).toBe(
+      'hostname a.example.net is not in any of the zones example.com, example.org',
+    );
     // "notexample.com" ends with "example.com" but is not inside it.
     const lookalike = await loadError(withServices('      - hostname: notexample.com\n        port: 1\n'));
     expect(issueFor(lookalike, 'guests[0].services[0].hostname').message).toContain('is not in the zone example.com');
@@ -226,12 +259,18 @@ describe('services', () => {
   });
 
   it('warns about hostnames two levels below the zone (Universal SSL covers one level)', async () => {
-    const yaml = withServices('      - hostname: a.b.example.com\n        port: 1\n      - hostname: "*.lab.example.com"\n        port: 1\n      - hostname: "*.example.com"\n        port: 1\n      - hostname: example.com\n        port: 1\n');
+    const yaml = withServices(
+      '      - hostname: a.b.example.com\n        port: 1\n      - hostname: "*.lab.example.com"\n        port: 1\n      - hostname: "*.example.com"\n        port: 1\n      - hostname: example.com\n        port: 1\n',
+    );
     const file = await writeInventory(yaml);
     const inv = await loadInventory(file, { env: ENV });
     const p = positionOf(yaml, 'a.b.example.com');
     expect(inv.warnings).toHaveLength(2);
-    expect(inv.warnings[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${p.line}:${p.column} guests\\[0\\]\\.services\\[0\\]\\.hostname: a\\.b\\.example\\.com is more than one level below example\\.com`));
+    expect(inv.warnings[0]).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${p.line}:${p.column} guests\\[0\\]\\.services\\[0\\]\\.hostname: a\\.b\\.example\\.com is more than one level below example\\.com`,
+      ),
+    );
     expect(inv.warnings[0]).toContain('Universal SSL');
     expect(inv.warnings[1]).toContain('*.lab.example.com is more than one level below');
   });
@@ -248,7 +287,9 @@ describe('guests', () => {
     const file = await writeInventory(yaml);
     const error = await loadError(file);
     const connectorVmid = positionOf(yaml, 'vmid: 150', 6);
-    expect(issueFor(error, 'guests[0].vmid').message).toBe(`vmid 150 is already used by connector.vmid (${file}:${connectorVmid.line}:${connectorVmid.column})`);
+    expect(issueFor(error, 'guests[0].vmid').message).toBe(
+      `vmid 150 is already used by connector.vmid (${file}:${connectorVmid.line}:${connectorVmid.column})`,
+    );
     expect(issueFor(error, 'guests[1].name').message).toContain('guest name "web" is already used by guests[0]');
   });
 
@@ -256,7 +297,10 @@ describe('guests', () => {
     const yaml = `${MINIMAL}guests:\n  - name: my_app\n    type: ct\n    vmid: 99\n    ip: 10.0.0.5/24\n`;
     const error = await loadError(yaml);
     expect(issueFor(error, 'guests[0].type').message).toBe('must be one of lxc, vm');
-    expect(issueFor(error, 'guests[0].vmid')).toMatchObject({ message: 'vmid must be between 100 and 999999999', ...positionOf(yaml, '99') });
+    expect(issueFor(error, 'guests[0].vmid')).toMatchObject({
+      message: 'vmid must be between 100 and 999999999',
+      ...positionOf(yaml, '99'),
+    });
     expect(issueFor(error, 'guests[0].ip').hint).toBe('write the address without the prefix length: 10.0.0.5');
     expect(issueFor(error, 'guests[0].name').message).toBe('"my_app" is not a valid guest name');
   });
@@ -269,7 +313,10 @@ describe('proxmox and cloudflare settings', () => {
       .replace('  node: pve\n', '  node: pve\n  fingerprint: AA:BB\n')
       .replace('https://pve.lan:8006', 'pve.lan:8006/api2/json');
     const error = await loadError(yaml);
-    expect(issueFor(error, 'proxmox.tokenId')).toMatchObject({ message: 'must look like user@realm!tokenname', ...positionOf(yaml, 'root@pam') });
+    expect(issueFor(error, 'proxmox.tokenId')).toMatchObject({
+      message: 'must look like user@realm!tokenname',
+      ...positionOf(yaml, 'root@pam'),
+    });
     expect(issueFor(error, 'cloudflare.accountId').message).toBe('must be 32 hex characters');
     expect(issueFor(error, 'proxmox.fingerprint').message).toContain('32 hex bytes separated by colons');
     expect(issueFor(error, 'proxmox.url').message).toBe('is not an http(s) URL');
@@ -313,7 +360,9 @@ describe('proxmox and cloudflare settings', () => {
   });
 
   it('warns about insecure TLS and plain http to a remote host', async () => {
-    const inv = await load(MINIMAL.replace('https://pve.lan:8006', 'http://pve.lan').replace('  node: pve\n', '  node: pve\n  insecure: true\n'));
+    const inv = await load(
+      MINIMAL.replace('https://pve.lan:8006', 'http://pve.lan').replace('  node: pve\n', '  node: pve\n  insecure: true\n'),
+    );
     expect(inv.warnings.join('\n')).toContain('uses plain http');
     expect(inv.warnings.join('\n')).toContain('TLS verification of the Proxmox API is OFF');
   });

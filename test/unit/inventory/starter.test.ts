@@ -24,7 +24,9 @@ describe('proxflare init templates', () => {
     const inv = await loadInventory(file, { env: { HOME: '/home/tester' } });
     expect(inv.guests.map((g) => g.name)).toEqual(['jellyfin', 'nextcloud']);
     // The Proxmox UI as a host, meant on purpose and commented for Access.
-    expect(inv.hosts.map((h) => [h.name, h.proxmoxNode, h.services[0]!.hostname, h.services[0]!.port])).toEqual([['pve', true, 'pve.example.com', 8006]]);
+    expect(inv.hosts.map((h) => [h.name, h.proxmoxNode, h.services[0]!.hostname, h.services[0]!.port])).toEqual([
+      ['pve', true, 'pve.example.com', 8006],
+    ]);
     expect(starterInventory()).toMatch(/protect it with Cloudflare Access/);
     expect(inv.warnings).toEqual([]);
   });

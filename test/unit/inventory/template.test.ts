@@ -6,9 +6,12 @@ import { issueFor, load, loadError, MINIMAL, positionOf } from './helpers.js';
 describe('connector.template', () => {
   const withTemplate = (value: string) => MINIMAL.replace(/ {2}template: .*\n/, `  template: ${value}\n`);
 
-  it.each(['debian-12', 'debian-13', 'ubuntu-24.04', 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst'])('accepts %s', async (value) => {
-    expect((await load(withTemplate(value))).connector.template).toBe(value);
-  });
+  it.each(['debian-12', 'debian-13', 'ubuntu-24.04', 'local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst'])(
+    'accepts %s',
+    async (value) => {
+      expect((await load(withTemplate(value))).connector.template).toBe(value);
+    },
+  );
 
   it('defaults to debian-12', async () => {
     expect((await load(MINIMAL.replace(/ {2}template: .*\n/, ''))).connector.template).toBe('debian-12');
@@ -17,7 +20,10 @@ describe('connector.template', () => {
   it('a volume id without vztmpl/ is an error at its line, with the corrected value', async () => {
     const yaml = withTemplate('local:debian-12-standard_12.12-1_amd64.tar.zst');
     const issue = issueFor(await loadError(yaml), 'connector.template');
-    expect(issue).toMatchObject({ ...positionOf(yaml, 'local:debian'), message: expect.stringContaining('without the content type vztmpl/') });
+    expect(issue).toMatchObject({
+      ...positionOf(yaml, 'local:debian'),
+      message: expect.stringContaining('without the content type vztmpl/'),
+    });
     expect(issue.hint).toContain('write local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst');
   });
 

@@ -31,7 +31,9 @@ describe('lint rules', { timeout: 120_000 }, () => {
     // A virtual file in src/plan: import rules resolve from its place; type information is not needed.
     const untyped = new ESLint({
       cwd: ROOT,
-      overrideConfig: [{ files: ['**/*.ts'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { project: null } } }],
+      overrideConfig: [
+        { files: ['**/*.ts'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { project: null } } },
+      ],
     });
     const code = [
       "import { createProxmox } from '../proxmox/create-proxmox.js';",
@@ -41,16 +43,25 @@ describe('lint rules', { timeout: 120_000 }, () => {
     ].join('\n');
     const [result] = await untyped.lintText(code, { filePath: join(ROOT, 'src/plan/lint-fixture.ts') });
     const messages = result!.messages.map((m) => `${m.line} ${m.ruleId}`);
-    expect(messages).toEqual(expect.arrayContaining(['1 import-x/no-restricted-paths', '2 import-x/no-restricted-paths', '3 import-x/no-default-export']));
+    expect(messages).toEqual(
+      expect.arrayContaining(['1 import-x/no-restricted-paths', '2 import-x/no-restricted-paths', '3 import-x/no-default-export']),
+    );
     expect(result!.messages[0]!.message).toContain('core, inventory, ingress, render and plan are pure');
   });
 
   it('rejects an adapter importing the plan, and a disable without its reason', async () => {
     const untyped = new ESLint({
       cwd: ROOT,
-      overrideConfig: [{ files: ['**/*.ts'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { project: null } } }],
+      overrideConfig: [
+        { files: ['**/*.ts'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { project: null } } },
+      ],
     });
-    const code = ["import { planDns } from '../plan/plan-dns.js';", '// eslint-disable-next-line import-x/no-default-export', 'export default planDns;', ''].join('\n');
+    const code = [
+      "import { planDns } from '../plan/plan-dns.js';",
+      '// eslint-disable-next-line import-x/no-default-export',
+      'export default planDns;',
+      '',
+    ].join('\n');
     const [result] = await untyped.lintText(code, { filePath: join(ROOT, 'src/cloudflare/lint-fixture.ts') });
     const rules = result!.messages.map((m) => m.ruleId);
     expect(rules).toContain('import-x/no-restricted-paths');

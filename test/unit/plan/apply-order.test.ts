@@ -31,7 +31,8 @@ describe('APPLY_ORDER', () => {
   });
 
   it('destroy deletes Access after DNS and before cloudflared stops; sync deletes it after the deploy', () => {
-    const at = (kind: string, command: 'sync' | 'destroy') => orderIndex({ kind, action: 'delete', address: `${kind}/x` } as never, command);
+    const at = (kind: string, command: 'sync' | 'destroy') =>
+      orderIndex({ kind, action: 'delete', address: `${kind}/x` } as never, command);
     for (const kind of ['access-app', 'access-policy', 'service-token']) {
       expect(at(kind, 'destroy')).toBeGreaterThan(at('dns', 'destroy'));
       expect(at(kind, 'destroy')).toBeLessThan(at('unit', 'destroy'));
@@ -47,7 +48,12 @@ describe('APPLY_ORDER', () => {
 
   it('sorts by row and keeps the planners order within a row', () => {
     const c = (kind: string, action: string, address: string) => ({ kind, action, address }) as never;
-    const sorted = inApplyOrder([c('dns', 'create', 'dns/b'), c('dns', 'delete', 'dns/z'), c('dns', 'create', 'dns/a'), c('lxc', 'noop', 'lxc/c')]);
+    const sorted = inApplyOrder([
+      c('dns', 'create', 'dns/b'),
+      c('dns', 'delete', 'dns/z'),
+      c('dns', 'create', 'dns/a'),
+      c('lxc', 'noop', 'lxc/c'),
+    ]);
     expect(sorted.map((x: { address: string }) => x.address)).toEqual(['dns/z', 'lxc/c', 'dns/b', 'dns/a']);
   });
 });

@@ -17,7 +17,9 @@ describe('parseAdoptKinds', () => {
   it('takes lxc (issue 17: a community-scripts LXC is adopted by adding our tag), access and tunnel (a remotely-managed one), and refuses unknown kinds with the list', () => {
     expect([...(parseAdoptKinds('lxc') as Set<string>)]).toEqual(['lxc']);
     expect([...(parseAdoptKinds('tunnel') as Set<string>)]).toEqual(['tunnel']);
-    expect(parseAdoptKinds('dns,zone')).toBe('"zone" cannot be adopted; --adopt takes dns, lxc, access, tunnel (comma-separated) or nothing for all');
+    expect(parseAdoptKinds('dns,zone')).toBe(
+      '"zone" cannot be adopted; --adopt takes dns, lxc, access, tunnel (comma-separated) or nothing for all',
+    );
     expect([...(parseAdoptKinds('access') as Set<string>)]).toEqual(['access']);
   });
 });

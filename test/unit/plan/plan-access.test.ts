@@ -76,11 +76,15 @@ describe('plan-access: normalised comparison', () => {
     expect(durationNs('24h')).toBe(durationNs('1440m'));
     expect(durationNs(undefined)).toBe(durationNs('24h'));
     const same = await load(inventoryYaml('{ policies: [admins, family], sessionDuration: 1440m }'));
-    expect(actions(planAccess({ inventory: same, state: state(), hostnames: ['pve.example.com'], adopt: false }))).toContain('noop access-app/pve.example.com');
+    expect(actions(planAccess({ inventory: same, state: state(), hostnames: ['pve.example.com'], adopt: false }))).toContain(
+      'noop access-app/pve.example.com',
+    );
     const longer = await load(inventoryYaml('{ policies: [admins, family], sessionDuration: 48h, publicPaths: ["/api/hook/*"] }'));
     const plan = planAccess({ inventory: longer, state: state(), hostnames: ['pve.example.com'], adopt: false });
     expect(plan.apps[0]!.reason).toBe('session 24h → 48h; public paths');
-    expect(plan.apps[0]!.body!.destinations).toEqual([{ type: 'public', uri: 'pve.example.com', overrides: [{ behavior: 'public', path_pattern: '/api/hook/*' }] }]);
+    expect(plan.apps[0]!.body!.destinations).toEqual([
+      { type: 'public', uri: 'pve.example.com', overrides: [{ behavior: 'public', path_pattern: '/api/hook/*' }] },
+    ]);
   });
 
   it('a policy whose rules changed is updated; the existing: policy is never written', async () => {
@@ -107,28 +111,53 @@ describe('plan-access: ownership and fail-closed resolution', () => {
     expect(plan.conflicts[0]!.message).toContain('"Proxmox (dashboard)"');
     expect(plan.apps).toEqual([]);
     const adopted = planAccess({ inventory, state: state({ apps: [foreign] }), hostnames: ['pve.example.com'], adopt: true });
-    expect(adopted.apps[0]).toMatchObject({ action: 'update', id: foreign.id, reason: 'adopted (--adopt): marked as ours, policies from the inventory' });
+    expect(adopted.apps[0]).toMatchObject({
+      action: 'update',
+      id: foreign.id,
+      reason: 'adopted (--adopt): marked as ours, policies from the inventory',
+    });
     expect(adopted.apps[0]!.body!.tags).toEqual(['proxflare']);
   });
 
   it('an existing: name matching 0 or 2 policies, or an unknown identity provider, is an error located in the inventory', async () => {
     const inventory = await load(inventoryYaml('family'));
     const none = planAccess({ inventory, state: state({ policies: [] }), hostnames: ['pve.example.com'], adopt: false });
-    expect(none.errors[0]).toMatch(/inventory\.yaml:\d+:\d+ access\.policies\.family\.existing: no reusable Access policy is named "Family" \(the account has none\)/);
+    expect(none.errors[0]).toMatch(
+      /inventory\.yaml:\d+:\d+ access\.policies\.family\.existing: no reusable Access policy is named "Family" \(the account has none\)/,
+    );
     expect(none.errors[1]).toContain('pve.example.com: its access does not resolve');
     expect(none.apps).toEqual([]);
-    const twice = planAccess({ inventory, state: state({ policies: [...fixture.policies.map(toPolicy), { ...toPolicy(fixture.policies[1]!), id: 'other' }] }), hostnames: ['pve.example.com'], adopt: false });
+    const twice = planAccess({
+      inventory,
+      state: state({ policies: [...fixture.policies.map(toPolicy), { ...toPolicy(fixture.policies[1]!), id: 'other' }] }),
+      hostnames: ['pve.example.com'],
+      adopt: false,
+    });
     expect(twice.errors[0]).toContain('2 reusable Access policies are named "Family"');
 
-    const withIdp = await load(inventoryYaml('admins').replace('emailDomains: [example.org]', 'emailDomains: [example.org]\n      idps: [GitHub]'));
+    const withIdp = await load(
+      inventoryYaml('admins').replace('emailDomains: [example.org]', 'emailDomains: [example.org]\n      idps: [GitHub]'),
+    );
     const idp = planAccess({ inventory: withIdp, state: state(), hostnames: ['pve.example.com'], adopt: false });
     expect(idp.errors[0]).toContain('access.policies.admins.idps[0]: no identity provider is named "GitHub" (configured: One-time PIN)');
   });
 
   it('our app for a hostname whose access was removed is deleted; a foreign app is never touched', async () => {
     const inventory = await load(inventoryYaml('admins').replace('        access: admins\n', ''));
-    const foreign = toApp({ ...fixture.app, id: 'foreign', name: 'Dashboard app', domain: 'other.example.com', destinations: [], tags: [] });
-    const plan = planAccess({ inventory, state: state({ apps: [toApp(fixture.app), foreign] }), hostnames: ['pve.example.com'], adopt: false });
+    const foreign = toApp({
+      ...fixture.app,
+      id: 'foreign',
+      name: 'Dashboard app',
+      domain: 'other.example.com',
+      destinations: [],
+      tags: [],
+    });
+    const plan = planAccess({
+      inventory,
+      state: state({ apps: [toApp(fixture.app), foreign] }),
+      hostnames: ['pve.example.com'],
+      adopt: false,
+    });
     expect(actions(plan)).toEqual(['delete access-policy/admins', 'delete access-app/pve.example.com']);
     expect(plan.apps[0]!.reason).toBe('access removed from the inventory: the hostname becomes PUBLIC');
   });
@@ -144,9 +173,29 @@ describe('plan-access: ownership and fail-closed resolution', () => {
 describe('exposure', () => {
   it('says what becomes public, and warns for an admin UI published without Access', async () => {
     const inventory = await load(inventoryYaml('admins').replace('        access: admins\n', ''));
-    const zones = [{ zoneId: 'z', zoneName: 'example.com', records: [{ id: 'r', zoneId: 'z', zoneName: 'example.com', name: 'pve.example.com', type: 'CNAME', content: 'x.cfargotunnel.com', proxied: true, ttl: 1, comment: 'managed by proxflare: tunnel homelab' }] }];
+    const zones = [
+      {
+        zoneId: 'z',
+        zoneName: 'example.com',
+        records: [
+          {
+            id: 'r',
+            zoneId: 'z',
+            zoneName: 'example.com',
+            name: 'pve.example.com',
+            type: 'CNAME',
+            content: 'x.cfargotunnel.com',
+            proxied: true,
+            ttl: 1,
+            comment: 'managed by proxflare: tunnel homelab',
+          },
+        ],
+      },
+    ];
     const { exposure, warnings } = planExposure({ inventory, zones, access: state(), hostnames: ['pve.example.com'] });
-    expect(exposure.map((e) => exposureLine(e))).toEqual([{ text: 'pve.example.com PROTECTED (admins, family) → PUBLIC', change: 'becomes PUBLIC' }]);
+    expect(exposure.map((e) => exposureLine(e))).toEqual([
+      { text: 'pve.example.com PROTECTED (admins, family) → PUBLIC', change: 'becomes PUBLIC' },
+    ]);
     expect(warnings[0]).toContain('pve.example.com is published PUBLIC but looks like an admin UI (the Proxmox VE UI port)');
   });
 });

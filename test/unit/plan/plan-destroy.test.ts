@@ -13,7 +13,18 @@ const TUNNEL = '6f1c6b0e-1111-4a2b-9c3d-000000000001';
 const MARK = 'managed by proxflare: tunnel homelab';
 
 function record(name: string, over: Partial<DnsRecord> = {}): DnsRecord {
-  return { id: `id-${name}`, zoneId: 'z1', zoneName: 'example.com', name, type: 'CNAME', content: `${TUNNEL}.cfargotunnel.com`, proxied: true, ttl: 1, comment: MARK, ...over };
+  return {
+    id: `id-${name}`,
+    zoneId: 'z1',
+    zoneName: 'example.com',
+    name,
+    type: 'CNAME',
+    content: `${TUNNEL}.cfargotunnel.com`,
+    proxied: true,
+    ttl: 1,
+    comment: MARK,
+    ...over,
+  };
 }
 
 function host(over: Partial<ConnectorState> = {}): ConnectorState {
@@ -37,7 +48,18 @@ function actual(over: Partial<DestroyActual> = {}): DestroyActual {
         vmid: 105,
         status: 'running',
         ip: '192.0.2.50',
-        config: { hostname: 'cloudflared', memory: 512, swap: 512, cores: 1, onboot: true, net0: 'name=eth0', rootfs: 'local-lvm:vm-105-disk-0,size=4G', unprivileged: true, tags: ['proxflare'], digest: 'd' },
+        config: {
+          hostname: 'cloudflared',
+          memory: 512,
+          swap: 512,
+          cores: 1,
+          onboot: true,
+          net0: 'name=eth0',
+          rootfs: 'local-lvm:vm-105-disk-0,size=4G',
+          unprivileged: true,
+          tags: ['proxflare'],
+          digest: 'd',
+        },
       },
       foreignConnectors: [],
     },
@@ -85,14 +107,24 @@ describe('planDestroy', () => {
       },
     ];
     const foreignHost = host({
-      files: new Map([['/etc/systemd/system/cloudflared.service', { content: '[Unit]\nDescription=Cloudflare Tunnel client\n', mode: 0o644, owner: 'root' }]]),
+      files: new Map([
+        [
+          '/etc/systemd/system/cloudflared.service',
+          { content: '[Unit]\nDescription=Cloudflare Tunnel client\n', mode: 0o644, owner: 'root' },
+        ],
+      ]),
     });
     const plan = planDestroy(
       await inventory(),
       actual({ zones, host: foreignHost, proxmox: { ...actual().proxmox, foreignConnectors: [{ node: 'pve', vmid: 120 }] } }),
       opts,
     );
-    expect(addresses(plan)).toEqual(['delete dns/media.example.com', 'delete tunnel/homelab/connections', 'delete tunnel/homelab', 'delete lxc/cloudflared']);
+    expect(addresses(plan)).toEqual([
+      'delete dns/media.example.com',
+      'delete tunnel/homelab/connections',
+      'delete tunnel/homelab',
+      'delete lxc/cloudflared',
+    ]);
     expect(plan.kept.map((k) => k.address)).toEqual([
       'dns/byhand.example.com',
       'dns/other.example.com',
@@ -114,19 +146,29 @@ describe('planDestroy', () => {
 
   it('resumes: with the tunnel gone and the LXC stopped, only the LXC is left to destroy', async () => {
     const lxc = { ...actual().proxmox.connector!, status: 'stopped' };
-    const plan = planDestroy(await inventory(), actual({ tunnel: undefined, connectors: [], zones: [], host: undefined, proxmox: { connector: lxc, foreignConnectors: [] } }), opts);
+    const plan = planDestroy(
+      await inventory(),
+      actual({ tunnel: undefined, connectors: [], zones: [], host: undefined, proxmox: { connector: lxc, foreignConnectors: [] } }),
+      opts,
+    );
     expect(addresses(plan)).toEqual(['delete lxc/cloudflared']);
   });
 
   it('has nothing to do when nothing of ours is left', async () => {
-    const plan = planDestroy(await inventory(), { proxmox: { connector: undefined, foreignConnectors: [] }, tunnel: undefined, zones: [], host: undefined, connectors: [] }, opts);
+    const plan = planDestroy(
+      await inventory(),
+      { proxmox: { connector: undefined, foreignConnectors: [] }, tunnel: undefined, zones: [], host: undefined, connectors: [] },
+      opts,
+    );
     expect(plan.changes).toEqual([]);
   });
 
   it('refuses more DNS deletes than settings.maxDeletes unless allowed', async () => {
     const records = Array.from({ length: 6 }, (_, i) => record(`s${i}.example.com`));
     const zones = [{ zoneId: 'z1', zoneName: 'example.com', records }];
-    expect(planDestroy(await inventory(), actual({ zones }), opts).errors[0]).toContain('destroy would delete 6 DNS records, more than settings.maxDeletes (5)');
+    expect(planDestroy(await inventory(), actual({ zones }), opts).errors[0]).toContain(
+      'destroy would delete 6 DNS records, more than settings.maxDeletes (5)',
+    );
     expect(planDestroy(await inventory(), actual({ zones }), { ...opts, allowMassDelete: true }).errors).toEqual([]);
   });
 });

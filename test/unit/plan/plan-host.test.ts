@@ -57,22 +57,67 @@ describe('planHost', () => {
   const table: [string, Partial<HostPlanInput>, ReturnType<typeof actions>][] = [
     ['everything in place', {}, { pkg: 'noop', credentials: 'noop', file: 'noop', unit: 'noop', restart: false }],
     ['host not readable yet', { host: undefined }, { pkg: 'create', credentials: 'create', file: 'create', unit: 'create', restart: true }],
-    ['config changed', { files: [{ path: CONFIG, content: 'config v2\n', mode: 0o644, validate: true }] }, { pkg: 'noop', credentials: 'noop', file: 'update', unit: 'update', restart: true }],
-    ['config mode drifted', { host: host({ files: new Map([...host().files, [CONFIG, { content: 'config v1\n', mode: 0o666, owner: 'root' }]]) }) }, { pkg: 'noop', credentials: 'noop', file: 'update', unit: 'update', restart: true }],
-    ['cloudflared missing', { host: host({ cloudflaredVersion: undefined }) }, { pkg: 'create', credentials: 'noop', file: 'noop', unit: 'update', restart: true }],
-    ['pinned newer version', { source: { type: 'apt', version: '2026.9.0' } }, { pkg: 'update', credentials: 'noop', file: 'noop', unit: 'update', restart: true }],
-    ['pinned version with a build suffix installed', { host: host({ cloudflaredVersion: '2026.8.2-standin' }), source: { type: 'apt', version: '2026.8.2' } }, { pkg: 'noop', credentials: 'noop', file: 'noop', unit: 'noop', restart: false }],
-    ['credentials lost', { host: host({ files: new Map([[CONFIG, host().files.get(CONFIG)!]]) }) }, { pkg: 'noop', credentials: 'create', file: 'noop', unit: 'update', restart: true }],
-    ['credentials of another tunnel', { host: host({ files: new Map([...host().files, [CREDS, { content: '{"TunnelID":"other"}', mode: 0o600, owner: 'root' }]]) }) }, { pkg: 'noop', credentials: 'update', file: 'noop', unit: 'update', restart: true }],
-    ['service stopped', { host: host({ unit: { enabled: true, active: false } }) }, { pkg: 'noop', credentials: 'noop', file: 'noop', unit: 'update', restart: true }],
-    ['tunnel about to be created', { tunnel: { ...existingTunnel, action: 'create', before: undefined } }, { pkg: 'noop', credentials: 'create', file: 'noop', unit: 'update', restart: true }],
+    [
+      'config changed',
+      { files: [{ path: CONFIG, content: 'config v2\n', mode: 0o644, validate: true }] },
+      { pkg: 'noop', credentials: 'noop', file: 'update', unit: 'update', restart: true },
+    ],
+    [
+      'config mode drifted',
+      { host: host({ files: new Map([...host().files, [CONFIG, { content: 'config v1\n', mode: 0o666, owner: 'root' }]]) }) },
+      { pkg: 'noop', credentials: 'noop', file: 'update', unit: 'update', restart: true },
+    ],
+    [
+      'cloudflared missing',
+      { host: host({ cloudflaredVersion: undefined }) },
+      { pkg: 'create', credentials: 'noop', file: 'noop', unit: 'update', restart: true },
+    ],
+    [
+      'pinned newer version',
+      { source: { type: 'apt', version: '2026.9.0' } },
+      { pkg: 'update', credentials: 'noop', file: 'noop', unit: 'update', restart: true },
+    ],
+    [
+      'pinned version with a build suffix installed',
+      { host: host({ cloudflaredVersion: '2026.8.2-standin' }), source: { type: 'apt', version: '2026.8.2' } },
+      { pkg: 'noop', credentials: 'noop', file: 'noop', unit: 'noop', restart: false },
+    ],
+    [
+      'credentials lost',
+      { host: host({ files: new Map([[CONFIG, host().files.get(CONFIG)!]]) }) },
+      { pkg: 'noop', credentials: 'create', file: 'noop', unit: 'update', restart: true },
+    ],
+    [
+      'credentials of another tunnel',
+      { host: host({ files: new Map([...host().files, [CREDS, { content: '{"TunnelID":"other"}', mode: 0o600, owner: 'root' }]]) }) },
+      { pkg: 'noop', credentials: 'update', file: 'noop', unit: 'update', restart: true },
+    ],
+    [
+      'service stopped',
+      { host: host({ unit: { enabled: true, active: false } }) },
+      { pkg: 'noop', credentials: 'noop', file: 'noop', unit: 'update', restart: true },
+    ],
+    [
+      'tunnel about to be created',
+      { tunnel: { ...existingTunnel, action: 'create', before: undefined } },
+      { pkg: 'noop', credentials: 'create', file: 'noop', unit: 'update', restart: true },
+    ],
   ];
   for (const [name, over, expected] of table) {
     it(name, () => expect(actions(planHost(input(over)))).toEqual(expected));
   }
 
   it('never reads or carries the secret of the credentials file', () => {
-    const plan = planHost(input({ host: host({ files: new Map([...host().files, [CREDS, { content: '{"TunnelID":"other","TunnelSecret":"c2VjcmV0"}', mode: 0o600, owner: 'root' }]]) }) }));
+    const plan = planHost(
+      input({
+        host: host({
+          files: new Map([
+            ...host().files,
+            [CREDS, { content: '{"TunnelID":"other","TunnelSecret":"c2VjcmV0"}', mode: 0o600, owner: 'root' }],
+          ]),
+        }),
+      }),
+    );
     expect(JSON.stringify(plan.credentials)).not.toContain('c2VjcmV0');
     expect(plan.credentials.source).toBe('token');
   });
@@ -117,7 +162,10 @@ describe('planHost', () => {
 // Issue 13 class 7: a killed deploy's staging files were never removed.
 describe('planStaging', () => {
   it('one delete per stale staging file, addressed on its connector; none when the host is not read', () => {
-    const staging = ['/etc/cloudflared/.credentials.json.proxflare-tmp.4242', '/etc/systemd/system/.cloudflared.service.proxflare-tmp.4242'];
+    const staging = [
+      '/etc/cloudflared/.credentials.json.proxflare-tmp.4242',
+      '/etc/systemd/system/.cloudflared.service.proxflare-tmp.4242',
+    ];
     const changes = planStaging('cloudflared', host({ staging }));
     expect(changes.map((c) => [c.address, c.kind, c.action])).toEqual([
       ['staging:cloudflared:/etc/cloudflared/.credentials.json.proxflare-tmp.4242', 'staging-file', 'delete'],

@@ -22,7 +22,9 @@ const catchAll = { service: 'http_status:404' };
 
 describe('planRemoteConfig', () => {
   it('turns config.yml into the configurations body: Go durations become integer seconds, empty originRequest dropped', () => {
-    const body = remoteConfigOf(yml('  - hostname: a.example.com\n    service: http://10.0.0.1:80\n    originRequest:\n      connectTimeout: 1m30s\n'));
+    const body = remoteConfigOf(
+      yml('  - hostname: a.example.com\n    service: http://10.0.0.1:80\n    originRequest:\n      connectTimeout: 1m30s\n'),
+    );
     expect(body.ingress[0]).toEqual({ hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: { connectTimeout: 90 } });
   });
 
@@ -33,20 +35,32 @@ describe('planRemoteConfig', () => {
   });
 
   it('ignores the order of rules for different exact hostnames, but not a wildcard before an exact one', () => {
-    const text = yml('  - hostname: a.example.com\n    service: http://10.0.0.1:80\n  - hostname: b.example.com\n    service: http://10.0.0.2:80\n');
+    const text = yml(
+      '  - hostname: a.example.com\n    service: http://10.0.0.1:80\n  - hostname: b.example.com\n    service: http://10.0.0.2:80\n',
+    );
     const a = { hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: {} };
     const b = { hostname: 'b.example.com', service: 'http://10.0.0.2:80' };
     expect(plan(text, [b, a, catchAll]).change?.action).toBe('noop');
     expect(plan(text, [a, { ...b, service: 'http://10.0.0.3:80' }, catchAll]).change?.action).toBe('update');
 
-    const wild = yml('  - hostname: a.example.com\n    service: http://10.0.0.1:80\n  - hostname: "*.example.com"\n    service: http://10.0.0.2:80\n');
+    const wild = yml(
+      '  - hostname: a.example.com\n    service: http://10.0.0.1:80\n  - hostname: "*.example.com"\n    service: http://10.0.0.2:80\n',
+    );
     const w = { hostname: '*.example.com', service: 'http://10.0.0.2:80' };
     expect(plan(wild, [a, w, catchAll]).change?.action).toBe('noop');
     expect(plan(wild, [w, a, catchAll]).change?.action).toBe('update');
   });
 
   it('plans nothing for a locally-managed tunnel', () => {
-    const r = planRemoteConfig({ tunnelName: 'homelab', accountId: 'a', tunnel: { ...tunnel, configSrc: 'local' }, remote: undefined, configYml: yml(''), hosts: [], adopt: true });
+    const r = planRemoteConfig({
+      tunnelName: 'homelab',
+      accountId: 'a',
+      tunnel: { ...tunnel, configSrc: 'local' },
+      remote: undefined,
+      configYml: yml(''),
+      hosts: [],
+      adopt: true,
+    });
     expect(r).toEqual({ change: undefined, conflicts: [] });
   });
 });

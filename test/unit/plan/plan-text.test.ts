@@ -32,13 +32,9 @@ describe('plan text', () => {
     const lab = await synced();
     const out = await dryRun(lab, BASE_INVENTORY.replace('  storage: local-lvm\n', '  storage: local-lvm\n  memory: 1024\n'));
     expect(actions(out)).toBe(
-      [
-        '  # lxc/cloudflared will be updated in place (memory 512 → 1024)',
-        '  ~ lxc/cloudflared',
-        '      memory: 512 → 1024',
-        '',
-        '',
-      ].join('\n'),
+      ['  # lxc/cloudflared will be updated in place (memory 512 → 1024)', '  ~ lxc/cloudflared', '      memory: 512 → 1024', '', ''].join(
+        '\n',
+      ),
     );
     expect(out).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy\.\n$/);
   });
@@ -46,7 +42,10 @@ describe('plan text', () => {
   it('a bridge change: net0 as it will be written (the MAC and type kept), applied live to the running container', async () => {
     const lab = await synced();
     lab.proxmox.connector!.config.net0 = 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth';
-    const out = await dryRun(lab, BASE_INVENTORY.replace('  storage: local-lvm\n', '  storage: local-lvm\n  network:\n    bridge: vmbr1\n'));
+    const out = await dryRun(
+      lab,
+      BASE_INVENTORY.replace('  storage: local-lvm\n', '  storage: local-lvm\n  network:\n    bridge: vmbr1\n'),
+    );
     expect(actions(out)).toBe(
       [
         '  # lxc/cloudflared will be updated in place (net0.bridge vmbr0 → vmbr1)',

@@ -16,8 +16,14 @@ const plan: Plan = {
       reason: 'content differs from the inventory',
       path: '/etc/cloudflared/config.yml',
       mode: 0o644,
-      before: { content: 'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.5:80\n  - service: http_status:404\n', mode: 0o644 },
-      after: { content: 'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.5:8080\n  - service: http_status:404\n', mode: 0o644 },
+      before: {
+        content: 'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.5:80\n  - service: http_status:404\n',
+        mode: 0o644,
+      },
+      after: {
+        content: 'ingress:\n  - hostname: a.example.com\n    service: http://10.0.0.5:8080\n  - service: http_status:404\n',
+        mode: 0o644,
+      },
       validate: true,
     },
     {
@@ -39,7 +45,17 @@ const plan: Plan = {
       reason: 'not in inventory',
       zoneId: 'z',
       zoneName: 'example.com',
-      before: { id: 'r1', zoneId: 'z', zoneName: 'example.com', name: 'old.example.com', type: 'CNAME', content: `${TUNNEL}.cfargotunnel.com`, proxied: true, ttl: 1, comment: 'managed by proxflare: tunnel homelab' },
+      before: {
+        id: 'r1',
+        zoneId: 'z',
+        zoneName: 'example.com',
+        name: 'old.example.com',
+        type: 'CNAME',
+        content: `${TUNNEL}.cfargotunnel.com`,
+        proxied: true,
+        ttl: 1,
+        comment: 'managed by proxflare: tunnel homelab',
+      },
       after: undefined,
     },
     {
@@ -50,7 +66,14 @@ const plan: Plan = {
       zoneId: 'z',
       zoneName: 'example.com',
       before: undefined,
-      after: { name: 'new.example.com', type: 'CNAME', content: `${TUNNEL_ID_PLACEHOLDER}.cfargotunnel.com`, proxied: true, ttl: 1, comment: 'managed by proxflare: tunnel homelab' },
+      after: {
+        name: 'new.example.com',
+        type: 'CNAME',
+        content: `${TUNNEL_ID_PLACEHOLDER}.cfargotunnel.com`,
+        proxied: true,
+        ttl: 1,
+        comment: 'managed by proxflare: tunnel homelab',
+      },
     },
     {
       kind: 'unit',
@@ -64,7 +87,13 @@ const plan: Plan = {
       restart: false,
     },
   ],
-  conflicts: [{ address: 'dns/www.example.com', message: 'a foreign A record (198.51.100.7) holds this hostname', hint: 'delete it, or re-run with --adopt' }],
+  conflicts: [
+    {
+      address: 'dns/www.example.com',
+      message: 'a foreign A record (198.51.100.7) holds this hostname',
+      hint: 'delete it, or re-run with --adopt',
+    },
+  ],
   warnings: ['two levels below the zone'],
   origins: [{ hostname: 'a.example.com', service: 'http://10.0.0.5:8080', guest: 'web', ipSource: 'agent' }],
 };
@@ -121,7 +150,10 @@ describe('renderPlan', () => {
   });
 
   it('JSON carries full file text and before/after, never a secret', () => {
-    const json = renderPlanJson(plan) as { changes: { address: string; after?: { content?: string }; sensitive?: boolean }[]; summary: unknown };
+    const json = renderPlanJson(plan) as {
+      changes: { address: string; after?: { content?: string }; sensitive?: boolean }[];
+      summary: unknown;
+    };
     expect(json.summary).toEqual({ add: 2, change: 1, destroy: 1 });
     expect(json.changes[0]!.after!.content).toContain('service: http://10.0.0.5:8080');
     expect(json.changes[1]).toMatchObject({ address: 'file:cloudflared:/etc/cloudflared/credentials.json', sensitive: true });

@@ -53,7 +53,13 @@ describe('address extraction (README-pve §9.9 shapes)', () => {
   const lxc = [
     { name: 'lo', inet: '127.0.0.1/8', 'ip-addresses': [{ 'ip-address': '127.0.0.1', 'ip-address-type': 'inet' }] },
     { name: 'eth0', inet: '192.168.1.50/24', inet6: 'fe80::1/64' },
-    { name: 'eth1', 'ip-addresses': [{ 'ip-address': 'fd00::9', 'ip-address-type': 'inet6' }, { 'ip-address': '10.0.0.9', 'ip-address-type': 'inet' }] },
+    {
+      name: 'eth1',
+      'ip-addresses': [
+        { 'ip-address': 'fd00::9', 'ip-address-type': 'inet6' },
+        { 'ip-address': '10.0.0.9', 'ip-address-type': 'inet' },
+      ],
+    },
   ];
   it('LXC /interfaces: skips lo, strips the prefix, honours a named interface, null when stopped', () => {
     expect(pickLxcAddress(lxc)).toBe('192.168.1.50');
@@ -64,7 +70,13 @@ describe('address extraction (README-pve §9.9 shapes)', () => {
   it('agent: ipv4 type, wrapped list', () => {
     const result = [
       { name: 'lo', 'ip-addresses': [{ 'ip-address': '127.0.0.1', 'ip-address-type': 'ipv4' }] },
-      { name: 'ens18', 'ip-addresses': [{ 'ip-address': 'fe80::2', 'ip-address-type': 'ipv6' }, { 'ip-address': '192.168.1.60', 'ip-address-type': 'ipv4' }] },
+      {
+        name: 'ens18',
+        'ip-addresses': [
+          { 'ip-address': 'fe80::2', 'ip-address-type': 'ipv6' },
+          { 'ip-address': '192.168.1.60', 'ip-address-type': 'ipv4' },
+        ],
+      },
     ];
     expect(pickAgentAddress(result)).toBe('192.168.1.60');
   });
@@ -75,7 +87,11 @@ describe('address extraction (README-pve §9.9 shapes)', () => {
     expect(vmConfigAddress({ ipconfig0: 'ip=dhcp', ipconfig1: 'ip=10.2.0.5/24,gw=10.2.0.1' })).toBe('10.2.0.5');
   });
   it('parses UPIDs (the node to poll is inside)', () => {
-    expect(parseUpid('UPID:pve2:0019C5A2:0A3E7B1F:66F1D2C3:vzcreate:105:proxflare@pve!cli:')).toEqual({ node: 'pve2', type: 'vzcreate', id: '105' });
+    expect(parseUpid('UPID:pve2:0019C5A2:0A3E7B1F:66F1D2C3:vzcreate:105:proxflare@pve!cli:')).toEqual({
+      node: 'pve2',
+      type: 'vzcreate',
+      id: '105',
+    });
     expect(parseUpid('UPID:pve:0019C5A2:0A3E7B1F:66F1D2C3:vzcreate:105:proxflare@pve!cli')).toBeUndefined();
   });
 });

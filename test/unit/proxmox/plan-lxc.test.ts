@@ -80,8 +80,18 @@ describe('planLxc', () => {
     ['swap', { swap: 0 }, { swap: 512 }, []],
     ['cores', { cores: 2 }, { cores: 1 }, []],
     ['onboot', { onboot: false }, { onboot: true }, []],
-    ['bridge', { net0: 'name=eth0,bridge=vmbr1,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, ['net0']],
-    ['vlan tag', { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,tag=30,type=veth' }, { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' }, ['net0']],
+    [
+      'bridge',
+      { net0: 'name=eth0,bridge=vmbr1,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' },
+      { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' },
+      ['net0'],
+    ],
+    [
+      'vlan tag',
+      { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,tag=30,type=veth' },
+      { net0: 'name=eth0,bridge=vmbr0,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth' },
+      ['net0'],
+    ],
   ];
   it.each(drift)('%s drift → in-place update with the digest', (_, config, patch, live) => {
     const p = planLxc(spec, state(existing(config)));
@@ -115,7 +125,12 @@ describe('planLxc', () => {
   });
 
   const refused: [string, ConnectorSpec, Partial<ConnectorLxcState['config']>, RegExp][] = [
-    ['storage', { ...spec, storage: 'local-zfs' }, {}, /storage local-lvm, the inventory says local-zfs; that would need a new container and is refused/],
+    [
+      'storage',
+      { ...spec, storage: 'local-zfs' },
+      {},
+      /storage local-lvm, the inventory says local-zfs; that would need a new container and is refused/,
+    ],
     ['privileged', spec, { unprivileged: false }, /privileged container.*refused/],
     ['disk shrink', { ...spec, disk: 2 }, {}, /shrinking a disk needs a new container and is refused/],
     ['disk grow', { ...spec, disk: 8 }, {}, /pct resize 105 rootfs 8G/],

@@ -20,7 +20,14 @@ const PATHS: Record<string, string> = {
   '/search\\?q=a&b<c>"d': '/search%3Fq=a&b<c>"d',
   '.*': '/anything',
 };
-const SERVICES = ['http://10.0.0.1:80', 'https://[fd00::5]:8443', 'unix:/run/a.sock', 'http_status:418', 'ssh://10.0.0.2:22', 'tcp://10.0.0.3:5432'];
+const SERVICES = [
+  'http://10.0.0.1:80',
+  'https://[fd00::5]:8443',
+  'unix:/run/a.sock',
+  'http_status:418',
+  'ssh://10.0.0.2:22',
+  'tcp://10.0.0.3:5432',
+];
 const ORIGINS: (Record<string, unknown> | undefined)[] = [
   undefined,
   { noTLSVerify: true },

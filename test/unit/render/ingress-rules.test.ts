@@ -74,7 +74,7 @@ describe('orderIngressRules', () => {
     expect(result.shadowed).toEqual([]);
   });
 
-  it('gives the same output whatever the order of hostnames, keeping each hostname\'s rules in order', () => {
+  it("gives the same output whatever the order of hostnames, keeping each hostname's rules in order", () => {
     const groups = [
       [r('a.example.com'), r('a.example.com', '^/api')],
       [r('*.example.com')],

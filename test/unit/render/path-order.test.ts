@@ -15,7 +15,8 @@ const GUESTS: [name: string, vmid: number, ip: string, path: string][] = [
   ['root', 305, '192.0.2.35', '/'],
 ];
 
-const inventory = BASE_INVENTORY.replace(/guests:\n[\s\S]*$/, 'guests:\n') +
+const inventory =
+  BASE_INVENTORY.replace(/guests:\n[\s\S]*$/, 'guests:\n') +
   GUESTS.map(
     ([name, vmid, ip, path]) =>
       `  - name: ${name}\n    type: vm\n    vmid: ${vmid}\n    ip: ${ip}\n    services:\n      - hostname: app.example.com\n        path: "${path}"\n        port: 8080\n`,

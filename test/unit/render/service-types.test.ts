@@ -105,8 +105,12 @@ describe('tunnel settings and service types, rendered', () => {
     expect(rule('https://b.example.com/')).toBe('Matched rule #1\n\thostname: b.example.com\n\tservice: hello_world');
     expect(rule('https://c.example.com/')).toBe('Matched rule #2\n\thostname: c.example.com\n\tservice: bastion');
     expect(rule('https://d.example.com/')).toBe('Matched rule #3\n\thostname: d.example.com\n\tservice: socks-proxy');
-    expect(rule('https://e.example.com/.well-known/x')).toBe('Matched rule #4\n\thostname: e.example.com\n\tservice: https://192.168.1.9:443');
-    expect(rule('https://other.example.com/.well-known/acme')).toBe('Matched rule #5\n\thostname: *\n\tpath: ^/\\.well-known/\n\tservice: http_status:403');
+    expect(rule('https://e.example.com/.well-known/x')).toBe(
+      'Matched rule #4\n\thostname: e.example.com\n\tservice: https://192.168.1.9:443',
+    );
+    expect(rule('https://other.example.com/.well-known/acme')).toBe(
+      'Matched rule #5\n\thostname: *\n\tpath: ^/\\.well-known/\n\tservice: http_status:403',
+    );
     expect(rule('https://other.example.com/')).toBe('Matched rule #6\n\tservice: hello_world');
   });
 
@@ -116,21 +120,27 @@ describe('tunnel settings and service types, rendered', () => {
     };
     const servicesOk = golden.validate_cases.find((c) => c.name === 'services_ok')!;
     expect(servicesOk.exit_code).toBe(0);
-    for (const service of ['unix+tls:/run/x.sock', 'hello_world', 'bastion', 'socks-proxy']) expect(servicesOk.config_yaml).toContain(`service: ${service}\n`);
+    for (const service of ['unix+tls:/run/x.sock', 'hello_world', 'bastion', 'socks-proxy'])
+      expect(servicesOk.config_yaml).toContain(`service: ${service}\n`);
   });
 
   it('a catch-all the validator refuses never reaches the connector', () => {
-    expect(() => createRenderer().renderConfig({ tunnelId: 't', credentialsFile: '/c', rules: [], catchAll: 'http_status:99' })).toThrow(/invalid HTTP status code: 99/);
+    expect(() => createRenderer().renderConfig({ tunnelId: 't', credentialsFile: '/c', rules: [], catchAll: 'http_status:99' })).toThrow(
+      /invalid HTTP status code: 99/,
+    );
   });
 });
 
 describe('effectiveOriginRequest (cloudflared ingress/config.go setConfig)', () => {
   it('takes each key from the rule when set, else from the tunnel defaults', () => {
-    expect(effectiveOriginRequest({ connectTimeout: '10s', noTLSVerify: true }, { noTLSVerify: false })).toEqual({ connectTimeout: '10s', noTLSVerify: false });
+    expect(effectiveOriginRequest({ connectTimeout: '10s', noTLSVerify: true }, { noTLSVerify: false })).toEqual({
+      connectTimeout: '10s',
+      noTLSVerify: false,
+    });
     expect(effectiveOriginRequest(undefined, { httpHostHeader: 'x' })).toEqual({ httpHostHeader: 'x' });
   });
 
-  it('keeps the default ipRules when the rule\'s list is empty, and replaces access whole', () => {
+  it("keeps the default ipRules when the rule's list is empty, and replaces access whole", () => {
     const defaults = { ipRules: [{ prefix: '10.0.0.0/8', allow: true }], access: { required: true, teamName: 't', audTag: ['a'] } };
     expect(effectiveOriginRequest(defaults, { ipRules: [], access: { required: false } })).toEqual({
       ipRules: [{ prefix: '10.0.0.0/8', allow: true }],

@@ -92,9 +92,11 @@ describe('renderConfig', () => {
 
   it('is byte-identical for the same rules in any order (and any originRequest key order)', () => {
     const expected = renderer.renderConfig(input(mixedRules));
-    const reversed = [...mixedRules].reverse().map((rule) =>
-      rule.originRequest ? { ...rule, originRequest: Object.fromEntries(Object.entries(rule.originRequest).reverse()) } : rule,
-    );
+    const reversed = [...mixedRules]
+      .reverse()
+      .map((rule) =>
+        rule.originRequest ? { ...rule, originRequest: Object.fromEntries(Object.entries(rule.originRequest).reverse()) } : rule,
+      );
     expect(renderer.renderConfig(input(reversed))).toBe(expected);
     for (let shift = 1; shift < mixedRules.length; shift++) {
       const rotated = [...mixedRules.slice(shift), ...mixedRules.slice(0, shift)];
@@ -163,22 +165,18 @@ describe('renderConfig', () => {
     expect(doc.ingress.slice(0, -1).map((r) => r.path)).toEqual(['#anchor: x', 'true', '[a-z]{2}']);
   });
 
-  it('throws InternalError, with cloudflared\'s reason, when its output would not validate', () => {
+  it("throws InternalError, with cloudflared's reason, when its output would not validate", () => {
     const bad = input([{ hostname: 'a.example.com', path: '(?=lookahead)', service: 'http://10.0.0.1:80' }]);
     expect(() => renderer.renderConfig(bad)).toThrow(InternalError);
     expect(() => renderer.renderConfig(bad)).toThrow(/invalid or unsupported Perl syntax: `\(\?=`/);
+    expect(() => renderer.renderConfig(input([{ hostname: 'a.example.com:8443', service: 'http://10.0.0.1:80' }]))).toThrow(
+      /Hostname cannot contain a port/,
+    );
     expect(() =>
-      renderer.renderConfig(input([{ hostname: 'a.example.com:8443', service: 'http://10.0.0.1:80' }])),
-    ).toThrow(/Hostname cannot contain a port/);
-    expect(() =>
-      renderer.renderConfig(
-        input([{ hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: { connectTimeout: 30 } }]),
-      ),
+      renderer.renderConfig(input([{ hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: { connectTimeout: 30 } }])),
     ).toThrow(/cannot unmarshal !!int `30` into time.Duration/);
     expect(() =>
-      renderer.renderConfig(
-        input([{ hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: { noTlsVerify: true } }]),
-      ),
+      renderer.renderConfig(input([{ hostname: 'a.example.com', service: 'http://10.0.0.1:80', originRequest: { noTlsVerify: true } }])),
     ).toThrow(/field noTlsVerify not found in type config.OriginRequestConfig/);
   });
 
@@ -191,8 +189,7 @@ describe('renderUnit', () => {
   const renderer = createRenderer();
 
   it('follows cloudflared service install, with our header', () => {
-    expect(renderer.renderUnit({ binary: '/usr/bin/cloudflared', configPath: '/etc/cloudflared/config.yml' }))
-      .toMatchInlineSnapshot(`
+    expect(renderer.renderUnit({ binary: '/usr/bin/cloudflared', configPath: '/etc/cloudflared/config.yml' })).toMatchInlineSnapshot(`
         "# managed by proxflare; do not edit by hand — changes are reverted by the next sync
         [Unit]
         Description=Cloudflare Tunnel client

@@ -12,7 +12,9 @@ const pve = (extra = '', serviceExtra = '') =>
 
 describe('hosts in sync --dry-run', () => {
   it('publishes a host by address, without a Proxmox lookup for it', async () => {
-    const lab = await fakeHomelab(withHost('  - name: nas\n    address: 192.0.2.5\n    services:\n      - { hostname: nas.example.com, port: 5001, scheme: https }\n'));
+    const lab = await fakeHomelab(
+      withHost('  - name: nas\n    address: 192.0.2.5\n    services:\n      - { hostname: nas.example.com, port: 5001, scheme: https }\n'),
+    );
     const dry = await lab.cli('sync', '--dry-run');
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('nas.example.com → https://192.0.2.5:5001  (host nas)');
@@ -26,11 +28,13 @@ describe('hosts in sync --dry-run', () => {
     expect(byName.stdout).toContain('nas.example.com → http://nas.lan:5000  (host nas)');
   });
 
-  it('refuses the Proxmox node\'s address on a host without proxmoxNode, and writes nothing', async () => {
+  it("refuses the Proxmox node's address on a host without proxmoxNode, and writes nothing", async () => {
     const lab = await fakeHomelab(pve());
     const r = await lab.cli('sync', '--yes');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/inventory\.yaml:\d+:\d+ host "pve": 192\.0\.2\.1 is a Proxmox node: publishing the hypervisor is refused unless it is meant \(add `proxmoxNode: true`/);
+    expect(r.stderr).toMatch(
+      /inventory\.yaml:\d+:\d+ host "pve": 192\.0\.2\.1 is a Proxmox node: publishing the hypervisor is refused unless it is meant \(add `proxmoxNode: true`/,
+    );
     expect(lab.proxmox.actions).toEqual(['readState']);
     expect(lab.connector.files.size).toBe(0);
   });
@@ -40,9 +44,13 @@ describe('hosts in sync --dry-run', () => {
     const dry = await lab.cli('sync', '--dry-run');
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('pve.example.com → https://192.0.2.1:8006  (host pve)');
-    expect(dry.stdout).toMatch(/Warning: .*inventory\.yaml:\d+:\d+ pve\.example\.com publishes the Proxmox node pve \(192\.0\.2\.1\) WITHOUT Access/);
+    expect(dry.stdout).toMatch(
+      /Warning: .*inventory\.yaml:\d+:\d+ pve\.example\.com publishes the Proxmox node pve \(192\.0\.2\.1\) WITHOUT Access/,
+    );
 
-    await lab.write(pve('    proxmoxNode: true\n', '        originRequest:\n          access: { required: true, teamName: homelab, audTag: [aud1] }\n'));
+    await lab.write(
+      pve('    proxmoxNode: true\n', '        originRequest:\n          access: { required: true, teamName: homelab, audTag: [aud1] }\n'),
+    );
     const protectedDry = await lab.cli('sync', '--dry-run');
     expect(protectedDry.code, protectedDry.stderr).toBe(0);
     expect(protectedDry.stdout).not.toContain('WITHOUT Access');
@@ -58,16 +66,20 @@ describe('hosts in sync --dry-run', () => {
     );
     const r = await lab.cli('sync', '--dry-run');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('host "h0": 127.0.0.1 is a loopback address: cloudflared on the connector would reach the connector itself, not the host');
+    expect(r.stderr).toContain(
+      'host "h0": 127.0.0.1 is a loopback address: cloudflared on the connector would reach the connector itself, not the host',
+    );
     expect(r.stderr).toContain('host "h1": localhost is a loopback address');
     expect(r.stderr).toContain('host "h2": 169.254.0.9 is a link-local address');
-    await lab.write(withHost('  - name: v6\n    address: fd00::5\n    services:\n      - { hostname: v6.example.com, port: 8443, scheme: https }\n'));
+    await lab.write(
+      withHost('  - name: v6\n    address: fd00::5\n    services:\n      - { hostname: v6.example.com, port: 8443, scheme: https }\n'),
+    );
     const v6 = await lab.cli('sync', '--dry-run');
     expect(v6.code, v6.stderr).toBe(0);
     expect(v6.stdout).toContain('v6.example.com → https://[fd00::5]:8443  (host v6)');
   });
 
-  it('still refuses the node\'s address when Proxmox reports it for a guest (a mis-discovery)', async () => {
+  it("still refuses the node's address when Proxmox reports it for a guest (a mis-discovery)", async () => {
     const lab = await fakeHomelab();
     lab.proxmox.guestIps.set('jellyfin', { ok: true, ip: NODE, source: 'agent' });
     const r = await lab.cli('sync', '--dry-run');
@@ -78,7 +90,9 @@ describe('hosts in sync --dry-run', () => {
 
 describe('tunnel settings', () => {
   it('refuses a catch-all that points at the Proxmox node', async () => {
-    const lab = await fakeHomelab(BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n  catchAll: https://${NODE}:8006\n`));
+    const lab = await fakeHomelab(
+      BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', `tunnel:\n  name: homelab\n  catchAll: https://${NODE}:8006\n`),
+    );
     const r = await lab.cli('sync', '--dry-run');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/inventory\.yaml:\d+:\d+ tunnel\.catchAll: 192\.0\.2\.1 is the address of a Proxmox node/);
@@ -88,7 +102,12 @@ describe('tunnel settings', () => {
     const lab = await fakeHomelab();
     const first = await lab.cli('sync', '--yes');
     expect(first.code, first.stderr).toBe(0);
-    await lab.write(BASE_INVENTORY.replace('tunnel:\n  name: homelab\n', 'tunnel:\n  name: homelab\n  logLevel: warn\n  protocol: http2\n  catchAll: 503\n'));
+    await lab.write(
+      BASE_INVENTORY.replace(
+        'tunnel:\n  name: homelab\n',
+        'tunnel:\n  name: homelab\n  logLevel: warn\n  protocol: http2\n  catchAll: 503\n',
+      ),
+    );
     const dry = await lab.cli('sync', '--dry-run', '--detailed-exitcode');
     expect(dry.code, dry.stderr).toBe(2);
     expect(dry.stdout).toContain('+loglevel: warn');

@@ -29,7 +29,7 @@ describe('the local sync lock', () => {
     await release();
   });
 
-  it('a takeover that comes second finds the first one\'s live lock and leaves it', async () => {
+  it("a takeover that comes second finds the first one's live lock and leaves it", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'proxflare-lock-'));
     const { hostname } = await import('node:os');
     const child = spawn(process.execPath, ['-e', '0']);

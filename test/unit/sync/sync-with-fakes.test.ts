@@ -52,10 +52,12 @@ describe('sync over the in-memory fakes', () => {
     expect(lab.connector.files.get(CREDENTIALS)!.mode).toBe(0o600);
     expect(JSON.parse(lab.connector.files.get(CREDENTIALS)!.content).TunnelID).toBe(tunnelId);
     const records = lab.cloudflare.zones.get('example.com')!.records;
-    expect(records.map((r) => [r.name, r.content, r.proxied])).toEqual([
-      ['cloud.example.com', `${tunnelId}.cfargotunnel.com`, true],
-      ['media.example.com', `${tunnelId}.cfargotunnel.com`, true],
-    ].sort());
+    expect(records.map((r) => [r.name, r.content, r.proxied])).toEqual(
+      [
+        ['cloud.example.com', `${tunnelId}.cfargotunnel.com`, true],
+        ['media.example.com', `${tunnelId}.cfargotunnel.com`, true],
+      ].sort(),
+    );
     expect(lab.connector.restarts).toBe(1);
 
     const again = await lab.cli('sync', '--dry-run', '--detailed-exitcode');
@@ -72,10 +74,7 @@ describe('sync over the in-memory fakes', () => {
     const lab = await fakeHomelab();
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     await lab.write(
-      BASE_INVENTORY.replace(
-        '        port: 8096\n',
-        '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n',
-      ),
+      BASE_INVENTORY.replace('        port: 8096\n', '        port: 8096\n      - hostname: requests.example.com\n        port: 5055\n'),
     );
     const dry = await lab.cli('sync', '--dry-run');
     expect(dry.stdout).toContain('# dns/requests.example.com will be created');
@@ -90,7 +89,14 @@ describe('sync over the in-memory fakes', () => {
   it('removing a service deletes only our record, before the config loses its rule', async () => {
     const lab = await fakeHomelab();
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
-    lab.cloudflare.addRecord('example.com', { name: 'www.example.com', type: 'A', content: '198.51.100.7', proxied: true, ttl: 1, comment: null });
+    lab.cloudflare.addRecord('example.com', {
+      name: 'www.example.com',
+      type: 'A',
+      content: '198.51.100.7',
+      proxied: true,
+      ttl: 1,
+      comment: null,
+    });
     await lab.write(BASE_INVENTORY.replace(/ {2}- name: nextcloud[\s\S]*$/, ''));
     const dry = await lab.cli('sync', '--dry-run');
     expect(dry.stdout).toContain('# dns/cloud.example.com will be destroyed');
@@ -101,7 +107,10 @@ describe('sync over the in-memory fakes', () => {
     expect(applyActions).toEqual(['applyDnsChanges example.com +0 ~0 -1']);
     const deployIndex = lab.connector.actions.findIndex((a, i) => i > 0 && a.startsWith('deploy') && a.includes('config.yml'));
     expect(deployIndex).toBeGreaterThan(-1);
-    const names = lab.cloudflare.zones.get('example.com')!.records.map((r) => r.name).sort();
+    const names = lab.cloudflare.zones
+      .get('example.com')!
+      .records.map((r) => r.name)
+      .sort();
     expect(names).toEqual(['media.example.com', 'www.example.com']);
   });
 
@@ -110,7 +119,9 @@ describe('sync over the in-memory fakes', () => {
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     lab.connector.files.delete(CREDENTIALS);
     const dry = await lab.cli('sync', '--dry-run');
-    expect(dry.stdout).toContain('# file:cloudflared:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)');
+    expect(dry.stdout).toContain(
+      '# file:cloudflared:/etc/cloudflared/credentials.json will be created (missing on the connector; recovered from the tunnel token)',
+    );
     expect(dry.stdout).toContain('content: (sensitive)');
     expect((await lab.cli('sync', '--yes')).code).toBe(0);
     expect(lab.cloudflare.tunnels).toHaveLength(1);
@@ -189,7 +200,14 @@ describe('sync over the in-memory fakes', () => {
 
   it('reports a foreign record on a wanted hostname as a conflict and does not apply', async () => {
     const lab = await fakeHomelab();
-    lab.cloudflare.addRecord('example.com', { name: 'media.example.com', type: 'A', content: '198.51.100.9', proxied: false, ttl: 300, comment: 'mine' });
+    lab.cloudflare.addRecord('example.com', {
+      name: 'media.example.com',
+      type: 'A',
+      content: '198.51.100.9',
+      proxied: false,
+      ttl: 300,
+      comment: 'mine',
+    });
     const out = await lab.cli('sync', '--yes');
     expect(out.code).toBe(1);
     expect(out.stdout + out.stderr).toContain('--adopt');
