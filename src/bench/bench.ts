@@ -271,16 +271,20 @@ async function planInOwnProcess(lab: SimulatedHomelab): Promise<BenchPlanOutput 
 }
 
 async function cli(lab: SimulatedHomelab, args: string[]): Promise<number> {
+  let output = '';
   const io: CliIo = {
-    stdout: () => undefined,
-    stderr: () => undefined,
+    stdout: (t) => (output += t),
+    stderr: (t) => (output += t),
     env: { ...process.env, ...lab.env },
     cwd: lab.dir,
     isTTY: false,
     confirm: async () => false,
     createPorts: (inv, reporter) => lab.createPorts(inv, reporter),
   };
-  return main(['node', 'proxflare', '-i', lab.inventoryFile, '--no-color', ...args], io);
+  const code = await main(['node', 'proxflare', '-i', lab.inventoryFile, '--no-color', ...args], io);
+  // A failed run says why (its output is otherwise dropped to keep the table readable).
+  if (code !== 0) process.stderr.write(output.slice(-4000));
+  return code;
 }
 
 /** Load + validate + desired + plan of a 1,000-service inventory, no I/O but the file read. */

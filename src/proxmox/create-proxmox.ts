@@ -255,17 +255,15 @@ class ProxmoxAdapter implements Proxmox {
       .map((r) => ({ node: r.node, vmid: r.vmid }));
     const failedCreates: FailedCreate[] = [];
 
-    // Right after creation a row has no name yet (RRD lag, README-pve §9.10): the config decides.
+    // The row's name comes from the RRD and lags (README-pve §4.14, §9.10): none right after the
+    // create, or `CT<vmid>` when a pvestatd cycle ran while the config was still lock-only. The
+    // tag is live, so every tagged CT's config decides (they are few: one per replica).
     const candidates: Candidate[] = [];
     await Promise.all(
-      tagged
-        .filter((r) => r.name === spec.hostname || r.name === undefined || r.lock !== undefined)
-        .map(async (row) => {
-          const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) =>
-            api.nodes.$(row.node).lxc.$(row.vmid).config.$get(),
-          );
-          if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
-        }),
+      tagged.map(async (row) => {
+        const config = await call<RawConfig>(`read config of CT ${row.vmid}`, (api) => api.nodes.$(row.node).lxc.$(row.vmid).config.$get());
+        if (String(config.hostname ?? '') === spec.hostname) candidates.push({ row, config });
+      }),
     );
     const lockedUntagged = lxcs.filter((r) => r.lock !== undefined && !splitTags(r.tags).includes(tag));
     await Promise.all(

@@ -212,6 +212,19 @@ describe('adapter: a busy connector is waited for, never planned past', () => {
     expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path === '/nodes/pve/lxc')).toHaveLength(1);
   });
 
+  it('a pvestatd cycle during the create leaves the row named CT<vmid> with our tag: still found as the connector', async () => {
+    h = await startHarness(baseSeed(), { statusRefreshMs: Infinity });
+    const { upid, release } = await createHeld();
+    h.sim.pvestatd(); // the RRD now says "CT100", before the config has its hostname (README-pve §4.14)
+    release();
+    await taskEnd(upid);
+    const rows = await raw('GET', '/cluster/resources', { type: 'vm' });
+    expect(rowOf(rows.data, 100)).toMatchObject({ name: 'CT100', tags: 'proxflare' });
+    const state = await h.adapter.readState(connectorSpec(), []);
+    expect(state.connector).toMatchObject({ vmid: 100, config: { hostname: 'cloudflared' } });
+    expect(planLxc(connectorSpec(), state).change.action).not.toBe('create');
+  });
+
   it('still being created at the deadline: the plan refuses it, naming the task, and plans no create', async () => {
     h = await startHarness(baseSeed(), { statusRefreshMs: Infinity }, { busyWaitMs: 0 });
     const { upid, release } = await createHeld();
