@@ -6,7 +6,7 @@ import { MANAGED_HEADER } from '../../../src/render/managed-header.js';
 
 const OURS = `${MANAGED_HEADER}\n`;
 const yml = (rules: string) => `${OURS}tunnel: t\ningress:\n${rules}  - service: http_status:404\n`;
-const tunnel = { id: 't', name: 'homelab', status: 'healthy', configSrc: 'cloudflare' as const };
+const tunnel = { id: 't', name: 'homelab', status: 'healthy', createdAt: '2026-01-01T00:00:00Z', configSrc: 'cloudflare' as const };
 const adoptedHost = { files: new Map([['/etc/cloudflared/config.yml', { content: OURS, mode: 0o644 }]]) } as unknown as ConnectorState;
 const plan = (configYml: string, ingress: RemoteIngressRule[], opts: { adopt?: boolean; adopted?: boolean } = {}) =>
   planRemoteConfig({
