@@ -12,24 +12,30 @@ afterEach(async () => {
   lab = undefined;
 });
 
+/** The demo builds its own simulated homelab, so it gets no ports from the test. */
+async function runDemo(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const io: CliIo = {
+    stdout: (t) => (out += t),
+    stderr: (t) => (out += t),
+    env: { PATH: process.env.PATH },
+    cwd: process.cwd(),
+    isTTY: false,
+    confirm: async () => false,
+    createPorts: () => {
+      throw new Error('the demo builds its own ports');
+    },
+  };
+  const code = await main(['node', 'proxflare', ...args], io);
+  return { code, out };
+}
+
 describe('proxflare demo', () => {
   it(
     'shows plan → apply → "No changes", the plan of an added service, and every route healthy; then cleans up',
     { timeout: 180_000 },
     async () => {
-      let out = '';
-      const io: CliIo = {
-        stdout: (t) => (out += t),
-        stderr: (t) => (out += t),
-        env: { PATH: process.env.PATH },
-        cwd: process.cwd(),
-        isTTY: false,
-        confirm: async () => false,
-        createPorts: () => {
-          throw new Error('the demo builds its own ports');
-        },
-      };
-      const code = await main(['node', 'proxflare', 'demo'], io);
+      const { code, out } = await runDemo(['demo']);
       expect(code, out).toBe(0);
       expect(out).toMatch(/Plan: 17 to add, 0 to change, 0 to destroy\./);
       // One hostname is protected by Cloudflare Access: policy + app planned, shown in the Exposure section and in status.
@@ -69,19 +75,7 @@ describe('proxflare demo --ha', () => {
     'two replicas on two nodes: apply, a rolling change with its gates in order, one killed (degraded, named), watchdog recovery, healthy',
     { timeout: 300_000 },
     async () => {
-      let out = '';
-      const io: CliIo = {
-        stdout: (t) => (out += t),
-        stderr: (t) => (out += t),
-        env: { PATH: process.env.PATH },
-        cwd: process.cwd(),
-        isTTY: false,
-        confirm: async () => false,
-        createPorts: () => {
-          throw new Error('the demo builds its own ports');
-        },
-      };
-      const code = await main(['node', 'proxflare', '--no-color', 'demo', '--ha'], io);
+      const { code, out } = await runDemo(['--no-color', 'demo', '--ha']);
       expect(code, out).toBe(0);
       expect(out).toMatch(/a cluster of pve and pve2/);
       expect(out).toMatch(/✓ lxc\/cloudflared-2: \/ready: 200, 4 edge connections/);
