@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../src/proxmox/tls-dispatcher.js';
+import { RECOMMENDED_PRIVILEGES_PVE9 } from '../../../src/sim/proxmox/seed.js';
 import { type ProxmoxSim, startProxmoxSim } from '../../../src/sim/proxmox/start-proxmox-sim.js';
 import { baseSeed, TOKEN_ID, TOKEN_SECRET } from './helpers.js';
 
@@ -15,23 +16,8 @@ const facts = JSON.parse(readFileSync(new URL('../../fixtures/pve/pve-facts.json
 
 const LIMITED = 'limited@pve!ro';
 const LIMITED_SECRET = '0c0c0c0c-1111-4222-8333-444455556666';
-const ALL = [
-  'VM.Allocate',
-  'VM.Audit',
-  'VM.Config.CPU',
-  'VM.Config.Memory',
-  'VM.Config.Disk',
-  'VM.Config.Network',
-  'VM.Config.Options',
-  'VM.PowerMgmt',
-  'VM.GuestAgent.Audit',
-  'Datastore.AllocateSpace',
-  'Datastore.AllocateTemplate',
-  'Datastore.Audit',
-  'SDN.Use',
-  'Sys.Audit',
-  'Sys.Modify',
-];
+// The recommended role (PVE 9 names) plus Sys.Modify.
+const ALL = [...RECOMMENDED_PRIVILEGES_PVE9, 'Sys.Modify'];
 
 let sim: ProxmoxSim;
 let dispatcher: Agent;
