@@ -8,7 +8,7 @@ import { lxcCreateParams } from '../../../src/proxmox/lxc-spec.js';
 import { createDispatcher } from '../../../src/proxmox/tls-dispatcher.js';
 import { CURRENT_SYSTEM_TEMPLATES, RECOMMENDED_PRIVILEGES_PVE9 } from '../../../src/sim/proxmox/seed.js';
 import type { SimTask } from '../../../src/sim/proxmox/sim-state.js';
-import { baseSeed, connectorSpec, guest, type Harness, SSH_KEY, startHarness, TOKEN_ID, TOKEN_SECRET } from './helpers.js';
+import { baseSeed, connectorSpec, guest, type Harness, SSH_KEY, startHarness, TOKEN_ID, TOKEN_SECRET, ourConnector } from './helpers.js';
 
 /**
  * Issue #11: a container being created (or otherwise locked) is a state, not an absence; the
@@ -278,17 +278,12 @@ describe('adapter: a busy connector is waited for, never planned past', () => {
   it('the connector status comes from status/current, not the lagging row', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
+        ourConnector({
           status: 'stopped',
-          tags: ['proxflare'],
           onboot: true,
           rootfs: 'local-lvm:vm-150-disk-0,size=4G',
           interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
-        },
+        }),
       ]),
       { statusRefreshMs: Infinity },
     );
@@ -386,19 +381,13 @@ describe('plan display of net0', () => {
   it('compares the managed keys only: PVE’s hwaddr= and type=veth never show as a change (text and JSON)', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
-          status: 'running',
-          tags: ['proxflare'],
+        ourConnector({
           memory: 256,
           rootfs: 'local-lvm:vm-150-disk-0,size=4G',
           onboot: true,
           net0: 'name=eth0,bridge=vmbr0,firewall=1,hwaddr=BC:24:11:5E:7A:01,ip=dhcp,type=veth',
           interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
-        },
+        }),
       ]),
     );
     const state = await h.adapter.readState(connectorSpec(), []);

@@ -24,6 +24,11 @@ export function baseSeed(guests: SimGuestSeed[] = [], overrides: Partial<SimSeed
   };
 }
 
+/** Our connector as an earlier sync left it: CT 150 `cloudflared` on pve, running, with our tag. */
+export function ourConnector(extra: Partial<SimGuestSeed> = {}): SimGuestSeed {
+  return { type: 'lxc', vmid: 150, node: 'pve', name: 'cloudflared', status: 'running', tags: ['proxflare'], ...extra };
+}
+
 export function settingsFor(sim: ProxmoxSim, overrides: Partial<ProxmoxSettings> = {}): ProxmoxSettings {
   return {
     url: sim.url,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { planLxc } from '../../../src/plan/plan-lxc.js';
-import { baseSeed, connectorSpec, type Harness, SSH_KEY, startHarness } from './helpers.js';
+import { baseSeed, connectorSpec, type Harness, SSH_KEY, startHarness, ourConnector } from './helpers.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -72,15 +72,7 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('coerces vmids that arrive as strings (pitfall: numbers vs strings)', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
-          status: 'running',
-          tags: ['proxflare'],
-          interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
-        },
+        ourConnector({ interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }] }),
         {
           type: 'lxc',
           vmid: 101,
@@ -156,13 +148,7 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('drift is planned as an in-place update with the digest and applied', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
-          status: 'running',
-          tags: ['proxflare'],
+        ourConnector({
           memory: 256,
           cores: 1,
           swap: 512,
@@ -170,7 +156,7 @@ describe('connector LXC lifecycle against the simulator', () => {
           rootfs: 'local-lvm:vm-150-disk-0,size=4G',
           net0: 'name=eth0,bridge=vmbr1,hwaddr=BC:24:11:AA:BB:CC,ip=dhcp,type=veth',
           interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
-        },
+        }),
       ]),
     );
     const spec = connectorSpec({ memory: 1024 });
@@ -196,19 +182,13 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('a concurrent edit makes the digest stale: the update is refused, nothing overwritten', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
-          status: 'running',
-          tags: ['proxflare'],
+        ourConnector({
           memory: 256,
           onboot: true,
           rootfs: 'local-lvm:vm-150-disk-0,size=4G',
           net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
           interfaces: [{ name: 'eth0', ipv4: '127.0.10.50/24' }],
-        },
+        }),
       ]),
     );
     const spec = connectorSpec({ memory: 1024 });
@@ -225,18 +205,13 @@ describe('connector LXC lifecycle against the simulator', () => {
   it('a stopped connector is planned to start; a same-named LXC without our tag is a conflict', async () => {
     h = await startHarness(
       baseSeed([
-        {
-          type: 'lxc',
-          vmid: 150,
-          node: 'pve',
-          name: 'cloudflared',
+        ourConnector({
           status: 'stopped',
-          tags: ['proxflare'],
           memory: 512,
           onboot: true,
           rootfs: 'local-lvm:vm-150-disk-0,size=4G',
           net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
-        },
+        }),
         { type: 'lxc', vmid: 151, node: 'pve', name: 'cloudflared', status: 'running', tags: ['network'] },
       ]),
     );
