@@ -115,6 +115,13 @@ function routeBySshHost(hosts: Record<string, SandboxHost>) {
   });
 }
 
+/** A second sandbox host for replica cloudflared-2, reached by SSH to 127.0.0.2 through `wrap`. */
+async function secondHost(): Promise<{ second: SandboxHost; wrap: (ports: Ports) => Ports }> {
+  const second = await startSandboxHost({ cloudflared: false });
+  extra.push(second);
+  return { second, wrap: routeBySshHost({ '127.0.0.2': second }) };
+}
+
 function withReplicas(yaml: string, replicas: string[]): string {
   const out = yaml
     .replace(/^ {2}hostname: cloudflared\n/m, `  replicas:\n${replicas.map((r) => `    - ${r}\n`).join('')}`)
@@ -220,9 +227,7 @@ describe('the simulated edge', () => {
     { timeout: 240_000 },
     async () => {
       lab = await lab4();
-      const second = await startSandboxHost({ cloudflared: false });
-      extra.push(second);
-      const wrap = routeBySshHost({ '127.0.0.2': second });
+      const { second, wrap } = await secondHost();
       await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), REPLICAS));
       const applied = await runCli(lab, ['sync', '--yes'], wrap);
       expect(applied.code, applied.stderr).toBe(0);
@@ -279,9 +284,7 @@ describe('the simulated edge', () => {
     { timeout: 300_000 },
     async () => {
       lab = await lab4();
-      const second = await startSandboxHost({ cloudflared: false });
-      extra.push(second);
-      const wrap = routeBySshHost({ '127.0.0.2': second });
+      const { second, wrap } = await secondHost();
       expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
       expect(listed(lab)).toHaveLength(1);
 
@@ -317,9 +320,7 @@ describe('the simulated edge', () => {
     { timeout: 240_000 },
     async () => {
       lab = await lab4();
-      const second = await startSandboxHost({ cloudflared: false });
-      extra.push(second);
-      const wrap = routeBySshHost({ '127.0.0.2': second });
+      const { second, wrap } = await secondHost();
       await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), REPLICAS));
       expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
       const secondId = (await readiness(second)).connectorId;
