@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// dist/bundle/ is tsc's output linked into a few files by `npm run build` (src/build/bundle.ts).
+import { main } from '../dist/bundle/main.js';
 
 main(process.argv).then(
   (code) => {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { accessSchema, serviceAccessSchema } from './access-schema.js';
 import type { AccessSettings, PolicySpec, ServiceAccess, ServiceTokenSpec } from './access-types.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Cloudflare Access in the inventory: reusable policies proxflare owns (or references by

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { didYouMean } from './did-you-mean.js';
 import type { IssueSink } from './issue-sink.js';
 import { schemaAt } from './json-schema.js';

@@ -14,6 +14,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
+import { packageRoot } from '../../core/package-root.js';
 import type { ConnectTarget } from '../../ports/connector.js';
 import { installStandinCloudflared } from '../standin/build-deb.js';
 import { generateEd25519Key } from './generate-key.js';
@@ -59,11 +60,9 @@ export interface SandboxHostOptions {
   pinHostKey?: boolean;
 }
 
-/** src/sim/standin, from src/ (tests) or dist/ (built CLI in the repo). */
+/** src/sim/standin of the checkout (tsc does not copy the scripts into dist/). */
 export function standinDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'standin'), join(here, '..', '..', '..', 'src', 'sim', 'standin')];
-  return candidates.find((c) => existsSync(join(c, 'systemctl'))) ?? candidates[0]!;
+  return join(packageRoot(import.meta.url), 'src', 'sim', 'standin');
 }
 
 // apt-get, curl and wget stand-ins also keep sandbox scripts off the network and off the test machine's packages.

@@ -10,21 +10,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
+import { packageRoot } from '../../core/package-root.js';
 
 const run = promisify(execFile);
 
 export const STANDIN_VERSION = '2026.8.2-standin';
 
 /**
- * The stand-in script lives in src/sim/standin/ (tsc does not copy it): found next to this module
- * when run from src/, or in the package's src/ when run from dist/.
+ * The stand-in script lives in src/sim/standin/ of the checkout (tsc does not copy it into
+ * dist/), wherever this module runs from.
  */
 export function standinScriptPath(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const candidates = [
-    join(here, 'cloudflared'),
-    join(here.replace(/([\\/])dist([\\/])sim([\\/])standin([\\/])?$/, '$1src$2sim$3standin$4'), 'cloudflared'),
-  ];
+  const candidates = [join(packageRoot(import.meta.url), 'src', 'sim', 'standin', 'cloudflared')];
   const found = candidates.find((candidate) => existsSync(candidate));
   if (found === undefined) {
     throw new UserError(
