@@ -95,6 +95,15 @@ export interface GuestSummary extends LxcRef {
   ip?: string;
 }
 
+export interface ReadStateOptions {
+  /**
+   * Called at most once, as soon as the connector (or the container `--adopt=lxc` would take
+   * over; undefined when neither exists) is read and idle, before the guests are resolved: its
+   * SSH read can then overlap guest discovery. Not called for a busy connector.
+   */
+  onConnector?: (lxc: ConnectorLxcState | undefined) => void;
+}
+
 export interface ProxmoxReader {
   /** Every LXC and VM with its discovered address (import). A partial listing throws. */
   listGuests(): Promise<GuestSummary[]>;
@@ -102,7 +111,7 @@ export interface ProxmoxReader {
    * Read everything the plan needs in few calls. A failed or partial read
    * (offline node, timeout) throws ProviderError; it is never "no guests".
    */
-  readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState>;
+  readState(connector: ConnectorSpec, guests: GuestSpec[], options?: ReadStateOptions): Promise<ProxmoxState>;
   /** Every container that is this connector (tag + hostname, or our create in progress), by vmid: the race checks around a create. */
   listConnectors(connector: ConnectorSpec): Promise<LxcRef[]>;
 }

@@ -13,6 +13,7 @@ import type {
   LxcRef,
   Proxmox,
   ProxmoxState,
+  ReadStateOptions,
 } from '../ports/proxmox.js';
 import { PveApiClient } from './api-client.js';
 import { BUSY_ERROR, configLock, isOwnTask, lockOf, type ReadCall, readVia, runningTasks, type TaskRow, waitUntilIdle } from './busy.js';
@@ -119,10 +120,15 @@ class ProxmoxAdapter implements Proxmox {
    * and then read again: a plan is never made from a half-created container. Still busy at the
    * deadline, it is returned with `lock`/`busyTask` set and planning refuses to act on it.
    */
-  async readState(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
+  async readState(connector: ConnectorSpec, guests: GuestSpec[], options: ReadStateOptions = {}): Promise<ProxmoxState> {
     const deadline = Date.now() + this.busyWaitMs;
+    let { onConnector } = options;
+    const once = (lxc: ConnectorLxcState | undefined) => {
+      onConnector?.(lxc);
+      onConnector = undefined;
+    };
     for (;;) {
-      const state = await this.readOnce(connector, guests);
+      const state = await this.readOnce(connector, guests, once);
       const c = state.connector;
       if (!c || (c.lock === undefined && c.busyTask === undefined)) return state;
       const busy = { ...(c.lock ? { lock: c.lock } : {}), ...(c.busyTask ? { upid: c.busyTask } : {}) };
@@ -136,9 +142,15 @@ class ProxmoxAdapter implements Proxmox {
     }
   }
 
-  private async readOnce(connector: ConnectorSpec, guests: GuestSpec[]): Promise<ProxmoxState> {
+  private async readOnce(
+    connector: ConnectorSpec,
+    guests: GuestSpec[],
+    onConnector: (lxc: ConnectorLxcState | undefined) => void,
+  ): Promise<ProxmoxState> {
     const limit = createLimit(this.concurrency);
-    const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) => limit(() => this.#client.call(op, 'GET', fn) as Promise<T>);
+    // The few reads of the connector, template and nodes go ahead of the guest discoveries.
+    const call = <T>(op: string, fn: Parameters<PveApiClient['call']>[2]) =>
+      limit(() => this.#client.call(op, 'GET', fn) as Promise<T>, { first: true });
 
     const [rawRows, nodes] = await Promise.all([
       call<ResourceRow[]>('list guests (/cluster/resources)', (api) => api.cluster.resources.$get({ type: 'vm' })),
@@ -155,7 +167,11 @@ class ProxmoxAdapter implements Proxmox {
       template,
       present: await this.templatePresent(template.volid, connector.node, call),
     }));
-    const connectorP = this.findConnector(connector, rows, call);
+    const connectorP = this.findConnector(connector, rows, call).then((found) => {
+      const lxc = found.connector ?? found.adoptable;
+      if (!lxc || (lxc.lock === undefined && lxc.busyTask === undefined)) onConnector(lxc);
+      return found;
+    });
     const byVmid = new Map(rows.map((r) => [r.vmid, r]));
     const guestIpsP = Promise.all(
       guests.map(async (g): Promise<[string, GuestIp]> => {

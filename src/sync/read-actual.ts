@@ -8,7 +8,7 @@ import type { AccessSlice, ActualState, RemoteSlices, ReplicaActual } from '../p
 import type { ConnectorSpec } from '../inventory/types.js';
 import type { ConnectorState } from '../ports/connector.js';
 import type { TunnelCredentials } from '../ports/cloudflare.js';
-import type { ProxmoxState } from '../ports/proxmox.js';
+import type { ConnectorLxcState, ReadStateOptions } from '../ports/proxmox.js';
 import { MANAGED_PATHS } from '../plan/actual-state.js';
 import { LEFTOVER_PATHS } from '../plan/plan-leftovers.js';
 import { WATCHDOG_PATHS } from '../render/watchdog.js';
@@ -32,11 +32,13 @@ export async function closeRead(read: Pick<ReadResult, 'hosts'>): Promise<void> 
   read.hosts.clear();
 }
 
-type SliceReaders = { [K in keyof RemoteSlices]-?: (inventory: Inventory, ports: Ports) => Promise<RemoteSlices[K]> };
+type SliceReaders = {
+  [K in keyof RemoteSlices]-?: (inventory: Inventory, ports: Ports, proxmoxOptions: ReadStateOptions) => Promise<RemoteSlices[K]>;
+};
 
 /** One reader per remote slice of the actual state; all run in parallel. */
 const SLICE_READERS: SliceReaders = {
-  proxmox: (inventory, ports) => ports.proxmox.readState(inventory.connector, inventory.guests),
+  proxmox: (inventory, ports, options) => ports.proxmox.readState(inventory.connector, inventory.guests, options),
   tunnel: (inventory, ports) => ports.cloudflare.findTunnel(inventory.cloudflare.accountId, inventory.tunnel.name),
   zones: (inventory, ports) => Promise.all(inventory.cloudflare.zones.map((z) => ports.cloudflare.listZoneRecords(z))),
   access: readAccess,
@@ -49,25 +51,42 @@ async function readAccess(inventory: Inventory, ports: Ports): Promise<AccessSli
   return ports.access.readAccess(inventory.cloudflare.accountId);
 }
 
-async function readRemoteSlices(inventory: Inventory, ports: Ports): Promise<RemoteSlices> {
+async function readRemoteSlices(inventory: Inventory, ports: Ports, proxmoxOptions: ReadStateOptions): Promise<RemoteSlices> {
   const keys = Object.keys(SLICE_READERS) as (keyof RemoteSlices)[];
-  const values = await Promise.all(keys.map((k) => SLICE_READERS[k](inventory, ports)));
+  const values = await Promise.all(keys.map((k) => SLICE_READERS[k](inventory, ports, proxmoxOptions)));
   return Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as RemoteSlices;
 }
 
 /**
- * Read the remote slices (Proxmox, Cloudflare) in parallel, then the connector over SSH when it
- * runs. Any failed or partial read throws: missing data is never taken as "nothing there".
+ * Read the remote slices (Proxmox, Cloudflare) in parallel, and each connector over SSH as soon
+ * as Proxmox has found it running (while the guests are still being resolved). Any failed or
+ * partial read throws: missing data is never taken as "nothing there".
  */
 export async function readActual(inventory: Inventory, ports: Ports, reporter: Reporter): Promise<ReadResult> {
   reporter.debug('reading Proxmox and Cloudflare');
   const [first, ...others] = inventory.connectors;
+  const hosts = new Map<string, ConnectorHost>();
+  const hostReads = new Map<string, Promise<ConnectorState | undefined>>();
+  let failed = false;
+  const startHostRead = (spec: ConnectorSpec, lxc: ConnectorLxcState | undefined) => {
+    if (failed || hostReads.has(spec.hostname)) return;
+    const read = readHost(inventory, spec, lxc, ports, reporter, hosts);
+    read.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    hostReads.set(spec.hostname, read);
+  };
+  const fail = async (err: unknown): Promise<never> => {
+    failed = true;
+    await Promise.allSettled(hostReads.values());
+    await closeRead({ hosts });
+    throw err;
+  };
+  const earlyHost = (spec: ConnectorSpec): ReadStateOptions => ({ onConnector: (lxc) => startHostRead(spec, lxc) });
+
   // The first connector's read also resolves the guests; the other replicas only need their container.
   const [remote, otherStates] = await Promise.all([
-    readRemoteSlices(inventory, ports),
-    Promise.all(others.map((spec) => ports.proxmox.readState(spec, []))),
-  ]);
-  const hosts = new Map<string, ConnectorHost>();
+    readRemoteSlices(inventory, ports, earlyHost(first!)),
+    Promise.all(others.map((spec) => ports.proxmox.readState(spec, [], earlyHost(spec)))),
+  ]).catch(fail);
   const replicas = new Map<string, ReplicaActual>();
   const specs = [first!, ...others];
   const states = [remote.proxmox, ...otherStates];
@@ -75,27 +94,20 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
       const proxmox = states[i]!;
-      replicas.set(spec.hostname, { proxmox, host: await readHost(inventory, spec, proxmox, ports, reporter, hosts) });
+      // A busy connector was waited for, so it was not read early: read it now.
+      startHostRead(spec, proxmox.connector ?? proxmox.adoptable);
+      replicas.set(spec.hostname, { proxmox, host: await hostReads.get(spec.hostname) });
     }
   } catch (err) {
-    await closeRead({ hosts });
-    throw err;
+    return fail(err);
   }
   const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
   // A remotely-managed tunnel's connectors serve what Cloudflare holds (plan-remote-config.ts).
   if (remote.tunnel?.configSrc === 'cloudflare') {
-    try {
-      actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id);
-    } catch (err) {
-      await closeRead({ hosts });
-      throw err;
-    }
+    actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id).catch(fail);
   }
   if (others.length > 0) actual.replicas = replicas;
-  const credentials = await expectedCredentials(inventory, remote, hosts, ports).catch(async (err: unknown) => {
-    await closeRead({ hosts });
-    throw err;
-  });
+  const credentials = await expectedCredentials(inventory, remote, hosts, ports).catch(fail);
   if (!credentials) return { actual, host: hosts.get(first!.hostname), hosts };
   actual.expectedCredentials = { tunnelId: credentials.tunnelId, sha256: sha256Hex(renderCredentialsFile(credentials).reveal()) };
   return { actual, host: hosts.get(first!.hostname), hosts, credentials };
@@ -118,13 +130,12 @@ async function expectedCredentials(
 async function readHost(
   inventory: Inventory,
   spec: ConnectorSpec,
-  proxmox: ProxmoxState,
+  // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
+  lxc: ConnectorLxcState | undefined,
   ports: Ports,
   reporter: Reporter,
   hosts: Map<string, ConnectorHost>,
 ): Promise<ConnectorState | undefined> {
-  // A container --adopt=lxc may take over is read like ours (readers only; nothing is touched).
-  const lxc = proxmox.connector ?? proxmox.adoptable;
   if (!lxc || lxc.status !== 'running') return undefined;
   const address = spec.ssh.host ?? lxc.ip;
   if (!address) {
