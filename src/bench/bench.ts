@@ -10,21 +10,24 @@
  *   bound  = fixed + I/O
  *   fixed  = median wall time of `proxflare validate` of the same inventory, a whole process:
  *            Node's start-up, loading the CLI, reading and checking the inventory; a plan
- *            must do all of it before its first request (measured, not assumed; a full apply
- *            runs in-process and does not pay Node's start-up, ~0.04 s of it)
- *   I/O    = latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,  1 + DNS list pages)
+ *            must do all of it before its first request (measured, not assumed)
+ *   I/O    = max(API, SSH) for a read, where
+ *            API = latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,  1 + DNS list pages)
  *            (one listing round, then every other Proxmox read under the concurrency limit;
  *            on Cloudflare the zone lookup, then the DNS pages one after another; both APIs
- *            are read in parallel; SSH adds no injected latency)
- *   apply  I/O also has the convergence re-read (the no-op plan's I/O) + latency × each write
- *            (applied one after another) + each Proxmox task's simulated duration
+ *            are read in parallel)
+ *            SSH = latency × 4 (the Proxmox rounds that find the connector) + the connect and
+ *            state read as long as they took on the sandbox (its stand-ins are real processes)
+ *   apply  = the first read's API I/O (no connector yet) + latency × each write (applied one
+ *            after another) + each Proxmox task's simulated duration + each SSH step as long as
+ *            it took + the convergence re-read (a read, as above)
  * What the bound leaves out is what proxflare could still overlap or cut: loading the adapters
  * (the Cloudflare SDK loads while Proxmox is read), CPU per request, computing and rendering
- * the plan. A row slower than 1.5 × its bound is flagged. No-op plans run in a process of their
- * own, timed from spawn to exit (what a user waits), so their peak RSS and CPU time are
- * proxflare's; the time from main() to its result is shown too. Full applies run in the
- * simulators' process (the stand-in edge needs the Cloudflare simulator's state), timed around
- * main(). Everything listens on 127.0.0.1.
+ * the plan. A row slower than 1.5 × its bound is flagged. Every sync row runs proxflare in a
+ * process of its own (src/bench/bench-plan.ts), timed from spawn to exit (what a user waits),
+ * so its peak RSS and CPU time are proxflare's and the simulators, in the benchmark's process,
+ * never take turns with it on one thread; the time from main() to its result is shown too.
+ * Everything listens on 127.0.0.1.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -32,8 +35,6 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { main } from '../cli/main.js';
-import type { CliIo } from '../cli/io.js';
 import { generatedGuestIp, startSimulatedHomelab } from '../demo/simulated-homelab.js';
 import type { SimulatedHomelab } from '../demo/simulated-homelab.js';
 import { loadInventory } from '../inventory/load.js';
@@ -43,7 +44,7 @@ import { computeDesired } from '../plan/desired-state.js';
 import type { ActualState } from '../plan/actual-state.js';
 import type { GuestIp } from '../ports/proxmox.js';
 import { ADOPT_NOTHING } from '../plan/ownership.js';
-import type { BenchPlanInput, BenchPlanOutput } from './bench-plan.js';
+import type { BenchPlanInput, BenchPlanOutput, SshOperation } from './bench-plan.js';
 
 const SIZES = [10, 100, 1000];
 const LATENCY_MS = 25;
@@ -156,17 +157,42 @@ interface Window {
   cf: { method: string; path: string }[];
 }
 
-function readBoundMs(w: Window): number {
+/** Proxmox rounds before the connector's SSH read can start: the listing, its config, status and interfaces. */
+const CONNECTOR_ROUNDS = 4;
+
+/** The API reads: one listing round, every other Proxmox read under the limit; the DNS pages one after another. */
+function apiReadMs(w: Window): number {
   const pveReads = w.pve.filter((r) => r.method === 'GET').length;
   const pveRounds = pveReads === 0 ? 0 : 1 + Math.ceil(Math.max(0, pveReads - 2) / CONCURRENCY);
   const cfRounds = 1 + w.cf.filter((r) => isDnsListing(r.method, r.path)).length;
   return LATENCY_MS * Math.max(pveRounds, cfRounds);
 }
 
-function applyBoundMs(w: Window, reread: number): number {
+/** A read: the APIs, and beside them the connector, found by Proxmox, then read over SSH (connect + state). */
+function readBoundMs(apiMs: number, sshRead: SshOperation[]): number {
+  const ssh = sshRead.reduce((n, o) => n + o.ms, 0);
+  return Math.max(apiMs, sshRead.length > 0 ? LATENCY_MS * CONNECTOR_ROUNDS + ssh : 0);
+}
+
+/** The SSH operations of the last read: its readState, and the connect just before it if it made one. */
+function lastRead(ssh: SshOperation[]): { read: SshOperation[]; before: SshOperation[] } {
+  const i = ssh.map((o) => o.op).lastIndexOf('readState');
+  if (i < 0) return { read: [], before: ssh };
+  const from = i > 0 && ssh[i - 1]!.op === 'connect' ? i - 1 : i;
+  return { read: ssh.slice(from, i + 1), before: [...ssh.slice(0, from), ...ssh.slice(i + 1)] };
+}
+
+/**
+ * A full apply: the first read (no connector yet: the no-op plan's API reads), then each write
+ * and Proxmox task one after another, each SSH step as long as it took on the sandbox, then the
+ * convergence re-read.
+ */
+function applyBoundMs(w: Window, firstReadMs: number, ssh: SshOperation[]): number {
   const writes = [...w.pve, ...w.cf].filter((r) => r.method !== 'GET').length;
   const tasks = w.pve.filter((r) => isPveTask(r.method, r.path)).length;
-  return reread + LATENCY_MS * writes + TASK_MS * tasks;
+  const { read, before } = lastRead(ssh);
+  const steps = before.reduce((n, o) => n + o.ms, 0);
+  return firstReadMs + LATENCY_MS * writes + TASK_MS * tasks + steps + readBoundMs(firstReadMs, read);
 }
 
 async function runScenario(services: number, staticIps: boolean): Promise<SyncRow[]> {
@@ -197,18 +223,13 @@ async function runScenario(services: number, staticIps: boolean): Promise<SyncRo
       return { result, w };
     };
 
-    const apply = await window(async () => {
-      const ssh0 = lab.sshRoundTrips();
-      const t0 = performance.now();
-      const code = await cli(lab, ['sync', '--yes']);
-      const wallMs = performance.now() - t0;
-      if (code !== 0) throw new Error(`full apply with ${services} services exited ${code}`);
-      return { wallMs, sshRoundTrips: lab.sshRoundTrips() - ssh0, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
-    });
-    const noop = await window(() => planInOwnProcess(lab));
+    const apply = await window(() => runInOwnProcess(lab, ['sync', '--yes']));
+    if (apply.result.code !== 0) throw new Error(`full apply with ${services} services exited ${apply.result.code}`);
+    const noop = await window(() => runInOwnProcess(lab, ['sync', '--dry-run', '--detailed-exitcode']));
     if (noop.result.code !== 0) throw new Error(`no-op plan with ${services} services exited ${noop.result.code}`);
 
-    const noopIo = readBoundMs(noop.w);
+    const noopApi = apiReadMs(noop.w);
+    const noopIo = readBoundMs(noopApi, noop.result.ssh);
     const row = (
       scenario: string,
       w: Window,
@@ -229,19 +250,15 @@ async function runScenario(services: number, staticIps: boolean): Promise<SyncRo
       ioMs,
       boundMs: fixedMs + ioMs,
     });
-    const noopRow = row(
-      `no-op plan (sync --dry-run)${label}`,
-      noop.w,
-      { ...noop.result, wallMs: noop.result.processMs, inRunMs: noop.result.wallMs },
-      noopIo,
-    );
+    const own = (r: BenchPlanOutput & { processMs: number }) => ({ ...r, wallMs: r.processMs, inRunMs: r.wallMs });
+    const noopRow = row(`no-op plan (sync --dry-run)${label}`, noop.w, own(noop.result), noopIo);
     if (services === 1000) noopRow.target = { rssMiB: 200, ...(staticIps ? {} : { wallMs: 3600 }) };
     return [
       row(
-        `full apply (sync --yes, incl. convergence re-read)${label} [RSS incl. simulators]`,
+        `full apply (sync --yes, incl. convergence re-read)${label}`,
         apply.w,
-        apply.result,
-        applyBoundMs(apply.w, noopIo),
+        own(apply.result),
+        applyBoundMs(apply.w, noopApi, apply.result.ssh),
       ),
       noopRow,
     ];
@@ -255,36 +272,21 @@ function withInventoryIps(yaml: string): string {
   return yaml.replace(/^ {2}- name: svc(\d+)\n {4}type: lxc\n/gm, (block, i: string) => `${block}    ip: ${generatedGuestIp(Number(i))}\n`);
 }
 
-/** The plan's output, with `processMs`: the child's whole life, spawn to exit. */
-async function planInOwnProcess(lab: SimulatedHomelab): Promise<BenchPlanOutput & { processMs: number }> {
+/** The run's output, with `processMs`: the child's whole life, spawn to exit. */
+async function runInOwnProcess(lab: SimulatedHomelab, args: string[]): Promise<BenchPlanOutput & { processMs: number }> {
   const input: BenchPlanInput = {
     inventoryFile: lab.inventoryFile,
     cwd: lab.dir,
     env: lab.env,
-    sandbox: { root: lab.host.root, binDir: lab.host.binDir },
+    sandbox: { root: lab.host.root, binDir: lab.host.binDir, metrics: lab.host.metrics },
+    args,
   };
   const t0 = performance.now();
-  // Asynchronous: the simulators in this process must keep answering while the child plans.
-  const { stdout } = await promisify(execFile)(process.execPath, [PLAN_RUNNER, JSON.stringify(input)], { maxBuffer: 16 << 20 });
+  // Asynchronous: the simulators in this process must keep answering while the child runs.
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [PLAN_RUNNER, JSON.stringify(input)], { maxBuffer: 16 << 20 });
   const processMs = performance.now() - t0;
+  process.stderr.write(stderr); // a failed run's output (bench-plan.ts)
   return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as BenchPlanOutput), processMs };
-}
-
-async function cli(lab: SimulatedHomelab, args: string[]): Promise<number> {
-  let output = '';
-  const io: CliIo = {
-    stdout: (t) => (output += t),
-    stderr: (t) => (output += t),
-    env: { ...process.env, ...lab.env },
-    cwd: lab.dir,
-    isTTY: false,
-    confirm: async () => false,
-    createPorts: (inv, reporter) => lab.createPorts(inv, reporter),
-  };
-  const code = await main(['node', 'proxflare', '-i', lab.inventoryFile, '--no-color', ...args], io);
-  // A failed run says why (its output is otherwise dropped to keep the table readable).
-  if (code !== 0) process.stderr.write(output.slice(-4000));
-  return code;
 }
 
 /** Load + validate + desired + plan of a 1,000-service inventory, no I/O but the file read. */
@@ -430,12 +432,13 @@ function parent(): void {
   console.log(
     'bound = fixed + I/O.  fixed: median wall time of `proxflare validate` of the same inventory (Node start-up, loading the CLI,',
   );
+  console.log('reading and checking the inventory: what precedes the first request).  I/O of a read: max(API, SSH), API = latency ×');
   console.log(
-    'reading and checking the inventory: what precedes the first request).  I/O: latency × max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉,',
+    'max(1 + ⌈(Proxmox GETs − 2) / concurrency⌉, 1 + DNS list pages), SSH = latency × 4 + the connect and state read as they took.',
   );
-  console.log('1 + DNS list pages); a full apply adds latency × each write + each Proxmox task + the convergence re-read.  No-op plans:');
+  console.log('A full apply: the first read, latency × each write, each Proxmox task, each SSH step as it took, the convergence re-read.');
   console.log(
-    'wall time is the whole process (spawn to exit), "from main()" leaves out Node start-up and exit; CPU and heap are that process\'s.',
+    'Every row runs proxflare in a process of its own: wall time is spawn to exit, "from main()" leaves out Node start-up and exit.',
   );
   console.log('');
   console.log(
