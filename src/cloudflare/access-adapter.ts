@@ -1,4 +1,4 @@
-import type Cloudflare from 'cloudflare';
+import type { SdkClient } from './sdk-resources.js';
 import { APIError } from 'cloudflare/core/error';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
@@ -68,7 +68,7 @@ export interface AccessAdapterOptions {
 class AccessSdkAdapter implements CloudflareAccess {
   readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
   /** Resolves once the SDK has loaded (see sdk-client.ts): every call awaits it. */
-  readonly #client: Promise<Cloudflare>;
+  readonly #client: Promise<SdkClient>;
 
   constructor(settings: CloudflareSettings, options: AccessAdapterOptions) {
     const reporter = options.reporter ?? silentReporter;

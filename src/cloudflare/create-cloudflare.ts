@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { domainToASCII, domainToUnicode } from 'node:url';
-import type Cloudflare from 'cloudflare';
+import type { SdkClient } from './sdk-resources.js';
 import { APIError } from 'cloudflare/core/error';
 import { ProviderError } from '../core/errors.js';
 import { silentReporter, type Reporter } from '../core/reporter.js';
@@ -54,7 +54,7 @@ interface ZoneRef {
 
 type SdkRecord = { id?: string; name?: string; type?: string; content?: string; proxied?: boolean; ttl?: number; comment?: string | null };
 type SdkTunnel = { id?: string; name?: string; status?: string; created_at?: string; deleted_at?: string | null; config_src?: string };
-type SdkClient = { id?: string; version?: string; run_at?: string; conns?: { colo_name?: string }[] };
+type ConnectorClient = { id?: string; version?: string; run_at?: string; conns?: { colo_name?: string }[] };
 
 /**
  * No connection count here: tunnel objects stopped carrying `connections` on 2026-10-05
@@ -71,7 +71,7 @@ function toTunnelState(t: SdkTunnel): TunnelState {
   };
 }
 
-function toConnector(c: SdkClient): TunnelConnector {
+function toConnector(c: ConnectorClient): TunnelConnector {
   const conns = c.conns ?? [];
   return {
     id: c.id ?? '',
@@ -103,7 +103,7 @@ function isMissingRoute(err: unknown): boolean {
 class CloudflareSdkAdapter implements CloudflareAdapter {
   readonly stats: FetchStats = { requests: 0, rateLimitWaitSeconds: 0 };
   /** Resolves once the SDK has loaded (see sdk-client.ts): every call awaits it. */
-  readonly #client: Promise<Cloudflare>;
+  readonly #client: Promise<SdkClient>;
   readonly #reporter: Reporter;
   readonly #settings: CloudflareSettings;
   readonly #batchSize: number;
@@ -191,7 +191,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     const page = await this.#call(ctx, async () =>
       (await this.#client).zeroTrust.tunnels.cloudflared.connections.get(tunnelId, { account_id: accountId }),
     );
-    return (page.result as SdkClient[]).map(toConnector);
+    return (page.result as ConnectorClient[]).map(toConnector);
   }
 
   async createTunnel(accountId: string, name: string): Promise<{ tunnel: TunnelState; credentials: TunnelCredentials }> {

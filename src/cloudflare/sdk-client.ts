@@ -1,4 +1,4 @@
-import type Cloudflare from 'cloudflare';
+import type { SdkClient, createSdk } from './sdk-resources.js';
 import type { Reporter } from '../core/reporter.js';
 import type { CloudflareSettings } from '../inventory/types.js';
 import { createGuardedFetch, type FetchStats } from './guarded-fetch.js';
@@ -15,20 +15,19 @@ export interface SdkClientOptions {
 /**
  * The one way every adapter builds its SDK client: API token only, guarded fetch, no SDK logging.
  *
- * Loading the SDK costs ~0.5 s of CPU: its entry point loads ~1,100 resource modules (and its
- * `tree-shakable` entry imports the same client module, so it is no lighter without a bundler).
- * So it is loaded when an adapter is created, without waiting for it: a sync reads Proxmox
- * while the SDK loads, and each Cloudflare call awaits the client.
+ * The SDK is loaded when an adapter is created, without waiting for it: a sync reads Proxmox
+ * while it loads, and each Cloudflare call awaits the client. Only the resources proxflare calls
+ * are loaded (sdk-resources.ts).
  */
-export function createSdkClient(settings: CloudflareSettings, options: SdkClientOptions): Promise<Cloudflare> {
-  const client = import('cloudflare').then(({ default: Sdk }) => build(Sdk, settings, options));
+export function createSdkClient(settings: CloudflareSettings, options: SdkClientOptions): Promise<SdkClient> {
+  const client = import('./sdk-resources.js').then(({ createSdk }) => build(createSdk, settings, options));
   // Observed here, so an adapter that is never called cannot leave an unhandled rejection; each call still sees the error.
   client.catch(() => undefined);
   return client;
 }
 
-function build(Sdk: typeof Cloudflare, settings: CloudflareSettings, options: SdkClientOptions): Cloudflare {
-  return new Sdk({
+function build(create: typeof createSdk, settings: CloudflareSettings, options: SdkClientOptions): SdkClient {
+  return create({
     apiToken: settings.apiToken.reveal(),
     // Explicit nulls keep CLOUDFLARE_API_KEY/EMAIL from the environment out of our requests.
     apiKey: null,

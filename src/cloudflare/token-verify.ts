@@ -1,4 +1,4 @@
-import Cloudflare from 'cloudflare';
+import { APIError } from 'cloudflare/core/error';
 import type { Reporter } from '../core/reporter.js';
 import type { CloudflareSettings } from '../inventory/types.js';
 import { createSdkClient } from './sdk-client.js';
@@ -37,7 +37,7 @@ export async function verifyCloudflareToken(settings: CloudflareSettings, report
 }
 
 function describe(err: unknown): string {
-  if (err instanceof Cloudflare.APIError) {
+  if (err instanceof APIError) {
     const errors = (err.errors ?? []) as { code?: number; message?: string }[];
     const first = errors[0];
     return first ? `HTTP ${err.status ?? '?'} ${first.code ?? ''} ${first.message ?? ''}`.trim() : `HTTP ${err.status ?? '?'}`;
