@@ -11,12 +11,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, symlink, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { packageRoot } from '../../core/package-root.js';
 import type { ConnectTarget } from '../../ports/connector.js';
-import { installStandinCloudflared } from '../standin/build-deb.js';
+import { installStandinCloudflared, standinDir } from '../standin/build-deb.js';
 import { generateEd25519Key } from './generate-key.js';
 import { startInProcessSshServer } from './in-process-server.js';
 
@@ -58,11 +56,6 @@ export interface SandboxHostOptions {
   cloudflared?: boolean;
   /** Write the host key into knownHostsPath (default true). */
   pinHostKey?: boolean;
-}
-
-/** src/sim/standin of the checkout (tsc does not copy the scripts into dist/). */
-export function standinDir(): string {
-  return join(packageRoot(import.meta.url), 'src', 'sim', 'standin');
 }
 
 // apt-get, curl and wget stand-ins also keep sandbox scripts off the network and off the test machine's packages.

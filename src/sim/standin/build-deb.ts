@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
 import { packageRoot } from '../../core/package-root.js';
@@ -16,19 +15,19 @@ const run = promisify(execFile);
 
 export const STANDIN_VERSION = '2026.8.2-standin';
 
-/**
- * The stand-in script lives in src/sim/standin/ of the checkout (tsc does not copy it into
- * dist/), wherever this module runs from.
- */
+/** src/sim/standin of the checkout, wherever this module runs from (tsc does not copy the scripts into dist/). */
+export function standinDir(): string {
+  return join(packageRoot(import.meta.url), 'src', 'sim', 'standin');
+}
+
 export function standinScriptPath(): string {
-  const candidates = [join(packageRoot(import.meta.url), 'src', 'sim', 'standin', 'cloudflared')];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (found === undefined) {
+  const path = join(standinDir(), 'cloudflared');
+  if (!existsSync(path)) {
     throw new UserError(
-      `the stand-in cloudflared script is missing (looked in ${candidates.join(', ')}); it ships with the proxflare source checkout, not the npm package`,
+      `the stand-in cloudflared script is missing (looked in ${path}); it ships with the proxflare source checkout, not the npm package`,
     );
   }
-  return found;
+  return path;
 }
 
 let engineBundle: Promise<string> | undefined;
@@ -39,7 +38,7 @@ let engineBundle: Promise<string> | undefined;
  */
 function ingressEngine(): Promise<string> {
   engineBundle ??= (async () => {
-    const entry = join(dirname(standinScriptPath()), 'ingress-cli.ts');
+    const entry = join(standinDir(), 'ingress-cli.ts');
     if (!existsSync(entry))
       throw new UserError(`the stand-in's ingress engine ${entry} is missing; it ships with the proxflare source checkout`);
     const { build } = await import('esbuild');
