@@ -13,7 +13,6 @@ import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../sim/ssh/sandbox-host.js';
 import { buildStandinDeb, type StandinEdgeConfig } from '../sim/standin/build-deb.js';
 import { PUBLIC_EDGE_ENV } from '../status/public-check.js';
-import type { ConnectorHost } from '../ports/connector.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
 import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
@@ -108,8 +107,6 @@ export interface SimulatedHomelab {
   inventoryYaml(services?: DemoService[], extra?: string): string;
   /** Real adapters against the simulators; SSH goes to the sandbox host. */
   createPorts(inventory: Inventory, reporter: Reporter): Ports;
-  /** SSH round trips made by connections opened through createPorts. */
-  sshRoundTrips(): number;
   close(): Promise<void>;
 }
 
@@ -182,7 +179,6 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     const inventoryFile = join(dir, 'inventory.yaml');
     await writeFile(inventoryFile, inventoryYaml());
 
-    const connections: ConnectorHost[] = [];
     return {
       dir,
       inventoryFile,
@@ -195,10 +191,7 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
       hosts,
       inventoryYaml,
       createPorts: (inventory, reporter) =>
-        sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir, metrics: host.metrics }, (c) => {
-          connections.push(c);
-        }),
-      sshRoundTrips: () => connections.reduce((n, c) => n + c.roundTrips, 0),
+        sandboxPorts(inventory, reporter, { root: host.root, binDir: host.binDir, metrics: host.metrics }),
       close,
     };
   } catch (err) {
