@@ -48,6 +48,8 @@ export interface ProxmoxAdapterOptions {
  */
 const DEFAULT_CONCURRENCY = 8;
 
+/** Neither locked nor running a task: a connector a plan can be made from. */
+const isIdle = (c: ConnectorLxcState): boolean => c.lock === undefined && c.busyTask === undefined;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const splitTags = (t: unknown): string[] =>
   typeof t === 'string'
@@ -130,7 +132,7 @@ class ProxmoxAdapter implements Proxmox {
     for (;;) {
       const state = await this.readOnce(connector, guests, once);
       const c = state.connector;
-      if (!c || (c.lock === undefined && c.busyTask === undefined)) return state;
+      if (!c || isIdle(c)) return state;
       const busy = { ...(c.lock ? { lock: c.lock } : {}), ...(c.busyTask ? { upid: c.busyTask } : {}) };
       const idle = await waitUntilIdle(readVia(this.#client), c, busy, {
         reporter: this.reporter,
@@ -169,7 +171,7 @@ class ProxmoxAdapter implements Proxmox {
     }));
     const connectorP = this.findConnector(connector, rows, call).then((found) => {
       const lxc = found.connector ?? found.adoptable;
-      if (!lxc || (lxc.lock === undefined && lxc.busyTask === undefined)) onConnector(lxc);
+      if (!lxc || isIdle(lxc)) onConnector(lxc);
       return found;
     });
     const byVmid = new Map(rows.map((r) => [r.vmid, r]));
