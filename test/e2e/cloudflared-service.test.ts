@@ -13,6 +13,7 @@ import { linkExists } from '../../src/sim/lxc/network.js';
 import { buildStandinDeb, STANDIN_VERSION } from '../../src/sim/standin/build-deb.js';
 import { CONFIG_PATH, cloudflaredUnit, configYaml, credentialsJson, credentialsPath, newTunnel } from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
+import { connectorContainer, showCloudflared } from './support/connector-container.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
 const gate = await containerGate('e2e: cloudflared service in a real container');
@@ -38,30 +39,12 @@ describe.skipIf(gate.skip)('cloudflared as a systemd service in a real Debian co
     }
   };
 
-  const show = async (...properties: string[]): Promise<Record<string, string>> => {
-    const out = await (ssh as SshSession).check(`systemctl show -p ${properties.join(',')} cloudflared`);
-    return Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-    );
-  };
+  const show = (...properties: string[]) => showCloudflared(ssh as SshSession, ...properties);
 
   beforeAll(async () => {
     environment = await timed('rootfs+bridge', () => createE2eEnvironment({ tag: TAG, subnet: '10.231.1' }));
     backend = createRealLxcBackend({ environment });
-    await timed('create', () =>
-      backend.create({
-        node: 'pve',
-        vmid: VMID,
-        hostname: 'cloudflared',
-        sshPublicKeys: key.publicKey,
-        net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
-        memory: 512,
-        cores: 1,
-      }),
-    );
+    await timed('create', () => backend.create(connectorContainer(VMID, key.publicKey)));
     const started = await timed('boot', () => backend.start(VMID));
     ipv4 = started.ipv4 as string;
     const container = backend.container(VMID);

@@ -15,6 +15,7 @@ import { createRealLxcBackend, type RealLxcBackend } from '../../src/sim/lxc/lxc
 import { buildStandinDeb, STANDIN_VERSION } from '../../src/sim/standin/build-deb.js';
 import { CONFIG_PATH, cloudflaredUnit, configYaml, credentialsJson, credentialsPath, newTunnel } from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
+import { connectorContainer, showCloudflared } from './support/connector-container.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
 const gate = await containerGate('e2e: connector adapter against a real container');
@@ -38,29 +39,13 @@ describe.skipIf(gate.skip)('connector adapter on a real Debian container', () =>
     { path: credentialsPath(tunnel), content: credentials, mode: 0o400, sensitive: true },
     { path: UNIT_PATH, content: cloudflaredUnit(), mode: 0o644 },
   ];
-  const show = async (...properties: string[]): Promise<Record<string, string>> => {
-    const out = await (ssh as SshSession).check(`systemctl show -p ${properties.join(',')} cloudflared`);
-    return Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-  };
+  const show = (...properties: string[]) => showCloudflared(ssh as SshSession, ...properties);
   const connector = () => host as ConnectorHost;
 
   beforeAll(async () => {
     environment = await createE2eEnvironment({ tag: 'con', subnet: '10.231.2' });
     backend = createRealLxcBackend({ environment });
-    await backend.create({
-      node: 'pve',
-      vmid: VMID,
-      hostname: 'cloudflared',
-      sshPublicKeys: key.publicKey,
-      net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
-      memory: 512,
-      cores: 1,
-    });
+    await backend.create(connectorContainer(VMID, key.publicKey));
     const { ipv4 } = await backend.start(VMID);
     const container = backend.container(VMID);
     const knownHosts = join(work, 'known_hosts');

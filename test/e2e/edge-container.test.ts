@@ -24,6 +24,7 @@ import {
   type TunnelIdentity,
 } from './support/cloudflared-files.js';
 import { containerGate } from './support/prerequisites.js';
+import { connectorContainer } from './support/connector-container.js';
 import { connectSsh, generateKeyPair, type SshSession } from './support/ssh.js';
 
 const gate = await containerGate('e2e: the stand-in cloudflared dials the simulated edge from a real container');
@@ -57,15 +58,7 @@ describe.skipIf(gate.skip)('the simulated edge and a connector in a real contain
   beforeAll(async () => {
     environment = await createE2eEnvironment({ tag: 'edge', subnet: '10.231.10' });
     backend = createRealLxcBackend({ environment });
-    await backend.create({
-      node: 'pve',
-      vmid: VMID,
-      hostname: 'cloudflared',
-      sshPublicKeys: key.publicKey,
-      net0: 'name=eth0,bridge=vmbr0,ip=dhcp',
-      memory: 512,
-      cores: 1,
-    });
+    await backend.create(connectorContainer(VMID, key.publicKey));
     ipv4 = (await backend.start(VMID)).ipv4 as string;
     ssh = await connectSsh({ host: ipv4, privateKey: key.privateKey, hostKeys: backend.container(VMID)?.hostKeys ?? [] });
 
