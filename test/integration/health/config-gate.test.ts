@@ -8,6 +8,7 @@ import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
+import { routeBySshHost, withReplicas } from '../../support/replicas.js';
 
 /**
  * The third health gate and `status`'s view of it: cloudflared's metrics `/config` (the ingress
@@ -25,13 +26,6 @@ afterEach(async () => {
 
 const replicas = ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }'];
 
-function withReplicas(yaml: string): string {
-  const out = yaml
-    .replace(/^ {2}hostname: cloudflared\n/m, `  replicas:\n${replicas.map((r) => `    - ${r}\n`).join('')}`)
-    .replace(/^ {4}host: 127\.0\.0\.1\n/m, '');
-  expect(out).not.toBe(yaml);
-  return out;
-}
 const catchAll = (yaml: string) => yaml.replace(/^tunnel:\n {2}name: homelab\n/m, 'tunnel:\n  name: homelab\n  catchAll: 503\n');
 
 async function setUp(): Promise<{ lab: SimulatedHomelab; second: SandboxHost; wrap: (p: Ports) => Ports }> {
@@ -39,14 +33,8 @@ async function setUp(): Promise<{ lab: SimulatedHomelab; second: SandboxHost; wr
   lab = l;
   const second = await startSandboxHost({ cloudflared: false });
   extra.push(second);
-  const wrap = (ports: Ports): Ports => ({
-    ...ports,
-    connect: async (target) => {
-      // Its cloudflared registers with the simulated edge itself.
-      return target.host === '127.0.0.2' ? connectConnector(second.target()) : ports.connect(target);
-    },
-  });
-  await writeFile(l.inventoryFile, withReplicas(l.inventoryYaml()));
+  const wrap = routeBySshHost({ '127.0.0.2': second });
+  await writeFile(l.inventoryFile, withReplicas(l.inventoryYaml(), replicas));
   const first = await runCli(l, ['sync', '--yes'], wrap);
   expect(first.code, first.stderr).toBe(0);
   return { lab: l, second, wrap };
@@ -101,7 +89,7 @@ describe('/config: the ingress each replica really serves', () => {
       // The second replica's cloudflared will restart and answer /ready 200, but keep the rules it served before.
       await mkdir(join(second.root, 'var/lib/proxflare-standin'), { recursive: true });
       await writeFile(join(second.root, 'var/lib/proxflare-standin/cloudflared-stale-config'), '');
-      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml())));
+      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), replicas)));
 
       const roll = await runCli(lab, ['sync', '--yes'], wrap);
       expect(roll.code, roll.stderr).toBe(1);

@@ -10,6 +10,7 @@ import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
+import { routeBySshHost, withReplicas } from '../../support/replicas.js';
 
 /**
  * Generated guests (127.0.10.1-4, ports 8000-8003): the demo's own origin addresses are taken by
@@ -108,13 +109,6 @@ function expectOnlyOriginAnswers(answers: (Visit & { host: string })[]): void {
   expect(answers.length).toBeGreaterThan(0);
 }
 
-function routeBySshHost(hosts: Record<string, SandboxHost>) {
-  return (ports: Ports): Ports => ({
-    ...ports,
-    connect: async (target) => (hosts[target.host] ? connectConnector(hosts[target.host]!.target()) : ports.connect(target)),
-  });
-}
-
 /** A second sandbox host for replica cloudflared-2, reached by SSH to 127.0.0.2 through `wrap`. */
 async function secondHost(): Promise<{ second: SandboxHost; wrap: (ports: Ports) => Ports }> {
   const second = await startSandboxHost({ cloudflared: false });
@@ -122,13 +116,6 @@ async function secondHost(): Promise<{ second: SandboxHost; wrap: (ports: Ports)
   return { second, wrap: routeBySshHost({ '127.0.0.2': second }) };
 }
 
-function withReplicas(yaml: string, replicas: string[]): string {
-  const out = yaml
-    .replace(/^ {2}hostname: cloudflared\n/m, `  replicas:\n${replicas.map((r) => `    - ${r}\n`).join('')}`)
-    .replace(/^ {4}host: 127\.0\.0\.1\n/m, '');
-  expect(out).not.toBe(yaml);
-  return out;
-}
 const REPLICAS = ['{ hostname: cloudflared, sshHost: 127.0.0.1 }', '{ hostname: cloudflared-2, sshHost: 127.0.0.2 }'];
 const catchAll = (yaml: string, code: number) =>
   yaml.replace(/^tunnel:\n {2}name: homelab\n/m, `tunnel:\n  name: homelab\n  catchAll: ${code}\n`);

@@ -6,8 +6,8 @@ import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
+import { routeBySshHost, withReplicas } from '../../support/replicas.js';
 
 /**
  * Two (or three) cloudflared replicas of one tunnel against the simulators, over real SSH:
@@ -24,27 +24,6 @@ afterEach(async () => {
   lab = undefined;
 });
 
-function routeBySshHost(_lab: SimulatedHomelab, hosts: Record<string, SandboxHost>) {
-  return (ports: Ports): Ports => ({
-    ...ports,
-    connect: async (target) => {
-      const sandbox = hosts[target.host];
-      if (!sandbox) return ports.connect(target);
-      // Its cloudflared (installed from the lab's .deb) registers with the simulated edge itself.
-      return connectConnector(sandbox.target());
-    },
-  });
-}
-
-/** The demo inventory with `connector.replicas` instead of the one connector. */
-function withReplicas(yaml: string, replicas: string[]): string {
-  const out = yaml
-    .replace(/^ {2}hostname: cloudflared\n/m, `  replicas:\n${replicas.map((r) => `    - ${r}\n`).join('')}`)
-    .replace(/^ {4}host: 127\.0\.0\.1\n/m, '');
-  expect(out).not.toBe(yaml);
-  return out;
-}
-
 type JsonPlan = { changes: { address: string; action: string; reason: string }[]; warnings: string[] };
 
 describe('connector replicas', () => {
@@ -55,7 +34,7 @@ describe('connector replicas', () => {
       lab = await startSimulatedHomelab({ serveOrigins: false });
       const second = await startSandboxHost({ cloudflared: false });
       extra.push(second);
-      const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+      const wrap = routeBySshHost({ '127.0.0.2': second });
 
       expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
 
@@ -111,7 +90,7 @@ describe('connector replicas', () => {
       lab = await startSimulatedHomelab({ serveOrigins: false });
       const third = await startSandboxHost({ cloudflared: false });
       extra.push(third);
-      const wrap = routeBySshHost(lab, { '127.0.0.3': third });
+      const wrap = routeBySshHost({ '127.0.0.3': third });
       const inventory = (standby: boolean) =>
         withReplicas(lab!.inventoryYaml(), [
           '{ hostname: cloudflared, sshHost: 127.0.0.1 }',
@@ -151,7 +130,7 @@ describe('connector replicas', () => {
       lab = await startSimulatedHomelab({ serveOrigins: false, taskDurationMs: 50 });
       const second = await startSandboxHost({ cloudflared: false });
       extra.push(second);
-      const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+      const wrap = routeBySshHost({ '127.0.0.2': second });
       await writeFile(
         lab.inventoryFile,
         withReplicas(lab.inventoryYaml(), [
@@ -216,7 +195,7 @@ describe('connector replicas', () => {
         lab = await startSimulatedHomelab({ serveOrigins: false });
         const second = await startSandboxHost({ cloudflared: false });
         extra.push(second);
-        const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+        const wrap = routeBySshHost({ '127.0.0.2': second });
         await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), replicas));
         expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
         const before = [(await readyId(lab.host)).connectorId, (await readyId(second)).connectorId];
@@ -277,7 +256,7 @@ describe('connector replicas', () => {
       lab = await startSimulatedHomelab({ serveOrigins: false });
       const second = await startSandboxHost({ cloudflared: false });
       extra.push(second);
-      const wrap = routeBySshHost(lab, { '127.0.0.2': second });
+      const wrap = routeBySshHost({ '127.0.0.2': second });
       await writeFile(lab.inventoryFile, withReplicas(lab.inventoryYaml(), replicas));
       expect((await runCli(lab, ['sync', '--yes'], wrap)).code).toBe(0);
       const oldConfig = await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8');
