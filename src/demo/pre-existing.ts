@@ -106,15 +106,7 @@ export async function seedPreExisting(p: {
     cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
 
   // The unit and token as `service install` writes them, started as it starts them.
-  const c = await connectConnector({
-    host: host.host,
-    port: host.port,
-    user: host.user,
-    privateKey: host.privateKeyPath,
-    knownHosts: host.knownHostsPath,
-    trustOnFirstUse: false,
-    sandbox: { root: host.root, binDir: host.binDir, metrics: host.metrics },
-  });
+  const c = await connectConnector(host.target({ host: host.host }));
   let clientId: string;
   try {
     // install/cloudflared-install.sh: the cloudflared package (here the stand-in's .deb) at /usr/bin/cloudflared.

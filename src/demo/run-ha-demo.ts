@@ -135,14 +135,7 @@ async function killCloudflared(host: SandboxHost, cloudflare: CloudflareSim): Pr
 
 /** One run of the watchdog script on the replica, as its timer would start it. */
 async function watchdogTick(host: SandboxHost): Promise<string> {
-  const session = await SshSession.open({
-    host: host.host,
-    port: host.port,
-    user: host.user,
-    privateKey: host.privateKeyPath,
-    knownHosts: host.knownHostsPath,
-    trustOnFirstUse: false,
-  });
+  const session = await SshSession.open(host.target({ host: host.host }));
   try {
     const result = await session.exec(
       RUN_STDIN_SCRIPT,
