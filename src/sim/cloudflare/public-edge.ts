@@ -183,7 +183,8 @@ function errorPage(res: ServerResponse, status: number, code: number, title: str
   res.end(html);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request's whole body (the Cloudflare API simulator reads its requests with it too). */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -23,7 +23,7 @@ import { getZone, listZones } from './zone-routes.js';
 import { verifyToken } from './token-routes.js';
 import { AccessSimState, accessOperations, accessRequestValidator } from './access-routes.js';
 import { startTunnelEdge } from './tunnel-edge.js';
-import { startPublicEdge } from './public-edge.js';
+import { readBody, startPublicEdge } from './public-edge.js';
 
 export const SIM_BASE_PATH = '/client/v4';
 export const DEFAULT_SIM_ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
@@ -336,15 +336,6 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
       });
     },
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function parseBody(raw: Buffer, entry: SimRequest): unknown {
