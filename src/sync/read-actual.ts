@@ -51,16 +51,30 @@ async function readAccess(inventory: Inventory, ports: Ports): Promise<AccessSli
   return ports.access.readAccess(inventory.cloudflare.accountId);
 }
 
-async function readRemoteSlices(inventory: Inventory, ports: Ports, proxmoxOptions: ReadStateOptions): Promise<RemoteSlices> {
+type StartedSlices = { [K in keyof RemoteSlices]-?: Promise<RemoteSlices[K]> };
+
+function startRemoteSlices(inventory: Inventory, ports: Ports, proxmoxOptions: ReadStateOptions): StartedSlices {
   const keys = Object.keys(SLICE_READERS) as (keyof RemoteSlices)[];
-  const values = await Promise.all(keys.map((k) => SLICE_READERS[k](inventory, ports, proxmoxOptions)));
+  return Object.fromEntries(keys.map((k) => [k, SLICE_READERS[k](inventory, ports, proxmoxOptions)])) as unknown as StartedSlices;
+}
+
+async function allSlices(started: StartedSlices): Promise<RemoteSlices> {
+  const keys = Object.keys(started) as (keyof RemoteSlices)[];
+  const values = await Promise.all(keys.map((k) => started[k]));
   return Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as RemoteSlices;
+}
+
+/** A promise awaited later, whose failure before then must not go unhandled. */
+function awaitedLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /**
  * Read the remote slices (Proxmox, Cloudflare) in parallel, and each connector over SSH as soon
- * as Proxmox has found it running (while the guests are still being resolved). Any failed or
- * partial read throws: missing data is never taken as "nothing there".
+ * as Proxmox has found it running (while the guests are still being resolved); so are the
+ * Cloudflare reads that need only the tunnel. Any failed or partial read throws: missing data
+ * is never taken as "nothing there".
  */
 export async function readActual(inventory: Inventory, ports: Ports, reporter: Reporter): Promise<ReadResult> {
   reporter.debug('reading Proxmox and Cloudflare');
@@ -68,24 +82,31 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
   const hosts = new Map<string, ConnectorHost>();
   const hostReads = new Map<string, Promise<ConnectorState | undefined>>();
   let failed = false;
-  const startHostRead = (spec: ConnectorSpec, lxc: ConnectorLxcState | undefined) => {
-    if (failed || hostReads.has(spec.hostname)) return;
-    const read = readHost(inventory, spec, lxc, ports, reporter, hosts);
-    read.catch(() => undefined); // awaited below; a failure before then must not go unhandled
-    hostReads.set(spec.hostname, read);
+  const slices = startRemoteSlices(inventory, ports, { onConnector: (lxc) => startHostRead(first!, lxc) });
+  // The reads that need only the tunnel run while the guests are still being resolved.
+  const { accountId } = inventory.cloudflare;
+  const remoteConfig = awaitedLater(
+    slices.tunnel.then((t) => (t?.configSrc === 'cloudflare' ? ports.cloudflare.getTunnelConfiguration(accountId, t.id) : undefined)),
+  );
+  // Recovered only once a connector is connected: they are needed only to check its file.
+  let credentials: Promise<TunnelCredentials | undefined> | undefined;
+  const onConnected = () => {
+    credentials ??= awaitedLater(slices.tunnel.then((t) => (t ? ports.cloudflare.recoverCredentials(accountId, t.id) : undefined)));
   };
+  function startHostRead(spec: ConnectorSpec, lxc: ConnectorLxcState | undefined): void {
+    if (failed || hostReads.has(spec.hostname)) return;
+    hostReads.set(spec.hostname, awaitedLater(readHost(inventory, spec, lxc, ports, reporter, hosts, onConnected)));
+  }
   const fail = async (err: unknown): Promise<never> => {
     failed = true;
     await Promise.allSettled(hostReads.values());
     await closeRead({ hosts });
     throw err;
   };
-  const earlyHost = (spec: ConnectorSpec): ReadStateOptions => ({ onConnector: (lxc) => startHostRead(spec, lxc) });
-
   // The first connector's read also resolves the guests; the other replicas only need their container.
   const [remote, otherStates] = await Promise.all([
-    readRemoteSlices(inventory, ports, earlyHost(first!)),
-    Promise.all(others.map((spec) => ports.proxmox.readState(spec, [], earlyHost(spec)))),
+    allSlices(slices),
+    Promise.all(others.map((spec) => ports.proxmox.readState(spec, [], { onConnector: (lxc) => startHostRead(spec, lxc) }))),
   ]).catch(fail);
   const replicas = new Map<string, ReplicaActual>();
   const specs = [first!, ...others];
@@ -103,28 +124,14 @@ export async function readActual(inventory: Inventory, ports: Ports, reporter: R
   }
   const actual: ActualState = { ...remote, host: replicas.get(first!.hostname)!.host };
   // A remotely-managed tunnel's connectors serve what Cloudflare holds (plan-remote-config.ts).
-  if (remote.tunnel?.configSrc === 'cloudflare') {
-    actual.remoteConfig = await ports.cloudflare.getTunnelConfiguration(inventory.cloudflare.accountId, remote.tunnel.id).catch(fail);
-  }
+  const config = await remoteConfig.catch(fail);
+  if (config) actual.remoteConfig = config;
   if (others.length > 0) actual.replicas = replicas;
-  const credentials = await expectedCredentials(inventory, remote, hosts, ports).catch(fail);
-  if (!credentials) return { actual, host: hosts.get(first!.hostname), hosts };
-  actual.expectedCredentials = { tunnelId: credentials.tunnelId, sha256: sha256Hex(renderCredentialsFile(credentials).reveal()) };
-  return { actual, host: hosts.get(first!.hostname), hosts, credentials };
-}
-
-/**
- * The credentials the existing tunnel's token gives, recovered only when a connector was read
- * (its file is then compared by digest, so a changed TunnelSecret is not "up to date").
- */
-async function expectedCredentials(
-  inventory: Inventory,
-  remote: RemoteSlices,
-  hosts: Map<string, ConnectorHost>,
-  ports: Ports,
-): Promise<TunnelCredentials | undefined> {
-  if (!remote.tunnel || hosts.size === 0) return undefined;
-  return ports.cloudflare.recoverCredentials(inventory.cloudflare.accountId, remote.tunnel.id);
+  // A changed TunnelSecret must not read as "up to date": the file is checked against the token's.
+  const expected = await credentials?.catch(fail);
+  if (!expected) return { actual, host: hosts.get(first!.hostname), hosts };
+  actual.expectedCredentials = { tunnelId: expected.tunnelId, sha256: sha256Hex(renderCredentialsFile(expected).reveal()) };
+  return { actual, host: hosts.get(first!.hostname), hosts, credentials: expected };
 }
 
 async function readHost(
@@ -135,6 +142,7 @@ async function readHost(
   ports: Ports,
   reporter: Reporter,
   hosts: Map<string, ConnectorHost>,
+  onConnected: () => void,
 ): Promise<ConnectorState | undefined> {
   if (!lxc || lxc.status !== 'running') return undefined;
   const address = spec.ssh.host ?? lxc.ip;
@@ -144,6 +152,7 @@ async function readHost(
   }
   const host = await ports.connect(connectTarget(inventory, address));
   hosts.set(spec.hostname, host);
+  onConnected();
   // The credentials carry the tunnel secret: read by digest only.
   return host.readState(
     [MANAGED_PATHS.config, MANAGED_PATHS.unitFile, ...Object.values(WATCHDOG_FILES), ...LEFTOVER_PATHS],
