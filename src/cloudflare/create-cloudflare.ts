@@ -23,6 +23,7 @@ import { isUnknownOutcome, listOperations, reconcile } from './dns-outcome.js';
 import { retryAfterSeconds, type FetchStats } from './guarded-fetch.js';
 import { createSdkClient } from './sdk-client.js';
 import { credentialsFromToken, generateTunnelSecret } from './tunnel-credentials.js';
+import { byCodePoint } from '../core/compare.js';
 
 /**
  * Large pages keep a zone listing to a few requests (the schema allows up to 5,000,000;
@@ -174,7 +175,7 @@ class CloudflareSdkAdapter implements CloudflareAdapter {
     );
     const live = (page.result as SdkTunnel[])
       .filter((t) => t.name === name && !t.deleted_at)
-      .sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''));
+      .sort((a, b) => byCodePoint(a.created_at ?? '', b.created_at ?? ''));
     if (live.length > 1) {
       this.#reporter.warn(`tunnel/${name}: ${live.length} tunnels carry this name; using the oldest (${live[0]!.id})`);
     }

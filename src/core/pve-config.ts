@@ -1,4 +1,5 @@
 import type { NetworkSpec } from '../inventory/types.js';
+import { byCodePoint } from './compare.js';
 
 /**
  * PVE property strings (README-pve §4.6/§4.7), pure: planning compares the connector's config
@@ -20,7 +21,7 @@ export function parsePropertyString(value: string): Record<string, string> {
 
 export function printPropertyString(parts: Record<string, string>): string {
   // Same order `pct config` prints: name first, the rest sorted.
-  const keys = Object.keys(parts).sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : a.localeCompare(b)));
+  const keys = Object.keys(parts).sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : byCodePoint(a, b)));
   return keys.map((k) => `${k}=${parts[k]}`).join(',');
 }
 

@@ -1,4 +1,5 @@
 import type { AccessAppBody, AccessPolicyBody, AccessRule } from '../ports/access.js';
+import { byCodePoint } from '../core/compare.js';
 
 /**
  * Normal forms for comparing Access objects, so a second plan is empty however the API
@@ -35,7 +36,7 @@ function canonical(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b));
+      .sort(([a], [b]) => byCodePoint(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

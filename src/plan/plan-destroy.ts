@@ -24,6 +24,7 @@ import type {
   TunnelChange,
   UnitChange,
 } from './types.js';
+import { byCodePoint } from '../core/compare.js';
 
 /**
  * What `destroy` reads: the slices `sync` reads (the guests' addresses are not needed), plus the
@@ -208,7 +209,7 @@ function planDnsDeletes(zones: ZoneRecords[], tunnelName: string, tunnel: Tunnel
   const out: DnsChange[] = [];
   const target = tunnel ? tunnelTarget(tunnel.id) : undefined;
   for (const zone of zones) {
-    for (const r of [...zone.records].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const r of [...zone.records].sort((a, b) => byCodePoint(a.name, b.name))) {
       if (isOwnedBy(r.comment, tunnelName)) {
         out.push({
           kind: 'dns',

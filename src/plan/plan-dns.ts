@@ -3,6 +3,7 @@ import { dnsAddress } from './addresses.js';
 import type { AdoptKinds } from './ownership.js';
 import { blocksOurRecord, describeDnsRecord, dnsConflict, isOwnedBy, markerTunnel, ownerComment } from './ownership.js';
 import type { Conflict, DnsChange } from './types.js';
+import { byCodePoint } from '../core/compare.js';
 
 /** The DNS planner's ownership helpers, kept importable from here. */
 export { isOwnedBy, markerTunnel, OWNER_COMMENT_MAX, ownerComment } from './ownership.js';
@@ -177,7 +178,7 @@ export function planDns(input: PlanDnsInput): PlanDnsResult {
     }
   }
 
-  ownDeletes.sort((a, b) => a.address.localeCompare(b.address));
+  ownDeletes.sort((a, b) => byCodePoint(a.address, b.address));
   result.changes.push(...ownDeletes);
   guardMassDelete(result, input, ownDeletes);
   return result;

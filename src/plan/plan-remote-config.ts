@@ -6,6 +6,7 @@ import { MANAGED_PATHS } from './actual-state.js';
 import { tunnelAddress } from './addresses.js';
 import { isOurFile } from './ownership.js';
 import type { Conflict, TunnelConfigChange } from './types.js';
+import { byCodePoint } from '../core/compare.js';
 
 /**
  * A remotely-managed tunnel (config_src `cloudflare`), the kind the dashboard and
@@ -154,7 +155,7 @@ function canonical(c: unknown): unknown {
         ? Object.fromEntries(
             Object.entries(v as Record<string, unknown>)
               .filter(([, x]) => !(x !== null && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 0))
-              .sort(([x], [y]) => x.localeCompare(y))
+              .sort(([x], [y]) => byCodePoint(x, y))
               .map(([k, x]) => [k, sorted(x)]),
           )
         : v;

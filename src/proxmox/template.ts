@@ -3,6 +3,7 @@ import type { ConnectorSpec } from '../inventory/types.js';
 import type { ResolvedTemplate } from '../ports/proxmox.js';
 import type { ReadCall } from './busy.js';
 import { parseTemplateVolid } from '../core/pve-config.js';
+import { byCodePoint } from '../core/compare.js';
 
 /**
  * `connector.template` is either an OS + release (`debian-12`, `debian-13`, `ubuntu-24.04`),
@@ -29,7 +30,7 @@ export function compareVersions(a: string, b: string): number {
     if (y === undefined) return 1;
     const nx = Number(x);
     const ny = Number(y);
-    const c = Number.isNaN(nx) || Number.isNaN(ny) ? x.localeCompare(y) : nx - ny;
+    const c = Number.isNaN(nx) || Number.isNaN(ny) ? byCodePoint(x, y) : nx - ny;
     if (c !== 0) return c;
   }
   return 0;

@@ -115,9 +115,9 @@ export function normalizeTags(raw: string): string {
   return [...new Set(tags)].sort().join(';');
 }
 
-/** Property-string printing as `pct config` shows it: `name` first, then keys sorted. */
+/** Property-string printing as `pct config` shows it: `name` first, then keys sorted (Perl's `sort`: by code point). */
 export function printNet(parts: Record<string, string>): string {
-  const keys = Object.keys(parts).sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : a.localeCompare(b)));
+  const keys = Object.keys(parts).sort((a, b) => (a === 'name' ? -1 : b === 'name' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   return keys.map((k) => `${k}=${parts[k]}`).join(',');
 }
 
