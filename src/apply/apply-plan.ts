@@ -67,7 +67,7 @@ export async function applyPlan(plan: Plan, options: ApplyContext): Promise<Appl
       ipTimeoutMs: options.ipTimeoutMs ?? 120_000,
       lockWaitMs: options.lockWaitMs ?? 10_000,
       tunnelConnectTimeoutMs: options.tunnelConnectTimeoutMs ?? 20_000,
-      healthTimeoutMs: options.healthTimeoutMs ?? Number(process.env.PROXFLARE_HEALTH_TIMEOUT_MS ?? 30_000),
+      healthTimeoutMs: options.healthTimeoutMs ?? inventory.connector.healthTimeoutSeconds * 1000,
     },
     tunnelId,
     options.hosts ?? new Map(options.host ? [[inventory.connector.hostname, options.host]] : []),

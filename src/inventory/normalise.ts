@@ -60,6 +60,7 @@ export function normaliseInventory(input: InventoryInput, ctx: NormaliseContext)
     },
     cloudflared,
     tag: connector.tag,
+    healthTimeoutSeconds: connector.healthTimeout,
   };
   const connectors: ConnectorSpec[] = connector.replicas
     ? connector.replicas.map((replica, i) => ({

@@ -425,6 +425,13 @@ export const connectorSchema = z.strictObject({
     .regex(/^[a-z0-9_][a-z0-9_+.-]*$/, withHint('is not a valid Proxmox tag', 'use lower-case letters, digits, _ - + .'))
     .default('proxflare')
     .meta(d('Proxmox tag marking the connector as ours.')),
+  healthTimeout: int(1, 3600)
+    .default(30)
+    .meta(
+      d(
+        'Seconds a restarted cloudflared has to answer /ready with 200; past it, that replica gets its previous files back and the apply stops.',
+      ),
+    ),
   replicas: z
     .array(replicaSchema)
     .min(1)

@@ -129,6 +129,8 @@ export interface ConnectorSpec {
   cloudflared: CloudflaredSource;
   /** Ownership tag put on the LXC; the connector is found by tag + hostname. */
   tag: string;
+  /** How long a restarted cloudflared has to pass its health gate (`connector.healthTimeout`). */
+  healthTimeoutSeconds: number;
   /** Installed and configured, cloudflared stopped and disabled (a replica waiting for promotion). */
   standby?: boolean;
   /** `connector.replicas[i]` for a replica, `connector` for the single connector. */

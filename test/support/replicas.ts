@@ -17,6 +17,13 @@ export function withReplicas(yaml: string, replicas: string[]): string {
   return out;
 }
 
+/** The inventory with `connector.healthTimeout` set: a replica that fails its gate is rolled back after that many seconds. */
+export function withHealthTimeout(yaml: string, seconds: number): string {
+  const out = yaml.replace(/^connector:\n/m, `connector:\n  healthTimeout: ${seconds}\n`);
+  expect(out).not.toBe(yaml);
+  return out;
+}
+
 /** Ports whose SSH to one of `hosts`' addresses goes to that sandbox host; its cloudflared registers with the simulated edge itself. */
 export function routeBySshHost(hosts: Record<string, SandboxHost>): (ports: Ports) => Ports {
   return (ports) => ({

@@ -66,6 +66,7 @@ export function connectorSpec(overrides: Partial<ConnectorSpec> = {}): Connector
     },
     cloudflared: { type: 'apt' },
     tag: 'proxflare',
+    healthTimeoutSeconds: 30,
     ...overrides,
   };
 }

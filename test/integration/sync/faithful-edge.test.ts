@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
@@ -10,7 +10,7 @@ import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
-import { routeBySshHost, withReplicas } from '../../support/replicas.js';
+import { routeBySshHost, withHealthTimeout, withReplicas } from '../../support/replicas.js';
 
 /**
  * Generated guests (127.0.10.1-4, ports 8000-8003): the demo's own origin addresses are taken by
@@ -27,7 +27,6 @@ const lab4 = () => startSimulatedHomelab({ serveOrigins: true, guests: 4 });
 let lab: SimulatedHomelab | undefined;
 const extra: SandboxHost[] = [];
 afterEach(async () => {
-  vi.unstubAllEnvs();
   for (const h of extra.splice(0)) await h.close();
   await lab?.close();
   lab = undefined;
@@ -315,8 +314,7 @@ describe('the simulated edge', () => {
       // The first replica's next cloudflared runs but holds no edge connection.
       await mkdir(join(lab.host.root, 'var/lib/proxflare-standin'), { recursive: true });
       await writeFile(join(lab.host.root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
-      vi.stubEnv('PROXFLARE_HEALTH_TIMEOUT_MS', '2000');
-      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), REPLICAS), 503));
+      await writeFile(lab.inventoryFile, withHealthTimeout(catchAll(withReplicas(lab.inventoryYaml(), REPLICAS), 503), 2));
       const { result: roll, answers } = await visitWhile(lab, HOSTS, runCli(lab, ['sync', '--yes'], wrap));
       expect(roll.code).toBe(1);
       expect(roll.stderr).toMatch(

@@ -1,13 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { runCli } from '../../support/homelab-cli.js';
-import { routeBySshHost, withReplicas } from '../../support/replicas.js';
+import { routeBySshHost, withHealthTimeout, withReplicas } from '../../support/replicas.js';
 
 /**
  * Two (or three) cloudflared replicas of one tunnel against the simulators, over real SSH:
@@ -18,7 +18,6 @@ import { routeBySshHost, withReplicas } from '../../support/replicas.js';
 let lab: SimulatedHomelab | undefined;
 const extra: SandboxHost[] = [];
 afterEach(async () => {
-  vi.unstubAllEnvs();
   for (const h of extra.splice(0)) await h.close();
   await lab?.close();
   lab = undefined;
@@ -265,14 +264,13 @@ describe('connector replicas', () => {
       // The first replica's cloudflared will run but hold no edge connection: /ready answers 503.
       await mkdir(join(lab.host.root, 'var/lib/proxflare-standin'), { recursive: true });
       await writeFile(join(lab.host.root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
-      vi.stubEnv('PROXFLARE_HEALTH_TIMEOUT_MS', '2000');
-      await writeFile(lab.inventoryFile, catchAll(withReplicas(lab.inventoryYaml(), replicas)));
+      await writeFile(lab.inventoryFile, withHealthTimeout(catchAll(withReplicas(lab.inventoryYaml(), replicas)), 2));
       const roll = await runCli(lab, ['sync', '--yes'], wrap);
       expect(roll.code).toBe(1);
       expect(roll.stderr).toMatch(
         /replica cloudflared did not come back healthy and was rolled back; the apply stopped there and traffic is still served by cloudflared-2, which was not touched/,
       );
-      expect(roll.stderr).toMatch(/\/ready answered 503/);
+      expect(roll.stderr).toMatch(/\/ready answered 503 for 2s/);
       // Rolled back: the old config is in place again on the failed replica.
       expect(await readFile(join(lab.host.root, 'etc/cloudflared/config.yml'), 'utf8')).toBe(oldConfig);
       // Untouched: the second replica has its old config and the same running cloudflared.

@@ -36,6 +36,7 @@ describe('loadInventory normalisation', () => {
       cores: 1,
       onboot: true,
       tag: 'proxflare',
+      healthTimeoutSeconds: 30,
       network: { bridge: 'vmbr0', ip: 'dhcp' },
       cloudflared: { type: 'deb', path: join(FIXTURES, 'debs/cloudflared.deb'), version: '2026.8.2' },
     });
