@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
+import type { Ports } from '../../../src/sync/ports.js';
 import { runCli } from '../../support/homelab-cli.js';
 
 /**
@@ -15,54 +16,46 @@ afterEach(async () => {
   lab = undefined;
 });
 
-/** Holds the discovery of guest 1000 until `happened` resolves; says whether it did. */
-function holdDiscoveryUntil(homelab: SimulatedHomelab, happened: Promise<void>): { held: () => boolean; happenedFirst: () => boolean } {
+/**
+ * After a first sync, runs a dry run whose ports `wrap` makes call `happened()` at the read
+ * under test, with the discovery of guest 1000 held until then; the plan must be "No changes".
+ */
+async function planWithDiscoveryHeld(wrap: (ports: Ports, happened: () => void) => Ports): Promise<void> {
+  lab = await startSimulatedHomelab({ guests: 3, taskDurationMs: 20 });
+  const first = await runCli(lab, ['sync', '--yes']);
+  expect(first.code, first.stdout + first.stderr).toBe(0);
+
+  let happened!: () => void;
+  const happening = new Promise<void>((resolve) => (happened = resolve));
   let held = false;
   let happenedFirst = false;
-  homelab.proxmox.faults.interceptNext({ method: 'GET', path: /^\/nodes\/[\w-]+\/lxc\/1000\/interfaces$/ }, async () => {
+  lab.proxmox.faults.interceptNext({ method: 'GET', path: /^\/nodes\/[\w-]+\/lxc\/1000\/interfaces$/ }, async () => {
     held = true;
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 20_000)));
-    happenedFirst = await Promise.race([happened.then(() => true), gaveUp]);
+    happenedFirst = await Promise.race([happening.then(() => true), gaveUp]);
     clearTimeout(timer);
   });
-  return { held: () => held, happenedFirst: () => happenedFirst };
-}
-
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire!: () => void;
-  const promise = new Promise<void>((resolve) => (fire = resolve));
-  return { promise, fire };
+  const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'], (ports) => wrap(ports, happened));
+  // Exit 0 with --detailed-exitcode: everything read early was read right (the credentials file is current too).
+  expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+  expect(held).toBe(true);
+  expect(happenedFirst).toBe(true);
 }
 
 describe('reading the actual state', () => {
   it('opens the SSH connection to the connector while the guests are still being discovered', { timeout: 120_000 }, async () => {
-    lab = await startSimulatedHomelab({ guests: 3, taskDurationMs: 20 });
-    const first = await runCli(lab, ['sync', '--yes']);
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-
-    const connected = signal();
-    const hold = holdDiscoveryUntil(lab, connected.promise);
-    const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'], (ports) => ({
+    await planWithDiscoveryHeld((ports, connected) => ({
       ...ports,
       connect: (target) => {
-        connected.fire();
+        connected();
         return ports.connect(target);
       },
     }));
-    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    expect(hold.held()).toBe(true);
-    expect(hold.happenedFirst()).toBe(true);
   });
 
   it('recovers the tunnel credentials while the guests are still being discovered', { timeout: 120_000 }, async () => {
-    lab = await startSimulatedHomelab({ guests: 3, taskDurationMs: 20 });
-    const first = await runCli(lab, ['sync', '--yes']);
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-
-    const recovered = signal();
-    const hold = holdDiscoveryUntil(lab, recovered.promise);
-    const plan = await runCli(lab, ['sync', '--dry-run', '--detailed-exitcode'], (ports) => ({
+    await planWithDiscoveryHeld((ports, recovered) => ({
       ...ports,
       // The adapter's methods use private fields: each runs on the adapter itself.
       cloudflare: new Proxy(ports.cloudflare, {
@@ -70,15 +63,11 @@ describe('reading the actual state', () => {
           if (prop !== 'recoverCredentials') return (Reflect.get(adapter, prop) as () => unknown).bind(adapter);
           return async (accountId: string, tunnelId: string) => {
             const credentials = await adapter.recoverCredentials(accountId, tunnelId);
-            recovered.fire();
+            recovered();
             return credentials;
           };
         },
       }),
     }));
-    // Exit 0 with --detailed-exitcode: the credentials file on the connector was checked and is current.
-    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
-    expect(hold.held()).toBe(true);
-    expect(hold.happenedFirst()).toBe(true);
   });
 });
