@@ -12,7 +12,8 @@ export const INTERRUPTED_EXIT = 130;
  * SIGINT/SIGTERM during a sync: the first asks the apply to stop at the next safe point
  * (between changes; the step in progress finishes); the second aborts at once, after
  * `abortNow` has released what it can synchronously (the local lock). The connector lock
- * needs nothing: it is released by the remote side when the SSH connection ends.
+ * needs nothing: it is released by the remote side when the SSH connection ends, once a deploy
+ * left running there has finished (its deploy lock, see remote-scripts.ts).
  */
 export function handleInterrupts(say: (text: string) => void, abortNow: () => void): Interrupts {
   const stop = new StopRequest();

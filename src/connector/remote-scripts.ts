@@ -27,6 +27,11 @@ export const RUN_STDIN_SCRIPT = `/bin/sh -c 'eval "$(cat)"'`;
 
 export const STATE_HEADER = '@@proxflare-state 1';
 export const LOCK_PATH_DIR = '/run/lock';
+/**
+ * Held by every deploy for its whole life, so the connector lock also covers a deploy that
+ * outlived its run (see lockScript). One per host: every deploy there swaps the same files.
+ */
+export const DEPLOY_LOCK_PATH = `${LOCK_PATH_DIR}/proxflare-deploy.lock`;
 
 export function prelude(env: RemoteEnv): string {
   const lines = ['set -u', `R=${shQuote(env.root)}`, 'LC_ALL=C; export LC_ALL'];
@@ -136,14 +141,16 @@ export const DEPLOY_EXIT = {
   swap: 21,
   restart: 11,
   health: 12,
+  busy: 22,
 } as const;
 
 /**
  * Stage every file next to its target (tmp + fsync), validate the new config, keep the
  * old files as `.proxflare.bak`, rename into place, daemon-reload, enable + restart,
  * check the unit is active; on failure put the old files back and restart the old config.
+ * The whole script holds the host's deploy lock; `holder` goes into it to say whose deploy it is.
  */
-export function deployScript(env: RemoteEnv, request: DeployRequest): string {
+export function deployScript(env: RemoteEnv, request: DeployRequest, holder = 'unknown'): string {
   const unit = shQuote(request.unit);
   const files = request.files.map((f, i) => {
     assertManagedPath(f.path);
@@ -162,6 +169,17 @@ export function deployScript(env: RemoteEnv, request: DeployRequest): string {
     // next line written would kill the script between the swap and the restart. The step is
     // finished instead (or rolled back by its own checks); its output goes nowhere.
     `trap '' PIPE`,
+    // Never wait: the connector lock has already waited for an earlier deploy, so a holder now is
+    // one that raced ours (an orphan that got here late, or a run that skipped the lock), and the
+    // second of the two must change nothing.
+    `DL=${rooted(DEPLOY_LOCK_PATH)}`,
+    `mkdir -p "$(dirname "$DL")" || fail ${DEPLOY_EXIT.staging} "cannot create ${LOCK_PATH_DIR}"`,
+    `exec 8>>"$DL" || fail ${DEPLOY_EXIT.staging} "cannot open ${DEPLOY_LOCK_PATH}"`,
+    `if ! flock -n 8; then echo "@@deploy-busy"; sed "s/^/@@holder /" "$DL"; fail ${DEPLOY_EXIT.busy} "another deploy is still running on this host"; fi`,
+    `printf '%s (connector pid %s)\\n' ${shQuote(holder.replace(/[\r\n]/g, ' '))} "$$" > "$DL"`,
+    // systemctl starts the unit from PID 1, but a systemctl that runs services as its own
+    // children (systemd replacements in containers) would keep the lock for the unit's lifetime.
+    'systemctl() { command systemctl "$@" 8>&-; }',
   ];
   for (const f of files) {
     const delim = `PROXFLARE_EOF_${f.n}`;
@@ -408,10 +426,19 @@ export function lockScript(env: RemoteEnv, name: string, waitMs: number, holder:
   return [
     prelude(env),
     `L=${rooted(`${LOCK_PATH_DIR}/proxflare-${safe}.lock`)}`,
+    `DL=${rooted(DEPLOY_LOCK_PATH)}`,
     'mkdir -p "$(dirname "$L")" || { echo "@@error cannot create $(dirname "$L")"; exit 50; }',
+    // Seconds since boot: the wait for the deploy lock gets what is left of the budget.
+    'T0=$(cut -d " " -f 1 /proc/uptime 2>/dev/null) || T0=',
     'exec 9>>"$L" || { echo "@@error cannot open $L"; exit 50; }',
     `if ! flock -w ${seconds} 9; then echo "@@busy"; sed "s/^/@@holder /" "$L"; exit 75; fi`,
     `printf '%s\\n' ${shQuote(holder.replace(/[\r\n]/g, ' '))} > "$L"`,
+    // A deploy whose run went away (a second Ctrl-C, a dropped link) still runs and holds the
+    // deploy lock: wait for it to finish, but do not keep that lock (our own deploys take it).
+    `W=${seconds}; [ -n "$T0" ] && W=$(awk -v t0="$T0" -v w=${seconds} '{ l = w - ($1 - t0); printf "%.3f", (l > 0 ? l : 0) }' /proc/uptime)`,
+    'exec 8>>"$DL" || { echo "@@error cannot open $DL"; exit 50; }',
+    'if ! flock -w "$W" 8; then echo "@@deploy-busy"; sed "s/^/@@holder /" "$DL"; : > "$L"; exit 75; fi',
+    'exec 8>&-',
     'echo "@@locked"',
     // Held until the adapter closes stdin (release, or the connection dies).
     'cat >/dev/null',

@@ -74,6 +74,21 @@ function indent(text: string): string {
     .join('\n');
 }
 
+/** Who we are, in the lock files, so a waiting run can name us. */
+function holderName(): string {
+  return `${userInfo().username}@${hostname()} pid ${process.pid}`;
+}
+
+/** The `@@holder` lines a busy lock or deploy sent back. */
+function holders(stdout: string): string {
+  return (
+    taggedLines(stdout)
+      .filter((l) => l.tag === 'holder')
+      .map((l) => l.rest)
+      .join(' ') || 'holder unknown'
+  );
+}
+
 /** Milliseconds since `started`, for -v lines. */
 function took(started: number): string {
   return `${Math.round(performance.now() - started)} ms`;
@@ -155,7 +170,10 @@ export class SshConnectorHost implements ConnectorHost {
 
   async deploy(request: DeployRequest): Promise<DeployResult> {
     const operation = `deploy ${request.files.map((f) => f.path).join(', ') || request.unit}`;
-    const result = await this.#run(operation, deployScript(this.#env, request));
+    const result = await this.#run(
+      operation,
+      deployScript(this.#env, request, `${holderName()}, deploy started ${new Date().toISOString()}`),
+    );
     if (result.code === 0 && hasTag(result.stdout, 'done')) {
       const restarted = hasTag(result.stdout, 'restarted');
       return request.readyTimeoutSeconds !== undefined && restarted ? { restarted, ready: parseReadiness(result.stdout) } : { restarted };
@@ -179,6 +197,8 @@ export class SshConnectorHost implements ConnectorHost {
       hint = oldDown
         ? `the previous files were restored but ${request.unit} did not come back: check \`systemctl status ${request.unit}\` on the connector`
         : `the previous files were restored${oldRunning ? ` and ${request.unit} runs the old configuration again` : ''}; fix the cause above and run again`;
+    } else if (result.code === DEPLOY_EXIT.busy) {
+      hint = `nothing was changed on the host; the deploy running there (${holders(result.stdout)}) finishes on its own: run again once it has`;
     } else if (result.code === DEPLOY_EXIT.staging) {
       hint = 'nothing was changed on the host (temporary files removed); check disk space and permissions on the connector';
     } else {
@@ -263,28 +283,35 @@ export class SshConnectorHost implements ConnectorHost {
   }
 
   async lock(name: string, waitMs: number): Promise<() => Promise<void>> {
-    const holder = `${userInfo().username}@${hostname()} pid ${process.pid} since ${new Date().toISOString()}`;
+    const holder = `${holderName()} since ${new Date().toISOString()}`;
     const operation = `take the connector lock '${name}'`;
     let held;
     const started = performance.now();
     try {
-      held = await this.#session.hold(lockScript(this.#env, name, waitMs, holder), (out) => /^@@(locked|busy|error)/m.test(out));
+      held = await this.#session.hold(lockScript(this.#env, name, waitMs, holder), (out) =>
+        /^@@(locked|busy|deploy-busy|error)/m.test(out),
+      );
       this.#log(operation, /^@@locked/m.test(held.stdout) ? 'held' : 'not taken', started);
     } catch (err) {
       throw new ProviderError('ssh', `${operation} on ${this.#where}`, (err as Error).message, undefined, { cause: err });
     }
     if (!/^@@locked/m.test(held.stdout)) {
       const result = await held.finish();
-      const holders = taggedLines(result.stdout)
-        .filter((l) => l.tag === 'holder')
-        .map((l) => l.rest)
-        .join(' ');
+      const waited = `waited ${Math.round(waitMs / 100) / 10}s`;
       if (hasTag(result.stdout, 'busy')) {
         throw new ProviderError(
           'ssh',
           `${operation} on ${this.#where}`,
-          `another proxflare run holds it: ${holders || 'holder unknown'} (waited ${Math.round(waitMs / 100) / 10}s)`,
+          `another proxflare run holds it: ${holders(result.stdout)} (${waited})`,
           'wait for that run to finish and try again; the lock is released automatically when its SSH connection ends',
+        );
+      }
+      if (hasTag(result.stdout, 'deploy-busy')) {
+        throw new ProviderError(
+          'ssh',
+          `${operation} on ${this.#where}`,
+          `a deploy from an earlier run is still finishing on the connector: ${holders(result.stdout)} (${waited})`,
+          'it completes (or rolls back) on its own, its run having gone away; run again in a minute',
         );
       }
       throw new ProviderError(

@@ -4,7 +4,7 @@
  * after N bytes (to kill an upload half-way).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, watch as watchDir } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -129,4 +129,26 @@ export async function startCuttingRelay(targetPort: number): Promise<{
         server.close(() => resolve());
       }),
   };
+}
+
+/** Resolves once `check` holds, re-checked on every change in `dir` (an event, never a sleep). */
+export function untilTrue(dir: string, check: () => Promise<boolean>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    // The callback watcher is live as soon as it returns, so no change after this line is missed.
+    const watcher = watchDir(dir, () => void probe());
+    const probe = async () => {
+      if (done) return;
+      try {
+        if (!(await check()) || done) return;
+        done = true;
+        watcher.close();
+        resolve();
+      } catch (err) {
+        watcher.close();
+        reject(err as Error);
+      }
+    };
+    void probe();
+  });
 }

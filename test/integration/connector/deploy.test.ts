@@ -3,7 +3,6 @@
  * sandbox directory: state reads, atomic deploys, validation and restart rollbacks.
  */
 import { randomBytes } from 'node:crypto';
-import { watch as watchDir } from 'node:fs';
 import { readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,29 +11,17 @@ import { connectConnector } from '../../../src/connector/ssh-connector.js';
 import type { ConnectorHost } from '../../../src/ports/connector.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import { PATHS, UNIT, UNIT_TEXT, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord } from '../../support/sshd.js';
-
-/** Resolves once `check` holds, re-checked on every change in `dir` (an event, never a sleep). */
-function untilTrue(dir: string, check: () => Promise<boolean>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    // The callback watcher is live as soon as it returns, so no change after this line is missed.
-    const watcher = watchDir(dir, () => void probe());
-    const probe = async () => {
-      if (done) return;
-      try {
-        if (!(await check()) || done) return;
-        done = true;
-        watcher.close();
-        resolve();
-      } catch (err) {
-        watcher.close();
-        reject(err as Error);
-      }
-    };
-    void probe();
-  });
-}
+import {
+  PATHS,
+  UNIT,
+  UNIT_TEXT,
+  deployRequest,
+  hasSshd,
+  startCuttingRelay,
+  tunnelFixture,
+  unitRecord,
+  untilTrue,
+} from '../../support/sshd.js';
 
 // Generous timeouts: every exec starts the user's login shell, which can be slow on busy dev machines.
 describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { timeout: 180_000 }, () => {
