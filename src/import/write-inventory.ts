@@ -150,7 +150,7 @@ function replicasConnector(base: Inventory, replicas: ExistingReplica[], guests:
     const differing = own ? Object.keys(own).filter((k) => !PER_REPLICA.has(k) && !isDeepStrictEqual(own[k], shared[k])) : [];
     if (differing.length > 0)
       notes.push(
-        `${label(i)}: its ${differing.map((k) => `${k} ${JSON.stringify(own![k])}`).join(', ')} differ from ${names[0]}'s, which are the shared connector settings; sync --dry-run shows what that changes`,
+        `${label(i)}: ${differing.map((k) => `${k} ${JSON.stringify(own![k])}`).join(', ')} here, but the shared connector settings are ${names[0]}'s; sync --dry-run shows what that changes`,
       );
     if (r.configDiffers) notes.push(`${label(i)}: its config.yml serves another ingress than ${label(0)}'s; ${names[0]}'s is imported`);
     return replicaEntry(base, names[i]!, guest, own, shared, r.connector.address);
