@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connectConnector } from '../connector/ssh-connector.js';
 import type { CloudflareSim } from '../sim/cloudflare/start-cloudflare-sim.js';
+import type { SimTunnel } from '../sim/cloudflare/sim-state.js';
 import { tunnelToken } from '../sim/cloudflare/sim-state.js';
 import type { SimLxcSeed } from '../sim/proxmox/seed.js';
 import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
@@ -105,12 +106,20 @@ export async function seedPreExisting(p: {
   for (const r of p.routes)
     cloudflare.state.seedRecord(p.zone, { name: r.hostname, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
 
-  // The unit and token as `service install` writes them, started as it starts them.
+  p.connectorStarted(await installServiceInstall(host, tunnel, p.deb));
+  return { tunnelId: tunnel.id };
+}
+
+/**
+ * The connector side of the pre-existing setup on one host: cloudflared from `deb`, then the unit
+ * and token as `cloudflared service install <TOKEN>` writes them, started as it starts them.
+ * Returns the connector id it registered under. A second host run this way is a second replica.
+ */
+export async function installServiceInstall(host: SandboxHost, tunnel: SimTunnel, deb: string): Promise<string> {
   const c = await connectConnector(host.target({ host: host.host }));
-  let clientId: string;
   try {
     // install/cloudflared-install.sh: the cloudflared package (here the stand-in's .deb) at /usr/bin/cloudflared.
-    await c.installCloudflared({ type: 'deb', path: p.deb });
+    await c.installCloudflared({ type: 'deb', path: deb });
     await c.deploy({
       files: [
         { path: '/etc/cloudflared/token', content: tunnelToken(tunnel), mode: 0o600, sensitive: true },
@@ -123,10 +132,8 @@ export async function seedPreExisting(p: {
       reloadUnits: true,
     });
     // The edge lists the connector under the id its /ready reports: it registered itself.
-    clientId = (await c.readiness()).connectorId ?? randomUUID();
+    return (await c.readiness()).connectorId ?? randomUUID();
   } finally {
     await c.close();
   }
-  p.connectorStarted(clientId);
-  return { tunnelId: tunnel.id };
 }

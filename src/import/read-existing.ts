@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../core/errors.js';
 import type { Reporter } from '../core/reporter.js';
@@ -24,6 +25,16 @@ export interface ExistingConnector {
   tokenTunnelId: string | undefined;
 }
 
+/** One of several connector hosts of the tunnel, as read: its cloudflared and the LXC at its address. */
+export interface ExistingReplica {
+  connector: ExistingConnector;
+  lxc: ConnectorLxcState | undefined;
+  /** Its config.yml serves another ingress than the first replica's (whose ingress is imported). */
+  configDiffers?: boolean;
+}
+
+type LocalConfig = { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> };
+
 export interface ExistingSetup {
   tunnel: TunnelState;
   /** Where the ingress below came from. */
@@ -37,6 +48,8 @@ export interface ExistingSetup {
   guests: GuestSummary[];
   /** The Proxmox LXC at the connector's address, read in full (its settings go into the inventory). */
   connectorLxc: ConnectorLxcState | undefined;
+  /** Every connector read, in the order given, when there were two or more (the first is also `connector`). */
+  replicas?: ExistingReplica[];
 }
 
 /**
@@ -48,7 +61,8 @@ export async function readExisting(
   base: Inventory,
   ports: Ports,
   tunnelName: string,
-  connectorAddress: string | undefined,
+  /** The connector hosts to read, in order; none: connector.ssh.host of `base`, if set. */
+  connectorAddresses: string[],
   reporter: Reporter,
 ): Promise<ExistingSetup> {
   const accountId = base.cloudflare.accountId;
@@ -65,56 +79,59 @@ export async function readExisting(
   const target = tunnelTarget(tunnel.id);
   const records = zones.flatMap((z) => z.records.filter((r) => r.type === 'CNAME' && r.content.toLowerCase() === target));
 
-  let connector: ExistingConnector | undefined;
-  let localConfig: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
-  const address = connectorAddress ?? base.connector.ssh.host;
-  if (address) {
+  const addresses = connectorAddresses.length > 0 ? connectorAddresses : base.connector.ssh.host ? [base.connector.ssh.host] : [];
+  const repeated = addresses.find((a, i) => addresses.indexOf(a) !== i);
+  if (repeated) throw new UserError(`--connector ${repeated} is given twice; name each connector host once`);
+  if (addresses.length === 0) reporter.warn('no --connector given: the connector host is not read; the ingress comes from Cloudflare only');
+  const read: { connector: ExistingConnector; config: LocalConfig | undefined; lxc: ConnectorLxcState | undefined }[] = [];
+  for (const address of addresses) {
     reporter.step('import', `reading the connector at ${address}`);
-    const read = await readConnector(base, ports, address);
-    connector = read.connector;
-    localConfig = read.config;
-  } else {
-    reporter.warn('no --connector given: the connector host is not read; the ingress comes from Cloudflare only');
+    const { connector, config } = await readConnector(base, ports, address);
+    read.push({ connector, config, lxc: await readConnectorLxc(base, ports, guests, address) });
   }
-
-  const lxcGuest = connector ? guests.find((g) => g.type === 'lxc' && g.ip === connector!.address) : undefined;
-  let connectorLxc: ConnectorLxcState | undefined;
-  if (lxcGuest) {
-    const state = await ports.proxmox.readState(
-      { ...base.connector, hostname: lxcGuest.name, node: lxcGuest.node, vmid: lxcGuest.vmid },
-      [],
-    );
-    connectorLxc = state.connector ?? state.adoptable;
-  }
+  const first = read[0];
+  const localConfig = first?.config;
 
   // A token-run or remotely-managed tunnel is served what Cloudflare holds; local ingress is then ignored.
   const useRemote = tunnel.configSrc === 'cloudflare' || remote?.source === 'cloudflare' || !localConfig;
-  if (useRemote) {
-    if (!remote)
-      throw new UserError(
-        `tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`,
-      );
-    return {
-      tunnel,
-      ingressSource: 'cloudflare',
-      ingress: remote.ingress,
-      ...(remote.originRequest ? { originRequest: remote.originRequest } : {}),
-      connector,
-      records,
-      guests,
-      connectorLxc,
-    };
-  }
+  if (useRemote && !remote)
+    throw new UserError(
+      `tunnel ${tunnelName} has no configuration on Cloudflare and no config.yml was found on the connector; there is nothing to import`,
+    );
+  const ingress = useRemote ? remote! : localConfig!;
   return {
     tunnel,
-    ingressSource: 'config.yml',
-    ingress: localConfig!.ingress,
-    ...(localConfig!.originRequest ? { originRequest: localConfig!.originRequest } : {}),
-    connector,
+    ingressSource: useRemote ? 'cloudflare' : 'config.yml',
+    ingress: ingress.ingress,
+    ...(ingress.originRequest ? { originRequest: ingress.originRequest } : {}),
+    connector: first?.connector,
     records,
     guests,
-    connectorLxc,
+    connectorLxc: first?.lxc,
+    ...(read.length > 1
+      ? {
+          replicas: read.map((r) => ({
+            connector: r.connector,
+            lxc: r.lxc,
+            // Only the first replica's config.yml is imported; say so when another serves something else.
+            ...(!useRemote && !isDeepStrictEqual(r.config, localConfig) ? { configDiffers: true } : {}),
+          })),
+        }
+      : {}),
   };
+}
+
+/** The Proxmox LXC listed at the connector's address, read in full; undefined when no LXC has it. */
+async function readConnectorLxc(
+  base: Inventory,
+  ports: Ports,
+  guests: GuestSummary[],
+  address: string,
+): Promise<ConnectorLxcState | undefined> {
+  const guest = guests.find((g) => g.type === 'lxc' && g.ip === address);
+  if (!guest) return undefined;
+  const state = await ports.proxmox.readState({ ...base.connector, hostname: guest.name, node: guest.node, vmid: guest.vmid }, []);
+  return state.connector ?? state.adoptable;
 }
 
 async function readConnector(
@@ -123,7 +140,7 @@ async function readConnector(
   address: string,
 ): Promise<{
   connector: ExistingConnector;
-  config: { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined;
+  config: LocalConfig | undefined;
 }> {
   const host = await ports.connect(connectTarget(base, address));
   try {
@@ -158,7 +175,7 @@ async function readConnector(
   }
 }
 
-function parseLocalConfig(text: string): { ingress: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | undefined {
+function parseLocalConfig(text: string): LocalConfig | undefined {
   const doc = parseYaml(text) as { ingress?: RemoteIngressRule[]; originRequest?: Record<string, unknown> } | null;
   if (!doc || !Array.isArray(doc.ingress)) return undefined;
   return { ingress: doc.ingress, ...(doc.originRequest ? { originRequest: doc.originRequest } : {}) };

@@ -1,9 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import type { Inventory } from '../inventory/types.js';
 import type { RemoteIngressRule } from '../ports/cloudflare.js';
 import { parsePropertyString, parseRootfs } from '../core/pve-config.js';
 import type { ConnectorLxcState, GuestSummary } from '../ports/proxmox.js';
-import type { ExistingSetup } from './read-existing.js';
+import type { ExistingReplica, ExistingSetup } from './read-existing.js';
 
 /** What import could not express in the inventory, said in the file and on stderr. */
 export interface ImportResult {
@@ -70,7 +71,7 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
   for (const r of setup.records)
     if (!routed.has(r.name)) notes.push(`dns/${r.name} points at the tunnel but no ingress rule serves it; it is left out`);
 
-  const connectorGuest = setup.connector ? setup.guests.find((g) => g.type === 'lxc' && g.ip === setup.connector!.address) : undefined;
+  const connectorGuest = setup.connector ? lxcAt(setup.guests, setup.connector.address) : undefined;
   const zones = [...new Set([...setup.records.map((r) => r.zoneName), ...base.cloudflare.zones])];
   const doc = {
     proxmox: {
@@ -92,20 +93,16 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
       ...(catchAll ? { catchAll } : {}),
       ...(setup.originRequest ? { originRequest: durations(setup.originRequest) } : {}),
     },
-    connector: {
-      hostname: connectorGuest?.name ?? base.connector.hostname,
-      ...(connectorGuest ? { vmid: connectorGuest.vmid } : {}),
-      template: base.connector.template,
-      ...(setup.connectorLxc ? lxcSettings(setup.connectorLxc) : { storage: base.connector.storage }),
-      ssh: {
-        user: base.connector.ssh.user,
-        ...(setup.connector ? { host: setup.connector.address } : base.connector.ssh.host ? { host: base.connector.ssh.host } : {}),
-        port: base.connector.ssh.port,
-        privateKey: base.connector.ssh.privateKey,
-        knownHosts: base.connector.ssh.knownHosts,
-      },
-      cloudflared: base.connector.cloudflared.type === 'deb' ? { source: 'deb', path: base.connector.cloudflared.path } : { source: 'apt' },
-    },
+    connector: setup.replicas
+      ? replicasConnector(base, setup.replicas, setup.guests, notes)
+      : {
+          hostname: connectorGuest?.name ?? base.connector.hostname,
+          ...(connectorGuest ? { vmid: connectorGuest.vmid } : {}),
+          template: base.connector.template,
+          ...(setup.connectorLxc ? lxcSettings(setup.connectorLxc) : { storage: base.connector.storage }),
+          ssh: sshSettings(base, setup.connector ? setup.connector.address : base.connector.ssh.host),
+          cloudflared: cloudflaredSource(base),
+        },
     ...(base.settings.allowLoopbackOrigins ? { settings: { allowLoopbackOrigins: true } } : {}),
     guests: [...byGuest.entries()].map(([g, routes]) => ({
       name: g.name,
@@ -124,7 +121,7 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
     '# yaml-language-server: $schema=./inventory.schema.json',
     `# Imported by \`proxflare import --tunnel ${setup.tunnel.name}\` from what runs today:`,
     `#   tunnel ${setup.tunnel.id} (${setup.tunnel.configSrc === 'cloudflare' ? 'remotely managed: ingress read from Cloudflare' : `locally managed: ingress read from ${c?.configPath ?? 'config.yml'}`})`,
-    ...(c ? [`#   connector ${c.address}: ${describeConnector(c)}`] : []),
+    ...(setup.replicas?.map((r) => r.connector) ?? (c ? [c] : [])).map((r) => `#   connector ${r.address}: ${describeConnector(r)}`),
     `#   ${setup.records.length} DNS record${setup.records.length === 1 ? '' : 's'} pointing at the tunnel, not yet marked as proxflare's`,
     '# Nothing is changed until you run sync. `proxflare sync --dry-run` lists what would be adopted;',
     '# `proxflare sync --adopt` takes it over (the connector then runs from credentials + config.yml,',
@@ -134,6 +131,80 @@ export function writeImportedInventory(base: Inventory, setup: ExistingSetup): I
     '',
   ];
   return { yaml: `${header.join('\n')}${stringify(doc, { lineWidth: 0 })}`, notes };
+}
+
+/**
+ * The connector section for several replicas: the shared settings are the first replica's LXC's,
+ * each replica keeps what the schema lets it keep on its own (node, vmid, storage, network, sshHost).
+ */
+function replicasConnector(base: Inventory, replicas: ExistingReplica[], guests: GuestSummary[], notes: string[]): Record<string, unknown> {
+  const shared = replicas[0]!.lxc ? lxcSettings(replicas[0]!.lxc) : { storage: base.connector.storage };
+  const names = replicas.map(
+    (r, i) => lxcAt(guests, r.connector.address)?.name ?? `${base.connector.hostname}${i === 0 ? '' : `-${i + 1}`}`,
+  );
+  const label = (i: number) => `replica ${names[i]} (${replicas[i]!.connector.address})`;
+  const entries = replicas.map((r, i) => {
+    const guest = lxcAt(guests, r.connector.address);
+    const own = r.lxc ? lxcSettings(r.lxc) : undefined;
+    if (!guest) notes.push(`${label(i)}: no Proxmox LXC has this address; it is reached by sshHost, and sync would create lxc/${names[i]}`);
+    const differing = own ? Object.keys(own).filter((k) => !PER_REPLICA.has(k) && !isDeepStrictEqual(own[k], shared[k])) : [];
+    if (differing.length > 0)
+      notes.push(
+        `${label(i)}: ${differing.map((k) => `${k} ${JSON.stringify(own![k])}`).join(', ')} here, but the shared connector settings are ${names[0]}'s; sync --dry-run shows what that changes`,
+      );
+    if (r.configDiffers) notes.push(`${label(i)}: its config.yml serves another ingress than ${label(0)}'s; ${names[0]}'s is imported`);
+    return replicaEntry(base, names[i]!, guest, own, shared, r.connector.address);
+  });
+  return {
+    template: base.connector.template,
+    ...shared,
+    ssh: sshSettings(base, undefined),
+    cloudflared: cloudflaredSource(base),
+    replicas: entries,
+  };
+}
+
+function replicaEntry(
+  base: Inventory,
+  hostname: string,
+  guest: GuestSummary | undefined,
+  own: Record<string, unknown> | undefined,
+  shared: Record<string, unknown>,
+  address: string,
+): Record<string, unknown> {
+  const network = own?.['network'] as Record<string, unknown> | undefined;
+  // A static address cannot be shared, so then every replica names its own network.
+  const ownNetwork = network && (!isDeepStrictEqual(network, shared['network']) || network['ip'] !== 'dhcp');
+  return {
+    hostname,
+    ...(guest && guest.node !== base.proxmox.node ? { node: guest.node } : {}),
+    ...(guest ? { vmid: guest.vmid } : {}),
+    ...(own && own['storage'] !== shared['storage'] ? { storage: own['storage'] } : {}),
+    ...(ownNetwork ? { network } : {}),
+    // Without an LXC at that address sync cannot discover it, so the address import was given is the way in.
+    ...(guest ? {} : { sshHost: address }),
+  };
+}
+
+/** Replica keys the schema takes per replica; the rest of an LXC's settings are shared. */
+const PER_REPLICA = new Set(['storage', 'network']);
+
+function lxcAt(guests: GuestSummary[], address: string): GuestSummary | undefined {
+  return guests.find((g) => g.type === 'lxc' && g.ip === address);
+}
+
+function sshSettings(base: Inventory, host: string | undefined): Record<string, unknown> {
+  return {
+    user: base.connector.ssh.user,
+    ...(host ? { host } : {}),
+    port: base.connector.ssh.port,
+    privateKey: base.connector.ssh.privateKey,
+    knownHosts: base.connector.ssh.knownHosts,
+  };
+}
+
+function cloudflaredSource(base: Inventory): Record<string, unknown> {
+  return base.connector.cloudflared.type === 'deb' ? { source: 'deb', path: base.connector.cloudflared.path } : { source: 'apt' };
 }
 
 /** The container's own settings, so the plan finds nothing to change in it but our tag. */

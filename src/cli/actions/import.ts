@@ -21,7 +21,7 @@ export async function runImport(ctx: CliContext, flags: ImportFlags): Promise<vo
   const ports = await io.createPorts(base, reporter);
   try {
     reporter.step('import', `reading tunnel ${flags.tunnel}, its DNS records and the Proxmox guests`);
-    const setup = await readExisting(base, ports, flags.tunnel, flags.connector, reporter);
+    const setup = await readExisting(base, ports, flags.tunnel, flags.connector ?? [], reporter);
     reporter.done('import');
     const { yaml, notes } = writeImportedInventory(base, setup);
     for (const n of notes) reporter.warn(n);
