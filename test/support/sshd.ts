@@ -9,8 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import type { DeployRequest, ManagedFile } from '../../src/ports/connector.js';
-import { SSHD_PATH } from '../../src/sim/ssh/sandbox-host.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { connectConnector } from '../../src/connector/ssh-connector.js';
+import type { ConnectTarget, ConnectorHost, DeployRequest, ManagedFile } from '../../src/ports/connector.js';
+import { SSHD_PATH, startSandboxHost } from '../../src/sim/ssh/sandbox-host.js';
+import type { SandboxHost, SandboxHostOptions } from '../../src/sim/ssh/sandbox-host.js';
 
 export const hasSshd = existsSync(SSHD_PATH);
 
@@ -151,4 +154,36 @@ export function untilTrue(dir: string, check: () => Promise<boolean>): Promise<v
     };
     void probe();
   });
+}
+
+/**
+ * The set-up of a connector test file: one sandbox host started before its tests and closed
+ * after them, and `connect`, whose connections are closed after each test. Read `sandbox` in
+ * the tests, not at describe time: it is set by the beforeAll hook.
+ */
+export function sandboxSuite(options: SandboxHostOptions): {
+  sandbox: SandboxHost;
+  connect: (overrides?: Partial<ConnectTarget>) => Promise<ConnectorHost>;
+  inSandbox: (path: string) => string;
+} {
+  const open: ConnectorHost[] = [];
+  const suite = {
+    sandbox: undefined as unknown as SandboxHost,
+    connect: async (overrides: Partial<ConnectTarget> = {}) => {
+      const host = await connectConnector(suite.sandbox.target(overrides));
+      open.push(host);
+      return host;
+    },
+    inSandbox: (path: string) => join(suite.sandbox.root, path),
+  };
+  beforeAll(async () => {
+    suite.sandbox = await startSandboxHost(options);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  afterAll(async () => {
+    await suite.sandbox?.close();
+  });
+  return suite;
 }

@@ -5,12 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/core/errors.js';
-import { connectConnector } from '../../../src/connector/ssh-connector.js';
-import type { ConnectorHost } from '../../../src/ports/connector.js';
-import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import {
   PATHS,
   UNIT,
@@ -21,31 +17,16 @@ import {
   tunnelFixture,
   unitRecord,
   untilTrue,
+  sandboxSuite,
 } from '../../support/sshd.js';
 
 // Generous timeouts: every exec starts the user's login shell, which can be slow on busy dev machines.
 describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { timeout: 180_000 }, () => {
-  let sandbox: SandboxHost;
-  const open: ConnectorHost[] = [];
-  const connect = async (overrides = {}) => {
-    const host = await connectConnector(sandbox.target(overrides));
-    open.push(host);
-    return host;
-  };
-  const inSandbox = (path: string) => join(sandbox.root, path);
-
-  beforeAll(async () => {
-    sandbox = await startSandboxHost({ server: 'openssh' });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-  });
+  const suite = sandboxSuite({ server: 'openssh' });
+  const { connect, inSandbox } = suite;
 
   it('runs a real OpenSSH sshd', () => {
-    expect(sandbox.kind).toBe('openssh');
+    expect(suite.sandbox.kind).toBe('openssh');
   });
 
   // Issue 13 classes 7 and 8: what the state script sends back about secrets and staging files.
@@ -113,20 +94,20 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     expect(state.unit).toEqual({ enabled: true, active: true });
     expect(state.files.get(PATHS.credentials(t.id))).toEqual({ content: t.credentials, mode: 0o600, owner: 'root' });
     expect(state.files.get(PATHS.config)?.content).toBe(t.config());
-    const started = await unitRecord(sandbox.root);
+    const started = await unitRecord(suite.sandbox.root);
     expect(started.starts).toBeGreaterThanOrEqual(1);
 
     // Nothing changed: the plan asks for no restart, and the running service is left alone.
     const again = await host.deploy(deployRequest(t, t.config(), { restart: false, reloadUnits: false }));
     expect(again).toEqual({ restarted: false });
-    expect(await unitRecord(sandbox.root)).toEqual(started);
+    expect(await unitRecord(suite.sandbox.root)).toEqual(started);
 
     // A config change restarts it and keeps the previous version as .bak.
     const changed = t.config([['media.example.com', 'http://192.168.1.11:8096']]);
     expect(await host.deploy(deployRequest(t, changed, { reloadUnits: false }))).toEqual({ restarted: true });
     expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(changed);
     expect(await readFile(inSandbox(`${PATHS.config}.proxflare.bak`), 'utf8')).toBe(t.config());
-    const restarted = await unitRecord(sandbox.root);
+    const restarted = await unitRecord(suite.sandbox.root);
     expect(restarted.starts).toBe(started.starts + 1);
     expect(restarted.activeEnter).not.toBe(started.activeEnter);
     // No temporary files are left next to the targets.
@@ -137,7 +118,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     const t = tunnelFixture();
     const host = await connect();
     await host.deploy(deployRequest(t, t.config()));
-    const startsBefore = (await unitRecord(sandbox.root)).starts;
+    const startsBefore = (await unitRecord(suite.sandbox.root)).starts;
     // A rule after the catch-all is what cloudflared refuses.
     const broken = `${t.config()}  - hostname: late.example.com\n    service: http://192.168.1.12:80\n`;
     const error = await host.deploy(deployRequest(t, broken)).catch((e: unknown) => e);
@@ -149,7 +130,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(t.config());
     const state = await host.readState([PATHS.config], UNIT);
     expect(state.unit.active).toBe(true);
-    expect((await unitRecord(sandbox.root)).starts).toBe(startsBefore);
+    expect((await unitRecord(suite.sandbox.root)).starts).toBe(startsBefore);
     expect((await readdir(inSandbox('/etc/cloudflared'))).filter((n) => n.includes('proxflare-tmp'))).toEqual([]);
   });
 
@@ -157,7 +138,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     const t = tunnelFixture();
     const host = await connect();
     await host.deploy(deployRequest(t, t.config()));
-    const startsBefore = (await unitRecord(sandbox.root)).starts;
+    const startsBefore = (await unitRecord(suite.sandbox.root)).starts;
     // Valid ingress, but the credentials belong to another tunnel: `tunnel run` exits at once.
     const other = tunnelFixture();
     const wrongTunnel = t.config().replace(`tunnel: ${t.id}`, `tunnel: ${other.id}`);
@@ -171,7 +152,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     const state = await host.readState([PATHS.config], UNIT);
     expect(state.unit.active).toBe(true);
     // One failed start with the new files, one successful start of the old ones.
-    expect((await unitRecord(sandbox.root)).starts).toBe(startsBefore + 1);
+    expect((await unitRecord(suite.sandbox.root)).starts).toBe(startsBefore + 1);
   });
 
   it('treats a Type=notify start timeout as not connected, restores the old unit and says why', async () => {
@@ -198,10 +179,10 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     await mkdir(dirname(inSandbox(bigPath)), { recursive: true });
     await writeFile(inSandbox(bigPath), old);
 
-    const relay = await startCuttingRelay(sandbox.port);
+    const relay = await startCuttingRelay(suite.sandbox.port);
     try {
-      const known = join(sandbox.dir, 'known_hosts_relay');
-      await writeFile(known, `[127.0.0.1]:${relay.port} ${sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
+      const known = join(suite.sandbox.dir, 'known_hosts_relay');
+      await writeFile(known, `[127.0.0.1]:${relay.port} ${suite.sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
       const host = await connect({ port: relay.port, knownHosts: known });
       await host.readState([bigPath], UNIT);
       const cut = relay.cutAfter(2 * 1024 * 1024);
@@ -231,15 +212,15 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
   it('a client that goes away in the middle of a deploy: the host still finishes it, swap and restart', async () => {
     const t = tunnelFixture();
     await (await connect()).deploy(deployRequest(t, t.config()));
-    const before = await unitRecord(sandbox.root);
+    const before = await unitRecord(suite.sandbox.root);
     const hooks = inSandbox('/etc/proxflare-standin');
     await mkdir(hooks, { recursive: true });
     await writeFile(join(hooks, 'block-validate'), '');
-    const relay = await startCuttingRelay(sandbox.port);
+    const relay = await startCuttingRelay(suite.sandbox.port);
     const next = t.config([['new.example.com', 'http://192.168.1.11:80']]);
     try {
-      const known = join(sandbox.dir, 'known_hosts_relay');
-      await writeFile(known, `[127.0.0.1]:${relay.port} ${sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
+      const known = join(suite.sandbox.dir, 'known_hosts_relay');
+      await writeFile(known, `[127.0.0.1]:${relay.port} ${suite.sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
       const host = await connect({ port: relay.port, knownHosts: known });
       const validating = untilTrue(hooks, async () => (await stat(join(hooks, 'validating')).catch(() => undefined)) !== undefined);
       const attempt = host.deploy(deployRequest(t, next)).catch((e: unknown) => e);
@@ -249,8 +230,8 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
     } finally {
       await relay.close();
     }
-    const started = join(sandbox.root, 'var/lib/proxflare-standin/systemd', UNIT);
-    const restarted = untilTrue(started, async () => (await unitRecord(sandbox.root)).starts > before.starts);
+    const started = join(suite.sandbox.root, 'var/lib/proxflare-standin/systemd', UNIT);
+    const restarted = untilTrue(started, async () => (await unitRecord(suite.sandbox.root)).starts > before.starts);
     await rm(join(hooks, 'block-validate'));
     await restarted;
     expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(next);
@@ -259,7 +240,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: state and deploy', { time
   });
 
   it('reads through a jump host (forwardOut) as well', async () => {
-    const host = await connect({ jump: { host: '127.0.0.1', port: sandbox.port, user: sandbox.user } });
+    const host = await connect({ jump: { host: '127.0.0.1', port: suite.sandbox.port, user: suite.sandbox.user } });
     const state = await host.readState([PATHS.config], UNIT);
     expect(state.cloudflaredVersion).toBe('2026.8.2-standin');
     expect(host.roundTrips).toBe(1);

@@ -6,34 +6,23 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/core/errors.js';
-import { connectConnector } from '../../../src/connector/ssh-connector.js';
-import type { ConnectorHost } from '../../../src/ports/connector.js';
-import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
-import { PATHS, deployRequest, hasSshd, startCuttingRelay, tunnelFixture, unitRecord, untilTrue } from '../../support/sshd.js';
+import {
+  PATHS,
+  deployRequest,
+  hasSshd,
+  startCuttingRelay,
+  tunnelFixture,
+  unitRecord,
+  untilTrue,
+  sandboxSuite,
+} from '../../support/sshd.js';
 
 describe.skipIf(!hasSshd)('connector over a real sshd: a deploy that outlived its run', { timeout: 180_000 }, () => {
-  let sandbox: SandboxHost;
-  const open: ConnectorHost[] = [];
-  const connect = async (overrides = {}) => {
-    const host = await connectConnector(sandbox.target(overrides));
-    open.push(host);
-    return host;
-  };
-  const inSandbox = (path: string) => join(sandbox.root, path);
+  const suite = sandboxSuite({ server: 'openssh' });
+  const { connect, inSandbox } = suite;
   const me = `${userInfo().username}@${hostname()} pid ${process.pid}`;
-
-  beforeAll(async () => {
-    sandbox = await startSandboxHost({ server: 'openssh' });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-  });
 
   it('lock, then a deploy of the same run: the deploy does not wait on its own lock', async () => {
     const t = tunnelFixture();
@@ -51,7 +40,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: a deploy that outlived it
   it('the next run waits for the orphaned deploy, says so when it runs out of time, and gets the lock once it finished', async () => {
     const t = tunnelFixture();
     await (await connect()).deploy(deployRequest(t, t.config()));
-    const before = await unitRecord(sandbox.root);
+    const before = await unitRecord(suite.sandbox.root);
     const hooks = inSandbox('/etc/proxflare-standin');
     await mkdir(hooks, { recursive: true });
     await writeFile(join(hooks, 'block-validate'), '');
@@ -60,10 +49,10 @@ describe.skipIf(!hasSshd)('connector over a real sshd: a deploy that outlived it
     const next = t.config([['new.example.com', 'http://192.168.1.11:80']]);
 
     // Run A: takes the lock, starts a deploy held in validation, then dies with its connection.
-    const relay = await startCuttingRelay(sandbox.port);
+    const relay = await startCuttingRelay(suite.sandbox.port);
     try {
-      const known = join(sandbox.dir, 'known_hosts_relay');
-      await writeFile(known, `[127.0.0.1]:${relay.port} ${sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
+      const known = join(suite.sandbox.dir, 'known_hosts_relay');
+      await writeFile(known, `[127.0.0.1]:${relay.port} ${suite.sandbox.hostPublicKey.split(' ').slice(0, 2).join(' ')}\n`);
       const a = await connect({ port: relay.port, knownHosts: known });
       await a.lock('tunnel-homelab', 1_000);
       const validating = untilTrue(hooks, async () => (await stat(join(hooks, 'validating')).catch(() => undefined)) !== undefined);
@@ -98,7 +87,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: a deploy that outlived it
     await rm(join(hooks, 'block-validate'));
     const release = await b.lock('tunnel-homelab', 60_000);
     expect(await readFile(inSandbox(PATHS.config), 'utf8')).toBe(next);
-    expect((await unitRecord(sandbox.root)).starts).toBeGreaterThan(before.starts);
+    expect((await unitRecord(suite.sandbox.root)).starts).toBeGreaterThan(before.starts);
     expect(await b.deploy(deployRequest(t, t.config()))).toEqual({ restarted: true });
     await release();
     await rm(hooks, { recursive: true, force: true });
