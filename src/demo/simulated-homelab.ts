@@ -12,7 +12,7 @@ import { DEMO_TEMPLATE, demoSeed } from '../sim/proxmox/seed.js';
 import type { SandboxHost } from '../sim/ssh/sandbox-host.js';
 import { startSandboxHost } from '../sim/ssh/sandbox-host.js';
 import { buildStandinDeb, type StandinEdgeConfig } from '../sim/standin/build-deb.js';
-import { PUBLIC_EDGE_ENV } from '../status/public-check.js';
+import { PUBLIC_EDGE_CA_ENV, PUBLIC_EDGE_ENV } from '../status/public-check.js';
 import type { Ports } from '../sync/ports.js';
 import type { OriginServers } from './origin-servers.js';
 import { communityScriptsLxc, seedPreExisting } from './pre-existing.js';
@@ -166,13 +166,17 @@ export async function startSimulatedHomelab(options: SimulatedHomelabOptions = {
     }
 
     const token = proxmox.tokens[0]!;
+    const edgeCa = join(dir, 'edge-ca.pem');
+    await writeFile(edgeCa, cloudflare.edge.caPem);
     const env: NodeJS.ProcessEnv = {
       PVE_TOKEN_ID: token.id,
       PVE_TOKEN_SECRET: token.secret,
       CLOUDFLARE_API_TOKEN: cloudflare.token,
       PROXFLARE_LOCK_DIR: dir,
-      // `status --public` reaches every hostname through the simulated edge, never the Internet.
-      [PUBLIC_EDGE_ENV]: cloudflare.edge.url,
+      // `status --public` reaches every hostname through the simulated edge, never the Internet,
+      // over TLS as a visitor does: SNI, and a certificate checked against the edge's own CA.
+      [PUBLIC_EDGE_ENV]: cloudflare.edge.httpsUrl,
+      [PUBLIC_EDGE_CA_ENV]: edgeCa,
     };
     const inventoryYaml = (list: DemoService[] = services, extra = '') =>
       renderInventory({ proxmox, cloudflare, host, deb, seed, services: list, hosts }) + extra;

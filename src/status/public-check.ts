@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -10,9 +11,12 @@ import { request as httpsRequest } from 'node:https';
  *
  * PROXFLARE_PUBLIC_EDGE (set by the simulated homelab, never needed in real life) sends every
  * request to that address instead, Host header kept: the simulated edge stands in for Cloudflare,
- * so tests and the demo never leave loopback.
+ * so tests and the demo never leave loopback. An https:// edge gets the same TLS request as the
+ * real one (the hostname as SNI, its certificate verified), trusting the CA in the PEM file
+ * PROXFLARE_PUBLIC_EDGE_CA names.
  */
 export const PUBLIC_EDGE_ENV = 'PROXFLARE_PUBLIC_EDGE';
+export const PUBLIC_EDGE_CA_ENV = 'PROXFLARE_PUBLIC_EDGE_CA';
 
 export interface PublicCheckTarget {
   hostname: string;
@@ -48,13 +52,14 @@ export function publicTargets(routes: { hostname: string; exposure: string }[]):
 
 export async function checkPublicRoutes(targets: PublicCheckTarget[], env: NodeJS.ProcessEnv): Promise<PublicCheck[]> {
   const edge = env[PUBLIC_EDGE_ENV] ? new URL(env[PUBLIC_EDGE_ENV]) : undefined;
-  return Promise.all(targets.map((t) => checkOne(t, edge)));
+  const ca = env[PUBLIC_EDGE_CA_ENV] ? await readFile(env[PUBLIC_EDGE_CA_ENV]) : undefined;
+  return Promise.all(targets.map((t) => checkOne(t, edge, ca)));
 }
 
-async function checkOne(target: PublicCheckTarget, edge: URL | undefined): Promise<PublicCheck> {
+async function checkOne(target: PublicCheckTarget, edge: URL | undefined, ca: Buffer | undefined): Promise<PublicCheck> {
   const url = `https://${target.hostname}/`;
   const expected = target.protected ? 'Access login redirect' : 'an answer from the origin (2xx/3xx)';
-  const got = await fetchOnce(target.hostname, edge);
+  const got = await fetchOnce(target.hostname, edge, ca);
   if ('error' in got) return { hostname: target.hostname, url, status: undefined, expected, ok: false, detail: `no answer: ${got.error}` };
   const { status, location, body } = got;
   const cfError = /<span>Error<\/span>\s*<span>(\d{4})<\/span>|error code: (\d{4})/.exec(body);
@@ -100,12 +105,20 @@ function describe(status: number, code: string | undefined, location: string | u
 function fetchOnce(
   hostname: string,
   edge: URL | undefined,
+  ca: Buffer | undefined,
 ): Promise<{ status: number; location: string | undefined; body: string } | { error: string }> {
   return new Promise((resolve) => {
     const headers = { host: hostname, 'user-agent': 'proxflare-status' };
-    const req = edge
-      ? httpRequest({ host: edge.hostname, port: edge.port || 80, path: '/', method: 'GET', headers, timeout: TIMEOUT_MS })
-      : httpsRequest({ host: hostname, port: 443, path: '/', method: 'GET', headers, servername: hostname, timeout: TIMEOUT_MS });
+    const tls = !edge || edge.protocol === 'https:';
+    const request = {
+      host: edge?.hostname ?? hostname,
+      port: edge?.port || (tls ? 443 : 80),
+      path: '/',
+      method: 'GET',
+      headers,
+      timeout: TIMEOUT_MS,
+    };
+    const req = tls ? httpsRequest({ ...request, servername: hostname, ...(ca ? { ca } : {}) }) : httpRequest(request);
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -116,14 +129,18 @@ function fetchOnce(
       res.on('error', (err) => resolve({ error: err.message }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
-    req.on('error', (err) =>
-      resolve({
-        error:
-          (err as NodeJS.ErrnoException).code === 'ECONNRESET'
-            ? 'the connection was closed without an answer (not served by Cloudflare)'
-            : err.message,
-      }),
-    );
+    req.on('error', (err) => resolve({ error: requestError(err as NodeJS.ErrnoException, hostname) }));
     req.end();
   });
+}
+
+/** Node's error in the visitor's terms; TLS failures say what a browser would have shown. */
+function requestError(err: NodeJS.ErrnoException, hostname: string): string {
+  if (err.code === 'ECONNRESET') return 'the connection was closed without an answer (not served by Cloudflare)';
+  // The edge ends the handshake when it has no certificate for the name (browsers: ERR_SSL_VERSION_OR_CIPHER_MISMATCH).
+  if (err.code === 'EPROTO' && /handshake failure/i.test(err.message))
+    return `the TLS handshake failed: the edge has no certificate for ${hostname}. Cloudflare's free Universal SSL certificate covers a zone and one level below it only (a.example.com, not a.b.example.com): use such a name, or an advanced certificate`;
+  if (err.code?.startsWith('ERR_TLS_') || /certificate/i.test(err.message))
+    return `the certificate the edge served for ${hostname} is not valid (${err.message})`;
+  return err.message;
 }

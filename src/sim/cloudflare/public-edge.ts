@@ -1,15 +1,23 @@
 import { createPublicKey, createVerify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { EdgeCertificates } from './edge-certificates.js';
 import type { AccessSimState, SimAccessApp } from './access-state.js';
 import type { SimState, SimZone } from './sim-state.js';
 import type { TunnelEdge } from './tunnel-edge.js';
 
 /**
- * The simulated public edge: what a visitor's `https://<hostname>/` reaches, on loopback (HTTP;
- * the Host header names the site). It serves a hostname the way Cloudflare's edge serves a
- * tunnel route, and refuses it the way the real edge does:
+ * The simulated public edge: what a visitor's `https://<hostname>/` reaches, on loopback, over
+ * HTTPS and plain HTTP (the Host header names the site). It serves a hostname the way Cloudflare's
+ * edge serves a tunnel route, and refuses it the way the real edge does:
  *
+ * - over HTTPS, the certificate is the zone's Universal SSL one (edge-certificates.ts): a
+ *   hostname more than one level below its zone has none, and the handshake fails ("Deeper
+ *   subdomains … will not serve a valid certificate", cloudflare-docs
+ *   ssl/edge-certificates/universal-ssl/limitations; browsers show
+ *   ERR_SSL_VERSION_OR_CIPHER_MISMATCH);
  * - a host in no zone of the simulator gets no answer at all (the connection is closed): in
  *   real life its name does not resolve to Cloudflare, so a visitor never reaches the edge (a
  *   request forced onto a Cloudflare IP would get error 1001 "DNS resolution error", "A web
@@ -34,6 +42,9 @@ import type { TunnelEdge } from './tunnel-edge.js';
 export interface PublicEdge {
   /** e.g. http://127.0.0.1:40123: send any hostname's request here with its Host header. */
   url: string;
+  /** e.g. https://127.0.0.1:40124: the same over TLS, with the hostname as SNI; its certificates are signed by `caPem`. */
+  httpsUrl: string;
+  caPem: string;
   close(): Promise<void>;
 }
 
@@ -43,12 +54,35 @@ export async function startPublicEdge(
   tunnels: TunnelEdge,
   host = '127.0.0.1',
 ): Promise<PublicEdge> {
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res).catch(() => {
       if (!res.headersSent) errorPage(res, 502, 502, 'Bad gateway', hostOf(req));
       else res.destroy();
     });
-  });
+  };
+  const certificates = await EdgeCertificates.create();
+  const server: Server = createServer(handle);
+  const tlsServer = createHttpsServer(
+    {
+      // No context for a name: the server has no certificate to offer, and the handshake ends in
+      // a handshake_failure alert, as the real edge's does.
+      SNICallback: (servername, done) =>
+        void certificateFor(servername).then(
+          (context) => done(null, context),
+          (err: Error) => done(err),
+        ),
+    },
+    handle,
+  );
+
+  /** The zone's certificate when it covers `servername`, else none; a host in no zone never gets here in real life. */
+  async function certificateFor(servername: string): Promise<SecureContext | undefined> {
+    const name = servername.replace(/\.$/, '').toLowerCase();
+    const zone = zoneOf(state, name);
+    if (!zone) throw new Error(`no zone for ${name}`);
+    const below = name === zone.asciiName ? '' : name.slice(0, -zone.asciiName.length - 1);
+    return below.includes('.') ? undefined : certificates.forZone(zone.asciiName);
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -96,18 +130,25 @@ export async function startPublicEdge(
     res.end(got.body);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listen = (s: Server) =>
+    new Promise<number>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, host, () => resolve((s.address() as AddressInfo).port));
+    });
+  const close = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
+  const [port, tlsPort] = await Promise.all([listen(server), listen(tlsServer)]);
   return {
     url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    httpsUrl: `https://${host}:${tlsPort}`,
+    caPem: certificates.caPem,
+    close: async () => {
+      await Promise.all([close(server), close(tlsServer)]);
+      await certificates.close();
+    },
   };
 }
 

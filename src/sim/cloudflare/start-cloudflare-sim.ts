@@ -78,9 +78,10 @@ export interface CloudflareSim {
   accessCertsUrl: string;
   /**
    * The simulated edge: `connectors` is the host:port a stand-in cloudflared dials (tunnel-edge.ts),
-   * `url` where a visitor's request for any hostname goes, Host header kept (public-edge.ts).
+   * `url` where a visitor's request for any hostname goes, Host header kept (public-edge.ts);
+   * `httpsUrl` the same over TLS, its certificates signed by `caPem`.
    */
-  edge: { connectors: string; url: string };
+  edge: { connectors: string; url: string; httpsUrl: string; caPem: string };
   close(): Promise<void>;
 }
 
@@ -326,7 +327,7 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
     token: tokens[0]!.token,
     access,
     accessCertsUrl: `http://127.0.0.1:${port}/cdn-cgi/access/certs`,
-    edge: { connectors: tunnelEdge.address, url: publicEdge.url },
+    edge: { connectors: tunnelEdge.address, url: publicEdge.url, httpsUrl: publicEdge.httpsUrl, caPem: publicEdge.caPem },
     close: async () => {
       await publicEdge.close();
       await tunnelEdge.close();

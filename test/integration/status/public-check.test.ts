@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { checkPublicRoutes, loginRedirect, PUBLIC_EDGE_ENV, publicTargets } from '../../../src/status/public-check.js';
+import { startCloudflareSim } from '../../../src/sim/cloudflare/start-cloudflare-sim.js';
+import { checkPublicRoutes, loginRedirect, PUBLIC_EDGE_CA_ENV, PUBLIC_EDGE_ENV, publicTargets } from '../../../src/status/public-check.js';
 
 describe('status --public', () => {
   it('checks each hostname once; protected only when Access covers it now', () => {
@@ -56,5 +60,40 @@ describe('status --public', () => {
       ['down.example.com', 530, false],
     ]);
     expect(checks[3]!.detail).toBe('Cloudflare error 1033 (no healthy cloudflared connector)');
+  });
+});
+
+describe('status --public through the simulated edge over TLS', () => {
+  it('verifies the zone certificate for each hostname; one more than a level below its zone gets no certificate', async () => {
+    const cf = await startCloudflareSim({ zones: [{ name: 'example.com' }] });
+    onTestFinished(() => cf.close());
+    const tunnel = cf.state.seedTunnel(cf.accountId, 'homelab');
+    for (const name of ['app.example.com', 'deep.lab.example.com'])
+      cf.state.seedRecord('example.com', { name, type: 'CNAME', content: `${tunnel.id}.cfargotunnel.com`, proxied: true });
+    const dir = await mkdtemp(join(tmpdir(), 'proxflare-edge-ca-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'ca.pem'), cf.edge.caPem);
+    const env = { [PUBLIC_EDGE_ENV]: cf.edge.httpsUrl, [PUBLIC_EDGE_CA_ENV]: join(dir, 'ca.pem') };
+
+    const [app, deep] = await checkPublicRoutes(
+      [
+        { hostname: 'app.example.com', protected: false },
+        { hostname: 'deep.lab.example.com', protected: false },
+      ],
+      env,
+    );
+    // The TLS handshake succeeded (the certificate covers it): no connector runs, so the edge's 1033.
+    expect([app!.status, app!.detail]).toEqual([530, 'Cloudflare error 1033 (no healthy cloudflared connector)']);
+    expect(deep!.status).toBeUndefined();
+    expect(deep!.ok).toBe(false);
+    expect(deep!.detail).toMatch(
+      /^no answer: the TLS handshake failed: the edge has no certificate for deep\.lab\.example\.com\. Cloudflare's free Universal SSL certificate covers a zone and one level below it only/,
+    );
+
+    // Without the edge's CA the certificate is not trusted: the check says so rather than skipping verification.
+    const [untrusted] = await checkPublicRoutes([{ hostname: 'app.example.com', protected: false }], {
+      [PUBLIC_EDGE_ENV]: cf.edge.httpsUrl,
+    });
+    expect(untrusted!.detail).toMatch(/^no answer: the certificate the edge served for app\.example\.com is not valid \(/);
   });
 });
