@@ -87,6 +87,11 @@ export const APPLY_ORDER: readonly OrderRow[] = [
   },
   { kind: 'file', actions: ['create', 'update'], why: 'files are staged, then deployed atomically by the unit change' },
   {
+    kind: 'tunnel-config',
+    actions: ['update'],
+    why: "a remotely-managed tunnel's connectors serve the configuration Cloudflare pushes over their config.yml: it is replaced before they restart, so each comes back serving the new ingress, and before a new hostname's DNS record",
+  },
+  {
     kind: 'unit',
     actions: ['create', 'update'],
     why: 'the unit deploys the staged files (validated before the swap, rolled back on failure) and restarts only if an input changed',
@@ -96,11 +101,6 @@ export const APPLY_ORDER: readonly OrderRow[] = [
     actions: ['delete'],
     only: 'sync',
     why: "what `cloudflared service install` left (token, self-update timer) goes once proxflare's unit runs from the credentials file",
-  },
-  {
-    kind: 'tunnel-config',
-    actions: ['update'],
-    why: "a remotely-managed tunnel's configuration on Cloudflare follows config.yml once the connectors run it, and before a new hostname's DNS record",
   },
   // Access removals, after the deploy: the connector stops checking a hostname before its app goes.
   {
