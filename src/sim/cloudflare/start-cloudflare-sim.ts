@@ -275,6 +275,8 @@ export async function startCloudflareSim(options: CloudflareSimOptions = {}): Pr
       const op = operations[route.operation.operationId];
       if (!op) throw fail(404, 7003, 'No route for the URI');
       response = op.handle(state, route.operation.params, url.searchParams, (body ?? {}) as Record<string, unknown>);
+      if (route.operation.operationId === 'cloudflare-tunnel-configuration-put-configuration' && response.status === 200)
+        tunnelEdge.configurationChanged(String(route.operation.params['tunnel_id']).toLowerCase());
     } catch (err) {
       if (!(err instanceof SimApiError)) throw err;
       response = { status: err.status, body: failureBody(err.errors), headers: err.headers };

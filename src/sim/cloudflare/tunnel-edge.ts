@@ -24,6 +24,12 @@ import { nowIso, type SimConnection, type SimConnector, type SimState, type SimT
  *                      STRRL/cloudflare-tunnel-ingress-controller#119).
  *   edge → connector  {"type":"request", "id", "method", "path", "headers": [[name, value], …], "body" (base64)}
  *   connector → edge  {"type":"response", "id", "status", "headers": [[name, value], …], "body" (base64)}
+ *   edge → connector  {"type":"configuration", "version", "config": {"ingress", "originRequest"?, …}}
+ *                      a remotely-managed tunnel's configuration (config_src cloudflare, what
+ *                      PUT …/configurations holds), just before `registered` and on every change: the
+ *                      real edge's UpdateConfiguration, which cloudflared applies over its
+ *                      config.yml when the version is newer than its own (it starts at -1,
+ *                      cloudflared orchestration/orchestrator.go `NewOrchestrator`, `UpdateConfig`).
  *   connector → edge  {"type":"unregister"}   graceful shutdown (cloudflared's UnregisterConnection)
  *   edge → connector  {"type":"unregistered"} no request is sent on this connection after it; the
  *                      connector answers the requests that came before it, then closes.
@@ -64,6 +70,8 @@ export interface TunnelEdge {
   forward(tunnelId: string, request: EdgeRequest): Promise<EdgeAnswer> | undefined;
   /** Live (registered, not draining) connections of the tunnel. */
   liveConnections(tunnelId: string): number;
+  /** The tunnel's configuration changed on Cloudflare: push it down every live connection. */
+  configurationChanged(tunnelId: string): void;
   close(): Promise<void>;
 }
 
@@ -129,6 +137,10 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
     links.add(link);
     const location = COLOS[connIndex % COLOS.length]!;
     listConnection(tunnel, message, link, location, socket.remoteAddress ?? '127.0.0.1');
+    // Before `registered`, so a connector is ready only once it serves Cloudflare's configuration:
+    // the real edge sends it right after, a window a health check could fall into either way.
+    const configuration = remoteConfiguration(tunnel);
+    if (configuration) send(configuration);
     send({ type: 'registered', connectionId: link.connectionId, location });
     return link;
   }
@@ -177,6 +189,12 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
   return {
     address: `${host}:${port}`,
     liveConnections: (tunnelId) => live(tunnelId).length,
+    configurationChanged(tunnelId) {
+      const tunnel = state.tunnels.get(tunnelId);
+      const configuration = tunnel && remoteConfiguration(tunnel);
+      if (!configuration) return;
+      for (const link of live(tunnelId)) link.socket.write(`${JSON.stringify(configuration)}\n`);
+    },
     forward(tunnelId, request) {
       const candidates = live(tunnelId);
       if (candidates.length === 0) return undefined;
@@ -197,6 +215,12 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
         server.close(() => resolve());
       }),
   };
+}
+
+/** What the edge pushes to the connectors of a remotely-managed tunnel; nothing for a locally-managed one. */
+function remoteConfiguration(tunnel: SimTunnel): { type: 'configuration'; version: number; config: unknown } | undefined {
+  if (tunnel.configSrc !== 'cloudflare' || !tunnel.config?.config) return undefined;
+  return { type: 'configuration', version: tunnel.config.version, config: tunnel.config.config };
 }
 
 /** The credentials carry the secret base64-encoded; compare the bytes, in constant time. */

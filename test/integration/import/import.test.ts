@@ -32,7 +32,7 @@ describe('proxflare import', () => {
     'writes an inventory of the existing setup whose dry run changes no route and lists what would be adopted',
     { timeout: 120_000 },
     async () => {
-      lab = await startSimulatedHomelab({ preExisting: true, taskDurationMs: 50 });
+      lab = await startSimulatedHomelab({ preExisting: true, taskDurationMs: 50, serveOrigins: true });
       const tunnel = [...lab.cloudflare.state.tunnels.values()].find((t) => t.name === 'homelab')!;
       expect(tunnel.configSrc).toBe('cloudflare');
       const ingress = (tunnel.config!.config as { ingress: { hostname?: string; service: string }[] }).ingress.filter((r) => r.hostname);
@@ -49,6 +49,11 @@ describe('proxflare import', () => {
       expect(text).toContain('cloudflared-update.timer present');
       for (const secret of [lab.env.PVE_TOKEN_SECRET!, lab.env.CLOUDFLARE_API_TOKEN!, tunnel.secret])
         expect(text + imported.stdout + imported.stderr).not.toContain(secret);
+
+      // The token-run connector serves what Cloudflare pushes to it: every route answers through the edge today.
+      const served = await runCli(lab, ['-i', out, 'status', '--public', '--json']);
+      const publicChecks = (JSON.parse(served.stdout) as { public: { hostname: string; status: number; ok: boolean }[] }).public;
+      expect(publicChecks.map((c) => [c.hostname, c.status, c.ok]).sort()).toEqual(ingress.map((r) => [r.hostname, 200, true]).sort());
 
       // Each origin went under the Proxmox guest whose discovered address it is.
       const inventory = await loadInventory(out, { env: lab.env });
