@@ -80,8 +80,6 @@ export async function readExisting(
   const records = zones.flatMap((z) => z.records.filter((r) => r.type === 'CNAME' && r.content.toLowerCase() === target));
 
   const addresses = connectorAddresses.length > 0 ? connectorAddresses : base.connector.ssh.host ? [base.connector.ssh.host] : [];
-  const repeated = addresses.find((a, i) => addresses.indexOf(a) !== i);
-  if (repeated) throw new UserError(`--connector ${repeated} is given twice; name each connector host once`);
   if (addresses.length === 0) reporter.warn('no --connector given: the connector host is not read; the ingress comes from Cloudflare only');
   const read: { connector: ExistingConnector; config: LocalConfig | undefined; lxc: ConnectorLxcState | undefined }[] = [];
   for (const address of addresses) {

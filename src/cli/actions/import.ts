@@ -14,6 +14,9 @@ import { createCliReporter } from '../reporter.js';
  * from the inventory given with -i (as `proxflare init` writes it); the rest is read.
  */
 export async function runImport(ctx: CliContext, flags: ImportFlags): Promise<void> {
+  // Checked before anything is read.
+  const repeated = flags.connector?.find((a, i) => flags.connector!.indexOf(a) !== i);
+  if (repeated) throw new UserError(`--connector ${repeated} is given twice; name each connector host once`);
   const base = await loadForCli(ctx);
   const { io } = ctx;
   const g = globalOptions(ctx);

@@ -33,6 +33,15 @@ const connectorOf = async (file: string) =>
   ((await import('yaml')).parse(await readFile(file, 'utf8')) as { connector: { replicas?: Replica[]; ssh: { host?: string } } }).connector;
 
 describe('proxflare import with several --connector', () => {
+  it('refuses the same --connector twice before reading anything', { timeout: 60_000 }, async () => {
+    lab = await startSimulatedHomelab({ serveOrigins: false });
+    const [proxmoxBefore, cloudflareBefore] = [lab.proxmox.requests.length, lab.cloudflare.requests.length];
+    const run = await runCli(lab, ['import', '--tunnel', 'homelab', '--connector', '127.0.0.1', '--connector', '127.0.0.1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('--connector 127.0.0.1 is given twice; name each connector host once');
+    expect([lab.proxmox.requests.length, lab.cloudflare.requests.length]).toEqual([proxmoxBefore, cloudflareBefore]);
+  });
+
   it(
     'a token-run tunnel on two community-scripts LXCs: one replica each, adopted with no route change, then "No changes"',
     { timeout: 240_000 },
