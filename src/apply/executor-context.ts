@@ -84,6 +84,11 @@ export class ExecutorContext {
     return this.#completed.has(change);
   }
 
+  /** Whether a change of this kind has landed in this apply. */
+  anyCompleted(kind: Change['kind']): boolean {
+    return [...this.#completed].some((c) => c.kind === kind);
+  }
+
   spec(connector: string): ConnectorSpec {
     const spec = this.inventory.connectors.find((c) => c.hostname === connector);
     if (spec) return spec;

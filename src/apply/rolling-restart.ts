@@ -42,7 +42,7 @@ export async function rollingRestart(
     ready = (await host.deploy(request)).ready;
   } catch (err) {
     // The deploy script has put the previous files back and restarted the old config.
-    throw notBack(replica, serving, (err as Error).message);
+    throw notBack(ctx, replica, serving, (err as Error).message);
   }
   for (const s of staged) ctx.completed(s.change);
   ctx.restarted = true;
@@ -51,6 +51,7 @@ export async function rollingRestart(
   if (stale !== undefined) {
     await rollBack(change, ctx, host, staged, request, `its /config does not show the new ingress (${stale})`);
     throw notBack(
+      ctx,
       replica,
       serving,
       `its /config does not show the new ingress: ${stale}${previousFiles(staged) ? '; its previous files were restored and cloudflared restarted with them' : ''}`,
@@ -66,6 +67,7 @@ export async function rollingRestart(
   // /ready passed but Cloudflare does not list the connector: put the previous files back.
   const previous = await rollBack(change, ctx, host, staged, request, 'the connector is not listed by Cloudflare');
   throw notBack(
+    ctx,
     replica,
     serving,
     `connector ${ready.connectorId} is not listed on the tunnel's connections endpoint` +
@@ -134,12 +136,16 @@ function servingOthers(ctx: ExecutorContext, replica: string): string[] {
   return ctx.inventory.connectors.filter((c) => c.hostname !== replica && !c.standby).map((c) => c.hostname);
 }
 
-function notBack(replica: string, serving: string[], why: string): ProxflareError {
+function notBack(ctx: ExecutorContext, replica: string, serving: string[], why: string): ProxflareError {
   const traffic =
     serving.length > 0
       ? `traffic is still served by ${serving.join(', ')}, which ${serving.length === 1 ? 'was' : 'were'} not touched`
       : 'it is the only serving replica: check `proxflare status`';
+  // The configuration was replaced before the restart (apply order), and the edge pushes it over config.yml.
+  const remote = ctx.anyCompleted('tunnel-config')
+    ? '\nThe tunnel is remotely managed and Cloudflare already holds the new configuration: every connector serves the new routes whatever its config.yml says; run sync again once the replica is healthy.'
+    : '';
   return new ProxflareError(
-    `replica ${replica} did not come back healthy and was rolled back; the apply stopped there and ${traffic}.\n${why}`,
+    `replica ${replica} did not come back healthy and was rolled back; the apply stopped there and ${traffic}.\n${why}${remote}`,
   );
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
@@ -7,6 +7,7 @@ import { startSimulatedHomelab } from '../../../src/demo/simulated-homelab.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { tunnelStatus } from '../../../src/sim/cloudflare/sim-state.js';
 import { runCli } from '../../support/homelab-cli.js';
+import { withHealthTimeout } from '../../support/replicas.js';
 
 /**
  * Issue 17, import: a homelab that already has a tunnel (a community-scripts LXC running a
@@ -167,7 +168,6 @@ describe('proxflare import', () => {
       const portLine = /port: (\d+)/.exec(before.slice(at2))!;
       const text2 = before.slice(0, at2) + before.slice(at2).replace(portLine[0], `port: ${new URL(newService).port}`);
       expect(text2).not.toBe(before);
-      const { writeFile } = await import('node:fs/promises');
       await writeFile(out, text2);
       const changedPlan = JSON.parse((await runCli(lab, ['-i', out, 'sync', '--dry-run', '--json'])).stdout) as {
         changes: { address: string; action: string }[];
@@ -178,6 +178,17 @@ describe('proxflare import', () => {
       expect(remoteRoutes()).toContainEqual([moved.hostname!, newService]);
       expect((await runCli(lab, ['-i', out, 'sync', '--dry-run', '--detailed-exitcode'])).code).toBe(0);
       expect(adopted.stderr + adopted.stdout).not.toContain(lab.cloudflare.state.tunnels.get(tunnel.id)!.secret);
+
+      // The route moved back while cloudflared cannot reach the edge: the replica fails its gate and is
+      // rolled back, and the error says what it serves meanwhile (Cloudflare's configuration, already replaced).
+      await mkdir(join(lab.host.root, 'var/lib/proxflare-standin'), { recursive: true });
+      await writeFile(join(lab.host.root, 'var/lib/proxflare-standin/cloudflared-no-edge'), '');
+      await writeFile(out, withHealthTimeout(before, 2));
+      const failed = await runCli(lab, ['-i', out, 'sync', '--yes']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/replica cloudflared did not come back healthy and was rolled back/);
+      expect(failed.stderr).toContain('The tunnel is remotely managed and Cloudflare already holds the new configuration');
+      expect(remoteRoutes()).toContainEqual([moved.hostname!, moved.service]);
     },
   );
 });
