@@ -1,19 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { THROWAWAY_EC_KEY, openssl } from '../openssl.js';
 
 /**
  * The certificates the simulated edge serves, as Universal SSL issues them: one per zone,
  * covering the apex and `*.<zone>`, so `a.example.com` is covered and `a.b.example.com` is not
  * ("Universal certificates only cover the apex and one level of subdomain", cloudflare-docs
  * ssl/edge-certificates/universal-ssl/limitations). They are signed by a CA of the simulator's own
- * (a visitor's browser trusts Cloudflare's CAs; the checks here trust `caPem`), generated with the
- * openssl CLI, which Node cannot replace, when a zone is first asked for.
+ * (a visitor's browser trusts Cloudflare's CAs; the checks here trust `caPem`), each made when its
+ * zone is first asked for.
  */
 export class EdgeCertificates {
   readonly #zones = new Map<string, Promise<SecureContext>>();
@@ -26,10 +23,10 @@ export class EdgeCertificates {
   static async create(): Promise<EdgeCertificates> {
     const dir = await mkdtemp(join(tmpdir(), 'proxflare-cf-edge-'));
     try {
-      await openssl([
+      await make([
         'req',
         '-x509',
-        ...EC_KEY,
+        ...THROWAWAY_EC_KEY,
         '-keyout',
         join(dir, 'ca.key'),
         '-out',
@@ -65,14 +62,14 @@ export class EdgeCertificates {
   async #issue(zone: string): Promise<SecureContext> {
     const key = join(this.dir, `${zone}.key`);
     const cert = join(this.dir, `${zone}.pem`);
-    await openssl([
+    await make([
       'req',
       '-x509',
       '-CA',
       join(this.dir, 'ca.pem'),
       '-CAkey',
       join(this.dir, 'ca.key'),
-      ...EC_KEY,
+      ...THROWAWAY_EC_KEY,
       '-keyout',
       key,
       '-out',
@@ -87,14 +84,6 @@ export class EdgeCertificates {
   }
 }
 
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'];
-
-async function openssl(args: string[]): Promise<void> {
-  try {
-    await run('openssl', args);
-  } catch (err) {
-    throw new Error(`could not make the simulated edge's certificates with openssl (${(err as Error).message}); install openssl`, {
-      cause: err,
-    });
-  }
+function make(args: string[]): Promise<void> {
+  return openssl(args, "the simulated edge's certificates", 'install openssl');
 }

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { THROWAWAY_EC_KEY, openssl } from '../openssl.js';
 
 export interface SelfSignedCert {
   key: string;
@@ -24,32 +21,25 @@ export async function generateSelfSignedCert(nodeName: string): Promise<SelfSign
   try {
     const keyPath = join(dir, 'key.pem');
     const certPath = join(dir, 'cert.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${nodeName}.sim`,
-      '-addext',
-      `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:${nodeName}`,
-    ]);
+    await openssl(
+      [
+        'req',
+        '-x509',
+        ...THROWAWAY_EC_KEY,
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-subj',
+        `/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN=${nodeName}.sim`,
+        '-addext',
+        `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:${nodeName}`,
+      ],
+      "the simulator's TLS certificate",
+      'install openssl or start the simulator with http: true',
+    );
     const [key, cert] = await Promise.all([readFile(keyPath, 'utf8'), readFile(certPath, 'utf8')]);
     return { key, cert, fingerprint: new X509Certificate(cert).fingerprint256 };
-  } catch (e) {
-    throw new Error(
-      `could not generate the simulator's TLS certificate with openssl (${(e as Error).message}); install openssl or start the simulator with http: true`,
-      { cause: e },
-    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
