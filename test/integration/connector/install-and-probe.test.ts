@@ -6,49 +6,33 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/core/errors.js';
 import { connectConnector } from '../../../src/connector/ssh-connector.js';
-import type { ConnectorHost } from '../../../src/ports/connector.js';
 import { startSandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import type { SandboxHost } from '../../../src/sim/ssh/sandbox-host.js';
 import { buildStandinDeb } from '../../../src/sim/standin/build-deb.js';
-import { PATHS, UNIT, deployRequest, hasSshd, tunnelFixture } from '../../support/sshd.js';
+import { PATHS, UNIT, deployRequest, hasSshd, sandboxSuite, tunnelFixture } from '../../support/sshd.js';
 
 describe.skipIf(!hasSshd)('connector over a real sshd: install and probe', { timeout: 180_000 }, () => {
-  let sandbox: SandboxHost;
-  const open: ConnectorHost[] = [];
-  const connect = async () => {
-    const host = await connectConnector(sandbox.target());
-    open.push(host);
-    return host;
-  };
-
-  beforeAll(async () => {
-    // A host without cloudflared: it has to be installed.
-    sandbox = await startSandboxHost({ server: 'openssh', cloudflared: false });
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((h) => h.close()));
-  });
-  afterAll(async () => {
-    await sandbox?.close();
-  });
+  // A host without cloudflared: it has to be installed.
+  const suite = sandboxSuite({ server: 'openssh', cloudflared: false });
+  const { connect } = suite;
 
   it('installs a local .deb over SFTP, skips the same pinned version, and upgrades to a newer pin', async () => {
     const host = await connect();
     expect((await host.readState([], UNIT)).cloudflaredVersion).toBeUndefined();
 
-    const debs = join(sandbox.dir, 'debs');
+    const debs = join(suite.sandbox.dir, 'debs');
     const v1 = await buildStandinDeb(debs, '2026.8.1-standin');
     const v2 = await buildStandinDeb(debs, '2026.8.2-standin');
 
     expect(await host.installCloudflared({ type: 'deb', path: v1 })).toBe('2026.8.1-standin');
-    const binary = join(sandbox.root, 'usr/bin/cloudflared');
+    const binary = join(suite.sandbox.root, 'usr/bin/cloudflared');
     expect((await stat(binary)).mode & 0o111).not.toBe(0);
     expect((await host.readState([], UNIT)).cloudflaredVersion).toBe('2026.8.1-standin');
     // The upload is removed after install.
-    expect((await readdir(join(sandbox.root, 'tmp'))).filter((n) => n.endsWith('.deb'))).toEqual([]);
+    expect((await readdir(join(suite.sandbox.root, 'tmp'))).filter((n) => n.endsWith('.deb'))).toEqual([]);
 
     // Same version pinned: one exec, no upload.
     const before = host.roundTrips;
@@ -66,7 +50,7 @@ describe.skipIf(!hasSshd)('connector over a real sshd: install and probe', { tim
 
   it('reports a broken .deb with the host output', async () => {
     const host = await connect();
-    const bogus = join(sandbox.dir, 'not-a.deb');
+    const bogus = join(suite.sandbox.dir, 'not-a.deb');
     await import('node:fs/promises').then((fs) => fs.writeFile(bogus, 'this is not an ar archive'));
     const error = await host.installCloudflared({ type: 'deb', path: bogus }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
