@@ -51,6 +51,8 @@ export interface EdgeAnswer {
 /** One registered connection of one connector. */
 interface EdgeLink {
   socket: Socket;
+  /** One JSON message, one line. */
+  send: (message: unknown) => void;
   tunnelId: string;
   connectorId: string;
   connectionId: string;
@@ -133,7 +135,15 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
     const connectorId = String(message['connectorId'] ?? '');
     if (!/^[0-9a-f-]{36}$/i.test(connectorId)) return refuse('connectorId must be a UUID');
     const connIndex = Number(message['connIndex'] ?? 0);
-    const link: EdgeLink = { socket, tunnelId: tunnel.id, connectorId, connectionId: randomUUID(), draining: false, pending: new Map() };
+    const link: EdgeLink = {
+      socket,
+      send,
+      tunnelId: tunnel.id,
+      connectorId,
+      connectionId: randomUUID(),
+      draining: false,
+      pending: new Map(),
+    };
     links.add(link);
     const location = COLOS[connIndex % COLOS.length]!;
     listConnection(tunnel, message, link, location, socket.remoteAddress ?? '127.0.0.1');
@@ -193,7 +203,7 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
       const tunnel = state.tunnels.get(tunnelId);
       const configuration = tunnel && remoteConfiguration(tunnel);
       if (!configuration) return;
-      for (const link of live(tunnelId)) link.socket.write(`${JSON.stringify(configuration)}\n`);
+      for (const link of live(tunnelId)) link.send(configuration);
     },
     forward(tunnelId, request) {
       const candidates = live(tunnelId);
@@ -204,9 +214,14 @@ export async function startTunnelEdge(state: SimState, host = '127.0.0.1'): Prom
       const id = nextId++;
       return new Promise<EdgeAnswer>((resolve, reject) => {
         link.pending.set(id, { resolve, reject });
-        link.socket.write(
-          `${JSON.stringify({ type: 'request', id, method: request.method, path: request.path, headers: request.headers, body: request.body.toString('base64') })}\n`,
-        );
+        link.send({
+          type: 'request',
+          id,
+          method: request.method,
+          path: request.path,
+          headers: request.headers,
+          body: request.body.toString('base64'),
+        });
       });
     },
     close: () =>
